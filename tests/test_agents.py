@@ -1,0 +1,179 @@
+"""Every registered agent: acts, learns, and survives a save -> load round trip."""
+
+import io
+import json
+import os
+import pickle
+import zipfile
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import envs
+from zoo.agent import Agent
+from zoo.checkpoint import load_agent, read_checkpoint
+from zoo.config import resolve_hyperparams
+from zoo.errors import ZooError
+from zoo.planning import model_of
+from zoo.registry import ALGOS
+
+gym.register_envs(envs)
+
+FLAGSHIP_ENV = {"bandit": "BernoulliBandit-v0", "planning": "CliffWalking4x12-v0"}
+
+
+def trained_agent(algo, seed=0):
+    """A freshly made agent of `algo` that has learned something on its flagship env."""
+    spec = ALGOS[algo]
+    env_id = FLAGSHIP_ENV[spec.family]
+    config = resolve_hyperparams(algo, spec.load_config_class(), env_id).config
+    env = gym.make(env_id)
+    agent = spec.load_agent_class()(env.observation_space, env.action_space, config, env_id=env_id, seed=seed)
+    if spec.family == "bandit":
+        observation, _ = env.reset(seed=seed)
+        for _ in range(300):
+            action = agent.take_action(observation)
+            observation, reward, *_ = env.step(action)
+            metrics = agent.update(action, reward)
+    else:
+        metrics = agent.update(model_of(env))
+    assert isinstance(metrics, dict) and all(isinstance(v, float | int) for v in metrics.values())
+    return agent, env
+
+
+@pytest.mark.parametrize("algo", list(ALGOS))
+def test_agent_follows_the_protocol_and_round_trips(algo, tmp_path):
+    agent, env = trained_agent(algo)
+    assert isinstance(agent, Agent)
+    path = agent.save(tmp_path / "model.zip")
+    loaded = load_agent(path, algo=algo, env_id=agent.env_id)
+    for name, array in agent.state_arrays().items():
+        np.testing.assert_array_equal(loaded.state_arrays()[name], array)
+    observations = [env.observation_space.sample() for _ in range(20)]
+    assert [agent.take_action(o, deterministic=True) for o in observations] == [
+        loaded.take_action(o, deterministic=True) for o in observations
+    ]
+    # load() into an existing agent of the same kind works too
+    fresh, _ = trained_agent(algo, seed=1)
+    fresh.load(path)
+    for name, array in agent.state_arrays().items():
+        np.testing.assert_array_equal(fresh.state_arrays()[name], array)
+
+
+def test_loading_refuses_another_algo_or_env(tmp_path):
+    agent, _ = trained_agent("ucb")
+    path = agent.save(tmp_path / "model.zip")
+    with pytest.raises(ZooError, match="holds a 'ucb' agent, not 'thompson_sampling'"):
+        load_agent(path, algo="thompson_sampling")
+    with pytest.raises(ZooError, match="holds a 'ucb' agent"):
+        trained_agent("epsilon_greedy")[0].load(path)
+    with pytest.raises(ZooError, match="trained on 'BernoulliBandit-v0', not 'CartPole-v1'"):
+        load_agent(path, env_id="CartPole-v1")
+    assert load_agent(path, env_id="envs:BernoulliBandit-v0").algo == "ucb"
+
+
+def test_loading_refuses_other_spaces(tmp_path):
+    agent, _ = trained_agent("value_iteration")
+    path = agent.save(tmp_path / "model.zip")
+    spec = ALGOS["value_iteration"]
+    other = spec.load_agent_class()(gym.spaces.Discrete(16), gym.spaces.Discrete(4), agent.config,
+                                    env_id="CliffWalking4x12-v0")
+    with pytest.raises(ZooError, match="observation space Discrete\\(48\\), not Discrete\\(16\\)"):
+        other.load(path)
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage" * 10, b"PK\x03\x04 truncated zip"])
+def test_corrupt_checkpoint_is_refused_with_a_clear_error(tmp_path, content):
+    path = tmp_path / "model.zip"
+    path.write_bytes(content)
+    with pytest.raises(ZooError, match="not a readable zoo checkpoint"):
+        load_agent(path)
+
+
+def test_truncated_checkpoint_is_refused(tmp_path):
+    agent, _ = trained_agent("value_iteration")
+    data = agent.save(tmp_path / "model.zip").read_bytes()
+    (tmp_path / "cut.zip").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ZooError, match="not a readable zoo checkpoint"):
+        load_agent(tmp_path / "cut.zip")
+
+
+def test_foreign_zip_is_refused(tmp_path):
+    path = tmp_path / "sb3_model.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("data", "{}")
+        archive.writestr("policy.pth", b"\x80\x04")
+    with pytest.raises(ZooError, match="not a readable zoo checkpoint"):
+        load_agent(path)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("metadata.json", json.dumps({"format": "something-else"}))
+        archive.writestr("arrays.npz", b"")
+    with pytest.raises(ZooError, match="is not a zoo checkpoint"):
+        load_agent(path)
+
+
+def test_a_checkpoint_carrying_a_pickle_is_refused_and_nothing_is_unpickled(tmp_path, monkeypatch):
+    agent, _ = trained_agent("ucb")
+    path = agent.save(tmp_path / "model.zip")
+    with zipfile.ZipFile(path) as archive:
+        metadata = archive.read("metadata.json")
+    payload = io.BytesIO()
+    np.savez(payload, counts=np.array([object()], dtype=object), reward_sums=np.zeros(10))
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("metadata.json", metadata)
+        archive.writestr("arrays.npz", payload.getvalue())
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("loading a checkpoint must never unpickle")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    with pytest.raises(ZooError, match="not a readable zoo checkpoint"):
+        load_agent(path)
+
+
+def test_checkpoint_is_plain_json_and_npz(tmp_path):
+    agent, _ = trained_agent("policy_iteration")
+    path = agent.save(tmp_path / "model.zip")
+    with zipfile.ZipFile(path) as archive:
+        assert sorted(archive.namelist()) == ["arrays.npz", "metadata.json"]
+        metadata = json.loads(archive.read("metadata.json"))
+    assert metadata["algo"] == "policy_iteration" and metadata["env_id"] == "CliffWalking4x12-v0"
+    assert metadata["observation_space"] == {"type": "Discrete", "n": 48, "start": 0}
+    assert metadata["config"]["gamma"] == 0.9 and metadata["zoo_version"]
+    _, arrays = read_checkpoint(path)
+    assert set(arrays) == {"values", "policy"}
+
+
+def test_a_failed_save_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch):
+    agent, _ = trained_agent("value_iteration")
+    path = agent.save(tmp_path / "model.zip")
+    before = path.read_bytes()
+    agent.values = agent.values + 1.0
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt  # as if Ctrl-C hit between writing and renaming
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        agent.save(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.zip"]  # no temporary left over
+
+
+def test_box_spaces_round_trip_through_json():
+    from zoo.checkpoint import space_from_dict, space_to_dict
+
+    for space in (gym.spaces.Box(-1.0, 2.0, (3,), np.float32),
+                  gym.spaces.Box(np.array([-np.inf, 0]), np.array([np.inf, 1]), dtype=np.float64),
+                  gym.spaces.Discrete(5, start=-2), gym.spaces.MultiDiscrete([3, 4]),
+                  gym.spaces.MultiBinary(6)):
+        assert space_from_dict(json.loads(json.dumps(space_to_dict(space)))) == space
+
+
+def test_dp_agent_rejects_an_observation_that_is_not_a_state():
+    agent, _ = trained_agent("value_iteration")
+    with pytest.raises(ZooError, match="not a state"):
+        agent.take_action(99)

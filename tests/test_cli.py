@@ -1,0 +1,197 @@
+"""The `zoo` command line, end to end."""
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from conftest import run_python
+from zoo.checkpoint import load_agent
+from zoo.cli import app
+
+
+def zoo(*args, cwd=None):
+    """Run the CLI in-process from `cwd` (where its runs/ folder goes)."""
+    runner = CliRunner()
+    old = os.getcwd()
+    os.chdir(cwd or old)
+    try:
+        return runner.invoke(app, [str(a) for a in args])
+    finally:
+        os.chdir(old)
+
+
+def test_list_shows_algos_and_envs():
+    result = zoo("list")
+    assert result.exit_code == 0
+    for name in ("epsilon_greedy", "thompson_sampling", "policy_iteration", "value_iteration",
+                 "BernoulliBandit-v0", "CliffWalking4x12-v0", "FrozenLake-v1"):
+        assert name in result.output
+
+
+def test_train_bandit_prints_regret_and_writes_a_run_dir(tmp_path):
+    result = zoo("train", "ucb", "BernoulliBandit-v0", "--seed", 3, "--hp", "coefficient=0.5", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "final cumulative regret after 5000 pulls:" in result.output
+    run_dir = tmp_path / "runs" / "ucb" / "BernoulliBandit-v0_1"
+    config = yaml.safe_load((run_dir / "config.yml").read_text())
+    assert config["algo"] == "ucb" and config["seed"] == 3
+    assert config["hyperparams"]["coefficient"] == 0.5
+    with (run_dir / "progress.csv").open() as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == 5000 and list(rows[0]) == ["step", "action", "reward", "cumulative_regret"]
+    regret = float(rows[-1]["cumulative_regret"])
+    assert f"{regret:.2f}" in result.output
+    agent = load_agent(run_dir)
+    assert agent.counts.sum() == 5000 and agent.config.coefficient == 0.5
+    # a second run gets the next number
+    assert zoo("train", "ucb", "BernoulliBandit-v0", "--steps", 50, cwd=tmp_path).exit_code == 0
+    assert load_agent(tmp_path / "runs" / "ucb" / "BernoulliBandit-v0_2").counts.sum() == 50
+
+
+def test_train_dp_prints_the_policy_as_arrows(tmp_path):
+    result = zoo("train", "value_iteration", "CliffWalking4x12-v0", "--out", tmp_path / "elsewhere")
+    assert result.exit_code == 0, result.output
+    assert "→ → → → → → → → → → → ↓\n↑ C C C C C C C C C C G" in result.output
+    assert "greedy policy return -13.00" in result.output
+    assert (tmp_path / "elsewhere" / "value_iteration" / "CliffWalking4x12-v0_1" / "model.zip").exists()
+
+
+def test_evaluate_and_enjoy_use_the_latest_run(tmp_path):
+    assert zoo("train", "policy_iteration", "CliffWalking4x12-v0", cwd=tmp_path).exit_code == 0
+    result = zoo("evaluate", "policy_iteration", "CliffWalking4x12-v0", "--episodes", 3, "--json", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    stats = json.loads(result.stdout)
+    assert stats["returns"] == [-13.0, -13.0, -13.0] and stats["mean_length"] == 13
+    assert stats["checkpoint"].endswith("CliffWalking4x12-v0_1/model.zip")
+    table = zoo("evaluate", "policy-iteration", "CliffWalking4x12-v0", "--episodes", 2, cwd=tmp_path)
+    assert table.exit_code == 0 and "-13.00 ± 0.00" in table.output
+
+    enjoy = zoo("enjoy", "policy_iteration", "CliffWalking4x12-v0", "--render", "--episodes", 1, cwd=tmp_path)
+    assert enjoy.exit_code == 0, enjoy.output
+    frames = [frame for frame in enjoy.output.split("\n\n") if "C  C  C" in frame]
+    assert len(frames) == 14  # the start and one frame per step of the 13-step path
+    assert frames[0].splitlines()[-1].startswith("x  C") and frames[-1].rstrip().endswith("C  x")
+    assert "episode 1: return -13.00, length 13" in enjoy.output
+
+
+def test_enjoy_without_render_and_evaluate_a_bandit_on_its_training_problem(tmp_path):
+    assert zoo("train", "thompson_sampling", "BernoulliBandit-v0", "--steps", 2000, cwd=tmp_path).exit_code == 0
+    result = zoo("enjoy", "thompson_sampling", "BernoulliBandit-v0", "--episodes", 1, cwd=tmp_path)
+    assert result.exit_code == 0 and "episode 1: return" in result.output
+    stats = json.loads(zoo("evaluate", "thompson_sampling", "BernoulliBandit-v0", "--episodes", 1,
+                           "--json", cwd=tmp_path).stdout)
+    # The greedy arm is the best one of the seed-0 problem, paying ~0.95 of 5000 pulls.
+    assert stats["mean_return"] > 0.9 * 5000
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "dqm", "CartPole-v1"], "Unknown algorithm 'dqm'"),
+        (["train", "value_iteratoin", "CliffWalking4x12-v0"], "Did you mean: value_iteration"),
+        (["train", "ucb", "BernouliBandit-v0"], "Did you mean: BernoulliBandit-v0"),
+        (["train", "ucb", "BernoulliBandit-v0", "--hp", "coefficent=2"], "unknown hyperparameter 'coefficent'"),
+        (["train", "ucb", "BernoulliBandit-v0", "--hp", "coefficient=big"], "'coefficient' must be float"),
+        (["train", "ucb", "BernoulliBandit-v0", "--hp", "coefficient"], "--hp expects key=value"),
+        (["train", "value_iteration", "CartPole-v1"], "plans over finite MDPs"),
+        (["train", "value_iteration", "BernoulliBandit-v0"], "needs a known model"),
+        (["train", "ucb", "CartPole-v1"], "needs a bandit env"),
+        (["train", "ucb", "MountainCarContinuous-v0"], "needs a Discrete action space"),
+        (["train", "value_iteration", "CliffWalking4x12-v0", "--steps", "10"], "takes no step budget"),
+        (["train", "ucb", "nosuchpackage:Env-v0"], "Cannot import 'nosuchpackage'"),
+        (["evaluate", "ucb", "FrozenLake-v1"], "No trained ucb agent for FrozenLake-v1"),
+        (["evaluate", "ucb", "BernoulliBandit-v0", "--path", "missing.zip"], "No checkpoint at missing.zip"),
+    ],
+)
+def test_bad_input_gives_one_clear_error_and_exit_code_1(tmp_path, args, message):
+    result = zoo(*args, cwd=tmp_path)
+    assert result.exit_code == 1
+    assert message in result.stderr.replace("\n", " ")
+    assert "Traceback" not in result.output + result.stderr
+
+
+def test_evaluating_a_checkpoint_of_another_env_is_refused(tmp_path):
+    assert zoo("train", "value_iteration", "CliffWalking4x12-v0", cwd=tmp_path).exit_code == 0
+    path = tmp_path / "runs" / "value_iteration" / "CliffWalking4x12-v0_1"
+    result = zoo("evaluate", "value_iteration", "FrozenLake-v1", "--path", path, cwd=tmp_path)
+    assert result.exit_code == 1 and "trained on 'CliffWalking4x12-v0', not 'FrozenLake-v1'" in result.stderr
+
+
+def test_same_seed_same_config_same_numbers(tmp_path):
+    for _ in range(2):
+        assert zoo("train", "epsilon_greedy", "BernoulliBandit-v0", "--seed", 5, cwd=tmp_path).exit_code == 0
+    runs = tmp_path / "runs" / "epsilon_greedy"
+    first = (runs / "BernoulliBandit-v0_1" / "progress.csv").read_text()
+    assert first == (runs / "BernoulliBandit-v0_2" / "progress.csv").read_text()
+    assert zoo("train", "epsilon_greedy", "BernoulliBandit-v0", "--seed", 6, cwd=tmp_path).exit_code == 0
+    assert first != (runs / "BernoulliBandit-v0_3" / "progress.csv").read_text()
+
+
+def test_interrupt_during_training_stops_cleanly_and_keeps_what_was_learned(tmp_path, monkeypatch):
+    from zoo.bandit import BanditAgent
+    from zoo.train import train
+
+    update = BanditAgent.update
+
+    def update_then_ctrl_c(self, action, reward):
+        metrics = update(self, action, reward)
+        if self.total_pulls == 100:
+            signal.raise_signal(signal.SIGINT)
+        return metrics
+
+    monkeypatch.setattr(BanditAgent, "update", update_then_ctrl_c)
+    result = train("epsilon_greedy", "BernoulliBandit-v0", out_dir=tmp_path)
+    assert result.interrupted
+    assert load_agent(result.checkpoint).counts.sum() == 100
+    assert len((result.run_dir / "progress.csv").read_text().splitlines()) == 101
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+
+
+@pytest.mark.skipif(shutil.which("zoo") is None, reason="the zoo console script is not installed")
+def test_console_script_ctrl_c_saves_a_loadable_checkpoint(tmp_path):
+    process = subprocess.Popen(["zoo", "train", "epsilon_greedy", "BernoulliBandit-v0", "--steps", "3000000"],
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run_dir = tmp_path / "runs" / "epsilon_greedy" / "BernoulliBandit-v0_1"
+    deadline = time.time() + 60
+    while not (run_dir / "config.yml").exists() and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert "Interrupted" in out and "Traceback" not in err
+    pulls = load_agent(run_dir).counts.sum()
+    assert 0 < pulls < 3_000_000
+
+
+@pytest.mark.skipif(shutil.which("zoo") is None, reason="the zoo console script is not installed")
+def test_console_script_errors_without_traceback(tmp_path):
+    result = subprocess.run(["zoo", "train", "nope", "CartPole-v1"], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Unknown algorithm 'nope'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_and_list_do_not_import_torch():
+    result = run_python(
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from zoo.cli import app\n"
+        "assert CliRunner().invoke(app, ['--help']).exit_code == 0\n"
+        "assert CliRunner().invoke(app, ['list']).exit_code == 0\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_python_dash_m_zoo_works():
+    result = subprocess.run([sys.executable, "-m", "zoo", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "train" in result.stdout

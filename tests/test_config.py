@@ -1,0 +1,98 @@
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import pytest
+import yaml
+
+from zoo.config import build_config, parse_overrides, resolve_hyperparams
+from zoo.errors import ZooError
+from zoo.paths import hyperparams_dir
+from zoo.registry import ALGOS, get_algo
+
+
+@dataclass
+class ExampleConfig:
+    n_timesteps: int = 100
+    learning_rate: float = 1e-3
+    net_arch: list[int] = None
+    loss: Literal["huber", "mse"] = "huber"
+    double: bool = False
+
+
+def test_unknown_key_names_the_key_and_lists_the_valid_ones():
+    with pytest.raises(ZooError) as error:
+        build_config(ExampleConfig, {"learning_rte": 0.1}, source="dqn.yml [CartPole-v1]")
+    message = str(error.value)
+    assert "dqn.yml [CartPole-v1]" in message and "'learning_rte'" in message
+    assert "Did you mean: learning_rate?" in message
+    assert "Valid keys: n_timesteps, learning_rate, net_arch, loss, double" in message
+
+
+@pytest.mark.parametrize(
+    "key, value, expected",
+    [("n_timesteps", "many", "int"), ("n_timesteps", 1.5, "int"), ("double", 1, "bool"),
+     ("learning_rate", True, "float"), ("net_arch", [64, "x"], "list[int]"), ("loss", "l1", "'huber' | 'mse'")],
+)
+def test_wrong_type_names_the_key_and_the_expected_type(key, value, expected):
+    with pytest.raises(ZooError, match=re.escape(f"'{key}' must be {expected}, got {value!r}")):
+        build_config(ExampleConfig, {key: value}, source="test")
+
+
+def test_lossless_conversions_are_accepted():
+    config = build_config(ExampleConfig, {"n_timesteps": 1e5, "learning_rate": 1, "net_arch": [64, 64]}, source="t")
+    assert config.n_timesteps == 100000 and isinstance(config.n_timesteps, int)
+    assert config.learning_rate == 1.0 and isinstance(config.learning_rate, float)
+
+
+def test_overrides_are_parsed_as_yaml_values():
+    assert parse_overrides(["lr=1e-3", "net_arch=[64, 64]", "double=true", "loss=mse", "n=5"]) == {
+        "lr": 0.001, "net_arch": [64, 64], "double": True, "loss": "mse", "n": 5,
+    }
+    with pytest.raises(ZooError, match="key=value"):
+        parse_overrides(["epsilon"])
+
+
+def test_layers_apply_in_order_defaults_then_default_entry_then_env_then_cli(tmp_path):
+    (tmp_path / "ucb.yml").write_text(yaml.safe_dump({
+        "default": {"coefficient": 2.0, "n_timesteps": 10},
+        "BernoulliBandit-v0": {"coefficient": 3.0, "env_kwargs": {"n_arms": 4}},
+    }))
+    config_class = get_algo("ucb").load_config_class()
+    resolved = resolve_hyperparams("ucb", config_class, "BernoulliBandit-v0", {"n_timesteps": 20}, tmp_path)
+    assert (resolved.config.coefficient, resolved.config.n_timesteps) == (3.0, 20)
+    assert resolved.config.initial_estimate == 1.0  # dataclass default
+    assert resolved.env_kwargs == {"n_arms": 4}
+    assert resolved.sources == ["ucb.yml [default]", "ucb.yml [BernoulliBandit-v0]", "--hp"]
+    other_env = resolve_hyperparams("ucb", config_class, "envs:OtherEnv-v0", None, tmp_path)
+    assert other_env.config.coefficient == 2.0
+
+
+def test_an_error_names_the_layer_that_caused_it(tmp_path):
+    (tmp_path / "ucb.yml").write_text("default:\n  coeficient: 2.0\n")
+    with pytest.raises(ZooError, match=r"ucb.yml \[default\]: unknown hyperparameter 'coeficient'"):
+        resolve_hyperparams("ucb", get_algo("ucb").load_config_class(), "X-v0", None, tmp_path)
+    (tmp_path / "ucb.yml").write_text("default:\n  coefficient: 2.0\n")
+    with pytest.raises(ZooError, match=r"--hp: hyperparameter 'coefficient' must be float"):
+        resolve_hyperparams("ucb", get_algo("ucb").load_config_class(), "X-v0", {"coefficient": "big"}, tmp_path)
+
+
+def test_range_checks_in_the_config_become_clear_errors():
+    with pytest.raises(ZooError, match="epsilon must be in"):
+        build_config(get_algo("epsilon_greedy").load_config_class(), {"epsilon": 2.0}, source="--hp")
+
+
+@pytest.mark.parametrize("algo", list(ALGOS))
+def test_every_shipped_hyperparams_file_loads_for_every_entry(algo):
+    path = hyperparams_dir() / f"{algo}.yml"
+    assert path.exists(), f"hyperparams/{algo}.yml is missing"
+    entries = yaml.safe_load(path.read_text())
+    assert "default" in entries
+    for env_id in entries:
+        resolve_hyperparams(algo, get_algo(algo).load_config_class(), env_id)
+
+
+def test_algo_names_accept_dash_and_underscore_and_suggest_on_typos():
+    assert get_algo("Thompson-Sampling").name == "thompson_sampling"
+    with pytest.raises(ZooError, match="Did you mean: value_iteration"):
+        get_algo("value_iterations")

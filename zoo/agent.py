@@ -1,0 +1,129 @@
+"""The `Agent` protocol every algorithm follows, and the small base that gives it checkpoints.
+
+    action = agent.take_action(observation, deterministic=False)
+    metrics = agent.update(...)   # what it learns from depends on the family; returns a dict
+    agent.save("model.zip"); agent.load("model.zip")
+
+A training loop (zoo/loops/) decides when to act and when to learn, so an agent only holds
+what it learns and how.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import gymnasium as gym
+import numpy as np
+
+
+@runtime_checkable
+class Agent(Protocol):
+    algo: str
+    config: Any
+    observation_space: gym.Space
+    action_space: gym.Space
+
+    def take_action(self, observation: Any, deterministic: bool = False) -> Any: ...
+
+    def update(self, *args: Any, **kwargs: Any) -> dict[str, float]: ...
+
+    def save(self, path: str | Path) -> Path: ...
+
+    def load(self, path: str | Path) -> "Agent": ...
+
+
+class BaseAgent:
+    """Shared plumbing: spaces, config, seeding and checkpoints. One level deep on purpose.
+
+    A subclass sets `algo`, implements `take_action` and `update`, and lists what it has
+    learned in `state_arrays` / `load_state_arrays` (plain numpy arrays: a checkpoint never
+    holds pickled objects).
+    """
+
+    algo: ClassVar[str]
+
+    def __init__(
+        self,
+        observation_space: gym.Space,
+        action_space: gym.Space,
+        config: Any,
+        *,
+        env_id: str | None = None,
+        env_kwargs: dict[str, Any] | None = None,
+        seed: int | None = None,
+    ):
+        self.observation_space = observation_space
+        self.action_space = action_space
+        self.config = config
+        self.env_id = env_id
+        self.env_kwargs = dict(env_kwargs or {})
+        self.seed = seed
+        self.np_random = np.random.default_rng(seed)
+
+    # -- the protocol --------------------------------------------------------------------
+
+    def take_action(self, observation: Any, deterministic: bool = False) -> Any:
+        raise NotImplementedError
+
+    def update(self, *args: Any, **kwargs: Any) -> dict[str, float]:
+        raise NotImplementedError
+
+    def save(self, path: str | Path) -> Path:
+        from zoo.checkpoint import write_checkpoint
+
+        return write_checkpoint(path, self.checkpoint_metadata(), self.state_arrays())
+
+    def load(self, path: str | Path) -> "BaseAgent":
+        """Load learned state saved by an agent of the same algo, env and spaces."""
+        from zoo.checkpoint import check_compatible, read_checkpoint
+
+        metadata, arrays = read_checkpoint(path)
+        check_compatible(metadata, path, algo=self.algo, env_id=self.env_id,
+                         observation_space=self.observation_space, action_space=self.action_space)
+        self.load_state_arrays(arrays)
+        return self
+
+    # -- what a subclass provides --------------------------------------------------------
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def checkpoint_metadata(self) -> dict[str, Any]:
+        from zoo.checkpoint import space_to_dict
+
+        return {
+            "algo": self.algo,
+            "env_id": self.env_id,
+            "env_kwargs": self.env_kwargs,
+            "seed": self.seed,
+            "observation_space": space_to_dict(self.observation_space),
+            "action_space": space_to_dict(self.action_space),
+            "config": dataclasses.asdict(self.config),
+        }
+
+    @staticmethod
+    def _take_arrays(arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Check that `arrays` holds exactly the names, shapes and dtypes of `expected`."""
+        from zoo.errors import ZooError
+
+        missing = sorted(set(expected) - set(arrays))
+        extra = sorted(set(arrays) - set(expected))
+        if missing or extra:
+            raise ZooError(
+                f"Checkpoint arrays do not match this agent (missing: {missing or 'none'}, "
+                f"unexpected: {extra or 'none'}); it was saved by a different agent or version."
+            )
+        for name, reference in expected.items():
+            if arrays[name].shape != reference.shape:
+                raise ZooError(
+                    f"Checkpoint array '{name}' has shape {arrays[name].shape}, this agent needs "
+                    f"{reference.shape}; it was saved for different spaces or hyperparameters."
+                )
+        return {name: arrays[name].astype(reference.dtype, copy=True) for name, reference in expected.items()}

@@ -1,0 +1,223 @@
+"""The `zoo` command line: parses, calls the library, prints. No training logic lives here."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from zoo.errors import ZooError
+
+app = typer.Typer(
+    name="zoo",
+    help="Train, evaluate and watch reinforcement-learning agents on Gymnasium envs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+error_console = Console(stderr=True)
+
+
+def _friendly_errors(command):
+    """One clear line for a user mistake, exit code 1, no traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except ZooError as error:
+            # soft_wrap: a path or id in the message must not be broken across lines.
+            error_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+AlgoArg = Annotated[str, typer.Argument(help="Algorithm, e.g. dqn, value_iteration (see `zoo list`).")]
+EnvArg = Annotated[str, typer.Argument(help="Gymnasium env id, e.g. CartPole-v1 or package:EnvId.")]
+PathOpt = Annotated[
+    Optional[Path],
+    typer.Option("--path", help="A run directory or checkpoint file; default: latest run, then trained/."),
+]
+RunsOpt = Annotated[Path, typer.Option("--runs-dir", help="Where `zoo train` put its runs.")]
+SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Env seed; default: the agent's training seed.")]
+
+
+@app.command("list")
+@_friendly_errors
+def list_command():
+    """List the algorithms and the registered environments."""
+    from zoo.registry import ALGOS
+
+    table = Table(title="Algorithms")
+    for column in ("algo", "family", "what it is"):
+        table.add_column(column)
+    for spec in ALGOS.values():
+        table.add_row(spec.name, spec.family, spec.summary)
+    console.print(table)
+
+    import gymnasium as gym
+
+    from zoo.environments import register_zoo_envs
+
+    register_zoo_envs()
+    import envs
+
+    console.print("[bold]zoo envs:[/] " + ", ".join(envs.ENV_IDS))
+    others = sorted(env_id for env_id in gym.envs.registry if env_id not in envs.ENV_IDS)
+    console.print("[bold]Gymnasium envs:[/] " + ", ".join(others), highlight=False)
+
+
+@app.command()
+@_friendly_errors
+def train(
+    algo: AlgoArg,
+    env_id: EnvArg,
+    seed: Annotated[int, typer.Option(help="Seed of the agent and the env.")] = 0,
+    steps: Annotated[Optional[int], typer.Option("--steps", help="Training budget (n_timesteps).")] = None,
+    hp: Annotated[
+        Optional[list[str]], typer.Option("--hp", help="Override a hyperparameter: --hp key=value (repeatable).")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Root folder of the runs.")] = Path("runs"),
+):
+    """Train ALGO on ENV with hyperparams/<algo>.yml; writes runs/<algo>/<env>_<n>/."""
+    from zoo.config import parse_overrides
+    from zoo.planning import policy_grid
+    from zoo.train import train as train_agent
+
+    overrides = parse_overrides(hp or [])
+    console.print(f"Training [bold]{algo}[/] on [bold]{env_id}[/] (seed {seed})")
+    result = train_agent(algo, env_id, seed=seed, n_timesteps=steps, overrides=overrides, out_dir=out)
+    summary = result.summary
+    if "final_regret" in summary:
+        console.print(f"final cumulative regret after {summary['steps']} pulls: [bold]{summary['final_regret']:.2f}[/]")
+    if hasattr(result.agent, "policy"):
+        grid = policy_grid(result.env, result.agent.policy)
+        if grid:
+            console.print(grid, highlight=False)
+        console.print(f"converged in {summary['iterations']} iterations; greedy policy return "
+                      f"{summary['mean_return']:.2f} ± {summary['std_return']:.2f}")
+    result.env.close()
+    if result.interrupted:
+        console.print("[yellow]Interrupted:[/] saved what was learned so far.")
+    console.print(f"saved to {result.checkpoint}")
+
+
+def _load_for_play(algo: str, env_id: str, path: Optional[Path], runs_dir: Path, render_mode: str | None):
+    from zoo.checkpoint import check_compatible, load_agent
+    from zoo.environments import check_env_id, make_env
+    from zoo.registry import get_algo
+    from zoo.runs import find_checkpoint
+
+    algo = get_algo(algo).name
+    check_env_id(env_id)
+    checkpoint = find_checkpoint(algo, env_id, path, runs_dir)
+    agent = load_agent(checkpoint, algo=algo, env_id=env_id)
+    env = make_env(env_id, agent.env_kwargs, render_mode=render_mode)
+    check_compatible(agent.checkpoint_metadata(), checkpoint,
+                     observation_space=env.observation_space, action_space=env.action_space)
+    return checkpoint, agent, env
+
+
+def _results_table(title: str, evaluation) -> Table:
+    stats = evaluation.to_dict()
+    table = Table(title=title)
+    for column in ("episodes", "mean ± std", "min", "max", "mean length"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(stats["episodes"]),
+        f"{stats['mean_return']:.2f} ± {stats['std_return']:.2f}",
+        f"{stats['min_return']:.2f}",
+        f"{stats['max_return']:.2f}",
+        f"{stats['mean_length']:.1f}",
+    )
+    return table
+
+
+@app.command()
+@_friendly_errors
+def evaluate(
+    algo: AlgoArg,
+    env_id: EnvArg,
+    episodes: Annotated[int, typer.Option(help="Episodes to play.")] = 10,
+    path: PathOpt = None,
+    runs_dir: RunsOpt = Path("runs"),
+    seed: SeedOpt = None,
+    deterministic: Annotated[bool, typer.Option("--deterministic/--stochastic")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+):
+    """Play episodes with a trained agent and print mean ± std of the return."""
+    from zoo.evaluation import evaluate_agent
+
+    if episodes < 1:
+        raise ZooError("--episodes must be at least 1.")
+    checkpoint, agent, env = _load_for_play(algo, env_id, path, runs_dir, render_mode=None)
+    # Default seed: the training seed, which for a bandit is the problem the agent learned.
+    evaluation = evaluate_agent(agent, env, episodes, deterministic=deterministic,
+                                seed=agent.seed if seed is None else seed)
+    env.close()
+    if as_json:
+        print(json.dumps({"algo": agent.algo, "env_id": env_id, "checkpoint": str(checkpoint),
+                          **evaluation.to_dict()}))
+    else:
+        console.print(_results_table(f"{agent.algo} on {env_id} ({checkpoint})", evaluation))
+
+
+@app.command()
+@_friendly_errors
+def enjoy(
+    algo: AlgoArg,
+    env_id: EnvArg,
+    render: Annotated[bool, typer.Option("--render", help="Show the agent: ansi text for text envs, else a window.")] = False,
+    episodes: Annotated[int, typer.Option(help="Episodes to play.")] = 3,
+    path: PathOpt = None,
+    runs_dir: RunsOpt = Path("runs"),
+    seed: SeedOpt = None,
+    deterministic: Annotated[bool, typer.Option("--deterministic/--stochastic")] = True,
+):
+    """Watch a trained agent play (latest run, else the shipped one in trained/)."""
+    from zoo.environments import render_modes
+    from zoo.evaluation import evaluate_agent
+
+    if episodes < 1:
+        raise ZooError("--episodes must be at least 1.")
+    render_mode = None
+    if render:
+        modes = render_modes(env_id)
+        # Text envs (Gymnasium's toy_text, ours) read best in the terminal they run in.
+        render_mode = "ansi" if "ansi" in modes else "human" if "human" in modes else None
+        if render_mode is None:
+            raise ZooError(f"{env_id} can render only {modes or 'nothing'}; try `zoo enjoy` without --render.")
+    checkpoint, agent, env = _load_for_play(algo, env_id, path, runs_dir, render_mode)
+    console.print(f"Playing [bold]{agent.algo}[/] on [bold]{env_id}[/] from {checkpoint}")
+
+    on_step = None
+    if render_mode == "ansi":
+        delay = 1.0 / env.metadata.get("render_fps", 4) if sys.stdout.isatty() else 0.0
+
+        def on_step(env):
+            print(env.render(), end="", flush=True)
+            time.sleep(delay)
+
+    evaluation = evaluate_agent(agent, env, episodes, deterministic=deterministic,
+                                seed=agent.seed if seed is None else seed, on_step=on_step)
+    env.close()
+    for number, (episode_return, length) in enumerate(zip(evaluation.returns, evaluation.lengths), 1):
+        console.print(f"episode {number}: return {episode_return:.2f}, length {length}")
+    console.print(_results_table(f"{agent.algo} on {env_id}", evaluation))
+
+
+def main():
+    app()
+
+
+if __name__ == "__main__":
+    main()

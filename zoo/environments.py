@@ -1,0 +1,56 @@
+"""Making environments by id, with one clear error when that cannot be done."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import gymnasium as gym
+
+from zoo.errors import ZooError, did_you_mean
+
+
+def register_zoo_envs() -> None:
+    """Import the `envs` package, whose import registers the zoo's own ids."""
+    import envs
+
+    gym.register_envs(envs)
+
+
+def check_env_id(env_id: str) -> None:
+    """Raise a ZooError naming the closest ids when `env_id` is not registered."""
+    register_zoo_envs()
+    module, sep, name = env_id.rpartition(":")
+    if sep:
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise ZooError(f"Cannot import '{module}' (from env id '{env_id}'): {error}.") from None
+    else:
+        name = env_id
+    if name not in gym.envs.registry:
+        raise ZooError(
+            f"Unknown environment '{env_id}'.{did_you_mean(name, gym.envs.registry)} "
+            "See `zoo list` for the registered ids; a package that registers more can be "
+            "named as 'package:EnvId'."
+        )
+
+
+def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None, render_mode: str | None = None) -> gym.Env:
+    check_env_id(env_id)
+    kwargs = dict(env_kwargs or {})
+    if render_mode is not None:
+        kwargs["render_mode"] = render_mode
+    try:
+        return gym.make(env_id, **kwargs)
+    except gym.error.DependencyNotInstalled as error:
+        raise ZooError(f"'{env_id}' needs an optional dependency: {error}") from None
+    except (TypeError, ValueError, gym.error.Error) as error:
+        raise ZooError(f"Cannot create '{env_id}' with {kwargs or 'no arguments'}: {error}") from None
+
+
+def render_modes(env_id: str) -> list[str]:
+    check_env_id(env_id)
+    spec = gym.spec(env_id)
+    env_class = spec.entry_point if callable(spec.entry_point) else gym.envs.registration.load_env_creator(spec.entry_point)
+    return list(getattr(env_class, "metadata", {}).get("render_modes", []))

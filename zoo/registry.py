@@ -1,0 +1,73 @@
+"""Algorithm names -> agent class and config dataclass, resolved lazily.
+
+Lazy so that `zoo --help` or `zoo list` never imports torch: an entry names its module and
+the module is imported only when the algorithm is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from zoo.errors import ZooError, did_you_mean
+
+
+@dataclass(frozen=True)
+class AlgoSpec:
+    name: str
+    module: str  # e.g. "zoo.agents.ucb"
+    agent_class: str  # the agent class inside `module`
+    config_class: str  # its config dataclass inside `module`
+    family: str  # which training loop drives it: "bandit" | "planning" | ...
+    summary: str
+
+    def load_agent_class(self) -> type:
+        return getattr(importlib.import_module(self.module), self.agent_class)
+
+    def load_config_class(self) -> type:
+        return getattr(importlib.import_module(self.module), self.config_class)
+
+
+_SPECS = (
+    AlgoSpec(
+        "epsilon_greedy", "zoo.agents.epsilon_greedy", "EpsilonGreedyAgent", "EpsilonGreedyConfig",
+        "bandit", "epsilon-greedy bandit solver with an optimistic initial estimate",
+    ),
+    AlgoSpec(
+        "decaying_epsilon_greedy", "zoo.agents.epsilon_greedy", "DecayingEpsilonGreedyAgent",
+        "DecayingEpsilonGreedyConfig", "bandit", "epsilon-greedy with epsilon = 1/t",
+    ),
+    AlgoSpec(
+        "ucb", "zoo.agents.ucb", "UCBAgent", "UCBConfig",
+        "bandit", "upper confidence bound bandit solver (Hoeffding bound, p = 1/t)",
+    ),
+    AlgoSpec(
+        "thompson_sampling", "zoo.agents.thompson_sampling", "ThompsonSamplingAgent",
+        "ThompsonSamplingConfig", "bandit", "Thompson sampling with Beta posteriors",
+    ),
+    AlgoSpec(
+        "policy_iteration", "zoo.agents.policy_iteration", "PolicyIterationAgent",
+        "PolicyIterationConfig", "planning", "dynamic programming: policy evaluation + improvement",
+    ),
+    AlgoSpec(
+        "value_iteration", "zoo.agents.value_iteration", "ValueIterationAgent",
+        "ValueIterationConfig", "planning", "dynamic programming: Bellman optimality sweeps",
+    ),
+)
+
+ALGOS: dict[str, AlgoSpec] = {spec.name: spec for spec in _SPECS}
+
+
+def normalize_algo_name(name: str) -> str:
+    """'Double-DQN' and 'double_dqn' name the same algorithm."""
+    return name.strip().lower().replace("-", "_")
+
+
+def get_algo(name: str) -> AlgoSpec:
+    key = normalize_algo_name(name)
+    if key not in ALGOS:
+        raise ZooError(
+            f"Unknown algorithm '{name}'.{did_you_mean(key, ALGOS)} "
+            f"Available: {', '.join(ALGOS)} (see `zoo list`)."
+        )
+    return ALGOS[key]
