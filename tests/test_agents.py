@@ -17,10 +17,11 @@ from zoo.config import resolve_hyperparams
 from zoo.errors import ZooError
 from zoo.planning import model_of
 from zoo.registry import ALGOS
+from zoo.replay_buffer import ReplayBuffer
 
 gym.register_envs(envs)
 
-FLAGSHIP_ENV = {"bandit": "BernoulliBandit-v0", "planning": "CliffWalking4x12-v0"}
+FLAGSHIP_ENV = {"bandit": "BernoulliBandit-v0", "planning": "CliffWalking4x12-v0", "off_policy": "CartPole-v1"}
 
 
 def trained_agent(algo, seed=0):
@@ -36,8 +37,19 @@ def trained_agent(algo, seed=0):
             action = agent.take_action(observation)
             observation, reward, *_ = env.step(action)
             metrics = agent.update(action, reward)
-    else:
+    elif spec.family == "planning":
         metrics = agent.update(model_of(env))
+    else:
+        observation_shape, observation_dtype, action_shape, action_dtype = agent.replay_shapes()
+        buffer = ReplayBuffer(500, observation_shape, action_shape, observation_dtype, action_dtype, seed=seed)
+        observation, _ = env.reset(seed=seed)
+        for action in agent.random_actions(500):
+            next_observation, reward, terminated, truncated, _ = env.step(action)
+            buffer.add(observation, action, reward, next_observation, terminated, truncated)
+            observation = env.reset()[0] if terminated or truncated else next_observation
+        for step in range(1, 21):
+            metrics = agent.update(buffer.sample(32))
+            agent.on_step(step)
     assert isinstance(metrics, dict) and all(isinstance(v, float | int) for v in metrics.values())
     return agent, env
 

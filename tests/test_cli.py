@@ -195,3 +195,11 @@ def test_help_and_list_do_not_import_torch():
 def test_python_dash_m_zoo_works():
     result = subprocess.run([sys.executable, "-m", "zoo", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "train" in result.stdout
+
+
+def test_enjoy_renders_a_human_window_for_envs_without_ansi(tmp_path, monkeypatch):
+    # SDL's dummy video driver (set in conftest) gives pygame a window without a screen.
+    monkeypatch.chdir(tmp_path)
+    result = zoo("enjoy", "dqn", "CartPole-v1", "--render", "--episodes", 1)
+    assert result.exit_code == 0, result.output
+    assert "episode 1: return" in result.output

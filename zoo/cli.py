@@ -48,6 +48,13 @@ PathOpt = Annotated[
     typer.Option("--path", help="A run directory or checkpoint file; default: latest run, then trained/."),
 ]
 RunsOpt = Annotated[Path, typer.Option("--runs-dir", help="Where `zoo train` put its runs.")]
+HpOpt = Annotated[
+    Optional[list[str]], typer.Option("--hp", help="Override a hyperparameter: --hp key=value (repeatable).")
+]
+HyperparamsOpt = Annotated[
+    Optional[str],
+    typer.Option("--hyperparams", help="Another hyperparameter set: a shipped set's name (rl_zoo) or a YAML path."),
+]
 SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Env seed; default: the agent's training seed.")]
 
 
@@ -83,9 +90,8 @@ def train(
     env_id: EnvArg,
     seed: Annotated[int, typer.Option(help="Seed of the agent and the env.")] = 0,
     steps: Annotated[Optional[int], typer.Option("--steps", help="Training budget (n_timesteps).")] = None,
-    hp: Annotated[
-        Optional[list[str]], typer.Option("--hp", help="Override a hyperparameter: --hp key=value (repeatable).")
-    ] = None,
+    hp: HpOpt = None,
+    hyperparams: HyperparamsOpt = None,
     out: Annotated[Path, typer.Option("--out", help="Root folder of the runs.")] = Path("runs"),
 ):
     """Train ALGO on ENV with hyperparams/<algo>.yml; writes runs/<algo>/<env>_<n>/."""
@@ -95,7 +101,8 @@ def train(
 
     overrides = parse_overrides(hp or [])
     console.print(f"Training [bold]{algo}[/] on [bold]{env_id}[/] (seed {seed})")
-    result = train_agent(algo, env_id, seed=seed, n_timesteps=steps, overrides=overrides, out_dir=out)
+    result = train_agent(algo, env_id, seed=seed, n_timesteps=steps, overrides=overrides, out_dir=out,
+                         progress=True, hyperparams=hyperparams)
     summary = result.summary
     if "final_regret" in summary:
         console.print(f"final cumulative regret after {summary['steps']} pulls: [bold]{summary['final_regret']:.2f}[/]")
@@ -105,6 +112,12 @@ def train(
             console.print(grid, highlight=False)
         console.print(f"converged in {summary['iterations']} iterations; greedy policy return "
                       f"{summary['mean_return']:.2f} ± {summary['std_return']:.2f}")
+    if "steps_per_second" in summary:
+        console.print(f"{summary['steps']} steps in {summary['seconds']:.1f} s "
+                      f"({summary['steps_per_second']:.0f} steps/s), {summary['episodes']} episodes, "
+                      f"recent mean return {summary['recent_mean_return']:.2f}")
+        if summary.get("best_eval_return") is not None:
+            console.print(f"best evaluation return {summary['best_eval_return']:.2f} (best_model.zip)")
     result.env.close()
     if result.interrupted:
         console.print("[yellow]Interrupted:[/] saved what was learned so far.")
@@ -213,6 +226,58 @@ def enjoy(
     for number, (episode_return, length) in enumerate(zip(evaluation.returns, evaluation.lengths), 1):
         console.print(f"episode {number}: return {episode_return:.2f}, length {length}")
     console.print(_results_table(f"{agent.algo} on {env_id}", evaluation))
+
+
+@app.command()
+@_friendly_errors
+def benchmark(
+    algo: AlgoArg,
+    env_id: EnvArg,
+    seeds: Annotated[int, typer.Option("--seeds", help="Seeds 0..N-1 to train.")] = 5,
+    steps: Annotated[Optional[int], typer.Option("--steps", help="Training budget (n_timesteps).")] = None,
+    hp: HpOpt = None,
+    hyperparams: HyperparamsOpt = None,
+    episodes: Annotated[int, typer.Option(help="Deterministic episodes to evaluate each final policy.")] = 20,
+    sb3: Annotated[
+        Optional[bool], typer.Option("--sb3/--no-sb3", help="Run SB3 side by side (default: when installed).")
+    ] = None,
+    sb3_threads: Annotated[
+        Optional[int], typer.Option(help="Torch threads for SB3 (default: torch's default, what SB3 users get).")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Root folder; reports go to OUT/benchmarks/.")] = Path("runs"),
+):
+    """Train several seeds, evaluate the final policies, time them; SB3 alongside when installed."""
+    from zoo.benchmark import run_benchmark, write_report
+    from zoo.config import parse_overrides
+
+    if seeds < 1 or episodes < 1:
+        raise ZooError("--seeds and --episodes must be at least 1.")
+
+    def show(result):
+        console.print(f"{result.library} seed {result.seed}: return {result.mean_return:.1f} ± "
+                      f"{result.std_return:.1f} in {result.seconds:.1f} s ({result.steps_per_second:.0f} steps/s)")
+
+    report = run_benchmark(algo, env_id, list(range(seeds)), n_timesteps=steps, overrides=parse_overrides(hp or []),
+                           hyperparams=hyperparams, eval_episodes=episodes, compare_sb3=sb3,
+                           sb3_threads=sb3_threads, out_dir=out, on_result=show)
+    table = Table(title=f"{report.algo} on {report.env_id}: {report.n_timesteps} steps, {episodes} eval episodes")
+    for column in ("library", "per seed", "mean ± std", "min", "wall time", "steps/s", "threads"):
+        table.add_column(column, justify="right")
+    for library in ("zoo", "sb3"):
+        summary = report.summary(library)
+        if summary is None:
+            continue
+        rows = report.of(library)
+        table.add_row(library, ", ".join(f"{r.mean_return:.0f}" for r in rows),
+                      f"{summary['mean_return']:.1f} ± {summary['std_return']:.1f}", f"{summary['min_return']:.1f}",
+                      f"{summary['mean_seconds']:.1f} s", f"{summary['steps_per_second']:.0f}", str(rows[0].threads))
+    console.print(table)
+    if report.time_ratio() is not None:
+        console.print(f"zoo wall time / SB3 wall time: [bold]{report.time_ratio():.2f}[/]")
+    for note in report.notes:
+        console.print(f"note: {note}")
+    json_path, markdown_path = write_report(report, out)
+    console.print(f"written to {json_path} and {markdown_path}")
 
 
 def main():

@@ -164,23 +164,47 @@ def env_entry_name(env_id: str) -> str:
     return env_id.split(":", 1)[-1]
 
 
+def hyperparams_file(algo: str, hyperparams: str | Path | None = None) -> Path:
+    """The YAML file for `algo`: the main set by default; a shipped set by name
+    (`rl_zoo` -> hyperparams/rl_zoo/<algo>.yml); or a YAML file or folder given as a path."""
+    from zoo.paths import hyperparams_dir
+
+    if hyperparams is None:
+        return hyperparams_dir() / f"{algo}.yml"
+    candidate = Path(hyperparams)
+    if candidate.is_file():
+        return candidate
+    if candidate.is_dir():
+        return candidate / f"{algo}.yml"
+    named = hyperparams_dir() / str(hyperparams) / f"{algo}.yml"
+    if named.exists():
+        return named
+    sets = sorted(p.name for p in hyperparams_dir().iterdir() if p.is_dir())
+    raise ZooError(
+        f"No hyperparameters '{hyperparams}' for {algo}: not a YAML file, a folder, or a shipped set "
+        f"with {algo}.yml (shipped sets: {', '.join(sets) or 'none'})."
+    )
+
+
 def resolve_hyperparams(
     algo: str,
     config_class: type,
     env_id: str,
     overrides: dict[str, Any] | None = None,
-    hyperparams_dir: Path | None = None,
+    hyperparams: str | Path | None = None,
 ) -> ResolvedHyperparams:
-    from zoo.paths import hyperparams_dir as default_dir
+    from zoo.paths import hyperparams_dir
 
-    directory = hyperparams_dir or default_dir()
-    path = directory / f"{algo}.yml"
+    path = hyperparams_file(algo, hyperparams)
+    # Name the file as a user would find it: 'rl_zoo/dqn.yml' for a shipped set.
+    shipped = hyperparams_dir()
+    label = str(path.relative_to(shipped)) if path.is_relative_to(shipped) else str(path)
     layers: list[tuple[str, dict[str, Any]]] = []
     if path.exists():
         entries = read_hyperparams_file(path)
         for name in ("default", env_entry_name(env_id)):
             if name in entries:
-                layers.append((f"{path.name} [{name}]", entries[name]))
+                layers.append((f"{label} [{name}]", entries[name]))
     if overrides:
         layers.append(("--hp", overrides))
 

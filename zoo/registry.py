@@ -53,6 +53,18 @@ _SPECS = (
         "value_iteration", "zoo.agents.value_iteration", "ValueIterationAgent",
         "ValueIterationConfig", "planning", "dynamic programming: Bellman optimality sweeps",
     ),
+    AlgoSpec(
+        "dqn", "zoo.agents.dqn", "DQNAgent", "DQNConfig",
+        "off_policy", "deep Q-network with replay and a target network",
+    ),
+    AlgoSpec(
+        "double_dqn", "zoo.agents.dqn", "DoubleDQNAgent", "DoubleDQNConfig",
+        "off_policy", "DQN whose target action is picked by the online network",
+    ),
+    AlgoSpec(
+        "dueling_dqn", "zoo.agents.dqn", "DuelingDQNAgent", "DuelingDQNConfig",
+        "off_policy", "DQN with value and advantage streams",
+    ),
 )
 
 ALGOS: dict[str, AlgoSpec] = {spec.name: spec for spec in _SPECS}

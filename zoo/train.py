@@ -24,6 +24,10 @@ def _family_loop(family: str):
         from zoo.loops.planning import planning_loop
 
         return planning_loop
+    if family == "off_policy":
+        from zoo.loops.off_policy import off_policy_loop
+
+        return off_policy_loop
     raise ValueError(f"no training loop for family {family!r}")
 
 
@@ -45,6 +49,8 @@ def train(
     n_timesteps: int | None = None,
     overrides: dict[str, Any] | None = None,
     out_dir: str | Path = "runs",
+    progress: bool = False,
+    hyperparams: str | Path | None = None,
 ) -> TrainResult:
     spec = get_algo(algo)
     check_env_id(env_id)
@@ -54,23 +60,24 @@ def train(
         if "n_timesteps" not in {f.name for f in dataclasses.fields(config_class)}:
             raise ZooError(f"{spec.name} plans from the env's model and takes no step budget; drop --steps.")
         overrides["n_timesteps"] = n_timesteps
-    hyperparams = resolve_hyperparams(spec.name, config_class, env_id, overrides)
+    resolved = resolve_hyperparams(spec.name, config_class, env_id, overrides, hyperparams)
 
-    env = make_env(env_id, hyperparams.env_kwargs)
+    env = make_env(env_id, resolved.env_kwargs)
     agent = spec.load_agent_class()(
-        env.observation_space, env.action_space, hyperparams.config,
-        env_id=env_id, env_kwargs=hyperparams.env_kwargs, seed=seed,
+        env.observation_space, env.action_space, resolved.config,
+        env_id=env_id, env_kwargs=resolved.env_kwargs, seed=seed,
     )
     run_dir = new_run_dir(out_dir, spec.name, env_id)
     write_run_config(run_dir, {
         "algo": spec.name,
         "env_id": env_id,
         "seed": seed,
-        "env_kwargs": hyperparams.env_kwargs,
-        "hyperparams": dataclasses.asdict(hyperparams.config),
-        "sources": hyperparams.sources,
+        "env_kwargs": resolved.env_kwargs,
+        "hyperparams": dataclasses.asdict(resolved.config),
+        "sources": resolved.sources,
     })
     with stop_on_interrupt() as stop:
-        summary = _family_loop(spec.family)(agent, env, hyperparams.config, seed=seed, run_dir=run_dir, stop=stop)
+        summary = _family_loop(spec.family)(agent, env, resolved.config, seed=seed, run_dir=run_dir,
+                                            stop=stop, progress=progress)
     checkpoint = agent.save(run_dir / "model.zip")
     return TrainResult(run_dir, checkpoint, agent, env, summary, interrupted=stop.requested)

@@ -57,7 +57,7 @@ def run_bandit(agent: Any, env: gym.Env, n_steps: int, *, seed: int | None = Non
 
 
 def bandit_loop(agent: Any, env: gym.Env, config: Any, *, seed: int | None, run_dir: Path,
-                stop: StopFlag | None = None) -> dict[str, Any]:
+                stop: StopFlag | None = None, progress: bool = False) -> dict[str, Any]:
     run = run_bandit(agent, env, config.n_timesteps, seed=seed, stop=stop)
     with CsvLog(run_dir / PROGRESS_NAME, ["step", "action", "reward", "cumulative_regret"]) as log:
         log.write_many([

@@ -16,7 +16,7 @@ EVALUATION_EPISODES = 100
 
 
 def planning_loop(agent: Any, env: gym.Env, config: Any, *, seed: int | None, run_dir: Path,
-                  stop: StopFlag | None = None) -> dict[str, Any]:
+                  stop: StopFlag | None = None, progress: bool = False) -> dict[str, Any]:
     # Planning is a few milliseconds of matrix products, so Ctrl-C has nothing to cut short.
     metrics = agent.update(model_of(env))
     fields = ["iteration", *agent.history[0].keys()]

@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+import torch
+
+import zoo.optim
+from zoo.optim import ClippedAdam
+
+
+def run(optimizer_factory, max_grad_norm, steps=15):
+    torch.manual_seed(0)
+    params = [torch.nn.Parameter(torch.randn(6, 4)), torch.nn.Parameter(torch.randn(4))]
+    optimizer = optimizer_factory(params)
+    gradients = torch.Generator().manual_seed(1)
+    for _ in range(steps):
+        for p in params:
+            p.grad = torch.randn(p.shape, generator=gradients) * 3.0
+        if isinstance(optimizer, torch.optim.Adam):
+            if max_grad_norm:
+                torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+            optimizer.step()
+        else:
+            optimizer.step()
+    return [p.detach().clone() for p in params], optimizer
+
+
+@pytest.mark.parametrize("max_grad_norm", [0.0, 0.5, 100.0])
+@pytest.mark.parametrize("fused_kernel", [True, False])
+def test_matches_torch_adam_with_clip_grad_norm(max_grad_norm, fused_kernel, monkeypatch):
+    monkeypatch.setattr(zoo.optim, "_HAS_FUSED_KERNEL", fused_kernel and zoo.optim._HAS_FUSED_KERNEL)
+    expected, _ = run(lambda ps: torch.optim.Adam(ps, lr=1e-2), max_grad_norm)
+    ours, _ = run(lambda ps: ClippedAdam(ps, 1e-2, max_grad_norm), max_grad_norm)
+    for a, b in zip(expected, ours):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_state_round_trips_and_a_fresh_optimizer_continues_identically():
+    _, optimizer = run(lambda ps: ClippedAdam(ps, 1e-2, 1.0), 1.0)
+    arrays = optimizer.state_arrays("opt")
+    assert arrays["opt.0.step"] == 15 and arrays["opt.1.exp_avg"].shape == (4,)
+    fresh = ClippedAdam([torch.nn.Parameter(p.detach().clone()) for p in optimizer.params], 1e-2, 1.0)
+    fresh.load_state_arrays("opt", arrays)
+    for name, value in fresh.state_arrays("opt").items():
+        np.testing.assert_array_equal(value, arrays[name])

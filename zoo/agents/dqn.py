@@ -1,0 +1,223 @@
+"""DQN (Mnih et al. 2015), with Double DQN (van Hasselt et al. 2016) and Dueling DQN
+(Wang et al. 2016) as config flags that combine.
+
+    td_target = r + gamma * (1 - terminated) * Q_target(s', a*)
+      DQN:        a* = argmax_a Q_target(s', a)   (the target net picks and values)
+      Double DQN: a* = argmax_a Q_online(s', a)   (the online net picks, the target net values)
+    loss = huber(Q_online(s, a), td_target)
+
+    Dueling head: Q(s, a) = V(s) + A(s, a) - mean_a' A(s, a')
+
+Only `terminated` stops the bootstrap: a transition cut by a time limit still looks ahead.
+The target network follows the online one every `target_update_interval` env steps, by a
+hard copy (tau = 1) or Polyak averaging (tau < 1), as in SB3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from zoo.agent import BaseAgent
+from zoo.errors import ZooError
+from zoo.loops.off_policy import OffPolicyConfig
+from zoo.networks import ActivationName, InitName, NumpyForward, init_weights, mlp, observation_size
+from zoo.replay_buffer import Batch
+from zoo.optim import ClippedAdam
+from zoo.torch_state import load_module_arrays, module_arrays
+
+
+@dataclass
+class DQNConfig(OffPolicyConfig):
+    # Defaults are SB3's, so that "same hyperparameters" means the same thing in benchmarks.
+    learning_rate: float = 1e-4  # Adam step size
+    target_update_interval: int = 10_000  # env steps between target network updates
+    tau: float = 1.0  # 1: hard copy; < 1: Polyak averaging at each target update
+    exploration_fraction: float = 0.1  # fraction of n_timesteps over which epsilon decays
+    exploration_initial_eps: float = 1.0  # epsilon at the start
+    exploration_final_eps: float = 0.05  # epsilon after the decay
+    max_grad_norm: float = 10.0  # gradient-norm clipping (0: none)
+    loss: Literal["huber", "mse"] = "huber"  # TD loss; Huber is robust to large TD errors
+    net_arch: list[int] = field(default_factory=lambda: [64, 64])  # hidden widths
+    activation: ActivationName = "relu"
+    init: InitName = "default"  # weight init scheme (zoo.networks.init_weights)
+    double: bool = False  # Double DQN target
+    dueling: bool = False  # dueling value/advantage head
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not 0.0 < self.tau <= 1.0:
+            raise ValueError(f"tau must be in (0, 1], got {self.tau}")
+        if self.target_update_interval < 1:
+            raise ValueError(f"target_update_interval must be at least 1, got {self.target_update_interval}")
+        for name in ("exploration_initial_eps", "exploration_final_eps", "exploration_fraction"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+
+
+@dataclass
+class DoubleDQNConfig(DQNConfig):
+    double: bool = True
+
+
+@dataclass
+class DuelingDQNConfig(DQNConfig):
+    dueling: bool = True
+
+
+class QNetwork(nn.Module):
+    """MLP torso + a linear Q head, or value and advantage heads when dueling."""
+
+    def __init__(self, in_features: int, n_actions: int, config: DQNConfig):
+        super().__init__()
+        self.dueling = config.dueling
+        self.torso = mlp(in_features, None, config.net_arch, config.activation)
+        width = config.net_arch[-1] if config.net_arch else in_features
+        if self.dueling:
+            self.value_head = nn.Linear(width, 1)
+            self.advantage_head = nn.Linear(width, n_actions)
+        else:
+            self.q_head = nn.Linear(width, n_actions)
+        init_weights(self, config.init)
+
+    def forward(self, observations: torch.Tensor) -> torch.Tensor:
+        features = self.torso(observations)
+        if not self.dueling:
+            return self.q_head(features)
+        advantages = self.advantage_head(features)
+        return self.value_head(features) + advantages - advantages.mean(dim=1, keepdim=True)
+
+
+class DQNAgent(BaseAgent):
+    algo = "dqn"
+
+    def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: DQNConfig, **kwargs: Any):
+        super().__init__(observation_space, action_space, config, **kwargs)
+        if not isinstance(action_space, gym.spaces.Discrete):
+            raise ZooError(f"{self.algo} needs a Discrete action space, got {action_space}; "
+                           "for continuous actions use ddpg or sac.")
+        if not isinstance(observation_space, gym.spaces.Box):
+            raise ZooError(f"{self.algo} needs a Box (vector) observation space, got {observation_space}; "
+                           "for images use vision_dqn.")
+        self.n_actions = int(action_space.n)
+        self.observation_shape = observation_space.shape
+        if self.seed is not None:
+            torch.manual_seed(self.seed)
+        in_features = observation_size(self.observation_shape)
+        self.q_network = QNetwork(in_features, self.n_actions, config)
+        self.target_q_network = QNetwork(in_features, self.n_actions, config)
+        self.target_q_network.load_state_dict(self.q_network.state_dict())
+        self.target_q_network.requires_grad_(False)
+        # Listed once: walking the module tree for them on every update cost ~5% of training.
+        self.q_parameters = list(self.q_network.parameters())
+        self.target_parameters = list(self.target_q_network.parameters())
+        self.optimizer = ClippedAdam(self.q_parameters, config.learning_rate, config.max_grad_norm)
+        self.exploration_rate = config.exploration_initial_eps
+        self.n_updates = 0
+        # Greedy actions need only the torso and the advantage (or Q) head: V(s) and the
+        # mean advantage are the same for every action. Numpy does it ~5x faster per step.
+        head = self.q_network.advantage_head if config.dueling else self.q_network.q_head
+        self.greedy_scores = NumpyForward.build(self.q_network.torso, head)
+
+    # -- acting ------------------------------------------------------------------------
+
+    def q_values(self, observation: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            batch = torch.as_tensor(np.asarray(observation, dtype=np.float32)).reshape(1, -1)
+            return self.q_network(batch)[0].numpy()
+
+    def take_action(self, observation: Any, deterministic: bool = False) -> int:
+        if not deterministic and self.np_random.random() < self.exploration_rate:
+            return int(self.np_random.integers(self.n_actions))
+        observation = np.asarray(observation, dtype=np.float32)
+        if observation.shape != self.observation_shape:
+            raise ZooError(f"{self.algo}: observation of shape {observation.shape}, "
+                           f"this agent takes {self.observation_shape}.")
+        if self.greedy_scores is not None:
+            return int(self.greedy_scores(observation.reshape(-1)).argmax())
+        with torch.inference_mode():
+            return int(self.q_network(torch.from_numpy(observation).reshape(1, -1)).argmax())
+
+    def random_actions(self, n: int) -> np.ndarray:
+        return self.np_random.integers(self.n_actions, size=n)
+
+    def replay_shapes(self):
+        return self.observation_shape, np.float32, (), np.int64
+
+    def on_step(self, num_timesteps: int) -> None:
+        config = self.config
+        decay_steps = config.exploration_fraction * config.n_timesteps
+        progress = min(1.0, num_timesteps / decay_steps) if decay_steps > 0 else 1.0
+        self.exploration_rate = config.exploration_initial_eps + progress * (
+            config.exploration_final_eps - config.exploration_initial_eps
+        )
+        if num_timesteps % config.target_update_interval == 0:
+            self.update_target()
+
+    # -- learning ----------------------------------------------------------------------
+
+    def td_target(self, batch: Batch) -> torch.Tensor:
+        # no_grad, not inference_mode: the target takes part in the loss's backward graph.
+        with torch.no_grad():
+            next_q_target = self.target_q_network(batch.next_observations)
+            if self.config.double:
+                next_actions = self.q_network(batch.next_observations).argmax(dim=1, keepdim=True)
+                next_q = next_q_target.gather(1, next_actions).squeeze(1)
+            else:
+                next_q = next_q_target.max(dim=1).values
+            return batch.rewards + self.config.gamma * (1.0 - batch.terminated) * next_q
+
+    def update(self, batch: Batch) -> dict[str, float]:
+        td_target = self.td_target(batch)
+        q = self.q_network(batch.observations).gather(1, batch.actions.view(-1, 1)).squeeze(1)
+        loss = F.smooth_l1_loss(q, td_target) if self.config.loss == "huber" else F.mse_loss(q, td_target)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()  # clips the gradient norm to max_grad_norm, then Adam
+        self.n_updates += 1
+        return {"loss": float(loss.detach())}
+
+    def update_target(self) -> None:
+        with torch.no_grad():
+            if self.config.tau >= 1.0:
+                torch._foreach_copy_(self.target_parameters, self.q_parameters)
+            else:
+                torch._foreach_lerp_(self.target_parameters, self.q_parameters, self.config.tau)
+
+    # -- checkpoints -------------------------------------------------------------------
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        return {
+            **module_arrays("q_network", self.q_network),
+            **module_arrays("target_q_network", self.target_q_network),
+            **self.optimizer.state_arrays("optimizer"),
+            "n_updates": np.array(self.n_updates),
+            "exploration_rate": np.array(self.exploration_rate),
+        }
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        load_module_arrays("q_network", self.q_network, arrays)
+        load_module_arrays("target_q_network", self.target_q_network, arrays)
+        self.optimizer.load_state_arrays("optimizer", arrays)
+        self.n_updates = int(arrays.get("n_updates", 0))
+        self.exploration_rate = float(arrays.get("exploration_rate", self.config.exploration_final_eps))
+
+
+class DoubleDQNAgent(DQNAgent):
+    """DQN with `double: true` by default; its own name keeps runs and checkpoints apart."""
+
+    algo = "double_dqn"
+
+
+class DuelingDQNAgent(DQNAgent):
+    """DQN with `dueling: true` by default; its own name keeps runs and checkpoints apart."""
+
+    algo = "dueling_dqn"

@@ -1,0 +1,256 @@
+"""`zoo benchmark`: train several seeds, evaluate the final policies, and time it all, with
+Stable-Baselines3 run on the same hyperparameters and budget when it is installed.
+
+Ours and SB3's runs alternate seed by seed, so that a noisy machine slows both alike. Wall
+time is the whole training call (building the agent included) for both; evaluation is
+outside the timing: 20 deterministic episodes on a fresh env seeded 10_000 + seed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from zoo.config import resolve_hyperparams
+from zoo.environments import make_env
+from zoo.errors import ZooError
+from zoo.evaluation import evaluate_agent
+from zoo.registry import get_algo
+
+EVAL_SEED_OFFSET = 10_000
+
+
+@dataclass
+class SeedResult:
+    library: str  # "zoo" or "sb3"
+    seed: int
+    mean_return: float
+    std_return: float
+    seconds: float
+    steps: int
+    threads: int
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.steps / self.seconds
+
+
+@dataclass
+class BenchmarkReport:
+    algo: str
+    env_id: str
+    n_timesteps: int
+    eval_episodes: int
+    hyperparams: dict[str, Any]
+    results: list[SeedResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def of(self, library: str) -> list[SeedResult]:
+        return [r for r in self.results if r.library == library]
+
+    def summary(self, library: str) -> dict[str, float] | None:
+        rows = self.of(library)
+        if not rows:
+            return None
+        returns = np.array([r.mean_return for r in rows])
+        seconds = np.array([r.seconds for r in rows])
+        return {
+            "seeds": len(rows),
+            "mean_return": float(returns.mean()),
+            "std_return": float(returns.std()),
+            "min_return": float(returns.min()),
+            "mean_seconds": float(seconds.mean()),
+            "steps_per_second": float(np.mean([r.steps_per_second for r in rows])),
+        }
+
+    def time_ratio(self) -> float | None:
+        """Our mean wall time over SB3's: below 1 means faster."""
+        ours, theirs = self.summary("zoo"), self.summary("sb3")
+        if not ours or not theirs:
+            return None
+        return ours["mean_seconds"] / theirs["mean_seconds"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "algo": self.algo, "env_id": self.env_id, "n_timesteps": self.n_timesteps,
+            "eval_episodes": self.eval_episodes, "hyperparams": self.hyperparams,
+            "results": [dataclasses.asdict(r) | {"steps_per_second": r.steps_per_second} for r in self.results],
+            "summary": {lib: self.summary(lib) for lib in ("zoo", "sb3") if self.summary(lib)},
+            "time_ratio_zoo_over_sb3": self.time_ratio(), "notes": self.notes,
+        }
+
+    def to_markdown(self) -> str:
+        lines = [
+            f"### {self.algo} on {self.env_id}, {self.n_timesteps} steps, "
+            f"{len(self.of('zoo'))} seeds",
+            "",
+            "| library | final return per seed | mean ± std | wall time per seed | env steps/s | threads |",
+            "|---|---|---|---|---|---|",
+        ]
+        for library in ("zoo", "sb3"):
+            rows, summary = self.of(library), self.summary(library)
+            if not rows:
+                continue
+            per_seed = ", ".join(f"{r.mean_return:.0f}" for r in rows)
+            lines.append(
+                f"| {library} | {per_seed} | {summary['mean_return']:.1f} ± {summary['std_return']:.1f} | "
+                f"{summary['mean_seconds']:.1f} s | {summary['steps_per_second']:.0f} | {rows[0].threads} |"
+            )
+        if self.time_ratio() is not None:
+            lines += ["", f"zoo wall time / SB3 wall time: **{self.time_ratio():.2f}**"]
+        lines += [f"- {note}" for note in self.notes]
+        return "\n".join(lines) + "\n"
+
+
+# ---- SB3 equivalents ------------------------------------------------------------------
+
+_SB3_ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "elu": "ELU", "leaky_relu": "LeakyReLU", "gelu": "GELU",
+                    "silu": "SiLU"}
+
+
+def _sb3_dqn(config: Any) -> tuple[Callable, dict[str, Any], list[str]]:
+    from stable_baselines3 import DQN
+    from torch import nn
+
+    notes = []
+    if config.double or config.dueling:
+        notes.append("SB3 has no Double or Dueling DQN: SB3's side is its plain DQN.")
+    if config.loss != "huber":
+        notes.append("SB3's DQN always uses the Huber loss.")
+    if config.init != "default":
+        notes.append("SB3 keeps PyTorch's default init.")
+    kwargs = {
+        "learning_rate": config.learning_rate, "buffer_size": config.buffer_size,
+        "learning_starts": config.learning_starts, "batch_size": config.batch_size, "tau": config.tau,
+        "gamma": config.gamma, "train_freq": config.train_freq, "gradient_steps": config.gradient_steps,
+        "target_update_interval": config.target_update_interval,
+        "exploration_fraction": config.exploration_fraction,
+        "exploration_initial_eps": config.exploration_initial_eps,
+        "exploration_final_eps": config.exploration_final_eps,
+        "max_grad_norm": config.max_grad_norm if config.max_grad_norm > 0 else float("inf"),
+        "policy_kwargs": {"net_arch": list(config.net_arch),
+                          "activation_fn": getattr(nn, _SB3_ACTIVATIONS[config.activation])},
+    }
+    return DQN, kwargs, notes
+
+
+SB3_EQUIVALENTS: dict[str, Callable] = {"dqn": _sb3_dqn, "double_dqn": _sb3_dqn, "dueling_dqn": _sb3_dqn}
+
+
+def sb3_available() -> bool:
+    return importlib.util.find_spec("stable_baselines3") is not None
+
+
+class _SB3Player:
+    """Gives an SB3 model the zoo protocol's take_action, so both are evaluated by one function."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def take_action(self, observation, deterministic=False):
+        action, _ = self.model.predict(observation, deterministic=deterministic)
+        return action.item() if np.ndim(action) == 0 else action
+
+
+# ---- running ---------------------------------------------------------------------------
+
+
+def _evaluate(agent: Any, env_id: str, env_kwargs: dict, episodes: int, seed: int) -> tuple[float, float]:
+    env = make_env(env_id, env_kwargs)
+    try:
+        result = evaluate_agent(agent, env, episodes, deterministic=True, seed=EVAL_SEED_OFFSET + seed)
+    finally:
+        env.close()
+    return result.mean, result.std
+
+
+def run_benchmark(
+    algo: str,
+    env_id: str,
+    seeds: list[int],
+    *,
+    n_timesteps: int | None = None,
+    overrides: dict[str, Any] | None = None,
+    hyperparams: str | Path | None = None,
+    eval_episodes: int = 20,
+    compare_sb3: bool | None = None,
+    sb3_threads: int | None = None,
+    out_dir: str | Path = "runs",
+    on_result: Callable[[SeedResult], None] | None = None,
+) -> BenchmarkReport:
+    """`compare_sb3=None` runs SB3 when it is installed; True insists on it."""
+    import torch
+
+    from zoo.train import train
+
+    spec = get_algo(algo)
+    if "n_timesteps" not in {f.name for f in dataclasses.fields(spec.load_config_class())}:
+        raise ZooError(f"{spec.name} has no training budget to benchmark.")
+    overrides = dict(overrides or {})
+    if n_timesteps is not None:
+        overrides["n_timesteps"] = n_timesteps
+    resolved = resolve_hyperparams(spec.name, spec.load_config_class(), env_id, overrides, hyperparams)
+    config = resolved.config
+    default_threads = torch.get_num_threads()
+    report = BenchmarkReport(spec.name, env_id, config.n_timesteps, eval_episodes, dataclasses.asdict(config))
+
+    sb3 = None
+    if compare_sb3 is not False:
+        if spec.name not in SB3_EQUIVALENTS:
+            report.notes.append(f"SB3 has no counterpart for {spec.name} in this benchmark.")
+        elif not sb3_available():
+            if compare_sb3:
+                raise ZooError("Stable-Baselines3 is not installed: pip install 'zoo[benchmark]'.")
+            report.notes.append("Stable-Baselines3 is not installed (pip install 'zoo[benchmark]'): zoo only.")
+        else:
+            sb3_class, sb3_kwargs, sb3_notes = SB3_EQUIVALENTS[spec.name](config)
+            sb3 = (sb3_class, sb3_kwargs)
+            report.notes += sb3_notes
+
+    def record(result: SeedResult) -> None:
+        report.results.append(result)
+        if on_result:
+            on_result(result)
+
+    for seed in seeds:
+        started = time.perf_counter()
+        trained = train(spec.name, env_id, seed=seed, overrides=overrides, hyperparams=hyperparams,
+                        out_dir=Path(out_dir) / "benchmarks")
+        seconds = time.perf_counter() - started
+        trained.env.close()
+        mean, std = _evaluate(trained.agent, env_id, resolved.env_kwargs, eval_episodes, seed)
+        record(SeedResult("zoo", seed, mean, std, seconds, trained.summary.get("steps", config.n_timesteps),
+                          getattr(config, "n_threads", default_threads) or default_threads))
+        if trained.interrupted:
+            report.notes.append("Interrupted: the last zoo run stopped early.")
+            break
+
+        if sb3 is not None:
+            sb3_class, sb3_kwargs = sb3
+            torch.set_num_threads(sb3_threads or default_threads)
+            started = time.perf_counter()
+            model = sb3_class("MlpPolicy", make_env(env_id, resolved.env_kwargs), seed=seed, verbose=0, **sb3_kwargs)
+            model.learn(config.n_timesteps)
+            seconds = time.perf_counter() - started
+            mean, std = _evaluate(_SB3Player(model), env_id, resolved.env_kwargs, eval_episodes, seed)
+            record(SeedResult("sb3", seed, mean, std, seconds, config.n_timesteps, torch.get_num_threads()))
+    return report
+
+
+def write_report(report: BenchmarkReport, out_dir: str | Path) -> tuple[Path, Path]:
+    from zoo.runs import env_dir_name
+
+    folder = Path(out_dir) / "benchmarks"
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{report.algo}_{env_dir_name(report.env_id)}_{time.strftime('%Y%m%d-%H%M%S')}"
+    json_path, markdown_path = folder / f"{stem}.json", folder / f"{stem}.md"
+    json_path.write_text(json.dumps(report.to_dict(), indent=2))
+    markdown_path.write_text(report.to_markdown())
+    return json_path, markdown_path
