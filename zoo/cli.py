@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from zoo.errors import ZooError
@@ -35,7 +36,8 @@ def _friendly_errors(command):
             return command(*args, **kwargs)
         except ZooError as error:
             # soft_wrap: a path or id in the message must not be broken across lines.
-            error_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            # escape: text such as "pip install 'zoo[benchmark]'" is not Rich markup.
+            error_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper
@@ -100,7 +102,7 @@ def train(
     from zoo.train import train as train_agent
 
     overrides = parse_overrides(hp or [])
-    console.print(f"Training [bold]{algo}[/] on [bold]{env_id}[/] (seed {seed})")
+    console.print(f"Training [bold]{escape(algo)}[/] on [bold]{escape(env_id)}[/] (seed {seed})")
     result = train_agent(algo, env_id, seed=seed, n_timesteps=steps, overrides=overrides, out_dir=out,
                          progress=True, hyperparams=hyperparams)
     summary = result.summary
@@ -121,7 +123,7 @@ def train(
     result.env.close()
     if result.interrupted:
         console.print("[yellow]Interrupted:[/] saved what was learned so far.")
-    console.print(f"saved to {result.checkpoint}")
+    console.print(f"saved to {escape(str(result.checkpoint))}")
 
 
 def _load_for_play(algo: str, env_id: str, path: Optional[Path], runs_dir: Path, render_mode: str | None):
@@ -210,7 +212,7 @@ def enjoy(
         if render_mode is None:
             raise ZooError(f"{env_id} can render only {modes or 'nothing'}; try `zoo enjoy` without --render.")
     checkpoint, agent, env = _load_for_play(algo, env_id, path, runs_dir, render_mode)
-    console.print(f"Playing [bold]{agent.algo}[/] on [bold]{env_id}[/] from {checkpoint}")
+    console.print(f"Playing [bold]{agent.algo}[/] on [bold]{escape(env_id)}[/] from {escape(str(checkpoint))}")
 
     on_step = None
     if render_mode == "ansi":
@@ -275,9 +277,9 @@ def benchmark(
     if report.time_ratio() is not None:
         console.print(f"zoo wall time / SB3 wall time: [bold]{report.time_ratio():.2f}[/]")
     for note in report.notes:
-        console.print(f"note: {note}")
+        console.print(f"note: {escape(note)}")
     json_path, markdown_path = write_report(report, out)
-    console.print(f"written to {json_path} and {markdown_path}")
+    console.print(f"written to {escape(str(json_path))} and {escape(str(markdown_path))}")
 
 
 def main():
