@@ -21,7 +21,8 @@ from zoo.replay_buffer import ReplayBuffer
 
 gym.register_envs(envs)
 
-FLAGSHIP_ENV = {"bandit": "BernoulliBandit-v0", "planning": "CliffWalking4x12-v0", "off_policy": "CartPole-v1"}
+FLAGSHIP_ENV = {"bandit": "BernoulliBandit-v0", "planning": "CliffWalking4x12-v0", "off_policy": "CartPole-v1",
+                "on_policy": "CartPole-v1"}
 
 
 def trained_agent(algo, seed=0):
@@ -39,6 +40,17 @@ def trained_agent(algo, seed=0):
             metrics = agent.update(action, reward)
     elif spec.family == "planning":
         metrics = agent.update(model_of(env))
+    elif spec.family == "on_policy":
+        from zoo.environments import make_vector_env
+        from zoo.loops.on_policy import _Collector
+
+        class Quiet:
+            def episode_done(self, *args):
+                pass
+
+        collector = _Collector(agent, make_vector_env(env_id, config.n_envs), Quiet(), seed=seed)
+        for _ in range(3):
+            metrics = agent.update(collector.collect(config.n_steps))
     else:
         observation_shape, observation_dtype, action_shape, action_dtype = agent.replay_shapes()
         buffer = ReplayBuffer(500, observation_shape, action_shape, observation_dtype, action_dtype, seed=seed)

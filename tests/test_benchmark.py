@@ -32,7 +32,7 @@ def test_benchmark_evaluates_each_seed_on_its_own_eval_seed(tmp_path):
     report = run_benchmark("dqn", "CartPole-v1", [3], n_timesteps=300, overrides=TINY, eval_episodes=3,
                            compare_sb3=False, out_dir=tmp_path)
     (row,) = report.results
-    assert row.seed == 3 and row.steps == 300 and row.threads == 1
+    assert row.seed == 3 and row.steps == 300 and row.threads == 1 and row.episodes > 0
 
 
 def test_benchmark_of_an_algo_without_a_budget_is_a_clear_error(tmp_path):
@@ -54,3 +54,11 @@ def test_sb3_runs_side_by_side_on_the_same_hyperparameters(tmp_path):
     assert [r.library for r in report.results] == ["zoo", "sb3"]
     assert report.time_ratio() > 0
     assert any("no Double or Dueling DQN" in note for note in report.notes)
+
+
+@pytest.mark.skipif(not sb3_available(), reason="Stable-Baselines3 is not installed (extra: benchmark)")
+def test_sb3_a2c_runs_side_by_side_on_parallel_envs(tmp_path):
+    report = run_benchmark("actor_critic", "CartPole-v1", [0], n_timesteps=400, eval_episodes=2,
+                           overrides={"eval_freq": 0, "stop_at_return": None}, compare_sb3=True, out_dir=tmp_path)
+    assert [r.library for r in report.results] == ["zoo", "sb3"]
+    assert report.results[1].steps == 400 and any("RMSprop" in note for note in report.notes)

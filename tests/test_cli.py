@@ -57,6 +57,18 @@ def test_train_bandit_prints_regret_and_writes_a_run_dir(tmp_path):
     assert load_agent(tmp_path / "runs" / "ucb" / "BernoulliBandit-v0_2").counts.sum() == 50
 
 
+@pytest.mark.parametrize("algo", ["dqn", "reinforce", "actor_critic"])
+def test_train_deep_agents_through_the_cli(algo, tmp_path):
+    result = zoo("train", algo, "CartPole-v1", "--steps", 1200, "--hp", "eval_freq=600", "--hp", "n_eval_episodes=2",
+                 "--hp", "stop_at_return=null", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "steps in" in result.output and "best evaluation return" in result.output
+    run_dir = tmp_path / "runs" / algo / "CartPole-v1_1"
+    assert {p.name for p in run_dir.iterdir()} >= {"model.zip", "best_model.zip", "progress.csv",
+                                                   "evaluations.csv", "config.yml"}
+    assert load_agent(run_dir).algo == algo
+
+
 def test_train_dp_prints_the_policy_as_arrows(tmp_path):
     result = zoo("train", "value_iteration", "CliffWalking4x12-v0", "--out", tmp_path / "elsewhere")
     assert result.exit_code == 0, result.output

@@ -36,6 +36,7 @@ class SeedResult:
     seconds: float
     steps: int
     threads: int
+    episodes: int | None = None  # training episodes (zoo only)
 
     @property
     def steps_per_second(self) -> float:
@@ -141,7 +142,25 @@ def _sb3_dqn(config: Any) -> tuple[Callable, dict[str, Any], list[str]]:
     return DQN, kwargs, notes
 
 
-SB3_EQUIVALENTS: dict[str, Callable] = {"dqn": _sb3_dqn, "double_dqn": _sb3_dqn, "dueling_dqn": _sb3_dqn}
+def _sb3_a2c(config: Any) -> tuple[Callable, dict[str, Any], list[str]]:
+    from stable_baselines3 import A2C
+    from torch import nn
+
+    notes = ["SB3's A2C uses RMSprop (its default, as in RL Zoo); ours uses Adam."]
+    kwargs = {
+        "learning_rate": config.learning_rate, "n_steps": config.n_steps, "gamma": config.gamma,
+        "gae_lambda": config.gae_lambda, "ent_coef": config.ent_coef, "vf_coef": config.vf_coef,
+        "max_grad_norm": config.max_grad_norm if config.max_grad_norm > 0 else float("inf"),
+        "normalize_advantage": config.normalize_advantage,
+        "policy_kwargs": {"net_arch": {"pi": list(config.net_arch), "vf": list(config.net_arch)},
+                          "activation_fn": getattr(nn, _SB3_ACTIVATIONS[config.activation]),
+                          "ortho_init": config.init == "orthogonal", "log_std_init": config.log_std_init},
+    }
+    return A2C, kwargs, notes
+
+
+SB3_EQUIVALENTS: dict[str, Callable] = {"dqn": _sb3_dqn, "double_dqn": _sb3_dqn, "dueling_dqn": _sb3_dqn,
+                                        "actor_critic": _sb3_a2c}
 
 
 def sb3_available() -> bool:
@@ -160,6 +179,14 @@ class _SB3Player:
 
 
 # ---- running ---------------------------------------------------------------------------
+
+
+def _sb3_env(env_id: str, env_kwargs: dict, n_envs: int, seed: int):
+    if n_envs == 1:
+        return make_env(env_id, env_kwargs)
+    from stable_baselines3.common.env_util import make_vec_env
+
+    return make_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
 
 
 def _evaluate(agent: Any, env_id: str, env_kwargs: dict, episodes: int, seed: int) -> tuple[float, float]:
@@ -227,7 +254,8 @@ def run_benchmark(
         trained.env.close()
         mean, std = _evaluate(trained.agent, env_id, resolved.env_kwargs, eval_episodes, seed)
         record(SeedResult("zoo", seed, mean, std, seconds, trained.summary.get("steps", config.n_timesteps),
-                          getattr(config, "n_threads", default_threads) or default_threads))
+                          getattr(config, "n_threads", default_threads) or default_threads,
+                          trained.summary.get("episodes")))
         if trained.interrupted:
             report.notes.append("Interrupted: the last zoo run stopped early.")
             break
@@ -236,7 +264,8 @@ def run_benchmark(
             sb3_class, sb3_kwargs = sb3
             torch.set_num_threads(sb3_threads or default_threads)
             started = time.perf_counter()
-            model = sb3_class("MlpPolicy", make_env(env_id, resolved.env_kwargs), seed=seed, verbose=0, **sb3_kwargs)
+            model = sb3_class("MlpPolicy", _sb3_env(env_id, resolved.env_kwargs, getattr(config, "n_envs", 1), seed),
+                              seed=seed, verbose=0, **sb3_kwargs)
             model.learn(config.n_timesteps)
             seconds = time.perf_counter() - started
             mean, std = _evaluate(_SB3Player(model), env_id, resolved.env_kwargs, eval_episodes, seed)

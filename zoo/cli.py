@@ -108,7 +108,7 @@ def train(
     summary = result.summary
     if "final_regret" in summary:
         console.print(f"final cumulative regret after {summary['steps']} pulls: [bold]{summary['final_regret']:.2f}[/]")
-    if hasattr(result.agent, "policy"):
+    if "iterations" in summary:  # a planner: show its policy on the grid
         grid = policy_grid(result.env, result.agent.policy)
         if grid:
             console.print(grid, highlight=False)

@@ -54,3 +54,20 @@ def render_modes(env_id: str) -> list[str]:
     spec = gym.spec(env_id)
     env_class = spec.entry_point if callable(spec.entry_point) else gym.envs.registration.load_env_creator(spec.entry_point)
     return list(getattr(env_class, "metadata", {}).get("render_modes", []))
+
+
+def make_vector_env(env_id: str, n_envs: int, env_kwargs: dict[str, Any] | None = None,
+                    vectorization: str = "sync") -> gym.vector.VectorEnv:
+    """`n_envs` copies stepped together. Autoreset happens in the same step (the observation
+    returned for a finished env is already the next episode's first one; the last one of the
+    finished episode is in info['final_obs']), so every transition a step returns is real."""
+    check_env_id(env_id)
+    try:
+        return gym.make_vec(
+            env_id, num_envs=n_envs, vectorization_mode=vectorization,
+            vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}, **dict(env_kwargs or {}),
+        )
+    except gym.error.DependencyNotInstalled as error:
+        raise ZooError(f"'{env_id}' needs an optional dependency: {error}") from None
+    except (TypeError, ValueError, gym.error.Error) as error:
+        raise ZooError(f"Cannot create {n_envs} x '{env_id}' ({vectorization}): {error}") from None

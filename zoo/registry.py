@@ -65,6 +65,14 @@ _SPECS = (
         "dueling_dqn", "zoo.agents.dqn", "DuelingDQNAgent", "DuelingDQNConfig",
         "off_policy", "DQN with value and advantage streams",
     ),
+    AlgoSpec(
+        "reinforce", "zoo.agents.reinforce", "ReinforceAgent", "ReinforceConfig",
+        "on_policy", "Monte-Carlo policy gradient, one update per episode",
+    ),
+    AlgoSpec(
+        "actor_critic", "zoo.agents.actor_critic", "ActorCriticAgent", "ActorCriticConfig",
+        "on_policy", "advantage actor-critic (A2C) on parallel envs, TD(0) to GAE(lambda)",
+    ),
 )
 
 ALGOS: dict[str, AlgoSpec] = {spec.name: spec for spec in _SPECS}

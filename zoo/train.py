@@ -28,6 +28,10 @@ def _family_loop(family: str):
         from zoo.loops.off_policy import off_policy_loop
 
         return off_policy_loop
+    if family == "on_policy":
+        from zoo.loops.on_policy import on_policy_loop
+
+        return on_policy_loop
     raise ValueError(f"no training loop for family {family!r}")
 
 

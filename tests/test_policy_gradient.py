@@ -1,0 +1,158 @@
+"""REINFORCE and Actor-Critic: returns and advantages by hand, vector envs, learning."""
+
+import signal
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from zoo.advantages import discounted_returns, gae
+from zoo.agents.actor_critic import ActorCriticAgent, ActorCriticConfig
+from zoo.agents.reinforce import ReinforceAgent
+from zoo.checkpoint import load_agent
+from zoo.evaluation import evaluate_agent
+from zoo.train import train
+
+
+def test_discounted_returns_by_hand_restart_at_every_episode_end():
+    rewards = np.array([[1.0], [2.0], [3.0], [4.0], [5.0]])
+    ends = np.array([[0.0], [0.0], [1.0], [0.0], [1.0]])  # episodes: r0..r2 and r3..r4
+    returns = discounted_returns(rewards, ends, gamma=0.5)
+    np.testing.assert_allclose(returns[:, 0], [1 + 0.5 * 2 + 0.25 * 3, 2 + 0.5 * 3, 3, 4 + 0.5 * 5, 5])
+
+
+def test_gae_by_hand_td0_and_nstep_with_termination_and_truncation():
+    gamma = 0.9
+    # One env, 3 steps: step 0 goes on, step 1 is truncated (cut at an observation worth 10),
+    # step 2 terminates.
+    rewards = np.array([[1.0], [1.0], [1.0]])
+    values = np.array([[2.0], [3.0], [4.0]])
+    next_values = np.array([[3.0], [10.0], [99.0]])  # 99 must be ignored: terminal
+    terminated = np.array([[0.0], [0.0], [1.0]])
+    truncated = np.array([[0.0], [1.0], [0.0]])
+    deltas = [1 + 0.9 * 3 - 2, 1 + 0.9 * 10 - 3, 1 - 4]
+
+    td0, targets = gae(rewards, values, next_values, terminated, truncated, gamma, gae_lambda=0.0)
+    np.testing.assert_allclose(td0[:, 0], deltas)
+    np.testing.assert_allclose(targets[:, 0], np.array(deltas) + values[:, 0])
+
+    nstep, targets = gae(rewards, values, next_values, terminated, truncated, gamma, gae_lambda=1.0)
+    # Step 0's return runs into step 1 (same episode), which bootstraps from the cut obs;
+    # step 1 does not run into step 2, a new episode.
+    np.testing.assert_allclose(nstep[:, 0], [deltas[0] + 0.9 * deltas[1], deltas[1], deltas[2]])
+    np.testing.assert_allclose(targets[:, 0], [1 + 0.9 * (1 + 0.9 * 10), 1 + 0.9 * 10, 1])
+
+    half, _ = gae(rewards, values, next_values, terminated, truncated, gamma, gae_lambda=0.5)
+    np.testing.assert_allclose(half[0, 0], deltas[0] + 0.9 * 0.5 * deltas[1])
+
+
+def test_gae_treats_parallel_envs_independently():
+    rewards = np.ones((2, 2))
+    values = np.zeros((2, 2))
+    next_values = np.array([[1.0, 1.0], [1.0, 1.0]])
+    terminated = np.array([[0.0, 1.0], [0.0, 0.0]])
+    truncated = np.zeros((2, 2))
+    advantages, _ = gae(rewards, values, next_values, terminated, truncated, 0.5, 1.0)
+    np.testing.assert_allclose(advantages[:, 0], [1.5 + 0.5 * 1.5, 1.5])
+    np.testing.assert_allclose(advantages[:, 1], [1.0, 1.5])
+
+
+def test_rollouts_keep_the_last_observation_of_an_episode_not_the_reset_one():
+    from zoo.loops.on_policy import _Collector
+    from zoo.environments import make_vector_env
+
+    agent = ActorCriticAgent(gym.spaces.Box(-np.inf, np.inf, (4,), np.float32), gym.spaces.Discrete(2),
+                             ActorCriticConfig(eval_freq=0), env_id="CartPole-v1", seed=0)
+
+    class Quiet:
+        def episode_done(self, *args):
+            pass
+
+    envs = make_vector_env("CartPole-v1", 3)
+    rollout = _Collector(agent, envs, Quiet(), seed=0).collect(200)
+    ended = np.argwhere(rollout.terminated == 1)
+    assert len(ended) > 0
+    for t, i in ended:
+        final = rollout.next_observations[t, i]
+        assert abs(final[0]) > 2.4 or abs(final[2]) > 0.2095  # the pole fell or the cart left
+        if t + 1 < len(rollout.observations):
+            reset = rollout.observations[t + 1, i]
+            assert np.all(np.abs(reset) <= 0.05)  # the next episode starts near upright
+    np.testing.assert_array_equal(rollout.observations[1:][rollout.terminated[:-1] == 0],
+                                  rollout.next_observations[:-1][rollout.terminated[:-1] == 0])
+
+
+def test_gaussian_policy_respects_bounds_and_scores_the_unclipped_sample():
+    agent = ActorCriticAgent(gym.spaces.Box(-1, 1, (3,), np.float32), gym.spaces.Box(-2.0, 2.0, (1,), np.float32),
+                             ActorCriticConfig(log_std_init=1.5), seed=0)
+    observations = np.random.default_rng(0).normal(size=(500, 3)).astype(np.float32)
+    samples = agent.policy.sample(observations)
+    assert np.abs(samples).max() > 2.0  # wide Gaussian: some samples fall outside
+    sent = agent.policy.to_env(samples)
+    assert sent.shape == (500, 1) and np.all(np.abs(sent) <= 2.0)
+    log_prob, _ = agent.policy.log_prob_and_entropy(torch.from_numpy(observations), torch.from_numpy(samples))
+    mean = agent.policy.head(agent.policy.torso(torch.from_numpy(observations)))
+    expected = torch.distributions.Normal(mean, agent.policy.log_std.exp()).log_prob(torch.from_numpy(samples)).sum(-1)
+    torch.testing.assert_close(log_prob, expected)
+    assert all(-2.0 <= agent.take_action(o)[0] <= 2.0 for o in observations[:50])
+
+
+FAST = {"eval_freq": 5000, "n_eval_episodes": 5}
+
+
+def test_reinforce_learns_cartpole_within_seconds(tmp_path):
+    result = train("reinforce", "CartPole-v1", seed=0, out_dir=tmp_path,
+                   overrides={**FAST, "n_timesteps": 80_000, "stop_at_return": 250})
+    evaluation = evaluate_agent(result.agent, result.env, 10, seed=123)
+    assert evaluation.mean >= 150, (result.summary, evaluation.returns)  # random: ~22
+
+
+def test_actor_critic_learns_cartpole_within_seconds(tmp_path):
+    result = train("actor_critic", "CartPole-v1", seed=0, out_dir=tmp_path,
+                   overrides={**FAST, "n_timesteps": 80_000, "stop_at_return": 300})
+    evaluation = evaluate_agent(result.agent, result.env, 10, seed=123)
+    assert evaluation.mean >= 150, (result.summary, evaluation.returns)
+
+
+def test_actor_critic_runs_on_async_envs_and_continuous_actions(tmp_path):
+    result = train("actor_critic", "Pendulum-v1", seed=0, out_dir=tmp_path,
+                   overrides={"n_timesteps": 400, "n_envs": 4, "vectorization": "async", "eval_freq": 200,
+                              "n_eval_episodes": 1})
+    assert result.summary["steps"] == 400 and result.agent.n_updates == 20
+    action = result.agent.take_action(np.zeros(3, np.float32), deterministic=True)
+    assert action.shape == (1,) and -2.0 <= action[0] <= 2.0
+
+
+def test_reinforce_updates_once_per_episode_and_checks_its_config(tmp_path):
+    result = train("reinforce", "CartPole-v1", seed=1, out_dir=tmp_path, overrides={"n_timesteps": 300})
+    assert result.agent.n_updates == result.summary["episodes"] > 5
+    from zoo.errors import ZooError
+
+    with pytest.raises(ZooError, match="needs n_envs: 1"):
+        train("reinforce", "CartPole-v1", out_dir=tmp_path, overrides={"n_envs": 4})
+    with pytest.raises(ZooError, match="keep n_envs: 1 and n_steps: 0"):
+        train("reinforce", "CartPole-v1", out_dir=tmp_path, overrides={"n_steps": 5})
+
+
+@pytest.mark.parametrize("algo, agent_class", [("reinforce", ReinforceAgent), ("actor_critic", ActorCriticAgent)])
+def test_interrupted_run_leaves_a_loadable_checkpoint(algo, agent_class, tmp_path, monkeypatch):
+    update = agent_class.update
+
+    def update_then_ctrl_c(self, rollout):
+        metrics = update(self, rollout)
+        if self.n_updates == 10:
+            signal.raise_signal(signal.SIGINT)
+        return metrics
+
+    monkeypatch.setattr(agent_class, "update", update_then_ctrl_c)
+    result = train(algo, "CartPole-v1", seed=0, out_dir=tmp_path, overrides={"n_timesteps": 50_000, "eval_freq": 0, "stop_at_return": None})
+    assert result.interrupted and result.summary["steps"] < 50_000
+    assert load_agent(result.checkpoint, algo=algo).n_updates == 10
+
+
+def test_same_seed_same_numbers(tmp_path):
+    runs = [train("actor_critic", "CartPole-v1", seed=3, out_dir=tmp_path, overrides={"n_timesteps": 4000})
+            for _ in range(2)]
+    logs = [[line.rsplit(",", 1)[0] for line in (r.run_dir / "progress.csv").read_text().splitlines()] for r in runs]
+    assert logs[0] == logs[1] and len(logs[0]) > 10

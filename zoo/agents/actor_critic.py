@@ -1,0 +1,107 @@
+"""Advantage Actor-Critic (A2C, Mnih et al. 2016, synchronous), on N envs stepped together.
+
+A policy network (actor) and a value network (critic). From each rollout of n_steps x n_envs:
+    A_t   = GAE(lambda) of  delta_t = r_t + gamma * (1 - terminated_t) * V(s_{t+1}) - V(s_t)
+    loss  = - mean(log pi(a_t | s_t) * A_t) + vf_coef * mean((V(s_t) - (A_t + V(s_t)))^2)
+            - ent_coef * mean(entropy)
+lambda = 0 is the one-step TD advantage of the seed notes; lambda = 1 the n-step return.
+A truncated episode bootstraps from the value of the observation it was cut at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from zoo.advantages import gae
+from zoo.agent import BaseAgent
+from zoo.loops.on_policy import OnPolicyConfig, Rollout
+from zoo.networks import ActivationName, InitName, init_weights, mlp, observation_size
+from zoo.optim import ClippedAdam
+from zoo.policies import PolicyNetwork
+from zoo.torch_state import load_module_arrays, module_arrays
+
+
+@dataclass
+class ActorCriticConfig(OnPolicyConfig):
+    n_envs: int = 8
+    n_steps: int = 5  # steps per env per update
+    learning_rate: float = 7e-4  # Adam step size, for both networks
+    gae_lambda: float = 0.0  # 0: TD(0) advantage (the notes); 1: n-step returns; between: GAE
+    ent_coef: float = 0.0  # entropy bonus weight
+    vf_coef: float = 0.5  # value loss weight
+    max_grad_norm: float = 0.5  # gradient-norm clipping over both networks (0: none)
+    normalize_advantage: bool = False  # standardise advantages per rollout
+    net_arch: list[int] = field(default_factory=lambda: [64, 64])  # hidden widths, actor and critic each
+    activation: ActivationName = "tanh"
+    init: InitName = "orthogonal"
+    log_std_init: float = 0.0  # Box actions: initial log std of the Gaussian
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.n_steps < 1:
+            raise ValueError("actor_critic bootstraps from its critic: n_steps must be at least 1")
+        if not 0.0 <= self.gae_lambda <= 1.0:
+            raise ValueError(f"gae_lambda must be in [0, 1], got {self.gae_lambda}")
+
+
+class ActorCriticAgent(BaseAgent):
+    algo = "actor_critic"
+
+    def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: ActorCriticConfig,
+                 **kwargs: Any):
+        super().__init__(observation_space, action_space, config, **kwargs)
+        if self.seed is not None:
+            torch.manual_seed(self.seed)
+        self.policy = PolicyNetwork(observation_space, action_space, config.net_arch, config.activation,
+                                    config.init, config.log_std_init)
+        self.value_network = init_weights(
+            mlp(observation_size(observation_space.shape), 1, config.net_arch, config.activation), config.init)
+        parameters = list(self.policy.parameters()) + list(self.value_network.parameters())
+        self.optimizer = ClippedAdam(parameters, config.learning_rate, config.max_grad_norm)
+        self.n_updates = 0
+
+    def take_action(self, observation: Any, deterministic: bool = False):
+        return self.policy.act(observation, deterministic)
+
+    def values(self, observations: np.ndarray) -> torch.Tensor:
+        return self.value_network(torch.from_numpy(observations.reshape(len(observations), -1))).squeeze(-1)
+
+    def update(self, rollout: Rollout) -> dict[str, float]:
+        steps, n_envs = rollout.rewards.shape
+        observations = rollout.observations.reshape(steps * n_envs, -1)
+        values = self.values(observations)
+        with torch.no_grad():
+            next_values = self.values(rollout.next_observations.reshape(steps * n_envs, -1))
+        advantages, targets = gae(rollout.rewards, values.detach().numpy().reshape(steps, n_envs),
+                                  next_values.numpy().reshape(steps, n_envs), rollout.terminated,
+                                  rollout.truncated, self.config.gamma, self.config.gae_lambda)
+        advantages = torch.as_tensor(advantages.reshape(-1), dtype=torch.float32)
+        if self.config.normalize_advantage and len(advantages) > 1:
+            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        actions = torch.from_numpy(rollout.actions.reshape(steps * n_envs, *rollout.actions.shape[2:]))
+        log_probs, entropy = self.policy.log_prob_and_entropy(torch.from_numpy(observations), actions)
+        policy_loss = -(advantages * log_probs).mean()
+        value_loss = F.mse_loss(values, torch.as_tensor(targets.reshape(-1), dtype=torch.float32))
+        loss = policy_loss + self.config.vf_coef * value_loss - self.config.ent_coef * entropy.mean()
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        self.n_updates += 1
+        return {"loss": float(loss.detach()), "policy_loss": float(policy_loss.detach()),
+                "value_loss": float(value_loss.detach()), "entropy": float(entropy.mean().detach())}
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        return {**module_arrays("policy", self.policy), **module_arrays("value_network", self.value_network),
+                **self.optimizer.state_arrays("optimizer"), "n_updates": np.array(self.n_updates)}
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        load_module_arrays("policy", self.policy, arrays)
+        load_module_arrays("value_network", self.value_network, arrays)
+        self.optimizer.load_state_arrays("optimizer", arrays)
+        self.n_updates = int(arrays.get("n_updates", 0))

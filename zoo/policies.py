@@ -1,0 +1,83 @@
+"""Stochastic policies for on-policy agents: an MLP torso and a distribution head.
+
+Discrete actions: Categorical(logits). Box actions: a diagonal Gaussian with a learned,
+state-independent log std (as SB3's A2C); sampled actions are clipped to the env's bounds
+when they are sent to the env, while log-probabilities use the unclipped sample.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+from torch.distributions import Categorical, Distribution, Normal
+
+from zoo.errors import ZooError
+from zoo.networks import NumpyForward, init_weights, mlp, observation_size
+
+
+class PolicyNetwork(nn.Module):
+    def __init__(self, observation_space: gym.Space, action_space: gym.Space, net_arch: list[int],
+                 activation: str, init: str = "default", log_std_init: float = 0.0):
+        super().__init__()
+        if not isinstance(observation_space, gym.spaces.Box):
+            raise ZooError(f"Policy networks take Box (vector) observations, got {observation_space}.")
+        in_features = observation_size(observation_space.shape)
+        self.torso = mlp(in_features, None, net_arch, activation)
+        width = net_arch[-1] if net_arch else in_features
+        self.discrete = isinstance(action_space, gym.spaces.Discrete)
+        if self.discrete:
+            self.head = nn.Linear(width, int(action_space.n))
+        elif isinstance(action_space, gym.spaces.Box):
+            self.head = nn.Linear(width, int(np.prod(action_space.shape)))
+            self.log_std = nn.Parameter(torch.full((int(np.prod(action_space.shape)),), float(log_std_init)))
+            self.register_buffer("low", torch.as_tensor(action_space.low, dtype=torch.float32))
+            self.register_buffer("high", torch.as_tensor(action_space.high, dtype=torch.float32))
+        else:
+            raise ZooError(f"Policies support Discrete and Box actions, got {action_space}.")
+        init_weights(self, init)
+        self.action_shape = action_space.shape
+        # Deterministic actions one observation at a time, in numpy (see NumpyForward).
+        self.greedy = NumpyForward.build(self.torso, self.head)
+
+    def distribution(self, observations: torch.Tensor) -> Distribution:
+        out = self.head(self.torso(observations.flatten(1)))
+        if self.discrete:
+            return Categorical(logits=out)
+        return Normal(out, self.log_std.exp().expand_as(out))
+
+    def log_prob_and_entropy(self, observations: torch.Tensor, actions: torch.Tensor):
+        distribution = self.distribution(observations)
+        if self.discrete:
+            return distribution.log_prob(actions), distribution.entropy()
+        return distribution.log_prob(actions).sum(-1), distribution.entropy().sum(-1)
+
+    def to_env(self, actions: np.ndarray) -> np.ndarray:
+        """What the env receives: ints for Discrete, samples clipped to the bounds for Box."""
+        if self.discrete:
+            return actions.astype(np.int64)
+        return np.clip(actions, self.low.numpy(), self.high.numpy()).reshape(-1, *self.action_shape)
+
+    def deterministic(self, observation: np.ndarray):
+        if self.greedy is not None:
+            out = self.greedy(np.asarray(observation, dtype=np.float32).reshape(-1))
+        else:
+            with torch.inference_mode():
+                out = self.head(self.torso(torch.as_tensor(observation, dtype=torch.float32).reshape(1, -1)))[0].numpy()
+        if self.discrete:
+            return int(out.argmax())
+        return self.to_env(out[None])[0]
+
+    def act(self, observation, deterministic: bool = False):
+        """One env action for one observation: the mode, or a sample sent through to_env."""
+        if deterministic:
+            return self.deterministic(observation)
+        action = self.to_env(self.sample(np.asarray(observation, dtype=np.float32)[None]))[0]
+        return int(action) if self.discrete else action
+
+    def sample(self, observations: np.ndarray) -> np.ndarray:
+        """Actions for a batch of observations (one per parallel env), unclipped."""
+        with torch.inference_mode():
+            obs = torch.as_tensor(observations, dtype=torch.float32)
+            return self.distribution(obs).sample().numpy()
