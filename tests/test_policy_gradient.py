@@ -146,7 +146,8 @@ def test_interrupted_run_leaves_a_loadable_checkpoint(algo, agent_class, tmp_pat
         return metrics
 
     monkeypatch.setattr(agent_class, "update", update_then_ctrl_c)
-    result = train(algo, "CartPole-v1", seed=0, out_dir=tmp_path, overrides={"n_timesteps": 50_000, "eval_freq": 0, "stop_at_return": None})
+    result = train(algo, "CartPole-v1", seed=0, out_dir=tmp_path,
+                   overrides={"n_timesteps": 50_000, "eval_freq": 0, "stop_at_return": None})
     assert result.interrupted and result.summary["steps"] < 50_000
     assert load_agent(result.checkpoint, algo=algo).n_updates == 10
 
@@ -156,3 +157,13 @@ def test_same_seed_same_numbers(tmp_path):
             for _ in range(2)]
     logs = [[line.rsplit(",", 1)[0] for line in (r.run_dir / "progress.csv").read_text().splitlines()] for r in runs]
     assert logs[0] == logs[1] and len(logs[0]) > 10
+
+
+@pytest.mark.parametrize("algo", ["reinforce", "actor_critic"])
+@pytest.mark.parametrize("env_id", ["Acrobot-v1", "LunarLander-v3"])
+def test_shipped_entries_for_the_other_envs_run(algo, env_id, tmp_path):
+    if env_id.startswith("LunarLander"):
+        pytest.importorskip("Box2D")  # the box2d extra; the test extra installs it
+    result = train(algo, env_id, seed=0, n_timesteps=600, out_dir=tmp_path,
+                   overrides={"eval_freq": 0, "stop_at_return": None})
+    assert result.summary["steps"] >= 600 and result.agent.n_updates > 0

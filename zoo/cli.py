@@ -191,7 +191,9 @@ def evaluate(
 def enjoy(
     algo: AlgoArg,
     env_id: EnvArg,
-    render: Annotated[bool, typer.Option("--render", help="Show the agent: ansi text for text envs, else a window.")] = False,
+    render: Annotated[
+        bool, typer.Option("--render", help="Show the agent: ansi text for text envs, else a window.")
+    ] = False,
     episodes: Annotated[int, typer.Option(help="Episodes to play.")] = 3,
     path: PathOpt = None,
     runs_dir: RunsOpt = Path("runs"),

@@ -52,7 +52,8 @@ def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None, render_mode:
 def render_modes(env_id: str) -> list[str]:
     check_env_id(env_id)
     spec = gym.spec(env_id)
-    env_class = spec.entry_point if callable(spec.entry_point) else gym.envs.registration.load_env_creator(spec.entry_point)
+    entry_point = spec.entry_point
+    env_class = entry_point if callable(entry_point) else gym.envs.registration.load_env_creator(entry_point)
     return list(getattr(env_class, "metadata", {}).get("render_modes", []))
 
 
