@@ -25,10 +25,13 @@ FLAGSHIP_ENV = {"bandit": "BernoulliBandit-v0", "planning": "CliffWalking4x12-v0
                 "on_policy": "CartPole-v1"}
 
 
+FLAGSHIP_ENV_OF_ALGO = {"sac": "Pendulum-v1", "ddpg": "Pendulum-v1"}
+
+
 def trained_agent(algo, seed=0):
     """A freshly made agent of `algo` that has learned something on its flagship env."""
     spec = ALGOS[algo]
-    env_id = FLAGSHIP_ENV[spec.family]
+    env_id = FLAGSHIP_ENV_OF_ALGO.get(algo, FLAGSHIP_ENV[spec.family])
     config = resolve_hyperparams(algo, spec.load_config_class(), env_id).config
     env = gym.make(env_id)
     agent = spec.load_agent_class()(env.observation_space, env.action_space, config, env_id=env_id, seed=seed)

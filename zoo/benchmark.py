@@ -116,7 +116,7 @@ _SB3_ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "elu": "ELU", "leaky_relu": 
                     "silu": "SiLU"}
 
 
-def _sb3_dqn(config: Any) -> tuple[Callable, dict[str, Any], list[str]]:
+def _sb3_dqn(config: Any, action_space: Any) -> tuple[Callable, dict[str, Any], list[str]] | None:
     from stable_baselines3 import DQN
     from torch import nn
 
@@ -142,7 +142,7 @@ def _sb3_dqn(config: Any) -> tuple[Callable, dict[str, Any], list[str]]:
     return DQN, kwargs, notes
 
 
-def _sb3_a2c(config: Any) -> tuple[Callable, dict[str, Any], list[str]]:
+def _sb3_a2c(config: Any, action_space: Any) -> tuple[Callable, dict[str, Any], list[str]] | None:
     from stable_baselines3 import A2C
     from torch import nn
 
@@ -159,8 +159,47 @@ def _sb3_a2c(config: Any) -> tuple[Callable, dict[str, Any], list[str]]:
     return A2C, kwargs, notes
 
 
+def _off_policy_kwargs(config: Any) -> dict[str, Any]:
+    from torch import nn
+
+    return {
+        "learning_rate": config.learning_rate, "buffer_size": config.buffer_size,
+        "learning_starts": config.learning_starts, "batch_size": config.batch_size, "tau": config.tau,
+        "gamma": config.gamma, "train_freq": config.train_freq, "gradient_steps": config.gradient_steps,
+        "policy_kwargs": {"net_arch": list(config.net_arch),
+                          "activation_fn": getattr(nn, _SB3_ACTIVATIONS[config.activation])},
+    }
+
+
+def _sb3_sac(config: Any, action_space: Any) -> tuple[Callable, dict[str, Any], list[str]] | None:
+    from gymnasium.spaces import Discrete
+    from stable_baselines3 import SAC
+
+    if isinstance(action_space, Discrete):
+        return None  # SB3's SAC has no discrete form
+
+    kwargs = _off_policy_kwargs(config)
+    kwargs["ent_coef"] = config.ent_coef if config.ent_coef is not None else f"auto_{config.initial_alpha}"
+    kwargs["target_entropy"] = "auto" if config.target_entropy is None else config.target_entropy
+    return SAC, kwargs, []
+
+
+def _sb3_ddpg(config: Any, action_space: Any) -> tuple[Callable, dict[str, Any], list[str]] | None:
+    from stable_baselines3 import DDPG
+    from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
+
+    kwargs = _off_policy_kwargs(config)
+    n = int(np.prod(action_space.shape))
+    sigma = np.full(n, config.noise_std)
+    if config.noise == "normal":
+        kwargs["action_noise"] = NormalActionNoise(np.zeros(n), sigma)
+    elif config.noise == "ornstein_uhlenbeck":
+        kwargs["action_noise"] = OrnsteinUhlenbeckActionNoise(np.zeros(n), sigma, theta=config.noise_theta)
+    return DDPG, kwargs, []
+
+
 SB3_EQUIVALENTS: dict[str, Callable] = {"dqn": _sb3_dqn, "double_dqn": _sb3_dqn, "dueling_dqn": _sb3_dqn,
-                                        "actor_critic": _sb3_a2c}
+                                        "actor_critic": _sb3_a2c, "sac": _sb3_sac, "ddpg": _sb3_ddpg}
 
 
 def sb3_available() -> bool:
@@ -237,9 +276,15 @@ def run_benchmark(
                 raise ZooError("Stable-Baselines3 is not installed: pip install 'zoo[benchmark]'.")
             report.notes.append("Stable-Baselines3 is not installed (pip install 'zoo[benchmark]'): zoo only.")
         else:
-            sb3_class, sb3_kwargs, sb3_notes = SB3_EQUIVALENTS[spec.name](config)
-            sb3 = (sb3_class, sb3_kwargs)
-            report.notes += sb3_notes
+            probe = make_env(env_id, resolved.env_kwargs)
+            equivalent = SB3_EQUIVALENTS[spec.name](config, probe.action_space)
+            probe.close()
+            if equivalent is None:
+                report.notes.append(f"SB3 has no counterpart for {spec.name} on {probe.action_space}.")
+            else:
+                sb3_class, sb3_kwargs, sb3_notes = equivalent
+                sb3 = (sb3_class, sb3_kwargs)
+                report.notes += sb3_notes
 
     def record(result: SeedResult) -> None:
         report.results.append(result)

@@ -128,3 +128,34 @@ class NumpyForward:
         for step in self.steps:
             x = x @ step[0] + step[1] if isinstance(step, tuple) else step(x)
         return x
+
+
+class EnsembleMLP(nn.Module):
+    """`n_members` independent MLPs evaluated in one batched pass (torch.baddbmm per layer).
+
+    Used for SAC's twin critics: one kernel per layer for both instead of one each, with each
+    member initialised exactly as an nn.Linear of the same shape would be. Input [B, in] ->
+    output [n_members, B, out].
+    """
+
+    def __init__(self, n_members: int, in_features: int, out_features: int, net_arch: list[int],
+                 activation: str = "relu"):
+        super().__init__()
+        widths = [in_features, *net_arch, out_features]
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for fan_in, fan_out in zip(widths[:-1], widths[1:]):
+            members = [nn.Linear(fan_in, fan_out) for _ in range(n_members)]
+            self.weights.append(nn.Parameter(torch.stack([m.weight.detach().T for m in members])))
+            self.biases.append(nn.Parameter(torch.stack([m.bias.detach()[None] for m in members])))
+        self.activation = ACTIVATIONS[activation]()
+        self.n_members = n_members
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        x = inputs.unsqueeze(0).expand(self.n_members, *inputs.shape)
+        last = len(self.weights) - 1
+        for i, (weight, bias) in enumerate(zip(self.weights, self.biases)):
+            x = torch.baddbmm(bias, x, weight)
+            if i < last:
+                x = self.activation(x)
+        return x

@@ -66,6 +66,14 @@ _SPECS = (
         "off_policy", "DQN with value and advantage streams",
     ),
     AlgoSpec(
+        "ddpg", "zoo.agents.ddpg", "DDPGAgent", "DDPGConfig",
+        "off_policy", "deep deterministic policy gradient with target networks and action noise",
+    ),
+    AlgoSpec(
+        "sac", "zoo.agents.sac", "SACAgent", "SACConfig",
+        "off_policy", "soft actor-critic: twin critics, squashed Gaussian, tuned temperature (discrete too)",
+    ),
+    AlgoSpec(
         "reinforce", "zoo.agents.reinforce", "ReinforceAgent", "ReinforceConfig",
         "on_policy", "Monte-Carlo policy gradient, one update per episode",
     ),

@@ -1,0 +1,141 @@
+"""DDPG and SAC (continuous and discrete): the maths by hand, bounds, and learning."""
+
+import math
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from zoo.agents.ddpg import DDPGAgent, DDPGConfig
+from zoo.agents.sac import SACAgent, SACConfig, squashed_log_prob
+from zoo.evaluation import evaluate_agent
+from zoo.networks import EnsembleMLP, mlp
+from zoo.train import train
+
+OBS = gym.spaces.Box(-np.inf, np.inf, (3,), np.float32)
+ASYMMETRIC = gym.spaces.Box(np.array([0.0, -1.0], np.float32), np.array([2.0, 5.0], np.float32))
+
+
+def test_squashed_log_prob_matches_a_numerical_change_of_variables():
+    torch.manual_seed(0)
+    mean, log_std = torch.randn(500, 2, dtype=torch.float64), torch.randn(500, 2, dtype=torch.float64) * 0.5
+    pre_tanh = mean + log_std.exp() * torch.randn(500, 2, dtype=torch.float64)
+    actions = torch.tanh(pre_tanh)
+    # density of a = tanh(u): p_u(atanh(a)) * |d atanh(a) / da|, the derivative by central differences
+    h = 1e-6
+    u = torch.atanh(actions)
+    jacobian = (torch.atanh(actions + h) - torch.atanh(actions - h)) / (2 * h)
+    numerical = (torch.distributions.Normal(mean, log_std.exp()).log_prob(u) + torch.log(jacobian)).sum(-1)
+    ours = squashed_log_prob(pre_tanh, mean, log_std)
+    # Near +-1 the formula's 1e-6 (which keeps the log finite) starts to show, as it should.
+    close = actions.abs().max(-1).values < 0.99
+    assert close.sum() > 250
+    torch.testing.assert_close(ours[close], numerical[close], rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("agent_class, config_class", [(SACAgent, SACConfig), (DDPGAgent, DDPGConfig)])
+def test_actions_always_lie_inside_asymmetric_bounds(agent_class, config_class):
+    agent = agent_class(OBS, ASYMMETRIC, config_class(net_arch=[16]), seed=0)
+    observations = np.random.default_rng(0).normal(scale=50.0, size=(300, 3)).astype(np.float32)
+    for deterministic in (True, False):
+        actions = np.array([agent.take_action(o, deterministic=deterministic) for o in observations])
+        assert actions.shape == (300, 2)
+        assert np.all(actions >= ASYMMETRIC.low) and np.all(actions <= ASYMMETRIC.high)
+    warmup = agent.random_actions(1000)
+    assert np.all(warmup >= ASYMMETRIC.low) and np.all(warmup <= ASYMMETRIC.high)
+    assert warmup[:, 1].max() > 4.0 and warmup[:, 0].min() < 0.1  # the whole box is explored
+
+
+@pytest.mark.parametrize("log_std, grows", [(-5.0, True), (0.0, False)])
+def test_temperature_loss_moves_alpha_toward_the_target_entropy(log_std, grows):
+    # Target entropy -2 (= -dim A). A policy with std e^-5 has far less; tanh(N(0, 1)) more.
+    agent = SACAgent(OBS, gym.spaces.Box(-1, 1, (2,), np.float32), SACConfig(net_arch=[8]), seed=0)
+    with torch.no_grad():
+        for head in (agent.actor.log_std_head, agent.actor.mean_head):
+            head.weight.zero_()
+            head.bias.zero_()
+        agent.actor.log_std_head.bias.fill_(log_std)
+    _, log_pi = agent.actor.sample(torch.randn(256, 3))
+    before = agent.alpha
+    agent._alpha_step(log_pi + agent.target_entropy)
+    assert (agent.alpha > before) == grows
+
+
+def test_discrete_temperature_moves_toward_the_target_entropy():
+    agent = SACAgent(OBS, gym.spaces.Discrete(4), SACConfig(net_arch=[8], target_entropy=0.5), seed=0)
+    uniform = torch.full((64, 4), math.log(0.25))  # entropy log 4 > 0.5: alpha must shrink
+    before = agent.alpha
+    agent._alpha_step((uniform.exp() * uniform).sum(1) + agent.target_entropy)
+    assert agent.alpha < before
+
+
+def test_twin_critics_in_one_pass_equal_two_separate_networks():
+    ensemble = EnsembleMLP(2, 5, 1, [7, 6], "relu")
+    inputs = torch.randn(9, 5)
+    out = ensemble(inputs)
+    assert out.shape == (2, 9, 1)
+    for member in range(2):
+        single = mlp(5, 1, [7, 6], "relu")
+        linears = [m for m in single if isinstance(m, torch.nn.Linear)]
+        with torch.no_grad():
+            for layer, weight, bias in zip(linears, ensemble.weights, ensemble.biases):
+                layer.weight.copy_(weight[member].T)
+                layer.bias.copy_(bias[member, 0])
+        torch.testing.assert_close(out[member], single(inputs))
+
+
+def test_ensemble_members_start_like_nn_linear():
+    ensemble = EnsembleMLP(2, 100, 1, [50], "relu")
+    bound = 1 / math.sqrt(100)
+    first = ensemble.weights[0]
+    assert first.abs().max() <= bound and first.abs().max() > 0.9 * bound
+    assert not torch.equal(first[0], first[1])  # independent members
+
+
+def test_discrete_sac_target_is_the_soft_value_of_the_smaller_target_critic():
+    from zoo.replay_buffer import Batch
+
+    agent = SACAgent(OBS, gym.spaces.Discrete(2), SACConfig(net_arch=[], gamma=0.5, ent_coef=0.1), seed=0)
+    with torch.no_grad():  # hand-set target critics: Q'_1 = (1, 4), Q'_2 = (2, 3); policy logits 0 -> pi = 1/2
+        agent.target_critics.weights[0].zero_()
+        agent.target_critics.biases[0].copy_(torch.tensor([[[1.0, 4.0]], [[2.0, 3.0]]]))
+        agent.actor[0].weight.zero_()
+        agent.actor[0].bias.zero_()
+    batch = Batch(torch.zeros(2, 3), torch.tensor([0, 1]), torch.tensor([1.0, 1.0]), torch.zeros(2, 3),
+                  torch.tensor([0.0, 1.0]))
+    # V(s') = sum_a pi(a) (min(Q'_1, Q'_2)(a) - alpha log pi(a)) = 0.5 * (1 + 3) + 0.1 * log 2
+    soft_value = 0.5 * (1 + 3) + 0.1 * math.log(2)
+    targets = agent.discrete_td_target(batch, torch.tensor(0.1))
+    torch.testing.assert_close(targets, torch.tensor([1.0 + 0.5 * soft_value, 1.0]))
+
+
+def test_sac_learns_pendulum(tmp_path):
+    result = train("sac", "Pendulum-v1", seed=0, out_dir=tmp_path,
+                   overrides={"n_timesteps": 5000, "eval_freq": 0, "net_arch": [64, 64]})
+    evaluation = evaluate_agent(result.agent, result.env, 5, seed=123)
+    assert evaluation.mean > -400, evaluation.returns  # a random policy scores about -1200
+
+
+def test_ddpg_learns_pendulum(tmp_path):
+    result = train("ddpg", "Pendulum-v1", seed=0, out_dir=tmp_path,
+                   overrides={"n_timesteps": 5000, "eval_freq": 0})
+    evaluation = evaluate_agent(result.agent, result.env, 5, seed=123)
+    assert evaluation.mean > -400, evaluation.returns
+
+
+def test_discrete_sac_learns_cartpole(tmp_path):
+    result = train("sac", "CartPole-v1", seed=0, out_dir=tmp_path,
+                   overrides={"n_timesteps": 8000, "eval_freq": 2000, "n_eval_episodes": 5, "stop_at_return": 250})
+    evaluation = evaluate_agent(result.agent, result.env, 10, seed=123)
+    assert evaluation.mean >= 150, (result.summary, evaluation.returns)  # random: ~22
+
+
+@pytest.mark.parametrize("algo, env_id", [("ddpg", "MountainCarContinuous-v0"), ("sac", "MountainCarContinuous-v0"),
+                                          ("sac", "LunarLanderContinuous-v3"), ("ddpg", "LunarLanderContinuous-v3")])
+def test_shipped_entries_for_the_other_envs_run(algo, env_id, tmp_path):
+    if env_id.startswith("LunarLander"):
+        pytest.importorskip("Box2D")
+    result = train(algo, env_id, seed=0, n_timesteps=300, out_dir=tmp_path,
+                   overrides={"learning_starts": 100, "eval_freq": 0, "net_arch": [32]})
+    assert result.summary["steps"] == 300 and result.agent.n_updates > 0

@@ -1,0 +1,160 @@
+"""DDPG (Lillicrap et al. 2016): a deterministic actor mu(s) = tanh(...) and a critic Q(s, a).
+
+    y = r + gamma * (1 - terminated) * Q'(s', mu'(s'))        (target actor and critic)
+    critic loss = mean((Q(s, a) - y)^2);   actor loss = -mean(Q(s, mu(s)))
+Both targets follow by Polyak averaging (tau) after every update. Exploration adds Gaussian or
+Ornstein-Uhlenbeck noise to mu(s) in the policy's [-1, 1] space; the loop's warm-up steps
+(learning_starts) use uniformly random actions. Actions are rescaled to the env's bounds.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from zoo.agent import BaseAgent
+from zoo.errors import ZooError
+from zoo.loops.off_policy import OffPolicyConfig
+from zoo.networks import ActivationName, NumpyForward, mlp, observation_size
+from zoo.optim import ClippedAdam
+from zoo.replay_buffer import Batch
+from zoo.torch_state import load_module_arrays, module_arrays
+
+
+@dataclass
+class DDPGConfig(OffPolicyConfig):
+    # Defaults are SB3's DDPG.
+    batch_size: int = 256
+    train_freq: int = 1
+    learning_rate: float = 1e-3  # Adam step size, actor and critic
+    tau: float = 0.005  # Polyak averaging of both targets after every update
+    noise: Literal["normal", "ornstein_uhlenbeck", "none"] = "normal"  # exploration noise
+    noise_std: float = 0.1  # its scale, in the [-1, 1] action space
+    noise_theta: float = 0.15  # Ornstein-Uhlenbeck mean reversion
+    net_arch: list[int] = field(default_factory=lambda: [400, 300])  # actor and critic each
+    activation: ActivationName = "relu"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not 0.0 < self.tau <= 1.0:
+            raise ValueError(f"tau must be in (0, 1], got {self.tau}")
+        if self.noise_std < 0:
+            raise ValueError(f"noise_std must be >= 0, got {self.noise_std}")
+
+
+class DDPGAgent(BaseAgent):
+    algo = "ddpg"
+
+    def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: DDPGConfig, **kwargs: Any):
+        super().__init__(observation_space, action_space, config, **kwargs)
+        if not isinstance(action_space, gym.spaces.Box) or not np.all(
+                np.isfinite(action_space.low) & np.isfinite(action_space.high)):
+            raise ZooError(f"ddpg needs a bounded Box action space, got {action_space}; for discrete actions "
+                           "use dqn or sac.")
+        if not isinstance(observation_space, gym.spaces.Box):
+            raise ZooError(f"ddpg needs a Box (vector) observation space, got {observation_space}.")
+        if self.seed is not None:
+            torch.manual_seed(self.seed)
+        self.observation_shape = observation_space.shape
+        in_features = observation_size(observation_space.shape)
+        self.action_dim = int(np.prod(action_space.shape))
+        self.actor = nn.Sequential(mlp(in_features, self.action_dim, config.net_arch, config.activation), nn.Tanh())
+        self.critic = mlp(in_features + self.action_dim, 1, config.net_arch, config.activation)
+        self.target_actor = copy.deepcopy(self.actor).requires_grad_(False)
+        self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
+        self.online_parameters = list(self.actor.parameters()) + list(self.critic.parameters())
+        self.target_parameters = list(self.target_actor.parameters()) + list(self.target_critic.parameters())
+        self.actor_optimizer = ClippedAdam(list(self.actor.parameters()), config.learning_rate)
+        self.critic_optimizer = ClippedAdam(list(self.critic.parameters()), config.learning_rate)
+        self.greedy = NumpyForward.build(self.actor[0])  # tanh applied in numpy
+        self.action_scale = ((action_space.high - action_space.low) / 2.0).astype(np.float32).reshape(-1)
+        self.action_bias = ((action_space.high + action_space.low) / 2.0).astype(np.float32).reshape(-1)
+        self.noise_state = np.zeros(self.action_dim, dtype=np.float32)
+        self.n_updates = 0
+
+    # -- acting ------------------------------------------------------------------------
+
+    def to_env(self, squashed: np.ndarray) -> np.ndarray:
+        return (squashed * self.action_scale + self.action_bias).reshape(self.action_space.shape)
+
+    def take_action(self, observation: Any, deterministic: bool = False) -> np.ndarray:
+        observation = np.asarray(observation, dtype=np.float32)
+        if observation.shape != self.observation_shape:
+            raise ZooError(f"ddpg: observation of shape {observation.shape}, "
+                           f"this agent takes {self.observation_shape}.")
+        if self.greedy is not None:
+            action = np.tanh(self.greedy(observation.reshape(-1)))
+        else:
+            with torch.inference_mode():
+                action = self.actor(torch.from_numpy(observation).reshape(1, -1))[0].numpy()
+        if not deterministic:
+            action = np.clip(action + self.exploration_noise(), -1.0, 1.0)
+        return self.to_env(action.astype(np.float32))
+
+    def exploration_noise(self) -> np.ndarray:
+        config = self.config
+        if config.noise == "none":
+            return np.zeros(self.action_dim, dtype=np.float32)
+        gaussian = self.np_random.normal(0.0, config.noise_std, self.action_dim)
+        if config.noise == "normal":
+            return gaussian.astype(np.float32)
+        # Ornstein-Uhlenbeck, dt = 1: temporally correlated noise that drifts back to zero.
+        self.noise_state += -config.noise_theta * self.noise_state + gaussian
+        return self.noise_state.copy()
+
+    def random_actions(self, n: int) -> np.ndarray:
+        low, high = self.action_space.low, self.action_space.high
+        return self.np_random.uniform(low, high, size=(n, *self.action_space.shape)).astype(np.float32)
+
+    def replay_shapes(self):
+        return self.observation_shape, np.float32, self.action_space.shape, np.float32
+
+    def on_step(self, num_timesteps: int) -> None:
+        pass  # the targets follow after every update instead
+
+    # -- learning ----------------------------------------------------------------------
+
+    def update(self, batch: Batch) -> dict[str, float]:
+        actions = (batch.actions - torch.from_numpy(self.action_bias)) / torch.from_numpy(self.action_scale)
+        with torch.no_grad():
+            next_q = self.target_critic(torch.cat([batch.next_observations,
+                                                   self.target_actor(batch.next_observations)], 1)).squeeze(-1)
+            td_target = batch.rewards + self.config.gamma * (1.0 - batch.terminated) * next_q
+        q = self.critic(torch.cat([batch.observations, actions], 1)).squeeze(-1)
+        critic_loss = F.mse_loss(q, td_target)
+        self.critic_optimizer.zero_grad()
+        critic_loss.backward()
+        self.critic_optimizer.step()
+
+        actor_loss = -self.critic(torch.cat([batch.observations, self.actor(batch.observations)], 1)).mean()
+        self.actor_optimizer.zero_grad()
+        actor_loss.backward()
+        self.actor_optimizer.step()
+        with torch.no_grad():
+            torch._foreach_lerp_(self.target_parameters, self.online_parameters, self.config.tau)
+        self.n_updates += 1
+        return {"loss": float(critic_loss.detach()), "actor_loss": float(actor_loss.detach())}
+
+    # -- checkpoints -------------------------------------------------------------------
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        return {
+            **module_arrays("actor", self.actor), **module_arrays("critic", self.critic),
+            **module_arrays("target_actor", self.target_actor), **module_arrays("target_critic", self.target_critic),
+            **self.actor_optimizer.state_arrays("actor_optimizer"),
+            **self.critic_optimizer.state_arrays("critic_optimizer"), "n_updates": np.array(self.n_updates),
+        }
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        for name in ("actor", "critic", "target_actor", "target_critic"):
+            load_module_arrays(name, getattr(self, name), arrays)
+        for name in ("actor_optimizer", "critic_optimizer"):
+            getattr(self, name).load_state_arrays(name, arrays)
+        self.n_updates = int(arrays.get("n_updates", 0))

@@ -1,0 +1,264 @@
+"""Soft Actor-Critic (Haarnoja et al. 2018), and its discrete-action form (Christodoulou 2019).
+
+Continuous actions: a tanh-squashed Gaussian policy, u ~ N(mu(s), sigma(s)), a = tanh(u),
+    log pi(a|s) = log N(u; mu, sigma) - sum log(1 - tanh(u)^2 + 1e-6)   (on the pre-tanh u)
+twin critics with twin targets (clipped double-Q), evaluated in one batched pass:
+    y = r + gamma * (1 - terminated) * (min_i Q'_i(s', a') - alpha * log pi(a'|s')),  a' ~ pi(s')
+    critic loss = 1/2 sum_i mean((Q_i(s, a) - y)^2)
+    actor loss  = mean(alpha * log pi(a~|s) - min_i Q_i(s, a~)),  a~ reparameterised
+    alpha loss  = -mean(log alpha * (log pi(a~|s) + target_entropy)),  target = -dim(A)
+and Polyak-averaged targets after every update. The deterministic action is tanh(mu(s)).
+The policy works in [-1, 1]; actions are rescaled to the env's bounds (and back for learning).
+
+Discrete actions: the critics give Q(s, .) for every action and expectations over pi replace
+samples: y uses V(s') = sum_a' pi(a'|s') (min_i Q'_i(s', a') - alpha log pi(a'|s')), the actor
+minimises sum_a pi(a|s) (alpha log pi(a|s) - min_i Q_i(s, a)), and the default target
+entropy is 0.98 * log|A| (the paper's choice). The deterministic action is argmax pi.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from zoo.agent import BaseAgent
+from zoo.errors import ZooError
+from zoo.loops.off_policy import OffPolicyConfig
+from zoo.networks import ActivationName, EnsembleMLP, NumpyForward, mlp, observation_size
+from zoo.optim import ClippedAdam
+from zoo.replay_buffer import Batch
+from zoo.torch_state import load_module_arrays, module_arrays
+
+LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0  # keeps sigma in a range where exp and log stay finite
+
+
+@dataclass
+class SACConfig(OffPolicyConfig):
+    # Defaults are SB3's SAC.
+    batch_size: int = 256
+    train_freq: int = 1
+    learning_rate: float = 3e-4  # Adam step size for actor, critics and temperature
+    tau: float = 0.005  # Polyak averaging of the target critics after every update
+    ent_coef: float | None = None  # fixed temperature alpha; None: tuned toward target_entropy
+    initial_alpha: float = 1.0  # starting alpha when tuned
+    target_entropy: float | None = None  # None: -dim(A), or 0.98 * log|A| for discrete actions
+    net_arch: list[int] = field(default_factory=lambda: [256, 256])  # actor and each critic
+    activation: ActivationName = "relu"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not 0.0 < self.tau <= 1.0:
+            raise ValueError(f"tau must be in (0, 1], got {self.tau}")
+        if self.ent_coef is not None and self.ent_coef < 0:
+            raise ValueError(f"ent_coef must be >= 0, got {self.ent_coef}")
+        if self.initial_alpha <= 0 or self.learning_rate <= 0:
+            raise ValueError("initial_alpha and learning_rate must be > 0")
+
+
+class SquashedGaussianActor(nn.Module):
+    def __init__(self, in_features: int, action_dim: int, net_arch: list[int], activation: str):
+        super().__init__()
+        self.torso = mlp(in_features, None, net_arch, activation)
+        width = net_arch[-1] if net_arch else in_features
+        self.mean_head = nn.Linear(width, action_dim)
+        self.log_std_head = nn.Linear(width, action_dim)
+
+    def forward(self, observations: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.torso(observations)
+        return self.mean_head(features), self.log_std_head(features).clamp(LOG_STD_MIN, LOG_STD_MAX)
+
+    def sample(self, observations: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A reparameterised squashed sample in [-1, 1] and its log-probability."""
+        mean, log_std = self(observations)
+        pre_tanh = mean + log_std.exp() * torch.randn_like(mean)
+        return torch.tanh(pre_tanh), squashed_log_prob(pre_tanh, mean, log_std)
+
+
+def squashed_log_prob(pre_tanh: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
+    """log pi(tanh(u)) = log N(u; mean, std) - sum log(1 - tanh(u)^2 + 1e-6), summed over dims."""
+    gaussian = -0.5 * ((pre_tanh - mean) / log_std.exp()) ** 2 - log_std - 0.5 * math.log(2 * math.pi)
+    return (gaussian - torch.log(1.0 - torch.tanh(pre_tanh) ** 2 + 1e-6)).sum(-1)
+
+
+class SACAgent(BaseAgent):
+    algo = "sac"
+
+    def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: SACConfig, **kwargs: Any):
+        super().__init__(observation_space, action_space, config, **kwargs)
+        if not isinstance(observation_space, gym.spaces.Box):
+            raise ZooError(f"sac needs a Box (vector) observation space, got {observation_space}.")
+        self.discrete = isinstance(action_space, gym.spaces.Discrete)
+        if not self.discrete and not isinstance(action_space, gym.spaces.Box):
+            raise ZooError(f"sac supports Box and Discrete action spaces, got {action_space}.")
+        if not self.discrete and not np.all(np.isfinite(action_space.low) & np.isfinite(action_space.high)):
+            raise ZooError("sac rescales actions to the env's bounds: the Box action space must be bounded.")
+        if self.seed is not None:
+            torch.manual_seed(self.seed)
+        self.observation_shape = observation_space.shape
+        in_features = observation_size(observation_space.shape)
+        if self.discrete:
+            self.n_actions = int(action_space.n)
+            self.actor = mlp(in_features, self.n_actions, config.net_arch, config.activation)
+            self.critics = EnsembleMLP(2, in_features, self.n_actions, config.net_arch, config.activation)
+            self.greedy = NumpyForward.build(self.actor)
+            default_target = 0.98 * math.log(self.n_actions)
+        else:
+            self.action_dim = int(np.prod(action_space.shape))
+            self.actor = SquashedGaussianActor(in_features, self.action_dim, config.net_arch, config.activation)
+            self.critics = EnsembleMLP(2, in_features + self.action_dim, 1, config.net_arch, config.activation)
+            self.greedy = NumpyForward.build(self.actor.torso, self.actor.mean_head)
+            # [-1, 1] <-> [low, high]
+            self.action_scale = ((action_space.high - action_space.low) / 2.0).astype(np.float32).reshape(-1)
+            self.action_bias = ((action_space.high + action_space.low) / 2.0).astype(np.float32).reshape(-1)
+            default_target = -float(self.action_dim)
+        self.target_critics = copy.deepcopy(self.critics).requires_grad_(False)
+        self.critic_parameters = list(self.critics.parameters())
+        self.target_parameters = list(self.target_critics.parameters())
+        self.target_entropy = default_target if config.target_entropy is None else config.target_entropy
+        self.log_alpha = torch.tensor(math.log(config.ent_coef or config.initial_alpha), requires_grad=True)
+        self.actor_optimizer = ClippedAdam(list(self.actor.parameters()), config.learning_rate)
+        self.critic_optimizer = ClippedAdam(self.critic_parameters, config.learning_rate)
+        self.alpha_optimizer = ClippedAdam([self.log_alpha], config.learning_rate)
+        self.n_updates = 0
+
+    @property
+    def alpha(self) -> float:
+        return float(self.log_alpha.detach().exp())
+
+    # -- acting ------------------------------------------------------------------------
+
+    def to_env(self, squashed: np.ndarray) -> np.ndarray:
+        return (squashed * self.action_scale + self.action_bias).reshape(self.action_space.shape)
+
+    def take_action(self, observation: Any, deterministic: bool = False):
+        observation = np.asarray(observation, dtype=np.float32)
+        if observation.shape != self.observation_shape:
+            raise ZooError(f"sac: observation of shape {observation.shape}, this agent takes {self.observation_shape}.")
+        if deterministic and self.greedy is not None:
+            out = self.greedy(observation.reshape(-1))
+            return int(out.argmax()) if self.discrete else self.to_env(np.tanh(out))
+        with torch.inference_mode():
+            batch = torch.from_numpy(observation).reshape(1, -1)
+            if self.discrete:
+                logits = self.actor(batch)[0]
+                return int(logits.argmax()) if deterministic else int(torch.distributions.Categorical(
+                    logits=logits).sample())
+            if deterministic:
+                return self.to_env(torch.tanh(self.actor(batch)[0])[0].numpy())
+            return self.to_env(self.actor.sample(batch)[0][0].numpy())
+
+    def random_actions(self, n: int) -> np.ndarray:
+        if self.discrete:
+            return self.np_random.integers(self.n_actions, size=n)
+        low, high = self.action_space.low, self.action_space.high
+        return self.np_random.uniform(low, high, size=(n, *self.action_space.shape)).astype(np.float32)
+
+    def replay_shapes(self):
+        if self.discrete:
+            return self.observation_shape, np.float32, (), np.int64
+        return self.observation_shape, np.float32, self.action_space.shape, np.float32
+
+    def on_step(self, num_timesteps: int) -> None:
+        pass  # the targets follow after every update instead
+
+    # -- learning ----------------------------------------------------------------------
+
+    def update(self, batch: Batch) -> dict[str, float]:
+        metrics = self._update_discrete(batch) if self.discrete else self._update_continuous(batch)
+        with torch.no_grad():
+            torch._foreach_lerp_(self.target_parameters, self.critic_parameters, self.config.tau)
+        self.n_updates += 1
+        return metrics
+
+    def _step(self, optimizer: ClippedAdam, loss: torch.Tensor) -> None:
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    def _alpha_step(self, entropy_gap: torch.Tensor) -> float:
+        """entropy_gap = log pi + target_entropy (per sample): alpha grows while the policy's
+        entropy is below the target and shrinks above it."""
+        if self.config.ent_coef is not None:
+            return 0.0
+        loss = -(self.log_alpha * entropy_gap.detach()).mean()
+        self._step(self.alpha_optimizer, loss)
+        return float(loss.detach())
+
+    def _update_continuous(self, batch: Batch) -> dict[str, float]:
+        gamma = self.config.gamma
+        observations = batch.observations
+        actions = (batch.actions - torch.from_numpy(self.action_bias)) / torch.from_numpy(self.action_scale)
+        alpha = self.log_alpha.exp().detach()
+        pi_actions, log_pi = self.actor.sample(observations)
+        alpha_loss = self._alpha_step(log_pi + self.target_entropy)
+
+        with torch.no_grad():
+            next_actions, next_log_pi = self.actor.sample(batch.next_observations)
+            next_q = self.target_critics(torch.cat([batch.next_observations, next_actions], 1)).min(0).values
+            td_target = batch.rewards + gamma * (1.0 - batch.terminated) * (next_q.squeeze(-1) - alpha * next_log_pi)
+        q = self.critics(torch.cat([observations, actions], 1)).squeeze(-1)  # [2, B]
+        critic_loss = 0.5 * ((q - td_target) ** 2).mean(1).sum()
+        self._step(self.critic_optimizer, critic_loss)
+
+        q_pi = self.critics(torch.cat([observations, pi_actions], 1)).min(0).values.squeeze(-1)
+        actor_loss = (alpha * log_pi - q_pi).mean()
+        self._step(self.actor_optimizer, actor_loss)
+        return {"loss": float(critic_loss.detach()), "actor_loss": float(actor_loss.detach()),
+                "alpha_loss": alpha_loss, "alpha": float(alpha)}
+
+    def discrete_td_target(self, batch: Batch, alpha: torch.Tensor) -> torch.Tensor:
+        """r + gamma * (1 - terminated) * sum_a' pi(a'|s') (min_i Q'_i(s', a') - alpha log pi(a'|s'))"""
+        with torch.no_grad():
+            next_log_pi = F.log_softmax(self.actor(batch.next_observations), dim=1)
+            next_q = self.target_critics(batch.next_observations).min(0).values
+            next_v = (next_log_pi.exp() * (next_q - alpha * next_log_pi)).sum(1)
+            return batch.rewards + self.config.gamma * (1.0 - batch.terminated) * next_v
+
+    def _update_discrete(self, batch: Batch) -> dict[str, float]:
+        alpha = self.log_alpha.exp().detach()
+        td_target = self.discrete_td_target(batch, alpha)
+        q_all = self.critics(batch.observations)  # [2, B, A]
+        q = q_all.gather(2, batch.actions.view(1, -1, 1).expand(2, -1, 1)).squeeze(-1)
+        critic_loss = 0.5 * ((q - td_target) ** 2).mean(1).sum()
+        self._step(self.critic_optimizer, critic_loss)
+
+        log_pi = F.log_softmax(self.actor(batch.observations), dim=1)
+        pi = log_pi.exp()
+        with torch.no_grad():
+            q_min = self.critics(batch.observations).min(0).values
+        actor_loss = (pi * (alpha * log_pi - q_min)).sum(1).mean()
+        self._step(self.actor_optimizer, actor_loss)
+        expected_log_pi = (pi * log_pi).sum(1)  # = -entropy
+        alpha_loss = self._alpha_step(expected_log_pi + self.target_entropy)
+        return {"loss": float(critic_loss.detach()), "actor_loss": float(actor_loss.detach()),
+                "alpha_loss": alpha_loss, "alpha": float(alpha)}
+
+    # -- checkpoints -------------------------------------------------------------------
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        return {
+            **module_arrays("actor", self.actor), **module_arrays("critics", self.critics),
+            **module_arrays("target_critics", self.target_critics),
+            **self.actor_optimizer.state_arrays("actor_optimizer"),
+            **self.critic_optimizer.state_arrays("critic_optimizer"),
+            **self.alpha_optimizer.state_arrays("alpha_optimizer"),
+            "log_alpha": self.log_alpha.detach().numpy().copy(), "n_updates": np.array(self.n_updates),
+        }
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        for name in ("actor", "critics", "target_critics"):
+            load_module_arrays(name, getattr(self, name), arrays)
+        for name in ("actor_optimizer", "critic_optimizer", "alpha_optimizer"):
+            getattr(self, name).load_state_arrays(name, arrays)
+        if "log_alpha" in arrays:
+            with torch.no_grad():
+                self.log_alpha.copy_(torch.from_numpy(np.asarray(arrays["log_alpha"], dtype=np.float32)))
+        self.n_updates = int(arrays.get("n_updates", 0))
