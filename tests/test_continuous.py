@@ -139,3 +139,14 @@ def test_shipped_entries_for_the_other_envs_run(algo, env_id, tmp_path):
     result = train(algo, env_id, seed=0, n_timesteps=300, out_dir=tmp_path,
                    overrides={"learning_starts": 100, "eval_freq": 0, "net_arch": [32]})
     assert result.summary["steps"] == 300 and result.agent.n_updates > 0
+
+
+def test_unsupported_action_spaces_are_clear_errors():
+    from zoo.errors import ZooError
+
+    with pytest.raises(ZooError, match="for Discrete ones use dqn or sac"):
+        DDPGAgent(OBS, gym.spaces.Discrete(3), DDPGConfig())
+    unbounded = gym.spaces.Box(-np.inf, np.inf, (2,), np.float32)
+    for agent_class, config_class in ((SACAgent, SACConfig), (DDPGAgent, DDPGConfig)):
+        with pytest.raises(ZooError, match="needs a bounded Box action space"):
+            agent_class(OBS, unbounded, config_class())

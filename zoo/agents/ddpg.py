@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zoo.action_scaling import BoxActions
 from zoo.agent import BaseAgent
 from zoo.errors import ZooError
 from zoo.loops.off_policy import OffPolicyConfig
@@ -54,17 +55,16 @@ class DDPGAgent(BaseAgent):
 
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: DDPGConfig, **kwargs: Any):
         super().__init__(observation_space, action_space, config, **kwargs)
-        if not isinstance(action_space, gym.spaces.Box) or not np.all(
-                np.isfinite(action_space.low) & np.isfinite(action_space.high)):
-            raise ZooError(f"ddpg needs a bounded Box action space, got {action_space}; for discrete actions "
-                           "use dqn or sac.")
+        if isinstance(action_space, gym.spaces.Discrete):
+            raise ZooError("ddpg is for continuous actions; for Discrete ones use dqn or sac.")
+        self.actions = BoxActions(action_space, self.algo)
         if not isinstance(observation_space, gym.spaces.Box):
             raise ZooError(f"ddpg needs a Box (vector) observation space, got {observation_space}.")
         if self.seed is not None:
             torch.manual_seed(self.seed)
         self.observation_shape = observation_space.shape
         in_features = observation_size(observation_space.shape)
-        self.action_dim = int(np.prod(action_space.shape))
+        self.action_dim = self.actions.dim
         self.actor = nn.Sequential(mlp(in_features, self.action_dim, config.net_arch, config.activation), nn.Tanh())
         self.critic = mlp(in_features + self.action_dim, 1, config.net_arch, config.activation)
         self.target_actor = copy.deepcopy(self.actor).requires_grad_(False)
@@ -74,15 +74,10 @@ class DDPGAgent(BaseAgent):
         self.actor_optimizer = ClippedAdam(list(self.actor.parameters()), config.learning_rate)
         self.critic_optimizer = ClippedAdam(list(self.critic.parameters()), config.learning_rate)
         self.greedy = NumpyForward.build(self.actor[0])  # tanh applied in numpy
-        self.action_scale = ((action_space.high - action_space.low) / 2.0).astype(np.float32).reshape(-1)
-        self.action_bias = ((action_space.high + action_space.low) / 2.0).astype(np.float32).reshape(-1)
         self.noise_state = np.zeros(self.action_dim, dtype=np.float32)
         self.n_updates = 0
 
     # -- acting ------------------------------------------------------------------------
-
-    def to_env(self, squashed: np.ndarray) -> np.ndarray:
-        return (squashed * self.action_scale + self.action_bias).reshape(self.action_space.shape)
 
     def take_action(self, observation: Any, deterministic: bool = False) -> np.ndarray:
         observation = np.asarray(observation, dtype=np.float32)
@@ -96,7 +91,7 @@ class DDPGAgent(BaseAgent):
                 action = self.actor(torch.from_numpy(observation).reshape(1, -1))[0].numpy()
         if not deterministic:
             action = np.clip(action + self.exploration_noise(), -1.0, 1.0)
-        return self.to_env(action.astype(np.float32))
+        return self.actions.to_env(action.astype(np.float32))
 
     def exploration_noise(self) -> np.ndarray:
         config = self.config
@@ -110,8 +105,7 @@ class DDPGAgent(BaseAgent):
         return self.noise_state.copy()
 
     def random_actions(self, n: int) -> np.ndarray:
-        low, high = self.action_space.low, self.action_space.high
-        return self.np_random.uniform(low, high, size=(n, *self.action_space.shape)).astype(np.float32)
+        return self.actions.random(n, self.np_random)
 
     def replay_shapes(self):
         return self.observation_shape, np.float32, self.action_space.shape, np.float32
@@ -122,7 +116,7 @@ class DDPGAgent(BaseAgent):
     # -- learning ----------------------------------------------------------------------
 
     def update(self, batch: Batch) -> dict[str, float]:
-        actions = (batch.actions - torch.from_numpy(self.action_bias)) / torch.from_numpy(self.action_scale)
+        actions = self.actions.to_policy(batch.actions)
         with torch.no_grad():
             next_q = self.target_critic(torch.cat([batch.next_observations,
                                                    self.target_actor(batch.next_observations)], 1)).squeeze(-1)

@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zoo.action_scaling import BoxActions
 from zoo.agent import BaseAgent
 from zoo.errors import ZooError
 from zoo.loops.off_policy import OffPolicyConfig
@@ -98,8 +99,7 @@ class SACAgent(BaseAgent):
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
         if not self.discrete and not isinstance(action_space, gym.spaces.Box):
             raise ZooError(f"sac supports Box and Discrete action spaces, got {action_space}.")
-        if not self.discrete and not np.all(np.isfinite(action_space.low) & np.isfinite(action_space.high)):
-            raise ZooError("sac rescales actions to the env's bounds: the Box action space must be bounded.")
+        self.actions = None if self.discrete else BoxActions(action_space, self.algo)
         if self.seed is not None:
             torch.manual_seed(self.seed)
         self.observation_shape = observation_space.shape
@@ -111,13 +111,10 @@ class SACAgent(BaseAgent):
             self.greedy = NumpyForward.build(self.actor)
             default_target = 0.98 * math.log(self.n_actions)
         else:
-            self.action_dim = int(np.prod(action_space.shape))
+            self.action_dim = self.actions.dim
             self.actor = SquashedGaussianActor(in_features, self.action_dim, config.net_arch, config.activation)
             self.critics = EnsembleMLP(2, in_features + self.action_dim, 1, config.net_arch, config.activation)
             self.greedy = NumpyForward.build(self.actor.torso, self.actor.mean_head)
-            # [-1, 1] <-> [low, high]
-            self.action_scale = ((action_space.high - action_space.low) / 2.0).astype(np.float32).reshape(-1)
-            self.action_bias = ((action_space.high + action_space.low) / 2.0).astype(np.float32).reshape(-1)
             default_target = -float(self.action_dim)
         self.target_critics = copy.deepcopy(self.critics).requires_grad_(False)
         self.critic_parameters = list(self.critics.parameters())
@@ -135,16 +132,13 @@ class SACAgent(BaseAgent):
 
     # -- acting ------------------------------------------------------------------------
 
-    def to_env(self, squashed: np.ndarray) -> np.ndarray:
-        return (squashed * self.action_scale + self.action_bias).reshape(self.action_space.shape)
-
     def take_action(self, observation: Any, deterministic: bool = False):
         observation = np.asarray(observation, dtype=np.float32)
         if observation.shape != self.observation_shape:
             raise ZooError(f"sac: observation of shape {observation.shape}, this agent takes {self.observation_shape}.")
         if deterministic and self.greedy is not None:
             out = self.greedy(observation.reshape(-1))
-            return int(out.argmax()) if self.discrete else self.to_env(np.tanh(out))
+            return int(out.argmax()) if self.discrete else self.actions.to_env(np.tanh(out))
         with torch.inference_mode():
             batch = torch.from_numpy(observation).reshape(1, -1)
             if self.discrete:
@@ -152,14 +146,13 @@ class SACAgent(BaseAgent):
                 return int(logits.argmax()) if deterministic else int(torch.distributions.Categorical(
                     logits=logits).sample())
             if deterministic:
-                return self.to_env(torch.tanh(self.actor(batch)[0])[0].numpy())
-            return self.to_env(self.actor.sample(batch)[0][0].numpy())
+                return self.actions.to_env(torch.tanh(self.actor(batch)[0])[0].numpy())
+            return self.actions.to_env(self.actor.sample(batch)[0][0].numpy())
 
     def random_actions(self, n: int) -> np.ndarray:
         if self.discrete:
             return self.np_random.integers(self.n_actions, size=n)
-        low, high = self.action_space.low, self.action_space.high
-        return self.np_random.uniform(low, high, size=(n, *self.action_space.shape)).astype(np.float32)
+        return self.actions.random(n, self.np_random)
 
     def replay_shapes(self):
         if self.discrete:
@@ -195,7 +188,7 @@ class SACAgent(BaseAgent):
     def _update_continuous(self, batch: Batch) -> dict[str, float]:
         gamma = self.config.gamma
         observations = batch.observations
-        actions = (batch.actions - torch.from_numpy(self.action_bias)) / torch.from_numpy(self.action_scale)
+        actions = self.actions.to_policy(batch.actions)
         alpha = self.log_alpha.exp().detach()
         pi_actions, log_pi = self.actor.sample(observations)
         alpha_loss = self._alpha_step(log_pi + self.target_entropy)
