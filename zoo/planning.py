@@ -100,10 +100,6 @@ class PlanningAgent(BaseAgent):
         self.values, self.policy, self.history = self.solve(model)
         return {"iterations": len(self.history), **self.history[-1]}
 
-    def q_values(self, table: dict) -> np.ndarray:
-        model = TabularModel.from_table(table, self.n_states, self.n_actions)
-        return model.q_values(self.values, self.config.gamma)
-
     def take_action(self, observation: Any, deterministic: bool = False) -> int:
         # The optimal policy of a finite MDP is deterministic, so both modes act alike.
         if not self.observation_space.contains(observation):

@@ -129,11 +129,6 @@ class DQNAgent(BaseAgent):
 
     # -- acting ------------------------------------------------------------------------
 
-    def q_values(self, observation: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            batch = torch.as_tensor(np.asarray(observation, dtype=np.float32)).reshape(1, -1)
-            return self.q_network(batch)[0].numpy()
-
     def take_action(self, observation: Any, deterministic: bool = False) -> int:
         if not deterministic and self.np_random.random() < self.exploration_rate:
             return int(self.np_random.integers(self.n_actions))
