@@ -16,10 +16,15 @@ from gymnasium.envs.registration import register, registry
 
 from envs.bernoulli_bandit import BernoulliBanditEnv
 from envs.cliff_walking import CliffWalking4x12Env
+from envs.minatar import GAMES as MINATAR_GAMES
+from envs.minatar import MAX_EPISODE_STEPS as MINATAR_MAX_EPISODE_STEPS
+from envs.minatar import game_id
 
-__all__ = ["BernoulliBanditEnv", "CliffWalking4x12Env", "ENV_IDS"]
+__all__ = ["BernoulliBanditEnv", "CliffWalking4x12Env", "ENV_IDS", "MINATAR_IDS"]
 
 ENV_IDS = ("BernoulliBandit-v0", "CliffWalking4x12-v0")
+# MinAtar's ids, through our adapter; making one needs the `minatar` extra.
+MINATAR_IDS = tuple(game_id(game, version) for game in MINATAR_GAMES for version in (0, 1))
 
 # Registering twice (a reload, or `import envs` after `envs:` made the module load) would make
 # Gymnasium warn about overriding an id, so each id is registered once per process.
@@ -35,3 +40,13 @@ if "CliffWalking4x12-v0" not in registry:
         entry_point="envs.cliff_walking:CliffWalking4x12Env",
         max_episode_steps=200,
     )
+
+for _game in MINATAR_GAMES:
+    for _version in (0, 1):
+        if game_id(_game, _version) not in registry:
+            register(
+                id=game_id(_game, _version),
+                entry_point="envs.minatar:MinAtarEnv",
+                kwargs={"game": _game, "minimal_action_set": _version == 1},
+                max_episode_steps=MINATAR_MAX_EPISODE_STEPS,
+            )

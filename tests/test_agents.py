@@ -14,6 +14,7 @@ import envs
 from zoo.agent import Agent
 from zoo.checkpoint import load_agent, read_checkpoint
 from zoo.config import resolve_hyperparams
+from zoo.environments import make_env
 from zoo.errors import ZooError
 from zoo.planning import model_of
 from zoo.registry import ALGOS
@@ -25,16 +26,18 @@ FLAGSHIP_ENV = {"bandit": "BernoulliBandit-v0", "planning": "CliffWalking4x12-v0
                 "on_policy": "CartPole-v1"}
 
 
-FLAGSHIP_ENV_OF_ALGO = {"sac": "Pendulum-v1", "ddpg": "Pendulum-v1"}
+FLAGSHIP_ENV_OF_ALGO = {"sac": "Pendulum-v1", "ddpg": "Pendulum-v1", "vision_dqn": "CliffWalking4x12-v0"}
 
 
 def trained_agent(algo, seed=0):
     """A freshly made agent of `algo` that has learned something on its flagship env."""
     spec = ALGOS[algo]
     env_id = FLAGSHIP_ENV_OF_ALGO.get(algo, FLAGSHIP_ENV[spec.family])
-    config = resolve_hyperparams(algo, spec.load_config_class(), env_id).config
-    env = gym.make(env_id)
-    agent = spec.load_agent_class()(env.observation_space, env.action_space, config, env_id=env_id, seed=seed)
+    resolved = resolve_hyperparams(algo, spec.load_config_class(), env_id)
+    config = resolved.config
+    env = make_env(env_id, resolved.env_kwargs, config=config)  # vision agents: the pixel pipeline
+    agent = spec.load_agent_class()(env.observation_space, env.action_space, config, env_id=env_id,
+                                    env_kwargs=resolved.env_kwargs, seed=seed)
     if spec.family == "bandit":
         observation, _ = env.reset(seed=seed)
         for _ in range(300):
@@ -55,8 +58,11 @@ def trained_agent(algo, seed=0):
         for _ in range(3):
             metrics = agent.update(collector.collect(config.n_steps))
     else:
-        observation_shape, observation_dtype, action_shape, action_dtype = agent.replay_shapes()
-        buffer = ReplayBuffer(500, observation_shape, action_shape, observation_dtype, action_dtype, seed=seed)
+        if hasattr(agent, "make_replay_buffer"):
+            buffer = agent.make_replay_buffer(500, seed)
+        else:
+            observation_shape, observation_dtype, action_shape, action_dtype = agent.replay_shapes()
+            buffer = ReplayBuffer(500, observation_shape, action_shape, observation_dtype, action_dtype, seed=seed)
         observation, _ = env.reset(seed=seed)
         for action in agent.random_actions(500):
             next_observation, reward, terminated, truncated, _ = env.step(action)

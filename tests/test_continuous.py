@@ -9,8 +9,11 @@ import torch
 
 from zoo.agents.ddpg import DDPGAgent, DDPGConfig
 from zoo.agents.sac import SACAgent, SACConfig, squashed_log_prob
+from zoo.checkpoint import load_agent
 from zoo.evaluation import evaluate_agent
 from zoo.networks import EnsembleMLP, mlp
+from zoo.normalization import ObservationNormalizer
+from zoo.replay_buffer import Batch
 from zoo.train import train
 
 OBS = gym.spaces.Box(-np.inf, np.inf, (3,), np.float32)
@@ -58,7 +61,7 @@ def test_temperature_loss_moves_alpha_toward_the_target_entropy(log_std, grows):
         agent.actor.log_std_head.bias.fill_(log_std)
     _, log_pi = agent.actor.sample(torch.randn(256, 3))
     before = agent.alpha
-    agent._alpha_step(log_pi + agent.target_entropy)
+    step_temperature(agent, log_pi)
     assert (agent.alpha > before) == grows
 
 
@@ -66,8 +69,14 @@ def test_discrete_temperature_moves_toward_the_target_entropy():
     agent = SACAgent(OBS, gym.spaces.Discrete(4), SACConfig(net_arch=[8], target_entropy=0.5), seed=0)
     uniform = torch.full((64, 4), math.log(0.25))  # entropy log 4 > 0.5: alpha must shrink
     before = agent.alpha
-    agent._alpha_step((uniform.exp() * uniform).sum(1) + agent.target_entropy)
+    step_temperature(agent, (uniform.exp() * uniform).sum(1))
     assert agent.alpha < before
+
+
+def step_temperature(agent, log_pi):
+    agent.alpha_optimizer.zero_grad()
+    agent.temperature_loss(log_pi).backward()
+    agent.alpha_optimizer.step()
 
 
 def test_twin_critics_in_one_pass_equal_two_separate_networks():
@@ -117,11 +126,33 @@ def test_sac_learns_pendulum(tmp_path):
     assert evaluation.mean > -400, evaluation.returns  # a random policy scores about -1200
 
 
-def test_ddpg_learns_pendulum(tmp_path):
+@pytest.mark.parametrize("normalize", [False, True], ids=["raw", "normalized-observations"])
+def test_ddpg_learns_pendulum(tmp_path, normalize):
     result = train("ddpg", "Pendulum-v1", seed=0, out_dir=tmp_path,
-                   overrides={"n_timesteps": 5000, "eval_freq": 0})
+                   overrides={"n_timesteps": 5000, "eval_freq": 0, "normalize_observations": normalize})
     evaluation = evaluate_agent(result.agent, result.env, 5, seed=123)
     assert evaluation.mean > -400, evaluation.returns
+    if normalize:  # every observation of training: 5000 steps and 26 resets (25 episodes of 200)
+        assert result.agent.normalizer.count == pytest.approx(5026, abs=0.01)
+        reloaded = load_agent(result.checkpoint)
+        np.testing.assert_array_equal(reloaded.normalizer.mean, result.agent.normalizer.mean)
+        observation = np.array([0.3, -0.9, 4.0], dtype=np.float32)
+        np.testing.assert_array_equal(reloaded.take_action(observation, True), result.agent.take_action(observation, True))
+
+
+def test_running_observation_statistics_equal_those_of_all_the_data():
+    data = np.random.default_rng(0).normal([1.0, -50.0, 3.0], [0.5, 20.0, 0.1], size=(1000, 3))
+    normalizer = ObservationNormalizer((3,))
+    for chunk in np.array_split(data, [1, 2, 10, 300, 301]):  # single observations and batches
+        normalizer.update(chunk)
+    np.testing.assert_allclose(normalizer.mean, data.mean(0), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(normalizer.var, data.var(0), rtol=1e-4)
+    normalized = normalizer(data.astype(np.float32))
+    np.testing.assert_allclose(normalized.mean(0), 0.0, atol=1e-3)
+    np.testing.assert_allclose(normalized.std(0), 1.0, atol=1e-3)
+    torch.testing.assert_close(normalizer.torch(torch.from_numpy(data.astype(np.float32))),
+                               torch.from_numpy(normalized))
+    assert np.abs(normalizer(np.full(3, 1e6, np.float32))).max() == 10.0  # clipped as SB3 does
 
 
 def test_discrete_sac_learns_cartpole(tmp_path):
@@ -150,3 +181,30 @@ def test_unsupported_action_spaces_are_clear_errors():
     for agent_class, config_class in ((SACAgent, SACConfig), (DDPGAgent, DDPGConfig)):
         with pytest.raises(ZooError, match="needs a bounded Box action space"):
             agent_class(OBS, unbounded, config_class())
+
+
+@pytest.mark.parametrize("action_space", [gym.spaces.Box(-2, 2, (1,), np.float32), gym.spaces.Discrete(3)])
+def test_one_backward_gives_each_network_only_its_own_loss_gradient(action_space):
+    # The joint backward must equal separate ones: the actor's loss moves the actor only,
+    # the critic's loss the critics only (their weights are frozen in the actor's pass).
+    agent = SACAgent(OBS, action_space, SACConfig(net_arch=[16]), seed=0)
+    generator = np.random.default_rng(0)
+    actions = (generator.uniform(-2, 2, (32, 1)).astype(np.float32) if agent.actions else generator.integers(3, size=32))
+    batch = Batch(torch.randn(32, 3), torch.as_tensor(actions), torch.randn(32), torch.randn(32, 3),
+                  torch.zeros(32))
+    losses = agent._discrete_losses if agent.discrete else agent._continuous_losses
+
+    def gradients(pick):
+        torch.manual_seed(1)
+        critic_loss, actor_loss, _ = losses(batch, torch.tensor(0.2))
+        for parameter in [*agent.actor.parameters(), *agent.critics.parameters()]:
+            parameter.grad = None
+        pick(critic_loss, actor_loss).backward()
+        return ([p.grad.clone() for p in agent.critics.parameters()],
+                [p.grad.clone() for p in agent.actor.parameters() if p.grad is not None])
+
+    joint_critic, joint_actor = gradients(lambda c, a: c + a)
+    critic_only, _ = gradients(lambda c, a: c + 0 * a)
+    _, actor_only = gradients(lambda c, a: a + 0 * c)
+    for joint, alone in zip(joint_critic + joint_actor, critic_only + actor_only):
+        torch.testing.assert_close(joint, alone)

@@ -24,7 +24,7 @@ def test_shipped_agent_reaches_its_recorded_result(result_path):
     recorded = json.loads(result_path.read_text())
     evaluation = recorded["evaluation"]
     agent = load_agent(result_path.parent / "model.zip", algo=recorded["algo"], env_id=recorded["env_id"])
-    env = make_env(recorded["env_id"], agent.env_kwargs)
+    env = make_env(recorded["env_id"], agent.env_kwargs, config=agent.config)
     result = evaluate_agent(agent, env, evaluation["episodes"], deterministic=evaluation["deterministic"],
                             seed=evaluation["seed"])
     assert result.mean == pytest.approx(evaluation["mean_return"], abs=1.0 + 0.02 * abs(evaluation["mean_return"]))

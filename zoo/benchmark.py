@@ -228,8 +228,9 @@ def _sb3_env(env_id: str, env_kwargs: dict, n_envs: int, seed: int):
     return make_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
 
 
-def _evaluate(agent: Any, env_id: str, env_kwargs: dict, episodes: int, seed: int) -> tuple[float, float]:
-    env = make_env(env_id, env_kwargs)
+def _evaluate(agent: Any, env_id: str, env_kwargs: dict, episodes: int, seed: int,
+              config: Any = None) -> tuple[float, float]:
+    env = make_env(env_id, env_kwargs, config=config)
     try:
         result = evaluate_agent(agent, env, episodes, deterministic=True, seed=EVAL_SEED_OFFSET + seed)
     finally:
@@ -276,7 +277,7 @@ def run_benchmark(
                 raise ZooError("Stable-Baselines3 is not installed: pip install 'zoo[benchmark]'.")
             report.notes.append("Stable-Baselines3 is not installed (pip install 'zoo[benchmark]'): zoo only.")
         else:
-            probe = make_env(env_id, resolved.env_kwargs)
+            probe = make_env(env_id, resolved.env_kwargs, config=config)
             equivalent = SB3_EQUIVALENTS[spec.name](config, probe.action_space)
             probe.close()
             if equivalent is None:
@@ -297,7 +298,7 @@ def run_benchmark(
                         out_dir=Path(out_dir) / "benchmarks")
         seconds = time.perf_counter() - started
         trained.env.close()
-        mean, std = _evaluate(trained.agent, env_id, resolved.env_kwargs, eval_episodes, seed)
+        mean, std = _evaluate(trained.agent, env_id, resolved.env_kwargs, eval_episodes, seed, config)
         record(SeedResult("zoo", seed, mean, std, seconds, trained.summary.get("steps", config.n_timesteps),
                           getattr(config, "n_threads", default_threads) or default_threads,
                           trained.summary.get("episodes")))

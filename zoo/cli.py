@@ -136,7 +136,7 @@ def _load_for_play(algo: str, env_id: str, path: Optional[Path], runs_dir: Path,
     check_env_id(env_id)
     checkpoint = find_checkpoint(algo, env_id, path, runs_dir)
     agent = load_agent(checkpoint, algo=algo, env_id=env_id)
-    env = make_env(env_id, agent.env_kwargs, render_mode=render_mode)
+    env = make_env(env_id, agent.env_kwargs, render_mode=render_mode, config=agent.config)
     check_compatible(agent.checkpoint_metadata(), checkpoint,
                      observation_space=env.observation_space, action_space=env.action_space)
     return checkpoint, agent, env

@@ -36,17 +36,29 @@ def check_env_id(env_id: str) -> None:
         )
 
 
-def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None, render_mode: str | None = None) -> gym.Env:
+def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None, render_mode: str | None = None,
+             config: Any = None) -> gym.Env:
+    """The env as an agent sees it: `config` (the agent's hyperparameters) may carry an
+    `image_pipeline` (vision agents) whose wrappers are applied here, so training, evaluation
+    and enjoy all see the same observations. Pixel observations come from the rgb_array
+    render; a human window then shows those frames."""
     check_env_id(env_id)
+    pipeline = getattr(config, "image_pipeline", None)
     kwargs = dict(env_kwargs or {})
-    if render_mode is not None:
+    if pipeline is not None and pipeline.pixels:
+        kwargs["render_mode"] = "rgb_array"
+    elif render_mode is not None:
         kwargs["render_mode"] = render_mode
     try:
-        return gym.make(env_id, **kwargs)
+        env = gym.make(env_id, **kwargs)
     except gym.error.DependencyNotInstalled as error:
         raise ZooError(f"'{env_id}' needs an optional dependency: {error}") from None
     except (TypeError, ValueError, gym.error.Error) as error:
         raise ZooError(f"Cannot create '{env_id}' with {kwargs or 'no arguments'}: {error}") from None
+    if pipeline is None:
+        return env
+    env = pipeline.wrap(env)
+    return gym.wrappers.HumanRendering(env) if render_mode == "human" and pipeline.pixels else env
 
 
 def render_modes(env_id: str) -> list[str]:

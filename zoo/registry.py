@@ -66,6 +66,10 @@ _SPECS = (
         "off_policy", "DQN with value and advantage streams",
     ),
     AlgoSpec(
+        "vision_dqn", "zoo.agents.vision_dqn", "VisionDQNAgent", "VisionDQNConfig",
+        "off_policy", "DQN from frames on a CNN backbone (LeNet ... DenseNet)",
+    ),
+    AlgoSpec(
         "ddpg", "zoo.agents.ddpg", "DDPGAgent", "DDPGConfig",
         "off_policy", "deep deterministic policy gradient with target networks and action noise",
     ),

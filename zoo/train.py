@@ -66,7 +66,7 @@ def train(
         overrides["n_timesteps"] = n_timesteps
     resolved = resolve_hyperparams(spec.name, config_class, env_id, overrides, hyperparams)
 
-    env = make_env(env_id, resolved.env_kwargs)
+    env = make_env(env_id, resolved.env_kwargs, config=resolved.config)
     agent = spec.load_agent_class()(
         env.observation_space, env.action_space, resolved.config,
         env_id=env_id, env_kwargs=resolved.env_kwargs, seed=seed,

@@ -10,6 +10,7 @@ Ornstein-Uhlenbeck noise to mu(s) in the policy's [-1, 1] space; the loop's warm
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -24,6 +25,7 @@ from zoo.agent import BaseAgent
 from zoo.errors import ZooError
 from zoo.loops.off_policy import OffPolicyConfig
 from zoo.networks import ActivationName, NumpyForward, mlp, observation_size
+from zoo.normalization import ObservationNormalizer
 from zoo.optim import ClippedAdam
 from zoo.replay_buffer import Batch
 from zoo.torch_state import load_module_arrays, module_arrays
@@ -41,6 +43,7 @@ class DDPGConfig(OffPolicyConfig):
     noise_theta: float = 0.15  # Ornstein-Uhlenbeck mean reversion
     net_arch: list[int] = field(default_factory=lambda: [400, 300])  # actor and critic each
     activation: ActivationName = "relu"
+    normalize_observations: bool = False  # running mean/std of observations (zoo/normalization.py)
 
     def __post_init__(self):
         super().__post_init__()
@@ -75,6 +78,7 @@ class DDPGAgent(BaseAgent):
         self.critic_optimizer = ClippedAdam(list(self.critic.parameters()), config.learning_rate)
         self.greedy = NumpyForward.build(self.actor[0])  # tanh applied in numpy
         self.noise_state = np.zeros(self.action_dim, dtype=np.float32)
+        self.normalizer = ObservationNormalizer(self.observation_shape) if config.normalize_observations else None
         self.n_updates = 0
 
     # -- acting ------------------------------------------------------------------------
@@ -84,6 +88,8 @@ class DDPGAgent(BaseAgent):
         if observation.shape != self.observation_shape:
             raise ZooError(f"ddpg: observation of shape {observation.shape}, "
                            f"this agent takes {self.observation_shape}.")
+        if self.normalizer is not None:
+            observation = self.normalizer(observation)
         if self.greedy is not None:
             action = np.tanh(self.greedy(observation.reshape(-1)))
         else:
@@ -113,9 +119,16 @@ class DDPGAgent(BaseAgent):
     def on_step(self, num_timesteps: int) -> None:
         pass  # the targets follow after every update instead
 
+    def record_observation(self, observation: np.ndarray) -> None:
+        if self.normalizer is not None:
+            self.normalizer.update(observation)
+
     # -- learning ----------------------------------------------------------------------
 
     def update(self, batch: Batch) -> dict[str, float]:
+        if self.normalizer is not None:
+            batch = dataclasses.replace(batch, observations=self.normalizer.torch(batch.observations),
+                                        next_observations=self.normalizer.torch(batch.next_observations))
         actions = self.actions.to_policy(batch.actions)
         with torch.no_grad():
             next_q = self.target_critic(torch.cat([batch.next_observations,
@@ -127,7 +140,13 @@ class DDPGAgent(BaseAgent):
         critic_loss.backward()
         self.critic_optimizer.step()
 
-        actor_loss = -self.critic(torch.cat([batch.observations, self.actor(batch.observations)], 1)).mean()
+        # The actor needs dQ/da only: with the critic's weights out of this graph, backward
+        # skips their gradients (measured: ~15% of the update with [400, 300] nets).
+        self.critic.requires_grad_(False)
+        try:
+            actor_loss = -self.critic(torch.cat([batch.observations, self.actor(batch.observations)], 1)).mean()
+        finally:
+            self.critic.requires_grad_(True)
         self.actor_optimizer.zero_grad()
         actor_loss.backward()
         self.actor_optimizer.step()
@@ -144,6 +163,7 @@ class DDPGAgent(BaseAgent):
             **module_arrays("target_actor", self.target_actor), **module_arrays("target_critic", self.target_critic),
             **self.actor_optimizer.state_arrays("actor_optimizer"),
             **self.critic_optimizer.state_arrays("critic_optimizer"), "n_updates": np.array(self.n_updates),
+            **(self.normalizer.state_arrays("observation_statistics") if self.normalizer else {}),
         }
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
@@ -151,4 +171,6 @@ class DDPGAgent(BaseAgent):
             load_module_arrays(name, getattr(self, name), arrays)
         for name in ("actor_optimizer", "critic_optimizer"):
             getattr(self, name).load_state_arrays(name, arrays)
+        if self.normalizer is not None:
+            self.normalizer.load_state_arrays("observation_statistics", arrays)
         self.n_updates = int(arrays.get("n_updates", 0))

@@ -104,16 +104,13 @@ class DQNAgent(BaseAgent):
         if not isinstance(action_space, gym.spaces.Discrete):
             raise ZooError(f"{self.algo} needs a Discrete action space, got {action_space}; "
                            "for continuous actions use ddpg or sac.")
-        if not isinstance(observation_space, gym.spaces.Box):
-            raise ZooError(f"{self.algo} needs a Box (vector) observation space, got {observation_space}; "
-                           "for images use vision_dqn.")
+        self.check_observation_space(observation_space)
         self.n_actions = int(action_space.n)
         self.observation_shape = observation_space.shape
         if self.seed is not None:
             torch.manual_seed(self.seed)
-        in_features = observation_size(self.observation_shape)
-        self.q_network = QNetwork(in_features, self.n_actions, config)
-        self.target_q_network = QNetwork(in_features, self.n_actions, config)
+        self.q_network = self.build_q_network()
+        self.target_q_network = self.build_q_network()
         self.target_q_network.load_state_dict(self.q_network.state_dict())
         self.target_q_network.requires_grad_(False)
         # Listed once: walking the module tree for them on every update cost ~5% of training.
@@ -122,10 +119,21 @@ class DQNAgent(BaseAgent):
         self.optimizer = ClippedAdam(self.q_parameters, config.learning_rate, config.max_grad_norm)
         self.exploration_rate = config.exploration_initial_eps
         self.n_updates = 0
+        self.greedy_scores = self.build_greedy_scores()
+
+    def check_observation_space(self, space: gym.Space) -> None:
+        if not isinstance(space, gym.spaces.Box):
+            raise ZooError(f"{self.algo} needs a Box (vector) observation space, got {space}; "
+                           "for images use vision_dqn.")
+
+    def build_q_network(self) -> nn.Module:
+        return QNetwork(observation_size(self.observation_shape), self.n_actions, self.config)
+
+    def build_greedy_scores(self) -> NumpyForward | None:
         # Greedy actions need only the torso and the advantage (or Q) head: V(s) and the
         # mean advantage are the same for every action. Numpy does it ~5x faster per step.
-        head = self.q_network.advantage_head if config.dueling else self.q_network.q_head
-        self.greedy_scores = NumpyForward.build(self.q_network.torso, head)
+        head = self.q_network.advantage_head if self.config.dueling else self.q_network.q_head
+        return NumpyForward.build(self.q_network.torso, head)
 
     # -- acting ------------------------------------------------------------------------
 

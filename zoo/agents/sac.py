@@ -7,7 +7,8 @@ twin critics with twin targets (clipped double-Q), evaluated in one batched pass
     critic loss = 1/2 sum_i mean((Q_i(s, a) - y)^2)
     actor loss  = mean(alpha * log pi(a~|s) - min_i Q_i(s, a~)),  a~ reparameterised
     alpha loss  = -mean(log alpha * (log pi(a~|s) + target_entropy)),  target = -dim(A)
-and Polyak-averaged targets after every update. The deterministic action is tanh(mu(s)).
+all three learned from the same parameters in one step, and Polyak-averaged targets after
+every update. The deterministic action is tanh(mu(s)).
 The policy works in [-1, 1]; actions are rescaled to the env's bounds (and back for learning).
 
 Discrete actions: the critics give Q(s, .) for every action and expectations over pi replace
@@ -19,6 +20,7 @@ entropy is 0.98 * log|A| (the paper's choice). The deterministic action is argma
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +36,7 @@ from zoo.agent import BaseAgent
 from zoo.errors import ZooError
 from zoo.loops.off_policy import OffPolicyConfig
 from zoo.networks import ActivationName, EnsembleMLP, NumpyForward, mlp, observation_size
+from zoo.normalization import ObservationNormalizer
 from zoo.optim import ClippedAdam
 from zoo.replay_buffer import Batch
 from zoo.torch_state import load_module_arrays, module_arrays
@@ -53,6 +56,7 @@ class SACConfig(OffPolicyConfig):
     target_entropy: float | None = None  # None: -dim(A), or 0.98 * log|A| for discrete actions
     net_arch: list[int] = field(default_factory=lambda: [256, 256])  # actor and each critic
     activation: ActivationName = "relu"
+    normalize_observations: bool = False  # running mean/std of observations (zoo/normalization.py)
 
     def __post_init__(self):
         super().__post_init__()
@@ -124,6 +128,7 @@ class SACAgent(BaseAgent):
         self.actor_optimizer = ClippedAdam(list(self.actor.parameters()), config.learning_rate)
         self.critic_optimizer = ClippedAdam(self.critic_parameters, config.learning_rate)
         self.alpha_optimizer = ClippedAdam([self.log_alpha], config.learning_rate)
+        self.normalizer = ObservationNormalizer(self.observation_shape) if config.normalize_observations else None
         self.n_updates = 0
 
     @property
@@ -136,6 +141,8 @@ class SACAgent(BaseAgent):
         observation = np.asarray(observation, dtype=np.float32)
         if observation.shape != self.observation_shape:
             raise ZooError(f"sac: observation of shape {observation.shape}, this agent takes {self.observation_shape}.")
+        if self.normalizer is not None:
+            observation = self.normalizer(observation)
         if deterministic and self.greedy is not None:
             out = self.greedy(observation.reshape(-1))
             return int(out.argmax()) if self.discrete else self.actions.to_env(np.tanh(out))
@@ -162,50 +169,71 @@ class SACAgent(BaseAgent):
     def on_step(self, num_timesteps: int) -> None:
         pass  # the targets follow after every update instead
 
+    def record_observation(self, observation: np.ndarray) -> None:
+        if self.normalizer is not None:
+            self.normalizer.update(observation)
+
     # -- learning ----------------------------------------------------------------------
+    #
+    # All three losses are computed from the same pre-update parameters and learned in one
+    # backward pass, as in the authors' implementation (softlearning runs the critic, policy
+    # and temperature train ops together; SB3 and CleanRL step them one after the other).
+    # One backward instead of three, and the actor's pass through the critics runs with their
+    # weights frozen, so backward skips the critics' weight gradients that only the critic
+    # loss needs. Measured on this CPU (batch 256, [256, 256], 2 threads): 11.2 -> 8.2 ms.
 
     def update(self, batch: Batch) -> dict[str, float]:
-        metrics = self._update_discrete(batch) if self.discrete else self._update_continuous(batch)
+        if self.normalizer is not None:
+            batch = dataclasses.replace(batch, observations=self.normalizer.torch(batch.observations),
+                                        next_observations=self.normalizer.torch(batch.next_observations))
+        alpha = self.log_alpha.exp().detach()
+        if self.discrete:
+            critic_loss, actor_loss, expected_log_pi = self._discrete_losses(batch, alpha)
+        else:
+            critic_loss, actor_loss, expected_log_pi = self._continuous_losses(batch, alpha)
+        alpha_loss = self.temperature_loss(expected_log_pi)
+        optimizers = [self.critic_optimizer, self.actor_optimizer]
+        if alpha_loss is not None:
+            optimizers.append(self.alpha_optimizer)
+        for optimizer in optimizers:
+            optimizer.zero_grad()
+        (critic_loss + actor_loss + (0.0 if alpha_loss is None else alpha_loss)).backward()
+        for optimizer in optimizers:
+            optimizer.step()
         with torch.no_grad():
             torch._foreach_lerp_(self.target_parameters, self.critic_parameters, self.config.tau)
         self.n_updates += 1
-        return metrics
+        return {"loss": float(critic_loss.detach()), "actor_loss": float(actor_loss.detach()),
+                "alpha_loss": 0.0 if alpha_loss is None else float(alpha_loss.detach()), "alpha": float(alpha)}
 
-    def _step(self, optimizer: ClippedAdam, loss: torch.Tensor) -> None:
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-
-    def _alpha_step(self, entropy_gap: torch.Tensor) -> float:
-        """entropy_gap = log pi + target_entropy (per sample): alpha grows while the policy's
-        entropy is below the target and shrinks above it."""
+    def temperature_loss(self, log_pi: torch.Tensor) -> torch.Tensor | None:
+        """-mean(log alpha * (log pi + target_entropy)): its gradient step grows alpha while the
+        policy's entropy (-log pi) is below the target and shrinks it above. None when alpha is fixed."""
         if self.config.ent_coef is not None:
-            return 0.0
-        loss = -(self.log_alpha * entropy_gap.detach()).mean()
-        self._step(self.alpha_optimizer, loss)
-        return float(loss.detach())
+            return None
+        return -(self.log_alpha * (log_pi.detach() + self.target_entropy)).mean()
 
-    def _update_continuous(self, batch: Batch) -> dict[str, float]:
-        gamma = self.config.gamma
+    def _q_frozen(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The critics' output with their weights out of the graph: gradients reach the inputs only."""
+        self.critics.requires_grad_(False)
+        try:
+            return self.critics(inputs)
+        finally:
+            self.critics.requires_grad_(True)
+
+    def _continuous_losses(self, batch: Batch, alpha: torch.Tensor):
         observations = batch.observations
-        actions = self.actions.to_policy(batch.actions)
-        alpha = self.log_alpha.exp().detach()
         pi_actions, log_pi = self.actor.sample(observations)
-        alpha_loss = self._alpha_step(log_pi + self.target_entropy)
-
         with torch.no_grad():
             next_actions, next_log_pi = self.actor.sample(batch.next_observations)
             next_q = self.target_critics(torch.cat([batch.next_observations, next_actions], 1)).min(0).values
-            td_target = batch.rewards + gamma * (1.0 - batch.terminated) * (next_q.squeeze(-1) - alpha * next_log_pi)
-        q = self.critics(torch.cat([observations, actions], 1)).squeeze(-1)  # [2, B]
+            td_target = batch.rewards + self.config.gamma * (1.0 - batch.terminated) * (
+                next_q.squeeze(-1) - alpha * next_log_pi)
+        q = self.critics(torch.cat([observations, self.actions.to_policy(batch.actions)], 1)).squeeze(-1)  # [2, B]
         critic_loss = 0.5 * ((q - td_target) ** 2).mean(1).sum()
-        self._step(self.critic_optimizer, critic_loss)
-
-        q_pi = self.critics(torch.cat([observations, pi_actions], 1)).min(0).values.squeeze(-1)
+        q_pi = self._q_frozen(torch.cat([observations, pi_actions], 1)).min(0).values.squeeze(-1)
         actor_loss = (alpha * log_pi - q_pi).mean()
-        self._step(self.actor_optimizer, actor_loss)
-        return {"loss": float(critic_loss.detach()), "actor_loss": float(actor_loss.detach()),
-                "alpha_loss": alpha_loss, "alpha": float(alpha)}
+        return critic_loss, actor_loss, log_pi
 
     def discrete_td_target(self, batch: Batch, alpha: torch.Tensor) -> torch.Tensor:
         """r + gamma * (1 - terminated) * sum_a' pi(a'|s') (min_i Q'_i(s', a') - alpha log pi(a'|s'))"""
@@ -215,24 +243,16 @@ class SACAgent(BaseAgent):
             next_v = (next_log_pi.exp() * (next_q - alpha * next_log_pi)).sum(1)
             return batch.rewards + self.config.gamma * (1.0 - batch.terminated) * next_v
 
-    def _update_discrete(self, batch: Batch) -> dict[str, float]:
-        alpha = self.log_alpha.exp().detach()
+    def _discrete_losses(self, batch: Batch, alpha: torch.Tensor):
         td_target = self.discrete_td_target(batch, alpha)
         q_all = self.critics(batch.observations)  # [2, B, A]
         q = q_all.gather(2, batch.actions.view(1, -1, 1).expand(2, -1, 1)).squeeze(-1)
         critic_loss = 0.5 * ((q - td_target) ** 2).mean(1).sum()
-        self._step(self.critic_optimizer, critic_loss)
-
         log_pi = F.log_softmax(self.actor(batch.observations), dim=1)
         pi = log_pi.exp()
-        with torch.no_grad():
-            q_min = self.critics(batch.observations).min(0).values
-        actor_loss = (pi * (alpha * log_pi - q_min)).sum(1).mean()
-        self._step(self.actor_optimizer, actor_loss)
-        expected_log_pi = (pi * log_pi).sum(1)  # = -entropy
-        alpha_loss = self._alpha_step(expected_log_pi + self.target_entropy)
-        return {"loss": float(critic_loss.detach()), "actor_loss": float(actor_loss.detach()),
-                "alpha_loss": alpha_loss, "alpha": float(alpha)}
+        # the expectation over actions needs no gradient through Q: the same forward, detached
+        actor_loss = (pi * (alpha * log_pi - q_all.detach().min(0).values)).sum(1).mean()
+        return critic_loss, actor_loss, (pi * log_pi).sum(1)  # the last is -entropy per state
 
     # -- checkpoints -------------------------------------------------------------------
 
@@ -244,6 +264,7 @@ class SACAgent(BaseAgent):
             **self.critic_optimizer.state_arrays("critic_optimizer"),
             **self.alpha_optimizer.state_arrays("alpha_optimizer"),
             "log_alpha": self.log_alpha.detach().numpy().copy(), "n_updates": np.array(self.n_updates),
+            **(self.normalizer.state_arrays("observation_statistics") if self.normalizer else {}),
         }
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
@@ -251,6 +272,8 @@ class SACAgent(BaseAgent):
             load_module_arrays(name, getattr(self, name), arrays)
         for name in ("actor_optimizer", "critic_optimizer", "alpha_optimizer"):
             getattr(self, name).load_state_arrays(name, arrays)
+        if self.normalizer is not None:
+            self.normalizer.load_state_arrays("observation_statistics", arrays)
         if "log_alpha" in arrays:
             with torch.no_grad():
                 self.log_alpha.copy_(torch.from_numpy(np.asarray(arrays["log_alpha"], dtype=np.float32)))

@@ -86,7 +86,7 @@ class _ProgressBar:
 class TrainingMonitor:
     def __init__(self, agent: Any, config: TrainingConfig, run_dir: Path, seed: int | None, progress: bool):
         self.agent, self.config, self.run_dir = agent, config, run_dir
-        self.eval_env = make_env(agent.env_id, agent.env_kwargs) if config.eval_freq > 0 else None
+        self.eval_env = make_env(agent.env_id, agent.env_kwargs, config=agent.config) if config.eval_freq > 0 else None
         if self.eval_env is not None:
             self.eval_env.reset(seed=None if seed is None else seed + 1_000)  # apart from training's stream
         self.next_evaluation = config.eval_freq

@@ -10,6 +10,8 @@ An agent driven by this loop provides, beyond the protocol:
   random_actions(n)   n uniformly random actions at once (Box.sample costs ~30 us each)
   on_step(t)          called after env step t (exploration schedules, target updates)
   replay_shapes()     (observation shape, observation dtype, action shape, action dtype)
+  make_replay_buffer(capacity, seed)   optional: a buffer of its own instead of ReplayBuffer
+  record_observation(obs)              optional: sees every observation of training (statistics)
 """
 
 from __future__ import annotations
@@ -49,15 +51,21 @@ class OffPolicyConfig(TrainingConfig):
 def off_policy_loop(agent: Any, env: gym.Env, config: OffPolicyConfig, *, seed: int | None, run_dir: Path,
                     stop: StopFlag | None = None, progress: bool = False) -> dict[str, Any]:
     set_torch_threads(config.n_threads)
-    observation_shape, observation_dtype, action_shape, action_dtype = agent.replay_shapes()
-    buffer = ReplayBuffer(min(config.buffer_size, config.n_timesteps), observation_shape, action_shape,
-                          observation_dtype, action_dtype, seed=seed)
+    capacity = min(config.buffer_size, config.n_timesteps)
+    if hasattr(agent, "make_replay_buffer"):  # e.g. vision agents keep each frame once
+        buffer = agent.make_replay_buffer(capacity, seed)
+    else:
+        observation_shape, observation_dtype, action_shape, action_dtype = agent.replay_shapes()
+        buffer = ReplayBuffer(capacity, observation_shape, action_shape, observation_dtype, action_dtype, seed=seed)
     warmup_actions = agent.random_actions(config.learning_starts)
     monitor = TrainingMonitor(agent, config, run_dir, seed, progress)
     metrics: dict[str, float] = {}
     episode_return, episode_length = 0.0, 0
     step = 0
+    record_observation = getattr(agent, "record_observation", None)
     observation, _ = env.reset(seed=seed)
+    if record_observation:
+        record_observation(observation)
     try:
         for step in range(1, config.n_timesteps + 1):
             if stop is not None and stop.requested:
@@ -69,6 +77,8 @@ def off_policy_loop(agent: Any, env: gym.Env, config: OffPolicyConfig, *, seed: 
                 action = agent.take_action(observation)
             next_observation, reward, terminated, truncated, _ = env.step(action)
             buffer.add(observation, action, reward, next_observation, terminated, truncated)
+            if record_observation:
+                record_observation(next_observation)
             observation = next_observation
             episode_return += float(reward)
             episode_length += 1
@@ -82,6 +92,8 @@ def off_policy_loop(agent: Any, env: gym.Env, config: OffPolicyConfig, *, seed: 
                 monitor.episode_done(step, episode_return, episode_length, metrics.get("loss", ""))
                 episode_return, episode_length = 0.0, 0
                 observation, _ = env.reset()
+                if record_observation:
+                    record_observation(observation)
 
             if monitor.evaluate_if_due(step):
                 break

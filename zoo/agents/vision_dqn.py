@@ -1,0 +1,130 @@
+"""Vision DQN: DQN (double and dueling through config) learning from frames, its Q-network a
+CNN backbone (zoo.backbones) with the DQN head on top:
+
+    Q(s, .) = head(backbone(frames / 255))
+
+Frames arrive as channel-first uint8 stacks from the image pipeline (zoo.vision), which the
+config describes (`pixels`, `grayscale`, `resize`, `frame_stack`) so that training,
+evaluation and enjoy build the same observations; the replay buffer keeps each frame once.
+
+Batch norm (ResNet, DenseNet, LeNet with `batch_norm`) learns its statistics in the loss's
+forward pass only: acting, the TD target and the target network use the running estimates,
+and the target network copies them along with the weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from zoo.agents.dqn import DQNAgent, DQNConfig, QNetwork
+from zoo.backbones import BackboneName, backbone_options, build_backbone
+from zoo.errors import ZooError, did_you_mean
+from zoo.replay_buffer import Batch
+from zoo.vision import FrameReplayBuffer, ImagePipeline
+
+
+@dataclass
+class VisionDQNConfig(DQNConfig):
+    backbone: BackboneName = "lenet"  # the CNN under the Q head (zoo.backbones)
+    backbone_options: dict[str, Any] = field(default_factory=dict)  # e.g. {width: 0.5, batch_norm: true}
+    net_arch: list[int] = field(default_factory=list)  # hidden widths between features and Q-values
+    pixels: bool = False  # observe the env's rgb_array render instead of its observations
+    grayscale: bool = False  # RGB -> one channel
+    resize: list[int] | None = None  # [height, width] of the frames the network sees
+    frame_stack: int = 1  # frames per observation
+
+    def __post_init__(self):
+        super().__post_init__()
+        valid = backbone_options(self.backbone)
+        for option in self.backbone_options:
+            if option not in valid:
+                raise ValueError(f"backbone '{self.backbone}' has no option '{option}'."
+                                 f"{did_you_mean(option, valid)} Its options: {', '.join(valid)}")
+        if self.frame_stack < 1:
+            raise ValueError(f"frame_stack must be at least 1, got {self.frame_stack}")
+        if self.resize is not None and (len(self.resize) != 2 or min(self.resize) < 1):
+            raise ValueError(f"resize must be [height, width], got {self.resize}")
+
+    @property
+    def image_pipeline(self) -> ImagePipeline:
+        resize = None if self.resize is None else (self.resize[0], self.resize[1])
+        return ImagePipeline(self.pixels, self.grayscale, resize, self.frame_stack)
+
+
+class VisionQNetwork(nn.Module):
+    def __init__(self, observation_shape: tuple[int, ...], n_actions: int, config: VisionDQNConfig):
+        super().__init__()
+        self.backbone = build_backbone(config.backbone, observation_shape, **config.backbone_options)
+        self.head = QNetwork(self.backbone.out_features, n_actions, config)
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(frames.float().div_(255.0)))
+
+
+class VisionDQNAgent(DQNAgent):
+    algo = "vision_dqn"
+
+    def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: VisionDQNConfig, **kwargs: Any):
+        super().__init__(observation_space, action_space, config, **kwargs)
+        self.q_network.eval()
+        self.target_q_network.eval()
+        self.q_buffers = list(self.q_network.buffers())
+        self.target_buffers = list(self.target_q_network.buffers())
+        self.frame_channels = self.observation_shape[0] // config.frame_stack
+
+    def check_observation_space(self, space: gym.Space) -> None:
+        if not isinstance(space, gym.spaces.Box) or len(space.shape) != 3 or space.dtype != np.uint8:
+            raise ZooError(f"vision_dqn takes channel-first uint8 frames, got {space}; its env goes through the "
+                           "image pipeline of its hyperparameters (see zoo/vision.py).")
+
+    def build_q_network(self) -> nn.Module:
+        return VisionQNetwork(self.observation_shape, self.n_actions, self.config)
+
+    def build_greedy_scores(self) -> None:
+        return None  # a CNN stays in torch
+
+    def make_replay_buffer(self, capacity: int, seed: int | None) -> FrameReplayBuffer:
+        return FrameReplayBuffer(capacity, self.observation_shape, self.frame_channels, seed=seed)
+
+    def replay_shapes(self):
+        return self.observation_shape, np.uint8, (), np.int64
+
+    def take_action(self, observation: Any, deterministic: bool = False) -> int:
+        if not deterministic and self.np_random.random() < self.exploration_rate:
+            return int(self.np_random.integers(self.n_actions))
+        observation = np.asarray(observation)
+        if observation.shape != self.observation_shape:
+            raise ZooError(f"vision_dqn: observation of shape {observation.shape}, "
+                           f"this agent takes {self.observation_shape}.")
+        with torch.inference_mode():
+            return int(self.q_network(torch.as_tensor(observation, dtype=torch.uint8)[None]).argmax())
+
+    def update(self, batch: Batch) -> dict[str, float]:
+        td_target = self.td_target(batch)  # eval mode: running batch-norm statistics
+        self.q_network.train()
+        try:
+            q = self.q_network(batch.observations).gather(1, batch.actions.view(-1, 1)).squeeze(1)
+        finally:
+            self.q_network.eval()
+        loss = F.smooth_l1_loss(q, td_target) if self.config.loss == "huber" else F.mse_loss(q, td_target)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        self.n_updates += 1
+        return {"loss": float(loss.detach())}
+
+    def update_target(self) -> None:
+        super().update_target()
+        with torch.no_grad():  # batch-norm running statistics (and counters) follow the weights
+            for target, online in zip(self.target_buffers, self.q_buffers):
+                if target.is_floating_point() and self.config.tau < 1.0:
+                    target.lerp_(online, self.config.tau)
+                else:
+                    target.copy_(online)

@@ -1,0 +1,57 @@
+"""Observation normalisation: running mean and variance of what the env shows, for off-policy
+agents (`normalize_observations: true`), in the manner of SB3's VecNormalize.
+
+The statistics grow with every observation the training loop sees (reset and step); the
+replay buffer keeps raw observations and each batch is normalised with the statistics of the
+moment, as SB3 does, so old transitions are never frozen under outdated statistics.
+Normalised values are clipped to +-clip. Evaluation and enjoy use the statistics as saved.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+class ObservationNormalizer:
+    def __init__(self, shape: tuple[int, ...], clip: float = 10.0, epsilon: float = 1e-8):
+        self.mean = np.zeros(shape, dtype=np.float64)
+        self.var = np.ones(shape, dtype=np.float64)
+        self.count = 1e-4  # SB3's RunningMeanStd starts here: no division by zero, barely a prior
+        self.clip, self.epsilon = float(clip), float(epsilon)
+        self._refresh()
+
+    def update(self, observations: np.ndarray) -> None:
+        """Merge a batch [N, *shape] (or one observation) into the running moments (Chan et al.)."""
+        batch = np.asarray(observations, dtype=np.float64).reshape(-1, *self.mean.shape)
+        batch_mean, batch_var, n = batch.mean(0), batch.var(0), batch.shape[0]
+        delta = batch_mean - self.mean
+        total = self.count + n
+        self.mean = self.mean + delta * n / total
+        self.var = (self.var * self.count + batch_var * n + delta**2 * self.count * n / total) / total
+        self.count = total
+        self._refresh()
+
+    def _refresh(self) -> None:
+        # float32 copies for the hot paths: acting (numpy) and learning (torch)
+        self.mean32 = self.mean.astype(np.float32)
+        self.inv_std32 = (1.0 / np.sqrt(self.var + self.epsilon)).astype(np.float32)
+        self.mean_t = torch.from_numpy(self.mean32)
+        self.inv_std_t = torch.from_numpy(self.inv_std32)
+
+    def __call__(self, observation: np.ndarray) -> np.ndarray:
+        return np.clip((observation - self.mean32) * self.inv_std32, -self.clip, self.clip)
+
+    def torch(self, observations: torch.Tensor) -> torch.Tensor:
+        return ((observations - self.mean_t) * self.inv_std_t).clamp_(-self.clip, self.clip)
+
+    def state_arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        return {f"{prefix}.mean": self.mean.copy(), f"{prefix}.var": self.var.copy(),
+                f"{prefix}.count": np.array(self.count)}
+
+    def load_state_arrays(self, prefix: str, arrays: dict[str, np.ndarray]) -> None:
+        if f"{prefix}.mean" in arrays:
+            self.mean = np.asarray(arrays[f"{prefix}.mean"], dtype=np.float64).reshape(self.mean.shape)
+            self.var = np.asarray(arrays[f"{prefix}.var"], dtype=np.float64).reshape(self.var.shape)
+            self.count = float(arrays[f"{prefix}.count"])
+            self._refresh()
