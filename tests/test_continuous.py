@@ -137,7 +137,8 @@ def test_ddpg_learns_pendulum(tmp_path, normalize):
         reloaded = load_agent(result.checkpoint)
         np.testing.assert_array_equal(reloaded.normalizer.mean, result.agent.normalizer.mean)
         observation = np.array([0.3, -0.9, 4.0], dtype=np.float32)
-        np.testing.assert_array_equal(reloaded.take_action(observation, True), result.agent.take_action(observation, True))
+        np.testing.assert_array_equal(reloaded.take_action(observation, True),
+                                      result.agent.take_action(observation, True))
 
 
 def test_running_observation_statistics_equal_those_of_all_the_data():
@@ -189,7 +190,8 @@ def test_one_backward_gives_each_network_only_its_own_loss_gradient(action_space
     # the critic's loss the critics only (their weights are frozen in the actor's pass).
     agent = SACAgent(OBS, action_space, SACConfig(net_arch=[16]), seed=0)
     generator = np.random.default_rng(0)
-    actions = (generator.uniform(-2, 2, (32, 1)).astype(np.float32) if agent.actions else generator.integers(3, size=32))
+    actions = (generator.uniform(-2, 2, (32, 1)).astype(np.float32) if agent.actions
+               else generator.integers(3, size=32))
     batch = Batch(torch.randn(32, 3), torch.as_tensor(actions), torch.randn(32), torch.randn(32, 3),
                   torch.zeros(32))
     losses = agent._discrete_losses if agent.discrete else agent._continuous_losses
