@@ -215,3 +215,12 @@ def test_enjoy_renders_a_human_window_for_envs_without_ansi(tmp_path, monkeypatc
     result = zoo("enjoy", "dqn", "CartPole-v1", "--render", "--episodes", 1)
     assert result.exit_code == 0, result.output
     assert "episode 1: return" in result.output
+
+
+def test_enjoy_shows_a_pixel_agent_the_frames_it_sees(tmp_path, monkeypatch):
+    # The shipped vision agent observes the cliff's rgb_array render; --render shows those
+    # frames in a window (not the ansi text the env would otherwise print).
+    monkeypatch.chdir(tmp_path)
+    result = zoo("enjoy", "vision_dqn", "CliffWalking4x12-v0", "--render", "--episodes", 1)
+    assert result.exit_code == 0, result.output
+    assert "episode 1: return -13.00" in result.output and "C  C" not in result.output

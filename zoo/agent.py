@@ -61,6 +61,7 @@ class BaseAgent:
         self.env_kwargs = dict(env_kwargs or {})
         self.seed = seed
         self.np_random = np.random.default_rng(seed)
+        self.num_timesteps = 0  # env steps trained so far (set by the training loops; resume goes on from it)
 
     # -- the protocol --------------------------------------------------------------------
 
@@ -83,6 +84,7 @@ class BaseAgent:
         check_compatible(metadata, path, algo=self.algo, env_id=self.env_id,
                          observation_space=self.observation_space, action_space=self.action_space)
         self.load_state_arrays(arrays)
+        self.num_timesteps = int(metadata.get("num_timesteps", 0))
         return self
 
     # -- what a subclass provides --------------------------------------------------------
@@ -106,6 +108,7 @@ class BaseAgent:
             "observation_space": space_to_dict(self.observation_space),
             "action_space": space_to_dict(self.action_space),
             "config": dataclasses.asdict(self.config),
+            "num_timesteps": int(self.num_timesteps),
         }
 
     @staticmethod

@@ -183,4 +183,30 @@ def load_agent(path: str | Path, *, algo: str | None = None, env_id: str | None 
         seed=metadata.get("seed"),
     )
     agent.load_state_arrays(arrays)
+    agent.num_timesteps = int(metadata.get("num_timesteps", 0))
     return agent
+
+
+def write_arrays(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
+    """Arrays to an .npz, atomically (a temporary file renamed into place), e.g. a replay buffer."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as raw:
+            np.savez(raw, **{name: np.asarray(value) for name, value in arrays.items()})
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_arrays(path: str | Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {name: npz[name] for name in npz.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise ZooError(f"{path} is not a readable array file ({error}).") from None

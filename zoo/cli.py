@@ -58,12 +58,27 @@ HyperparamsOpt = Annotated[
     typer.Option("--hyperparams", help="Another hyperparameter set: a shipped set's name (rl_zoo) or a YAML path."),
 ]
 SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Env seed; default: the agent's training seed.")]
+FromHubOpt = Annotated[
+    Optional[str], typer.Option("--from-hub", help="Download this Hub repo (ORG/NAME) and play its agent."),
+]
+EnvPackageOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--env-package", help="Import this package first, for the envs it registers (repeatable)."),
+]
+
+
+def _import_env_packages(packages: Optional[list[str]]) -> None:
+    if packages:
+        from zoo.environments import import_env_packages
+
+        import_env_packages(packages)
 
 
 @app.command("list")
 @_friendly_errors
-def list_command():
+def list_command(env_package: EnvPackageOpt = None):
     """List the algorithms and the registered environments."""
+    _import_env_packages(env_package)
     from zoo.registry import ALGOS
 
     table = Table(title="Algorithms")
@@ -95,16 +110,31 @@ def train(
     hp: HpOpt = None,
     hyperparams: HyperparamsOpt = None,
     out: Annotated[Path, typer.Option("--out", help="Root folder of the runs.")] = Path("runs"),
+    n_envs: Annotated[
+        Optional[int], typer.Option("--n-envs", help="Envs stepped together (algos that collect from several).")
+    ] = None,
+    resume: Annotated[
+        Optional[Path], typer.Option("--resume", help="Continue this run (or checkpoint) up to --steps in all.")
+    ] = None,
+    env_package: EnvPackageOpt = None,
 ):
     """Train ALGO on ENV with hyperparams/<algo>.yml; writes runs/<algo>/<env>_<n>/."""
+    _import_env_packages(env_package)
     from zoo.config import parse_overrides
     from zoo.planning import policy_grid
     from zoo.train import train as train_agent
 
     overrides = parse_overrides(hp or [])
+    if n_envs is not None:
+        overrides["n_envs"] = n_envs
     console.print(f"Training [bold]{escape(algo)}[/] on [bold]{escape(env_id)}[/] (seed {seed})")
+    if resume is not None and hyperparams is not None:
+        raise ZooError("--resume goes on with the run's own hyperparameters; drop --hyperparams (--hp still applies).")
     result = train_agent(algo, env_id, seed=seed, n_timesteps=steps, overrides=overrides, out_dir=out,
-                         progress=True, hyperparams=hyperparams)
+                         progress=True, hyperparams=hyperparams, resume=resume)
+    if resume is not None:
+        console.print(f"resumed at step {result.summary['resumed_from_step']}"
+                      + (" with its replay buffer" if result.summary["replay_buffer_restored"] else ""))
     summary = result.summary
     if "final_regret" in summary:
         console.print(f"final cumulative regret after {summary['steps']} pulls: [bold]{summary['final_regret']:.2f}[/]")
@@ -126,7 +156,28 @@ def train(
     console.print(f"saved to {escape(str(result.checkpoint))}")
 
 
-def _load_for_play(algo: str, env_id: str, path: Optional[Path], runs_dir: Path, render_mode: str | None):
+def _render_mode(env_id: str, agent, video: bool = False) -> str:
+    """How `enjoy --render` shows an env: text envs as ansi in the terminal, others in a window;
+    an agent that learns from pixels shows the frames it sees. A video needs rgb_array."""
+    from zoo.environments import render_modes
+
+    if video:
+        if "rgb_array" not in render_modes(env_id):
+            raise ZooError(f"{env_id} cannot render rgb_array frames, so it cannot be recorded.")
+        return "rgb_array"
+    pipeline = getattr(agent.config, "image_pipeline", None)
+    if pipeline is not None and pipeline.pixels:
+        return "human"
+    modes = render_modes(env_id)
+    # Text envs (Gymnasium's toy_text, ours) read best in the terminal they run in.
+    render_mode = "ansi" if "ansi" in modes else "human" if "human" in modes else None
+    if render_mode is None:
+        raise ZooError(f"{env_id} can render only {modes or 'nothing'}; try `zoo enjoy` without --render.")
+    return render_mode
+
+
+def _load_for_play(algo: str, env_id: str, path: Optional[Path], runs_dir: Path, render: bool = False,
+                   video: bool = False, from_hub: Optional[str] = None):
     from zoo.checkpoint import check_compatible, load_agent
     from zoo.environments import check_env_id, make_env
     from zoo.registry import get_algo
@@ -134,8 +185,15 @@ def _load_for_play(algo: str, env_id: str, path: Optional[Path], runs_dir: Path,
 
     algo = get_algo(algo).name
     check_env_id(env_id)
+    if from_hub is not None:
+        from zoo.hub import download, hub_dir
+
+        if path is not None:
+            raise ZooError("Give either --path or --from-hub, not both.")
+        path = download(from_hub, hub_dir(runs_dir, from_hub), algo=algo, env_id=env_id)
     checkpoint = find_checkpoint(algo, env_id, path, runs_dir)
     agent = load_agent(checkpoint, algo=algo, env_id=env_id)
+    render_mode = _render_mode(env_id, agent, video) if render or video else None
     env = make_env(env_id, agent.env_kwargs, render_mode=render_mode, config=agent.config)
     check_compatible(agent.checkpoint_metadata(), checkpoint,
                      observation_space=env.observation_space, action_space=env.action_space)
@@ -168,13 +226,16 @@ def evaluate(
     seed: SeedOpt = None,
     deterministic: Annotated[bool, typer.Option("--deterministic/--stochastic")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    from_hub: FromHubOpt = None,
+    env_package: EnvPackageOpt = None,
 ):
     """Play episodes with a trained agent and print mean ± std of the return."""
+    _import_env_packages(env_package)
     from zoo.evaluation import evaluate_agent
 
     if episodes < 1:
         raise ZooError("--episodes must be at least 1.")
-    checkpoint, agent, env = _load_for_play(algo, env_id, path, runs_dir, render_mode=None)
+    checkpoint, agent, env = _load_for_play(algo, env_id, path, runs_dir, from_hub=from_hub)
     # Default seed: the training seed, which for a bandit is the problem the agent learned.
     evaluation = evaluate_agent(agent, env, episodes, deterministic=deterministic,
                                 seed=agent.seed if seed is None else seed)
@@ -199,22 +260,34 @@ def enjoy(
     runs_dir: RunsOpt = Path("runs"),
     seed: SeedOpt = None,
     deterministic: Annotated[bool, typer.Option("--deterministic/--stochastic")] = True,
+    video: Annotated[
+        Optional[Path], typer.Option("--video", help="Record to this .mp4 or .gif instead (headless).")
+    ] = None,
+    from_hub: FromHubOpt = None,
+    env_package: EnvPackageOpt = None,
 ):
     """Watch a trained agent play (latest run, else the shipped one in trained/)."""
-    from zoo.environments import render_modes
+    _import_env_packages(env_package)
     from zoo.evaluation import evaluate_agent
 
     if episodes < 1:
         raise ZooError("--episodes must be at least 1.")
-    render_mode = None
-    if render:
-        modes = render_modes(env_id)
-        # Text envs (Gymnasium's toy_text, ours) read best in the terminal they run in.
-        render_mode = "ansi" if "ansi" in modes else "human" if "human" in modes else None
-        if render_mode is None:
-            raise ZooError(f"{env_id} can render only {modes or 'nothing'}; try `zoo enjoy` without --render.")
-    checkpoint, agent, env = _load_for_play(algo, env_id, path, runs_dir, render_mode)
+    if video is not None and render:
+        raise ZooError("--video records without a window; drop --render.")
+    checkpoint, agent, env = _load_for_play(algo, env_id, path, runs_dir, render, video is not None, from_hub)
     console.print(f"Playing [bold]{agent.algo}[/] on [bold]{escape(env_id)}[/] from {escape(str(checkpoint))}")
+    if video is not None:
+        from zoo.video import record_agent
+
+        try:
+            evaluation, n_frames = record_agent(agent, env, video, episodes, deterministic=deterministic,
+                                                seed=agent.seed if seed is None else seed)
+        finally:
+            env.close()
+        console.print(_results_table(f"{agent.algo} on {env_id}", evaluation))
+        console.print(f"recorded {n_frames} frames to {escape(str(video))}")
+        return
+    render_mode = env.render_mode
 
     on_step = None
     if render_mode == "ansi":
@@ -234,6 +307,74 @@ def enjoy(
 
 @app.command()
 @_friendly_errors
+def upload(
+    algo: AlgoArg,
+    env_id: EnvArg,
+    repo_id: Annotated[str, typer.Option("--repo-id", help="The Hub model repo, ORG/NAME.")],
+    path: PathOpt = None,
+    runs_dir: RunsOpt = Path("runs"),
+    out: Annotated[
+        Optional[Path], typer.Option("--out", help="Write the packaged folder here instead of pushing it.")
+    ] = None,
+    episodes: Annotated[int, typer.Option(help="Deterministic episodes for the reported result.")] = 10,
+    video: Annotated[bool, typer.Option("--video/--no-video", help="Include a replay video (mp4).")] = True,
+    private: Annotated[bool, typer.Option("--private", help="Create the repo private.")] = False,
+    env_package: EnvPackageOpt = None,
+):
+    """Package an agent (checkpoint, hyperparameters, results, video, model card) and push it to the Hub."""
+    _import_env_packages(env_package)
+    import tempfile
+
+    from zoo.hub import package, push
+
+    if episodes < 1:
+        raise ZooError("--episodes must be at least 1.")
+    checkpoint, agent, env = _load_for_play(algo, env_id, path, runs_dir)
+    env.close()
+    if out is not None:
+        folder = package(agent, env_id, repo_id, out, episodes=episodes, video=video)
+        console.print(f"packaged {escape(str(checkpoint))} into {escape(str(folder))}: "
+                      + ", ".join(sorted(p.name for p in folder.iterdir())))
+        return
+    with tempfile.TemporaryDirectory() as staging:
+        folder = package(agent, env_id, repo_id, Path(staging) / "agent", episodes=episodes, video=video)
+        url = push(folder, repo_id, private=private)
+    console.print(f"pushed {escape(str(checkpoint))} to {escape(url)}")
+
+
+@app.command()
+@_friendly_errors
+def download(
+    repo_id: Annotated[str, typer.Argument(help="The Hub model repo, ORG/NAME.")],
+    runs_dir: RunsOpt = Path("runs"),
+):
+    """Download an agent from the Hub into runs/hub/ORG/NAME and check that it loads."""
+    from zoo.hub import download as download_repo
+    from zoo.hub import hub_dir, open_folder
+
+    folder = download_repo(repo_id, hub_dir(runs_dir, repo_id))
+    agent = open_folder(folder)
+    console.print(f"downloaded a {agent.algo} agent for {escape(agent.env_id)} to {escape(str(folder))}; "
+                  f"play it with `zoo enjoy {agent.algo} {escape(agent.env_id)} --path {escape(str(folder))}`")
+
+
+@app.command()
+@_friendly_errors
+def plot(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Run directories (runs/<algo>/<env>_<n>); seeds of one "
+                                                         "algo are averaged.")],
+    out: Annotated[Path, typer.Option("--out", help="The PNG to write (more, named after it, if needed).")] = Path(
+        "plot.png"),
+):
+    """Learning curves (mean ± std over seeds), bandit regret, or DP value maps, to PNG."""
+    from zoo.plots import plot_runs
+
+    for path in plot_runs(run_dirs, out):
+        console.print(f"wrote {escape(str(path))}")
+
+
+@app.command()
+@_friendly_errors
 def benchmark(
     algo: AlgoArg,
     env_id: EnvArg,
@@ -249,8 +390,10 @@ def benchmark(
         Optional[int], typer.Option(help="Torch threads for SB3 (default: torch's default, what SB3 users get).")
     ] = None,
     out: Annotated[Path, typer.Option("--out", help="Root folder; reports go to OUT/benchmarks/.")] = Path("runs"),
+    env_package: EnvPackageOpt = None,
 ):
     """Train several seeds, evaluate the final policies, time them; SB3 alongside when installed."""
+    _import_env_packages(env_package)
     from zoo.benchmark import run_benchmark, write_report
     from zoo.config import parse_overrides
 

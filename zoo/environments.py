@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
+from collections.abc import Iterable
 from typing import Any
 
 import gymnasium as gym
@@ -10,11 +12,29 @@ import gymnasium as gym
 from zoo.errors import ZooError, did_you_mean
 
 
+# Packages imported for the envs they register (`--env-package`), in the order given; the
+# workers of async vector envs import them again, so an env registered by one is found in
+# a subprocess whatever the start method.
+_ENV_PACKAGES: list[str] = []
+
+
 def register_zoo_envs() -> None:
     """Import the `envs` package, whose import registers the zoo's own ids."""
     import envs
 
     gym.register_envs(envs)
+
+
+def import_env_packages(packages: Iterable[str]) -> None:
+    """Import packages that register Gymnasium envs (RL Zoo's --gym-packages)."""
+    for package in packages:
+        try:
+            importlib.import_module(package)
+        except ImportError as error:
+            raise ZooError(f"Cannot import env package '{package}': {error}. Is it installed in this environment?") \
+                from None
+        if package not in _ENV_PACKAGES:
+            _ENV_PACKAGES.append(package)
 
 
 def check_env_id(env_id: str) -> None:
@@ -32,7 +52,7 @@ def check_env_id(env_id: str) -> None:
         raise ZooError(
             f"Unknown environment '{env_id}'.{did_you_mean(name, gym.envs.registry)} "
             "See `zoo list` for the registered ids; a package that registers more can be "
-            "named as 'package:EnvId'."
+            "named as 'package:EnvId' or imported with --env-package PACKAGE."
         )
 
 
@@ -76,6 +96,12 @@ def make_vector_env(env_id: str, n_envs: int, env_kwargs: dict[str, Any] | None 
     finished episode is in info['final_obs']), so every transition a step returns is real."""
     check_env_id(env_id)
     try:
+        if vectorization == "async":
+            # spawn, not fork: a forked copy of a process running torch threads can hang; the
+            # workers start clean, import the env packages, then make their env.
+            make_one = functools.partial(_make_in_worker, tuple(_ENV_PACKAGES), env_id, dict(env_kwargs or {}))
+            return gym.vector.AsyncVectorEnv([make_one] * n_envs, context="spawn",
+                                             autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
         return gym.make_vec(
             env_id, num_envs=n_envs, vectorization_mode=vectorization,
             vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}, **dict(env_kwargs or {}),
@@ -84,3 +110,11 @@ def make_vector_env(env_id: str, n_envs: int, env_kwargs: dict[str, Any] | None 
         raise ZooError(f"'{env_id}' needs an optional dependency: {error}") from None
     except (TypeError, ValueError, gym.error.Error) as error:
         raise ZooError(f"Cannot create {n_envs} x '{env_id}' ({vectorization}): {error}") from None
+
+
+def _make_in_worker(packages: tuple[str, ...], env_id: str, env_kwargs: dict[str, Any]) -> gym.Env:
+    """An async vector env's worker: the same registrations as the parent, then the env."""
+    for package in packages:
+        importlib.import_module(package)
+    register_zoo_envs()
+    return gym.make(env_id, **env_kwargs)

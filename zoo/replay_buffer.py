@@ -69,3 +69,22 @@ class ReplayBuffer:
             "rewards": self.rewards[order], "next_observations": self.next_observations[order],
             "terminated": self.terminated[order], "truncated": self.truncated[order],
         }
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Refill from `state_arrays` of a buffer of the same shapes; the newest `capacity` are kept."""
+        from zoo.errors import ZooError
+
+        names = ("observations", "actions", "rewards", "next_observations", "terminated", "truncated")
+        if set(arrays) != set(names):
+            raise ZooError("The saved replay buffer does not hold this buffer's arrays.")
+        n = len(arrays["rewards"])
+        keep = slice(max(0, n - self.capacity), n)
+        for name in names:
+            target = getattr(self, name)
+            if arrays[name].shape[1:] != target.shape[1:]:
+                raise ZooError(f"The saved replay buffer's {name} have shape {arrays[name].shape[1:]}, "
+                               f"this agent's {target.shape[1:]}.")
+            kept = arrays[name][keep]
+            target[: len(kept)] = kept
+        self.size = min(n, self.capacity)
+        self.position = self.size % self.capacity

@@ -55,15 +55,28 @@ def train(
     out_dir: str | Path = "runs",
     progress: bool = False,
     hyperparams: str | Path | None = None,
+    resume: str | Path | None = None,
 ) -> TrainResult:
+    """With `resume` (a run directory or checkpoint), training continues from that agent, with
+    its hyperparameters and its replay buffer when the run kept one (`save_replay_buffer`), up
+    to `n_timesteps` in all; the continued run gets a new run directory."""
     spec = get_algo(algo)
     check_env_id(env_id)
+    if resume is not None:
+        return _resume(spec, env_id, Path(resume), seed=seed, n_timesteps=n_timesteps,
+                       overrides=dict(overrides or {}), out_dir=out_dir, progress=progress)
     config_class = spec.load_config_class()
     overrides = dict(overrides or {})
     if n_timesteps is not None:
         if "n_timesteps" not in {f.name for f in dataclasses.fields(config_class)}:
             raise ZooError(f"{spec.name} plans from the env's model and takes no step budget; drop --steps.")
         overrides["n_timesteps"] = n_timesteps
+    if "n_envs" in overrides and "n_envs" not in {f.name for f in dataclasses.fields(config_class)}:
+        from zoo.registry import ALGOS
+
+        several = [name for name, other in ALGOS.items()
+                   if "n_envs" in {f.name for f in dataclasses.fields(other.load_config_class())}]
+        raise ZooError(f"{spec.name} learns from one env at a time; --n-envs is for {', '.join(several)}.")
     resolved = resolve_hyperparams(spec.name, config_class, env_id, overrides, hyperparams)
 
     env = make_env(env_id, resolved.env_kwargs, config=resolved.config)
@@ -83,5 +96,46 @@ def train(
     with stop_on_interrupt() as stop:
         summary = _family_loop(spec.family)(agent, env, resolved.config, seed=seed, run_dir=run_dir,
                                             stop=stop, progress=progress)
+    checkpoint = agent.save(run_dir / "model.zip")
+    return TrainResult(run_dir, checkpoint, agent, env, summary, interrupted=stop.requested)
+
+
+def _resume(spec, env_id: str, resume: Path, *, seed: int, n_timesteps: int | None, overrides: dict[str, Any],
+            out_dir: str | Path, progress: bool) -> TrainResult:
+    from zoo.checkpoint import checkpoint_file, load_agent, read_arrays
+    from zoo.config import build_config
+    from zoo.loops.off_policy import REPLAY_BUFFER_NAME
+
+    if spec.family not in ("off_policy", "on_policy"):
+        raise ZooError(f"{spec.name} learns in one go ({spec.family}); there is nothing to resume.")
+    checkpoint = checkpoint_file(resume)
+    previous = load_agent(checkpoint, algo=spec.name, env_id=env_id)
+    values = dataclasses.asdict(previous.config)
+    values.update(overrides)
+    if n_timesteps is not None:
+        values["n_timesteps"] = n_timesteps
+    config = build_config(spec.load_config_class(), values, source=f"--resume {resume}")
+    if config.n_timesteps <= previous.num_timesteps:
+        raise ZooError(f"{checkpoint} has trained {previous.num_timesteps} steps already, n_timesteps is "
+                       f"{config.n_timesteps}: pass a larger total with --steps.")
+    env = make_env(env_id, previous.env_kwargs, config=config)
+    agent = spec.load_agent_class()(env.observation_space, env.action_space, config, env_id=env_id,
+                                    env_kwargs=previous.env_kwargs, seed=seed)
+    agent.load(checkpoint)  # weights, optimizer state, statistics and num_timesteps
+    run_dir = new_run_dir(out_dir, spec.name, env_id)
+    write_run_config(run_dir, {
+        "algo": spec.name, "env_id": env_id, "seed": seed, "env_kwargs": previous.env_kwargs,
+        "hyperparams": dataclasses.asdict(config), "resumed_from": str(checkpoint),
+        "resumed_at_step": previous.num_timesteps,
+    })
+    extra: dict[str, Any] = {"start_step": agent.num_timesteps}
+    replay_path = checkpoint.parent / REPLAY_BUFFER_NAME
+    if spec.family == "off_policy" and replay_path.exists():
+        extra["replay"] = read_arrays(replay_path)
+    with stop_on_interrupt() as stop:
+        summary = _family_loop(spec.family)(agent, env, config, seed=seed, run_dir=run_dir, stop=stop,
+                                            progress=progress, **extra)
+    summary["resumed_from_step"] = extra["start_step"]
+    summary["replay_buffer_restored"] = "replay" in extra
     checkpoint = agent.save(run_dir / "model.zip")
     return TrainResult(run_dir, checkpoint, agent, env, summary, interrupted=stop.requested)

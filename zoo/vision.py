@@ -186,6 +186,23 @@ class FrameReplayBuffer:
             terminated=torch.from_numpy(self.terminated[slots]),
         )
 
+    _STATE = ("frames", "actions", "rewards", "terminated", "has_next", "episode_start")
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Everything, ring as it stands (resume needs a buffer of the same capacity)."""
+        counters = np.array([self.total, self.episode_open, getattr(self, "current", 0), getattr(self, "start", 0)])
+        return {**{name: getattr(self, name) for name in self._STATE}, "counters": counters}
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        from zoo.errors import ZooError
+
+        if set(arrays) != {*self._STATE, "counters"} or arrays["frames"].shape != self.frames.shape:
+            raise ZooError("The saved frame buffer does not fit this one (capacity and frame shape must match).")
+        for name in self._STATE:
+            getattr(self, name)[:] = arrays[name]
+        self.total, _, self.current, self.start = (int(v) for v in arrays["counters"])
+        self.episode_open = False  # a resumed run resets its env: the stored episode is not continued
+
     @property
     def nbytes(self) -> int:
         arrays = (self.frames, self.actions, self.rewards, self.terminated, self.has_next, self.episode_start)

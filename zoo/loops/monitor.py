@@ -51,7 +51,7 @@ class TrainingConfig:
 class _ProgressBar:
     """A Rich bar updated a few times a second at most, so it costs nothing per step."""
 
-    def __init__(self, enabled: bool, total: int, description: str):
+    def __init__(self, enabled: bool, total: int, description: str, first_step: int = 0):
         self.progress = None
         if not enabled:
             return
@@ -66,6 +66,7 @@ class _ProgressBar:
         self.progress.start()
         self.started = time.perf_counter()
         self.last = 0.0
+        self.first_step = first_step  # a resumed run counts its speed from where it started
 
     def update(self, step: int, recent_returns: deque, force: bool = False) -> None:
         if self.progress is None:
@@ -75,7 +76,7 @@ class _ProgressBar:
             return
         self.last = now
         recent = f"{np.mean(recent_returns):.1f}" if recent_returns else "-"
-        speed = f"{step / max(now - self.started, 1e-9):.0f}"
+        speed = f"{(step - self.first_step) / max(now - self.started, 1e-9):.0f}"
         self.progress.update(self.task, completed=step, speed=speed, recent=recent)
 
     def close(self) -> None:
@@ -92,12 +93,14 @@ class TrainingMonitor:
         self.next_evaluation = config.eval_freq
         self.episode_log = CsvLog(run_dir / PROGRESS_NAME, ["step", "episode", "return", "length", "loss", "time"])
         self.eval_log = CsvLog(run_dir / EVALUATIONS_NAME, ["step", "mean_return", "std_return", "mean_length", "time"])
-        self.bar = _ProgressBar(progress, config.n_timesteps, f"{agent.algo} {agent.env_id}")
+        self.bar = _ProgressBar(progress, config.n_timesteps, f"{agent.algo} {agent.env_id}",
+                                int(getattr(agent, "num_timesteps", 0)))
         self.recent_returns: deque = deque(maxlen=100)
         self.episodes = 0
         self.best_eval = -np.inf
         self.solved_at: int | None = None
         self.started = time.perf_counter()
+        self.start_step = int(getattr(agent, "num_timesteps", 0))  # > 0 when resuming
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
@@ -138,7 +141,7 @@ class TrainingMonitor:
             "steps": step,
             "episodes": self.episodes,
             "seconds": elapsed,
-            "steps_per_second": step / max(elapsed, 1e-9),
+            "steps_per_second": (step - self.start_step) / max(elapsed, 1e-9),
             "recent_mean_return": float(np.mean(self.recent_returns)) if self.recent_returns else float("nan"),
             "best_eval_return": None if self.best_eval == -np.inf else float(self.best_eval),
             "solved_at": self.solved_at,  # the step whose evaluation reached stop_at_return, if any

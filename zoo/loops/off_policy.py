@@ -22,6 +22,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from zoo.checkpoint import write_arrays
 from zoo.interrupt import StopFlag
 from zoo.loops.monitor import TrainingConfig, TrainingMonitor
 from zoo.networks import set_torch_threads
@@ -37,6 +38,7 @@ class OffPolicyConfig(TrainingConfig):
     batch_size: int = 32  # transitions per update
     train_freq: int = 4  # env steps between training phases
     gradient_steps: int = 1  # updates per training phase
+    save_replay_buffer: bool = False  # keep replay_buffer.npz in the run, for `zoo train --resume`
 
     def __post_init__(self):
         super().__post_init__()
@@ -48,8 +50,13 @@ class OffPolicyConfig(TrainingConfig):
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
 
+REPLAY_BUFFER_NAME = "replay_buffer.npz"
+
+
 def off_policy_loop(agent: Any, env: gym.Env, config: OffPolicyConfig, *, seed: int | None, run_dir: Path,
-                    stop: StopFlag | None = None, progress: bool = False) -> dict[str, Any]:
+                    stop: StopFlag | None = None, progress: bool = False, start_step: int = 0,
+                    replay: dict | None = None) -> dict[str, Any]:
+    """`start_step` and `replay` (a saved buffer's arrays) continue an earlier run (resume)."""
     set_torch_threads(config.n_threads)
     capacity = min(config.buffer_size, config.n_timesteps)
     if hasattr(agent, "make_replay_buffer"):  # e.g. vision agents keep each frame once
@@ -57,22 +64,24 @@ def off_policy_loop(agent: Any, env: gym.Env, config: OffPolicyConfig, *, seed: 
     else:
         observation_shape, observation_dtype, action_shape, action_dtype = agent.replay_shapes()
         buffer = ReplayBuffer(capacity, observation_shape, action_shape, observation_dtype, action_dtype, seed=seed)
-    warmup_actions = agent.random_actions(config.learning_starts)
+    if replay is not None:
+        buffer.load_state_arrays(replay)
+    warmup_actions = agent.random_actions(max(0, config.learning_starts - start_step))
     monitor = TrainingMonitor(agent, config, run_dir, seed, progress)
     metrics: dict[str, float] = {}
     episode_return, episode_length = 0.0, 0
-    step = 0
+    step = start_step
     record_observation = getattr(agent, "record_observation", None)
     observation, _ = env.reset(seed=seed)
     if record_observation:
         record_observation(observation)
     try:
-        for step in range(1, config.n_timesteps + 1):
+        for step in range(start_step + 1, config.n_timesteps + 1):
             if stop is not None and stop.requested:
                 step -= 1
                 break
             if step <= config.learning_starts:
-                action = warmup_actions[step - 1]
+                action = warmup_actions[step - start_step - 1]
             else:
                 action = agent.take_action(observation)
             next_observation, reward, terminated, truncated, _ = env.step(action)
@@ -99,4 +108,7 @@ def off_policy_loop(agent: Any, env: gym.Env, config: OffPolicyConfig, *, seed: 
                 break
     finally:
         summary = monitor.close(step)
+        agent.num_timesteps = step
+        if config.save_replay_buffer:
+            write_arrays(run_dir / REPLAY_BUFFER_NAME, buffer.state_arrays())
     return summary

@@ -94,11 +94,13 @@ class _Collector:
 
 
 def on_policy_loop(agent: Any, env: gym.Env, config: OnPolicyConfig, *, seed: int | None, run_dir: Path,
-                   stop: StopFlag | None = None, progress: bool = False) -> dict[str, Any]:
+                   stop: StopFlag | None = None, progress: bool = False, start_step: int = 0) -> dict[str, Any]:
+    """`start_step`: env steps an earlier run already trained (resume)."""
     set_torch_threads(config.n_threads)
     envs = make_vector_env(agent.env_id, config.n_envs, agent.env_kwargs, config.vectorization)
     monitor = TrainingMonitor(agent, config, run_dir, seed, progress)
     collector = _Collector(agent, envs, monitor, seed)
+    collector.steps = start_step
     try:
         while collector.steps < config.n_timesteps and not (stop is not None and stop.requested):
             metrics = agent.update(collector.collect(config.n_steps))
@@ -107,5 +109,6 @@ def on_policy_loop(agent: Any, env: gym.Env, config: OnPolicyConfig, *, seed: in
                 break
     finally:
         summary = monitor.close(collector.steps)
+        agent.num_timesteps = collector.steps
         envs.close()
     return summary

@@ -1,0 +1,115 @@
+"""`zoo upload` / `zoo download` / `--from-hub`, without the network: the packaged folder is
+checked, and the Hub client is replaced by fakes that copy folders around."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from zoo.cli import app
+from zoo.hub import open_folder
+
+hub = pytest.importorskip("huggingface_hub")
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def front_matter(card: str) -> dict:
+    match = re.match(r"^---\n(.*?)\n---\n", card, re.S)
+    assert match, card[:200]
+    return yaml.safe_load(match.group(1))
+
+
+def test_upload_out_writes_a_complete_model_folder(tmp_path, monkeypatch):
+    imageio = pytest.importorskip("imageio.v2")
+    pytest.importorskip("imageio_ffmpeg")
+    monkeypatch.chdir(tmp_path)
+    result = invoke("upload", "value_iteration", "CliffWalking4x12-v0", "--repo-id", "me/vi-cliff", "--out", "pkg")
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "pkg"
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "config.yml", "model.zip", "replay.mp4",
+                                                         "results.json"]
+    metadata = front_matter((folder / "README.md").read_text())
+    assert metadata["library_name"] == "zoo"
+    assert {"reinforcement-learning", "deep-reinforcement-learning", "CliffWalking4x12-v0"} <= set(metadata["tags"])
+    metric = metadata["model-index"][0]["results"][0]["metrics"][0]
+    assert metric["type"] == "mean_reward" and metric["value"] == "-13.00 +/- 0.00"
+    assert metadata["model-index"][0]["results"][0]["dataset"]["name"] == "CliffWalking4x12-v0"
+    results = json.loads((folder / "results.json").read_text())
+    assert results["mean_return"] == -13.0 and results["episodes"] == 10
+    config = yaml.safe_load((folder / "config.yml").read_text())
+    assert config["algo"] == "value_iteration" and "gamma" in config["hyperparams"]
+    assert open_folder(folder, algo="value_iteration", env_id="CliffWalking4x12-v0").algo == "value_iteration"
+    assert len(imageio.mimread(folder / "replay.mp4", memtest=False)) == 14  # reset + the 13 steps
+
+
+def test_model_card_of_a_deep_agent(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke("upload", "dqn", "CartPole-v1", "--repo-id", "me/dqn", "--out", "pkg", "--no-video",
+                    "--episodes", 3)
+    assert result.exit_code == 0, result.output
+    metric = front_matter((tmp_path / "pkg" / "README.md").read_text())["model-index"][0]["results"][0]["metrics"][0]
+    assert re.fullmatch(r"-?\d+\.\d\d \+/- \d+\.\d\d", metric["value"])
+    assert not (tmp_path / "pkg" / "replay.mp4").exists()
+    assert invoke("upload", "dqn", "CartPole-v1", "--repo-id", "me/dqn", "--out", "pkg").exit_code == 1  # not empty
+
+
+@pytest.fixture
+def fake_hub(tmp_path, monkeypatch):
+    """A Hub in a folder: upload_folder copies into it, snapshot_download copies out."""
+    remote = tmp_path / "remote"
+    calls = []
+
+    class FakeApi:
+        def create_repo(self, repo_id, **kwargs):
+            calls.append(("create_repo", repo_id))
+
+        def upload_folder(self, folder_path, repo_id, **kwargs):
+            calls.append(("upload_folder", repo_id))
+            shutil.copytree(folder_path, remote / repo_id)
+
+    def snapshot_download(repo_id, local_dir, **kwargs):
+        if not (remote / repo_id).exists():
+            raise FileNotFoundError(f"404 for {repo_id} (token {__import__('os').environ.get('HF_TOKEN')})")
+        shutil.copytree(remote / repo_id, local_dir, dirs_exist_ok=True)
+        return local_dir
+
+    monkeypatch.setattr(hub, "HfApi", FakeApi)
+    monkeypatch.setattr(hub, "snapshot_download", snapshot_download)
+    monkeypatch.setenv("HF_TOKEN", "hf_secret_token_123")
+    return calls
+
+
+def test_push_then_download_and_play_from_the_hub(tmp_path, monkeypatch, fake_hub):
+    monkeypatch.chdir(tmp_path)
+    result = invoke("upload", "value_iteration", "CliffWalking4x12-v0", "--repo-id", "me/vi-cliff", "--no-video")
+    assert result.exit_code == 0, result.output
+    assert fake_hub == [("create_repo", "me/vi-cliff"), ("upload_folder", "me/vi-cliff")]
+    assert "https://huggingface.co/me/vi-cliff" in result.output and "hf_secret" not in result.output
+
+    result = invoke("download", "me/vi-cliff")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "runs" / "hub" / "me" / "vi-cliff" / "model.zip").exists()
+    result = invoke("evaluate", "value_iteration", "CliffWalking4x12-v0", "--from-hub", "me/vi-cliff", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output.strip().splitlines()[-1])["mean_return"] == -13.0
+
+
+def test_a_downloaded_agent_of_another_algo_or_env_is_refused(tmp_path, monkeypatch, fake_hub):
+    monkeypatch.chdir(tmp_path)
+    assert invoke("upload", "value_iteration", "CliffWalking4x12-v0", "--repo-id", "me/vi", "--no-video").exit_code == 0
+    result = invoke("enjoy", "policy_iteration", "CliffWalking4x12-v0", "--from-hub", "me/vi")
+    assert result.exit_code == 1 and "holds a 'value_iteration' agent" in result.output
+    result = invoke("evaluate", "value_iteration", "FrozenLake-v1", "--from-hub", "me/vi")
+    assert result.exit_code == 1 and "CliffWalking4x12-v0" in result.output
+    result = invoke("download", "me/missing")
+    assert result.exit_code == 1 and "Could not download me/missing" in result.output
+    assert "hf_secret" not in result.output  # the token never shows, even inside an error
+    assert invoke("upload", "dqn", "CartPole-v1", "--repo-id", "no-slash").exit_code == 1

@@ -1,0 +1,44 @@
+"""`zoo enjoy --video`: headless recording that decodes to the frames played."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from zoo.cli import app
+
+imageio = pytest.importorskip("imageio.v2")
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".mp4"])
+def test_enjoy_records_a_video_with_one_frame_per_reset_and_step(tmp_path, monkeypatch, suffix):
+    monkeypatch.chdir(tmp_path)
+    if suffix == ".mp4":
+        pytest.importorskip("imageio_ffmpeg")
+    # The shipped value-iteration agent walks the 13-step path: 2 episodes, 2 x (1 + 13) frames.
+    result = CliRunner().invoke(app, ["enjoy", "value_iteration", "CliffWalking4x12-v0", "--episodes", "2",
+                                      "--video", f"out/cliff{suffix}"])
+    assert result.exit_code == 0, result.output
+    assert "recorded 28 frames" in result.output
+    frames = [np.asarray(frame) for frame in imageio.mimread(tmp_path / "out" / f"cliff{suffix}", memtest=False)]
+    assert len(frames) == 28
+    assert frames[0].shape[:2] == (4 * 32, 12 * 32)  # the env's 32-pixel cells, not resized
+    assert not any(p.name.startswith(".") for p in (tmp_path / "out").iterdir())  # no temporary left
+
+
+def test_a_pixel_agent_records_what_it_plays(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["enjoy", "vision_dqn", "CliffWalking4x12-v0", "--episodes", "1",
+                                      "--video", "v.gif"])
+    assert result.exit_code == 0, result.output
+    assert "recorded 14 frames" in result.output and len(imageio.mimread(tmp_path / "v.gif")) == 14
+
+
+def test_unrecordable_requests_are_clear_errors(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(app, ["enjoy", "value_iteration", "CliffWalking4x12-v0", "--video", "v.avi"])
+    assert result.exit_code == 1 and "ending in .mp4 or .gif" in result.output
+    result = runner.invoke(app, ["enjoy", "value_iteration", "CliffWalking4x12-v0", "--video", "v.gif", "--render"])
+    assert result.exit_code == 1 and "drop --render" in result.output

@@ -1,0 +1,192 @@
+"""Sharing agents on the Hugging Face Hub: package, push, download, verify.
+
+A packaged agent is a folder:
+  model.zip      the checkpoint (no pickle)
+  config.yml     algo, env id and kwargs, seed and the resolved hyperparameters
+  results.json   its evaluation (deterministic episodes) and the command to repeat it
+  replay.mp4     one episode, when the env renders rgb_array and the `video` extra is installed
+  README.md      the model card: Hub metadata (library, tags, model-index with mean_reward
+                 as "mean +/- std"), then how to use it
+`zoo upload --out DIR` writes exactly that folder; without it the folder is pushed with
+huggingface_hub (`hub` extra), the token coming from HF_TOKEN or a saved `hf auth login`.
+A download goes through the same check as any local folder (`open_folder`): the checkpoint
+must load and match the algo and env asked for.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from zoo.checkpoint import CHECKPOINT_NAME, load_agent
+from zoo.errors import ZooError
+from zoo.evaluation import EvaluationResult
+
+CONFIG_FILE, RESULTS_FILE, CARD_FILE, VIDEO_FILE = "config.yml", "results.json", "README.md", "replay.mp4"
+LIBRARY_NAME = "zoo"
+
+
+def _check_repo_id(repo_id: str) -> None:
+    parts = repo_id.split("/")
+    if len(parts) != 2 or not all(parts) or any(" " in p for p in parts):
+        raise ZooError(f"--repo-id must look like ORG/NAME (or USER/NAME), got '{repo_id}'.")
+
+
+def model_card(agent: Any, env_id: str, repo_id: str, evaluation: EvaluationResult, has_video: bool) -> str:
+    mean_reward = f"{evaluation.mean:.2f} +/- {evaluation.std:.2f}"
+    metadata = {
+        "library_name": LIBRARY_NAME,
+        "tags": [env_id, "reinforcement-learning", "deep-reinforcement-learning", LIBRARY_NAME, agent.algo],
+        "model-index": [{
+            "name": agent.algo,
+            "results": [{
+                "task": {"type": "reinforcement-learning", "name": "reinforcement-learning"},
+                "dataset": {"name": env_id, "type": env_id},
+                "metrics": [{"type": "mean_reward", "value": mean_reward, "name": "mean_reward",
+                             "verified": False}],
+            }],
+        }],
+    }
+    front_matter = yaml.safe_dump(metadata, sort_keys=False)
+    video = f"\n![One episode]({VIDEO_FILE})\n" if has_video else ""
+    return f"""---
+{front_matter}---
+
+# {agent.algo} on {env_id}
+
+A **{agent.algo}** agent trained on **{env_id}** with [zoo]. Mean return over
+{len(evaluation.returns)} deterministic episodes: **{mean_reward}**.
+{video}
+## Use it
+
+```bash
+zoo download {repo_id}
+zoo enjoy {agent.algo} {env_id} --from-hub {repo_id} --render
+zoo evaluate {agent.algo} {env_id} --from-hub {repo_id}
+```
+
+The hyperparameters are in `{CONFIG_FILE}`, the evaluation in `{RESULTS_FILE}`, the
+checkpoint in `{CHECKPOINT_NAME}` (JSON metadata and numpy arrays: loading runs no code).
+"""
+
+
+def package(agent: Any, env_id: str, repo_id: str, out_dir: str | Path, *, episodes: int = 10,
+            video: bool = True) -> Path:
+    """Write the folder described above for `agent`; returns it."""
+    from zoo.environments import make_env, render_modes
+    from zoo.evaluation import evaluate_agent
+
+    _check_repo_id(repo_id)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise ZooError(f"{out_dir} is not empty; choose a new folder for the packaged agent.")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    seed = agent.seed if agent.seed is not None else 0
+    env = make_env(env_id, agent.env_kwargs, config=agent.config)
+    try:
+        evaluation = evaluate_agent(agent, env, episodes, deterministic=True, seed=seed)
+    finally:
+        env.close()
+    agent.save(out_dir / CHECKPOINT_NAME)
+    (out_dir / CONFIG_FILE).write_text(yaml.safe_dump({
+        "algo": agent.algo, "env_id": env_id, "env_kwargs": agent.env_kwargs, "seed": agent.seed,
+        "hyperparams": dataclasses.asdict(agent.config),
+    }, sort_keys=False))
+    (out_dir / RESULTS_FILE).write_text(json.dumps({
+        "algo": agent.algo, "env_id": env_id, "deterministic": True, "seed": seed,
+        "command": f"zoo evaluate {agent.algo} {env_id} --episodes {episodes} --seed {seed}",
+        **evaluation.to_dict(),
+    }, indent=2))
+    has_video = False
+    if video and "rgb_array" in render_modes(env_id) and _can_write_mp4():
+        from zoo.video import record_agent
+
+        env = make_env(env_id, agent.env_kwargs, render_mode="rgb_array", config=agent.config)
+        try:
+            record_agent(agent, env, out_dir / VIDEO_FILE, 1, seed=seed)
+            has_video = True
+        finally:
+            env.close()
+    (out_dir / CARD_FILE).write_text(model_card(agent, env_id, repo_id, evaluation, has_video))
+    return out_dir
+
+
+def _can_write_mp4() -> bool:
+    try:
+        import imageio  # noqa: F401
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _hub():
+    try:
+        import huggingface_hub
+    except ImportError:
+        raise ZooError("The Hub needs huggingface_hub: pip install 'zoo[hub]'.") from None
+    return huggingface_hub
+
+
+def push(folder: str | Path, repo_id: str, *, private: bool = False) -> str:
+    """Create the model repo if needed and upload the folder; returns the repo's URL."""
+    _check_repo_id(repo_id)
+    hub = _hub()
+    api = hub.HfApi()  # token: HF_TOKEN, else the saved login; never printed
+    try:
+        api.create_repo(repo_id, repo_type="model", exist_ok=True, private=private)
+        api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="model",
+                          commit_message=f"Upload {Path(folder).name} with zoo")
+    except Exception as error:  # the Hub's errors (auth, network) are many types; say what happened
+        raise ZooError(f"Could not push to {repo_id}: {type(error).__name__}: {_without_token(str(error))}. "
+                       "Log in with `hf auth login` or set HF_TOKEN.") from None
+    return f"https://huggingface.co/{repo_id}"
+
+
+def _without_token(message: str) -> str:
+    import os
+
+    token = os.environ.get("HF_TOKEN")
+    return message.replace(token, "***") if token else message
+
+
+def open_folder(folder: str | Path, *, algo: str | None = None, env_id: str | None = None) -> Any:
+    """Load the agent of a packaged (or downloaded) folder, refusing another algo or env."""
+    folder = Path(folder)
+    if not (folder / CHECKPOINT_NAME).exists():
+        raise ZooError(f"{folder} holds no {CHECKPOINT_NAME}: it is not a zoo agent.")
+    return load_agent(folder / CHECKPOINT_NAME, algo=algo, env_id=env_id)
+
+
+def download(repo_id: str, dest: str | Path, *, algo: str | None = None, env_id: str | None = None) -> Path:
+    """Fetch a repo's files into `dest` (replacing an earlier download) and check them."""
+    _check_repo_id(repo_id)
+    hub = _hub()
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".download-", dir=dest.parent))
+    try:
+        try:
+            hub.snapshot_download(repo_id=repo_id, repo_type="model", local_dir=str(staging))
+        except Exception as error:
+            raise ZooError(f"Could not download {repo_id}: {type(error).__name__}: "
+                           f"{_without_token(str(error))}") from None
+        open_folder(staging, algo=algo, env_id=env_id)
+        if dest.exists():
+            shutil.rmtree(dest)
+        staging.rename(dest)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return dest
+
+
+def hub_dir(runs_dir: str | Path, repo_id: str) -> Path:
+    """Where downloads go: runs/hub/<org>/<name>."""
+    return Path(runs_dir) / "hub" / repo_id

@@ -1,0 +1,172 @@
+"""`zoo plot RUN_DIR...`: pictures of runs, one PNG per kind of run (matplotlib, `plot` extra).
+
+  learning runs  return against env steps; the runs of one algo on one env are its seeds:
+                 a line for their mean and a band for +- std, several algos in one figure
+  bandit runs    cumulative regret against pulls, one line per solver (mean over seeds)
+  planning runs  the value function as a heatmap with the greedy policy as arrows, per run
+
+Returns are smoothed over a window of episodes before seeds are averaged on a common grid of
+steps (each run up to its own last step).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from zoo.errors import ZooError
+from zoo.runs import CONFIG_NAME, PROGRESS_NAME
+
+SMOOTHING_EPISODES = 10
+GRID_POINTS = 200
+
+
+def _matplotlib():
+    try:
+        import matplotlib
+    except ImportError:
+        raise ZooError("Plots need matplotlib: pip install 'zoo[plot]'.") from None
+    matplotlib.use("Agg")  # files only, no window
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _read_run(run_dir: Path) -> tuple[dict, list[dict]]:
+    config_path, progress_path = run_dir / CONFIG_NAME, run_dir / PROGRESS_NAME
+    if not config_path.exists() or not progress_path.exists():
+        raise ZooError(f"{run_dir} is not a run directory (it needs {CONFIG_NAME} and {PROGRESS_NAME}).")
+    config = yaml.safe_load(config_path.read_text())
+    with progress_path.open() as file:
+        rows = list(csv.DictReader(file))
+    return config, rows
+
+
+def _family(algo: str) -> str:
+    from zoo.registry import get_algo
+
+    return get_algo(algo).family
+
+
+def _smooth(values: np.ndarray, window: int) -> np.ndarray:
+    window = max(1, min(window, len(values)))
+    cumulative = np.cumsum(np.insert(values, 0, 0.0))
+    smoothed = np.empty_like(values)
+    for i in range(len(values)):  # trailing mean over the last `window` episodes
+        start = max(0, i + 1 - window)
+        smoothed[i] = (cumulative[i + 1] - cumulative[start]) / (i + 1 - start)
+    return smoothed
+
+
+def _mean_and_std(curves: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Curves (x, y) of several seeds on one grid, up to the shortest run's end."""
+    end = min(x[-1] for x, _ in curves)
+    start = max(x[0] for x, _ in curves)
+    grid = np.linspace(start, end, GRID_POINTS) if end > start else np.array([end])
+    values = np.stack([np.interp(grid, x, y) for x, y in curves])
+    return grid, values.mean(0), values.std(0)
+
+
+def plot_runs(run_dirs: list[str | Path], out: str | Path) -> list[Path]:
+    """Write the figures for `run_dirs` next to `out` (a .png path); returns the files written."""
+    plt = _matplotlib()
+    out = Path(out)
+    if out.suffix.lower() != ".png":
+        raise ZooError(f"--out must name a .png file, got '{out}'.")
+    if not run_dirs:
+        raise ZooError("Name at least one run directory (runs/<algo>/<env>_<n>).")
+    learning: dict[tuple[str, str], list] = defaultdict(list)
+    bandits: dict[tuple[str, str], list] = defaultdict(list)
+    planning: list[tuple[Path, dict]] = []
+    for run_dir in map(Path, run_dirs):
+        config, rows = _read_run(run_dir)
+        algo, env_id = config["algo"], config["env_id"]
+        family = _family(algo)
+        if family == "planning":
+            planning.append((run_dir, config))
+        elif not rows:
+            raise ZooError(f"{run_dir} has no logged episodes yet.")
+        elif family == "bandit":
+            bandits[(algo, env_id)].append(np.array([float(r["cumulative_regret"]) for r in rows]))
+        else:
+            steps = np.array([float(r["step"]) for r in rows])
+            returns = np.array([float(r["return"]) for r in rows])
+            learning[(algo, env_id)].append((steps, _smooth(returns, SMOOTHING_EPISODES)))
+
+    written = []
+    if learning:
+        figure, axes = plt.subplots(figsize=(8, 5))
+        for (algo, env_id), curves in sorted(learning.items()):
+            grid, mean, std = _mean_and_std(curves)
+            label = f"{algo} on {env_id} ({len(curves)} seed{'s' if len(curves) > 1 else ''})"
+            axes.plot(grid, mean, label=label)
+            axes.fill_between(grid, mean - std, mean + std, alpha=0.25)
+        axes.set_xlabel("env steps")
+        axes.set_ylabel(f"episode return (mean of last {SMOOTHING_EPISODES})")
+        axes.set_title("Learning curves (mean ± std over seeds)")
+        axes.legend()
+        axes.grid(alpha=0.3)
+        written.append(_save(plt, figure, out))
+    if bandits:
+        figure, axes = plt.subplots(figsize=(8, 5))
+        for (algo, env_id), runs in sorted(bandits.items()):
+            length = min(len(r) for r in runs)
+            regret = np.stack([r[:length] for r in runs])
+            pulls = np.arange(1, length + 1)
+            axes.plot(pulls, regret.mean(0), label=f"{algo} ({len(runs)} run{'s' if len(runs) > 1 else ''})")
+            if len(runs) > 1:
+                axes.fill_between(pulls, regret.mean(0) - regret.std(0), regret.mean(0) + regret.std(0), alpha=0.2)
+        axes.set_xlabel("pulls")
+        axes.set_ylabel("cumulative regret")
+        axes.set_title(f"Bandit solvers on {', '.join(sorted({env for _, env in bandits}))}")
+        axes.legend()
+        axes.grid(alpha=0.3)
+        written.append(_save(plt, figure, out if not written else out.with_name(f"{out.stem}_regret.png")))
+    for run_dir, config in planning:
+        path = out if not written else out.with_name(f"{out.stem}_{config['algo']}_{run_dir.name}.png")
+        written.append(_plot_planning(plt, run_dir, config, path))
+    return written
+
+
+def _plot_planning(plt, run_dir: Path, config: dict, path: Path) -> Path:
+    from zoo.checkpoint import load_agent
+    from zoo.environments import make_env
+    from zoo.planning import ARROWS, ARROWS_BY_ENV_CLASS
+
+    agent = load_agent(run_dir / "model.zip")
+    env = make_env(config["env_id"], config.get("env_kwargs"))
+    unwrapped = env.unwrapped
+    shape = getattr(unwrapped, "shape", None) or (getattr(unwrapped, "nrow", None), getattr(unwrapped, "ncol", None))
+    if None in shape or int(np.prod(shape)) != len(agent.values):
+        raise ZooError(f"{run_dir}: {config['env_id']} is not a grid, so its value function has no map to draw.")
+    arrows = ARROWS_BY_ENV_CLASS.get(type(unwrapped).__name__, ARROWS)
+    values = np.asarray(agent.values).reshape(shape)
+    figure, axes = plt.subplots(figsize=(max(4, shape[1] * 0.8), max(3, shape[0] * 0.8)))
+    image = axes.imshow(values, cmap="viridis")
+    figure.colorbar(image, ax=axes, label="V(s)")
+    desc = getattr(unwrapped, "desc", None)
+    cliff = getattr(unwrapped, "_cliff", None)
+    for row in range(shape[0]):
+        for col in range(shape[1]):
+            mark = desc[row][col].decode() if desc is not None else "."
+            if cliff is not None and cliff[row, col]:
+                mark = "C"
+            text = mark if mark in "CHGT" else arrows[agent.policy[row * shape[1] + col]]
+            axes.text(col, row, text, ha="center", va="center", color="white", fontsize=12)
+    axes.set_xticks([])
+    axes.set_yticks([])
+    axes.set_title(f"{config['algo']} on {config['env_id']}: V(s) and the greedy policy")
+    env.close()
+    return _save(plt, figure, path)
+
+
+def _save(plt, figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path

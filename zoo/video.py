@@ -1,0 +1,66 @@
+"""Recording an agent to a video file, headless: mp4 (H.264 through imageio-ffmpeg) or gif.
+
+Frames are the env's `rgb_array` render after every reset and step, so a video of n steps
+over e episodes has n + e frames. The file is written next to its destination and renamed
+into place, so an interrupted recording never leaves half a video. Needs the `video` extra.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo.errors import ZooError
+from zoo.evaluation import EvaluationResult, evaluate_agent
+
+FORMATS = (".mp4", ".gif")
+
+
+def write_video(frames: list[np.ndarray], path: str | Path, fps: int) -> Path:
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise ZooError(f"Cannot record '{path}': use a file name ending in {' or '.join(FORMATS)}.")
+    try:
+        import imageio.v2 as imageio
+    except ImportError:
+        raise ZooError("Recording needs imageio: pip install 'zoo[video]'.") from None
+    if not frames:
+        raise ZooError("No frames to record.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(suffix=path.suffix, dir=path.parent, prefix=f".{path.stem}.")
+    os.close(handle)
+    try:
+        if path.suffix.lower() == ".gif":
+            imageio.mimsave(temporary, frames, duration=1000.0 / fps, loop=0)
+        else:
+            try:
+                import imageio_ffmpeg  # noqa: F401  (imageio's mp4 writer)
+            except ImportError:
+                raise ZooError("mp4 needs imageio-ffmpeg: pip install 'zoo[video]' (or record a .gif).") from None
+            # macro_block_size=1: keep the frame size (H.264 would otherwise resize to multiples of 16)
+            imageio.mimsave(temporary, frames, fps=fps, macro_block_size=1, format="FFMPEG")
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return path
+
+
+def record_agent(agent: Any, env: Any, path: str | Path, episodes: int = 1, *, deterministic: bool = True,
+                 seed: int | None = None) -> tuple[EvaluationResult, int]:
+    """Play `episodes` on `env` (made with render_mode='rgb_array') and save them to `path`.
+    Returns the episodes' results and the number of frames written."""
+    if env.render_mode != "rgb_array":
+        raise ZooError(f"Recording needs an env that renders rgb_array; this one renders {env.render_mode!r}.")
+    frames: list[np.ndarray] = []
+
+    def grab(env):
+        frames.append(np.asarray(env.render(), dtype=np.uint8))
+
+    result = evaluate_agent(agent, env, episodes, deterministic=deterministic, seed=seed, on_step=grab)
+    write_video(frames, path, fps=int(env.metadata.get("render_fps") or 30))
+    return result, len(frames)
