@@ -62,3 +62,41 @@ def test_sb3_a2c_runs_side_by_side_on_parallel_envs(tmp_path):
                            overrides={"eval_freq": 0, "stop_at_return": None}, compare_sb3=True, out_dir=tmp_path)
     assert [r.library for r in report.results] == ["zoo", "sb3"]
     assert report.results[1].steps == 400 and any("RMSprop" in note for note in report.notes)
+
+
+def test_backbone_sweep_writes_one_row_per_backbone_with_its_parameter_count(tmp_path):
+    from zoo.agents.vision_dqn import VisionDQNConfig, VisionQNetwork
+
+    result = CliRunner().invoke(app, ["benchmark", "vision_dqn", "CliffWalking4x12-v0", "--seeds", "1",
+                                      "--steps", "300", "--episodes", "1", "--out", str(tmp_path),
+                                      "--hp", "learning_starts=100", "--hp", "eval_freq=0",
+                                      "--hp", "stop_at_return=null", "--backbone", "lenet",
+                                      "--backbone", "nin {width: 0.25, dropout: 0.0}"])
+    assert result.exit_code == 0, result.output
+    (json_path,) = (tmp_path / "benchmarks").glob("vision_dqn_backbones_CliffWalking4x12-v0_*.json")
+    rows = json.loads(json_path.read_text())["rows"]
+    assert [row["backbone"] for row in rows] == ["lenet", "nin"]
+    # lenet without options keeps the entry's own (ReLU); nin gets exactly what was given
+    assert rows[0]["options"] == {"activation": "relu"} and rows[1]["options"] == {"width": 0.25, "dropout": 0.0}
+    for row in rows:
+        config = VisionDQNConfig(backbone=row["backbone"], backbone_options=row["options"])
+        network = VisionQNetwork((3, 4, 12), 4, config)  # the cliff's 4x12 RGB render, 4 actions
+        assert row["parameters"] == sum(p.numel() for p in network.parameters()) and row["parameters"] > 0
+        assert row["steps_per_second"] > 0 and len(row["returns"]) == 1
+    markdown = json_path.with_suffix(".md").read_text()
+    assert "| lenet | activation: relu |" in markdown and "| nin | width: 0.25, dropout: 0.0 |" in markdown
+
+
+@pytest.mark.parametrize("args, message", [
+    (["vision_dqn", "CliffWalking4x12-v0", "--backbone", "lenet", "--backbone", "lenett"],
+     "unknown backbone 'lenett'. Did you mean: lenet"),
+    (["vision_dqn", "CliffWalking4x12-v0", "--backbone", "nin {width: [}"], "the options are not valid YAML"),
+    (["vision_dqn", "CliffWalking4x12-v0", "--backbone", "nin 0.5"], "write the options as a mapping"),
+    (["vision_dqn", "CliffWalking4x12-v0", "--backbone", "nin {widht: 0.5}"], "has no option 'widht'"),
+    (["dqn", "CartPole-v1", "--backbone", "lenet"], "--backbone is for vision_dqn"),
+])
+def test_backbone_sweep_mistakes_are_clear_errors(tmp_path, args, message):
+    result = CliRunner().invoke(app, ["benchmark", *args, "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert message in result.stderr.replace("\n", " ")
+    assert "Traceback" not in result.output + result.stderr

@@ -161,11 +161,12 @@ def test_interrupt_during_training_stops_cleanly_and_keeps_what_was_learned(tmp_
         return metrics
 
     monkeypatch.setattr(BanditAgent, "update", update_then_ctrl_c)
+    handler_before = signal.getsignal(signal.SIGINT)  # SIG_IGN when pytest runs in the background
     result = train("epsilon_greedy", "BernoulliBandit-v0", out_dir=tmp_path)
     assert result.interrupted
     assert load_agent(result.checkpoint).counts.sum() == 100
     assert len((result.run_dir / "progress.csv").read_text().splitlines()) == 101
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    assert signal.getsignal(signal.SIGINT) is handler_before  # handler restored
 
 
 @pytest.mark.skipif(shutil.which("zoo") is None, reason="the zoo console script is not installed")

@@ -116,6 +116,9 @@ def train(
     resume: Annotated[
         Optional[Path], typer.Option("--resume", help="Continue this run (or checkpoint) up to --steps in all.")
     ] = None,
+    tensorboard: Annotated[
+        bool, typer.Option("--tensorboard", help="Also log the curves to RUN_DIR/tensorboard (extra: tensorboard).")
+    ] = False,
     env_package: EnvPackageOpt = None,
 ):
     """Train ALGO on ENV with hyperparams/<algo>.yml; writes runs/<algo>/<env>_<n>/."""
@@ -131,7 +134,7 @@ def train(
     if resume is not None and hyperparams is not None:
         raise ZooError("--resume goes on with the run's own hyperparameters; drop --hyperparams (--hp still applies).")
     result = train_agent(algo, env_id, seed=seed, n_timesteps=steps, overrides=overrides, out_dir=out,
-                         progress=True, hyperparams=hyperparams, resume=resume)
+                         progress=True, hyperparams=hyperparams, resume=resume, tensorboard=tensorboard)
     if resume is not None:
         console.print(f"resumed at step {result.summary['resumed_from_step']}"
                       + (" with its replay buffer" if result.summary["replay_buffer_restored"] else ""))
@@ -154,6 +157,8 @@ def train(
     if result.interrupted:
         console.print("[yellow]Interrupted:[/] saved what was learned so far.")
     console.print(f"saved to {escape(str(result.checkpoint))}")
+    if tensorboard:
+        console.print(f"curves: tensorboard --logdir {escape(str(result.run_dir.parent))}")
 
 
 def _render_mode(env_id: str, agent, video: bool = False) -> str:
@@ -390,6 +395,11 @@ def benchmark(
         Optional[int], typer.Option(help="Torch threads for SB3 (default: torch's default, what SB3 users get).")
     ] = None,
     out: Annotated[Path, typer.Option("--out", help="Root folder; reports go to OUT/benchmarks/.")] = Path("runs"),
+    backbone: Annotated[
+        Optional[list[str]],
+        typer.Option("--backbone", help="Vision agents: one run per backbone, as a table; 'NAME' or "
+                                        "'NAME {option: value}' (repeatable)."),
+    ] = None,
     env_package: EnvPackageOpt = None,
 ):
     """Train several seeds, evaluate the final policies, time them; SB3 alongside when installed."""
@@ -399,6 +409,10 @@ def benchmark(
 
     if seeds < 1 or episodes < 1:
         raise ZooError("--seeds and --episodes must be at least 1.")
+    if backbone:
+        _benchmark_backbones(algo, env_id, backbone, seeds, steps, parse_overrides(hp or []), hyperparams, episodes,
+                             out)
+        return
 
     def show(result):
         console.print(f"{result.library} seed {result.seed}: return {result.mean_return:.1f} ± "
@@ -424,6 +438,31 @@ def benchmark(
     for note in report.notes:
         console.print(f"note: {escape(note)}")
     json_path, markdown_path = write_report(report, out)
+    console.print(f"written to {escape(str(json_path))} and {escape(str(markdown_path))}")
+
+
+def _benchmark_backbones(algo: str, env_id: str, specs: list[str], seeds: int, steps: Optional[int],
+                         overrides: dict, hyperparams: Optional[str], episodes: int, out: Path) -> None:
+    from zoo.benchmark import parse_backbone_spec, run_backbone_benchmark, write_backbone_table
+
+    def show(name, result):
+        console.print(f"{escape(name)} seed {result.seed}: return {result.mean_return:.1f} ± {result.std_return:.1f} "
+                      f"in {result.seconds:.1f} s ({result.steps_per_second:.0f} steps/s)")
+
+    results = run_backbone_benchmark(algo, env_id, [parse_backbone_spec(spec) for spec in specs],
+                                     list(range(seeds)), n_timesteps=steps, overrides=overrides,
+                                     hyperparams=hyperparams, eval_episodes=episodes, out_dir=out, on_result=show)
+    first = results[0].report
+    table = Table(title=f"{first.algo} on {env_id}: {first.n_timesteps} steps, {episodes} eval episodes")
+    for column in ("backbone", "parameters", "steps/s", "per seed", "mean ± std"):
+        table.add_column(column, justify="right")
+    for result in results:
+        row = result.row()
+        table.add_row(result.backbone, f"{result.parameters:,}", f"{row['steps_per_second']:.0f}",
+                      ", ".join(f"{r:.1f}" for r in row["returns"]),
+                      f"{row['mean_return']:.1f} ± {row['std_return']:.1f}")
+    console.print(table)
+    json_path, markdown_path = write_backbone_table(env_id, results, out)
     console.print(f"written to {escape(str(json_path))} and {escape(str(markdown_path))}")
 
 

@@ -56,15 +56,26 @@ def train(
     progress: bool = False,
     hyperparams: str | Path | None = None,
     resume: str | Path | None = None,
+    tensorboard: bool = False,
 ) -> TrainResult:
     """With `resume` (a run directory or checkpoint), training continues from that agent, with
     its hyperparameters and its replay buffer when the run kept one (`save_replay_buffer`), up
-    to `n_timesteps` in all; the continued run gets a new run directory."""
+    to `n_timesteps` in all; the continued run gets a new run directory. `tensorboard` also
+    writes the run's curves to RUN_DIR/tensorboard (deep-RL algos)."""
     spec = get_algo(algo)
     check_env_id(env_id)
+    loop_options: dict[str, Any] = {"progress": progress}
+    if tensorboard:
+        if spec.family not in ("off_policy", "on_policy"):
+            raise ZooError(f"{spec.name} ({spec.family}) has no learning curve to log; --tensorboard is for "
+                           "the deep-RL algos. Its run directory holds its results.")
+        from zoo.loops.monitor import require_tensorboard
+
+        require_tensorboard()  # before a run directory exists
+        loop_options["tensorboard"] = True
     if resume is not None:
         return _resume(spec, env_id, Path(resume), seed=seed, n_timesteps=n_timesteps,
-                       overrides=dict(overrides or {}), out_dir=out_dir, progress=progress)
+                       overrides=dict(overrides or {}), out_dir=out_dir, loop_options=loop_options)
     config_class = spec.load_config_class()
     overrides = dict(overrides or {})
     if n_timesteps is not None:
@@ -95,13 +106,13 @@ def train(
     })
     with stop_on_interrupt() as stop:
         summary = _family_loop(spec.family)(agent, env, resolved.config, seed=seed, run_dir=run_dir,
-                                            stop=stop, progress=progress)
+                                            stop=stop, **loop_options)
     checkpoint = agent.save(run_dir / "model.zip")
     return TrainResult(run_dir, checkpoint, agent, env, summary, interrupted=stop.requested)
 
 
 def _resume(spec, env_id: str, resume: Path, *, seed: int, n_timesteps: int | None, overrides: dict[str, Any],
-            out_dir: str | Path, progress: bool) -> TrainResult:
+            out_dir: str | Path, loop_options: dict[str, Any]) -> TrainResult:
     from zoo.checkpoint import checkpoint_file, load_agent, read_arrays
     from zoo.config import build_config
     from zoo.loops.off_policy import REPLAY_BUFFER_NAME
@@ -128,13 +139,12 @@ def _resume(spec, env_id: str, resume: Path, *, seed: int, n_timesteps: int | No
         "hyperparams": dataclasses.asdict(config), "resumed_from": str(checkpoint),
         "resumed_at_step": previous.num_timesteps,
     })
-    extra: dict[str, Any] = {"start_step": agent.num_timesteps}
+    extra: dict[str, Any] = {**loop_options, "start_step": agent.num_timesteps}
     replay_path = checkpoint.parent / REPLAY_BUFFER_NAME
     if spec.family == "off_policy" and replay_path.exists():
         extra["replay"] = read_arrays(replay_path)
     with stop_on_interrupt() as stop:
-        summary = _family_loop(spec.family)(agent, env, config, seed=seed, run_dir=run_dir, stop=stop,
-                                            progress=progress, **extra)
+        summary = _family_loop(spec.family)(agent, env, config, seed=seed, run_dir=run_dir, stop=stop, **extra)
     summary["resumed_from_step"] = extra["start_step"]
     summary["replay_buffer_restored"] = "replay" in extra
     checkpoint = agent.save(run_dir / "model.zip")

@@ -3,7 +3,8 @@
 `TrainingConfig` holds the fields every such loop reads; `TrainingMonitor` keeps the Rich
 progress bar, the episode log (progress.csv), the periodic evaluation on a separate env
 (evaluations.csv), the best checkpoint (best_model.zip) and the early stop
-(`stop_at_return`, like SB3's StopTrainingOnRewardThreshold).
+(`stop_at_return`, like SB3's StopTrainingOnRewardThreshold) and, when asked, the same
+numbers as TensorBoard scalars under SB3's names (rollout/ep_rew_mean, eval/mean_reward, ...).
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from typing import Any
 import numpy as np
 
 from zoo.environments import make_env
+from zoo.errors import ZooError
 from zoo.evaluation import evaluate_agent
 from zoo.runs import PROGRESS_NAME, CsvLog
 
 EVALUATIONS_NAME = "evaluations.csv"
 BEST_CHECKPOINT_NAME = "best_model.zip"
+TENSORBOARD_DIR_NAME = "tensorboard"
 
 
 @dataclass
@@ -84,8 +87,43 @@ class _ProgressBar:
             self.progress.stop()
 
 
+def require_tensorboard():
+    """torch's SummaryWriter class, or the error that says what to install."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # torch ships the writer, the `tensorboard` package the event format
+        raise ZooError("TensorBoard logging needs the tensorboard package: pip install 'zoo[tensorboard]' "
+                       "(or drop --tensorboard).") from None
+    return SummaryWriter
+
+
+class _TensorBoardLog:
+    """Scalars for `tensorboard --logdir runs`; one event file per run, in RUN_DIR/tensorboard.
+    Written at episode ends and evaluations only, so it costs nothing per step."""
+
+    def __init__(self, log_dir: Path):
+        self.writer = require_tensorboard()(log_dir=str(log_dir))
+
+    def episode(self, step: int, episode_return: float, length: int, recent_returns: deque,
+                metrics: dict[str, Any], steps_per_second: float) -> None:
+        self.writer.add_scalar("rollout/episode_return", episode_return, step)
+        self.writer.add_scalar("rollout/ep_rew_mean", float(np.mean(recent_returns)), step)
+        self.writer.add_scalar("rollout/ep_len", length, step)
+        self.writer.add_scalar("time/fps", steps_per_second, step)
+        for name, value in metrics.items():  # the last update's losses, alpha, entropy...
+            self.writer.add_scalar(f"train/{name}", float(value), step)
+
+    def evaluation(self, step: int, mean_return: float, mean_length: float) -> None:
+        self.writer.add_scalar("eval/mean_reward", mean_return, step)
+        self.writer.add_scalar("eval/mean_ep_length", mean_length, step)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
 class TrainingMonitor:
-    def __init__(self, agent: Any, config: TrainingConfig, run_dir: Path, seed: int | None, progress: bool):
+    def __init__(self, agent: Any, config: TrainingConfig, run_dir: Path, seed: int | None, progress: bool,
+                 tensorboard: bool = False):
         self.agent, self.config, self.run_dir = agent, config, run_dir
         self.eval_env = make_env(agent.env_id, agent.env_kwargs, config=agent.config) if config.eval_freq > 0 else None
         if self.eval_env is not None:
@@ -101,16 +139,24 @@ class TrainingMonitor:
         self.solved_at: int | None = None
         self.started = time.perf_counter()
         self.start_step = int(getattr(agent, "num_timesteps", 0))  # > 0 when resuming
+        self.tensorboard = _TensorBoardLog(run_dir / TENSORBOARD_DIR_NAME) if tensorboard else None
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
 
-    def episode_done(self, step: int, episode_return: float, length: int, loss: Any = "") -> None:
+    def episode_done(self, step: int, episode_return: float, length: int,
+                     metrics: dict[str, Any] | None = None) -> None:
+        """`metrics`: what the last update returned ({} before learning starts)."""
+        metrics = metrics or {}
         self.episodes += 1
         self.recent_returns.append(episode_return)
+        elapsed = self.elapsed()
         self.episode_log.write(step=step, episode=self.episodes, **{"return": episode_return}, length=length,
-                               loss=loss, time=round(self.elapsed(), 3))
+                               loss=metrics.get("loss", ""), time=round(elapsed, 3))
         self.bar.update(step, self.recent_returns)
+        if self.tensorboard is not None:
+            self.tensorboard.episode(step, episode_return, length, self.recent_returns, metrics,
+                                     (step - self.start_step) / max(elapsed, 1e-9))
 
     def evaluate_if_due(self, step: int) -> bool:
         """Evaluate when `step` has passed the next multiple of eval_freq; True means solved: stop."""
@@ -119,8 +165,11 @@ class TrainingMonitor:
         while self.next_evaluation <= step:
             self.next_evaluation += self.config.eval_freq
         evaluation = evaluate_agent(self.agent, self.eval_env, self.config.n_eval_episodes)
+        mean_length = float(np.mean(evaluation.lengths))
         self.eval_log.write(step=step, mean_return=evaluation.mean, std_return=evaluation.std,
-                            mean_length=float(np.mean(evaluation.lengths)), time=round(self.elapsed(), 3))
+                            mean_length=mean_length, time=round(self.elapsed(), 3))
+        if self.tensorboard is not None:
+            self.tensorboard.evaluation(step, evaluation.mean, mean_length)
         if evaluation.mean > self.best_eval:
             self.best_eval = evaluation.mean
             self.agent.save(self.run_dir / BEST_CHECKPOINT_NAME)
@@ -134,6 +183,8 @@ class TrainingMonitor:
         self.bar.close()
         self.episode_log.close()
         self.eval_log.close()
+        if self.tensorboard is not None:
+            self.tensorboard.close()
         if self.eval_env is not None:
             self.eval_env.close()
         elapsed = self.elapsed()

@@ -54,9 +54,10 @@ REPLAY_BUFFER_NAME = "replay_buffer.npz"
 
 
 def off_policy_loop(agent: Any, env: gym.Env, config: OffPolicyConfig, *, seed: int | None, run_dir: Path,
-                    stop: StopFlag | None = None, progress: bool = False, start_step: int = 0,
-                    replay: dict | None = None) -> dict[str, Any]:
-    """`start_step` and `replay` (a saved buffer's arrays) continue an earlier run (resume)."""
+                    stop: StopFlag | None = None, progress: bool = False, tensorboard: bool = False,
+                    start_step: int = 0, replay: dict | None = None) -> dict[str, Any]:
+    """`start_step` and `replay` (a saved buffer's arrays) continue an earlier run (resume);
+    `tensorboard` also logs to RUN_DIR/tensorboard."""
     set_torch_threads(config.n_threads)
     capacity = min(config.buffer_size, config.n_timesteps)
     if hasattr(agent, "make_replay_buffer"):  # e.g. vision agents keep each frame once
@@ -67,7 +68,7 @@ def off_policy_loop(agent: Any, env: gym.Env, config: OffPolicyConfig, *, seed: 
     if replay is not None:
         buffer.load_state_arrays(replay)
     warmup_actions = agent.random_actions(max(0, config.learning_starts - start_step))
-    monitor = TrainingMonitor(agent, config, run_dir, seed, progress)
+    monitor = TrainingMonitor(agent, config, run_dir, seed, progress, tensorboard)
     metrics: dict[str, float] = {}
     episode_return, episode_length = 0.0, 0
     step = start_step
@@ -98,7 +99,7 @@ def off_policy_loop(agent: Any, env: gym.Env, config: OffPolicyConfig, *, seed: 
                     metrics = agent.update(buffer.sample(config.batch_size))
 
             if terminated or truncated:
-                monitor.episode_done(step, episode_return, episode_length, metrics.get("loss", ""))
+                monitor.episode_done(step, episode_return, episode_length, metrics)
                 episode_return, episode_length = 0.0, 0
                 observation, _ = env.reset()
                 if record_observation:

@@ -56,7 +56,7 @@ class _Collector:
         self.episode_returns = np.zeros(envs.num_envs)
         self.episode_lengths = np.zeros(envs.num_envs, dtype=np.int64)
         self.steps = 0
-        self.last_loss: Any = ""
+        self.last_metrics: dict[str, Any] = {}
 
     def collect(self, n_steps: int) -> Rollout:
         columns: dict[str, list] = {k: [] for k in ("obs", "actions", "rewards", "terminated", "truncated", "next")}
@@ -79,7 +79,7 @@ class _Collector:
             done = np.logical_or(terminated, truncated)
             for i in np.flatnonzero(done):
                 self.monitor.episode_done(self.steps, float(self.episode_returns[i]), int(self.episode_lengths[i]),
-                                          self.last_loss)
+                                          self.last_metrics)
                 self.episode_returns[i], self.episode_lengths[i] = 0.0, 0
             if n_steps == 0 and done.any():
                 break
@@ -94,17 +94,19 @@ class _Collector:
 
 
 def on_policy_loop(agent: Any, env: gym.Env, config: OnPolicyConfig, *, seed: int | None, run_dir: Path,
-                   stop: StopFlag | None = None, progress: bool = False, start_step: int = 0) -> dict[str, Any]:
-    """`start_step`: env steps an earlier run already trained (resume)."""
+                   stop: StopFlag | None = None, progress: bool = False, tensorboard: bool = False,
+                   start_step: int = 0) -> dict[str, Any]:
+    """`start_step`: env steps an earlier run already trained (resume); `tensorboard` also logs
+    to RUN_DIR/tensorboard."""
     set_torch_threads(config.n_threads)
     envs = make_vector_env(agent.env_id, config.n_envs, agent.env_kwargs, config.vectorization)
-    monitor = TrainingMonitor(agent, config, run_dir, seed, progress)
+    monitor = TrainingMonitor(agent, config, run_dir, seed, progress, tensorboard)
     collector = _Collector(agent, envs, monitor, seed)
     collector.steps = start_step
     try:
         while collector.steps < config.n_timesteps and not (stop is not None and stop.requested):
             metrics = agent.update(collector.collect(config.n_steps))
-            collector.last_loss = metrics.get("loss", "")
+            collector.last_metrics = metrics
             if monitor.evaluate_if_due(collector.steps):
                 break
     finally:
