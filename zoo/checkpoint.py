@@ -15,7 +15,7 @@ import os
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Callable
 
 import gymnasium as gym
 import numpy as np
@@ -80,18 +80,27 @@ def write_checkpoint(path: str | Path, metadata: dict[str, Any], arrays: dict[st
     from zoo import __version__
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     full_metadata = {"format": FORMAT, "format_version": FORMAT_VERSION, "zoo_version": __version__, **metadata}
 
     arrays_buffer = io.BytesIO()
     np.savez(arrays_buffer, **{name: np.asarray(value) for name, value in arrays.items()})
 
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
+    def write_zip(raw: BinaryIO) -> None:
+        with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("metadata.json", json.dumps(full_metadata, indent=2, sort_keys=True))
             archive.writestr("arrays.npz", arrays_buffer.getvalue())
-            archive.close()
+
+    return atomic_write(path, write_zip)
+
+
+def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
+    """`write` fills a temporary file beside `path`, which is then renamed into place: a crash
+    or Ctrl-C mid-save leaves the old file (or none), never half of a new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as raw:
+            write(raw)
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(temporary, path)
@@ -188,20 +197,9 @@ def load_agent(path: str | Path, *, algo: str | None = None, env_id: str | None 
 
 
 def write_arrays(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
-    """Arrays to an .npz, atomically (a temporary file renamed into place), e.g. a replay buffer."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as raw:
-            np.savez(raw, **{name: np.asarray(value) for name, value in arrays.items()})
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    """Arrays to an .npz, atomically, e.g. a replay buffer."""
+    return atomic_write(Path(path), lambda raw: np.savez(raw, **{name: np.asarray(value)
+                                                                 for name, value in arrays.items()}))
 
 
 def read_arrays(path: str | Path) -> dict[str, np.ndarray]:
