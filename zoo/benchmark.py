@@ -22,7 +22,7 @@ import yaml
 
 from zoo.config import resolve_hyperparams
 from zoo.environments import make_env
-from zoo.errors import ZooError
+from zoo.errors import ZooError, did_you_mean
 from zoo.evaluation import evaluate_agent
 from zoo.registry import get_algo
 
@@ -381,13 +381,12 @@ def run_backbone_benchmark(
     """One benchmark per backbone on the same entry and budget: the backbone × task table.
     A backbone given without options (None) runs with the entry's options when it is the
     entry's own backbone, else with its defaults."""
+    from zoo.backbones import BACKBONES
+
     spec = get_algo(algo)
     if "backbone" not in {f.name for f in dataclasses.fields(spec.load_config_class())}:
         raise ZooError(f"{spec.name} has no CNN backbone to sweep; --backbone is for vision_dqn.")
     entry = resolve_hyperparams(spec.name, spec.load_config_class(), env_id, overrides or {}, hyperparams).config
-    from zoo.backbones import BACKBONES
-    from zoo.errors import did_you_mean
-
     planned = []  # every backbone is checked (and sized) before the first one trains
     for name, options in backbones:
         if name not in BACKBONES:
