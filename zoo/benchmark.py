@@ -260,7 +260,7 @@ def run_benchmark(
     from zoo.train import train
 
     spec = get_algo(algo)
-    if "n_timesteps" not in {f.name for f in dataclasses.fields(spec.load_config_class())}:
+    if not spec.has_setting("n_timesteps"):
         raise ZooError(f"{spec.name} has no training budget to benchmark.")
     overrides = dict(overrides or {})
     if n_timesteps is not None:
@@ -384,7 +384,7 @@ def run_backbone_benchmark(
     from zoo.backbones import BACKBONES
 
     spec = get_algo(algo)
-    if "backbone" not in {f.name for f in dataclasses.fields(spec.load_config_class())}:
+    if not spec.has_setting("backbone"):
         raise ZooError(f"{spec.name} has no CNN backbone to sweep; --backbone is for vision_dqn.")
     entry = resolve_hyperparams(spec.name, spec.load_config_class(), env_id, overrides or {}, hyperparams).config
     planned = []  # every backbone is checked (and sized) before the first one trains

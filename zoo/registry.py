@@ -6,6 +6,7 @@ the module is imported only when the algorithm is used.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from dataclasses import dataclass
 
@@ -26,6 +27,15 @@ class AlgoSpec:
 
     def load_config_class(self) -> type:
         return getattr(importlib.import_module(self.module), self.config_class)
+
+    def has_setting(self, name: str) -> bool:
+        """Whether its config has the field `name` (n_timesteps, n_envs, backbone, ...)."""
+        return name in {field.name for field in dataclasses.fields(self.load_config_class())}
+
+    @property
+    def learns_from_experience(self) -> bool:
+        """The deep-RL families: a training loop with a learning curve, resumable."""
+        return self.family in ("off_policy", "on_policy")
 
 
 _SPECS = (

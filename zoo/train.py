@@ -66,7 +66,7 @@ def train(
     check_env_id(env_id)
     loop_options: dict[str, Any] = {"progress": progress}
     if tensorboard:
-        if spec.family not in ("off_policy", "on_policy"):
+        if not spec.learns_from_experience:
             raise ZooError(f"{spec.name} ({spec.family}) has no learning curve to log; --tensorboard is for "
                            "the deep-RL algos. Its run directory holds its results.")
         from zoo.loops.monitor import require_tensorboard
@@ -76,19 +76,17 @@ def train(
     if resume is not None:
         return _resume(spec, env_id, Path(resume), seed=seed, n_timesteps=n_timesteps,
                        overrides=dict(overrides or {}), out_dir=out_dir, loop_options=loop_options)
-    config_class = spec.load_config_class()
     overrides = dict(overrides or {})
     if n_timesteps is not None:
-        if "n_timesteps" not in {f.name for f in dataclasses.fields(config_class)}:
+        if not spec.has_setting("n_timesteps"):
             raise ZooError(f"{spec.name} plans from the env's model and takes no step budget; drop --steps.")
         overrides["n_timesteps"] = n_timesteps
-    if "n_envs" in overrides and "n_envs" not in {f.name for f in dataclasses.fields(config_class)}:
+    if "n_envs" in overrides and not spec.has_setting("n_envs"):
         from zoo.registry import ALGOS
 
-        several = [name for name, other in ALGOS.items()
-                   if "n_envs" in {f.name for f in dataclasses.fields(other.load_config_class())}]
+        several = [name for name, other in ALGOS.items() if other.has_setting("n_envs")]
         raise ZooError(f"{spec.name} learns from one env at a time; --n-envs is for {', '.join(several)}.")
-    resolved = resolve_hyperparams(spec.name, config_class, env_id, overrides, hyperparams)
+    resolved = resolve_hyperparams(spec.name, spec.load_config_class(), env_id, overrides, hyperparams)
 
     env = make_env(env_id, resolved.env_kwargs, config=resolved.config)
     agent = spec.load_agent_class()(
@@ -104,9 +102,15 @@ def train(
         "hyperparams": dataclasses.asdict(resolved.config),
         "sources": resolved.sources,
     })
+    return _run(spec, agent, env, resolved.config, seed, run_dir, loop_options)
+
+
+def _run(spec, agent: Any, env: Any, config: Any, seed: int, run_dir: Path, loop_options: dict[str, Any]
+         ) -> TrainResult:
+    """The family's loop, Ctrl-C turned into a clean stop, then the final checkpoint."""
     with stop_on_interrupt() as stop:
-        summary = _family_loop(spec.family)(agent, env, resolved.config, seed=seed, run_dir=run_dir,
-                                            stop=stop, **loop_options)
+        summary = _family_loop(spec.family)(agent, env, config, seed=seed, run_dir=run_dir, stop=stop,
+                                            **loop_options)
     checkpoint = agent.save(run_dir / "model.zip")
     return TrainResult(run_dir, checkpoint, agent, env, summary, interrupted=stop.requested)
 
@@ -117,7 +121,7 @@ def _resume(spec, env_id: str, resume: Path, *, seed: int, n_timesteps: int | No
     from zoo.config import build_config
     from zoo.loops.off_policy import REPLAY_BUFFER_NAME
 
-    if spec.family not in ("off_policy", "on_policy"):
+    if not spec.learns_from_experience:
         raise ZooError(f"{spec.name} learns in one go ({spec.family}); there is nothing to resume.")
     checkpoint = checkpoint_file(resume)
     previous = load_agent(checkpoint, algo=spec.name, env_id=env_id)
@@ -143,9 +147,7 @@ def _resume(spec, env_id: str, resume: Path, *, seed: int, n_timesteps: int | No
     replay_path = checkpoint.parent / REPLAY_BUFFER_NAME
     if spec.family == "off_policy" and replay_path.exists():
         extra["replay"] = read_arrays(replay_path)
-    with stop_on_interrupt() as stop:
-        summary = _family_loop(spec.family)(agent, env, config, seed=seed, run_dir=run_dir, stop=stop, **extra)
-    summary["resumed_from_step"] = extra["start_step"]
-    summary["replay_buffer_restored"] = "replay" in extra
-    checkpoint = agent.save(run_dir / "model.zip")
-    return TrainResult(run_dir, checkpoint, agent, env, summary, interrupted=stop.requested)
+    result = _run(spec, agent, env, config, seed, run_dir, extra)
+    result.summary["resumed_from_step"] = extra["start_step"]
+    result.summary["replay_buffer_restored"] = "replay" in extra
+    return result

@@ -205,5 +205,5 @@ class FrameReplayBuffer:
 
     @property
     def nbytes(self) -> int:
-        arrays = (self.frames, self.actions, self.rewards, self.terminated, self.has_next, self.episode_start)
+        arrays = [getattr(self, name) for name in self._STATE]
         return sum(a.nbytes for a in arrays)

@@ -131,14 +131,13 @@ class TrainingMonitor:
         self.next_evaluation = config.eval_freq
         self.episode_log = CsvLog(run_dir / PROGRESS_NAME, ["step", "episode", "return", "length", "loss", "time"])
         self.eval_log = CsvLog(run_dir / EVALUATIONS_NAME, ["step", "mean_return", "std_return", "mean_length", "time"])
-        self.bar = _ProgressBar(progress, config.n_timesteps, f"{agent.algo} {agent.env_id}",
-                                int(getattr(agent, "num_timesteps", 0)))
+        self.start_step = int(getattr(agent, "num_timesteps", 0))  # > 0 when resuming
+        self.bar = _ProgressBar(progress, config.n_timesteps, f"{agent.algo} {agent.env_id}", self.start_step)
         self.recent_returns: deque = deque(maxlen=100)
         self.episodes = 0
         self.best_eval = -np.inf
         self.solved_at: int | None = None
         self.started = time.perf_counter()
-        self.start_step = int(getattr(agent, "num_timesteps", 0))  # > 0 when resuming
         self.tensorboard = _TensorBoardLog(run_dir / TENSORBOARD_DIR_NAME) if tensorboard else None
 
     def elapsed(self) -> float:
