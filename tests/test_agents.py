@@ -29,7 +29,7 @@ FLAGSHIP_ENV = {"bandit": "BernoulliBandit-v0", "planning": "CliffWalking4x12-v0
 FLAGSHIP_ENV_OF_ALGO = {"sac": "Pendulum-v1", "ddpg": "Pendulum-v1", "vision_dqn": "CliffWalking4x12-v0"}
 
 
-def trained_agent(algo, seed=0):
+def trained_agent(algo, seed=0, device="cpu"):
     """A freshly made agent of `algo` that has learned something on its flagship env."""
     spec = ALGOS[algo]
     env_id = FLAGSHIP_ENV_OF_ALGO.get(algo, FLAGSHIP_ENV[spec.family])
@@ -37,7 +37,7 @@ def trained_agent(algo, seed=0):
     config = resolved.config
     env = make_env(env_id, resolved.env_kwargs, config=config)  # vision agents: the pixel pipeline
     agent = spec.load_agent_class()(env.observation_space, env.action_space, config, env_id=env_id,
-                                    env_kwargs=resolved.env_kwargs, seed=seed)
+                                    env_kwargs=resolved.env_kwargs, seed=seed, device=device)
     if spec.family == "bandit":
         observation, _ = env.reset(seed=seed)
         for _ in range(300):

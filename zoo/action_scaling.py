@@ -11,7 +11,7 @@ from zoo.errors import ZooError
 
 
 class BoxActions:
-    def __init__(self, space: gym.Space, algo: str):
+    def __init__(self, space: gym.Space, algo: str, device: torch.device | None = None):
         if not isinstance(space, gym.spaces.Box) or not np.all(np.isfinite(space.low) & np.isfinite(space.high)):
             raise ZooError(f"{algo} rescales actions to the env's bounds: it needs a bounded Box action space, "
                            f"got {space}.")
@@ -19,7 +19,9 @@ class BoxActions:
         self.dim = int(np.prod(space.shape))
         self.scale = ((space.high - space.low) / 2.0).astype(np.float32).reshape(-1)
         self.bias = ((space.high + space.low) / 2.0).astype(np.float32).reshape(-1)
-        self._scale_tensor, self._bias_tensor = torch.from_numpy(self.scale), torch.from_numpy(self.bias)
+        # for replayed batches, on the agent's device
+        self._scale_tensor = torch.from_numpy(self.scale).to(device)
+        self._bias_tensor = torch.from_numpy(self.bias).to(device)
 
     def to_env(self, squashed: np.ndarray) -> np.ndarray:
         """[-1, 1] -> the env's [low, high]."""

@@ -43,6 +43,8 @@ class BaseAgent:
     """
 
     algo: ClassVar[str]
+    uses_torch: ClassVar[bool] = False  # networks that can go on a GPU (zoo.devices)
+    prefers_gpu: ClassVar[bool] = False  # networks big enough that `--device auto` gives them a GPU
 
     def __init__(
         self,
@@ -53,7 +55,10 @@ class BaseAgent:
         env_id: str | None = None,
         env_kwargs: dict[str, Any] | None = None,
         seed: int | None = None,
+        device: Any = "cpu",
     ):
+        from zoo.devices import resolve_device
+
         self.observation_space = observation_space
         self.action_space = action_space
         self.config = config
@@ -62,6 +67,9 @@ class BaseAgent:
         self.seed = seed
         self.np_random = np.random.default_rng(seed)
         self.num_timesteps = 0  # env steps trained so far (set by the training loops; resume goes on from it)
+        # A torch.device for torch agents (their networks are moved there), None for numpy ones.
+        self.device = resolve_device(device, algo=self.algo, uses_torch=self.uses_torch,
+                                     prefers_gpu=self.prefers_gpu)
 
     # -- the protocol --------------------------------------------------------------------
 
@@ -78,9 +86,15 @@ class BaseAgent:
 
     def load(self, path: str | Path) -> "BaseAgent":
         """Load learned state saved by an agent of the same algo, env and spaces."""
-        from zoo.checkpoint import check_compatible, read_checkpoint
+        from zoo.checkpoint import read_checkpoint
 
         metadata, arrays = read_checkpoint(path)
+        return self.restore(metadata, arrays, path)
+
+    def restore(self, metadata: dict[str, Any], arrays: dict[str, np.ndarray], path: str | Path) -> "BaseAgent":
+        """`load` for a checkpoint already read (`path` names it in errors)."""
+        from zoo.checkpoint import check_compatible
+
         check_compatible(metadata, path, algo=self.algo, env_id=self.env_id,
                          observation_space=self.observation_space, action_space=self.action_space)
         self.load_state_arrays(arrays)

@@ -253,8 +253,10 @@ def run_benchmark(
     sb3_threads: int | None = None,
     out_dir: str | Path = "runs",
     on_result: Callable[[SeedResult], None] | None = None,
+    device: str = "auto",
 ) -> BenchmarkReport:
-    """`compare_sb3=None` runs SB3 when it is installed; True insists on it."""
+    """`compare_sb3=None` runs SB3 when it is installed; True insists on it. SB3 trains on the
+    device our agent resolved `device` to, so that both sides run on the same hardware."""
     import torch
 
     from zoo.train import train
@@ -297,7 +299,10 @@ def run_benchmark(
     for seed in seeds:
         started = time.perf_counter()
         trained = train(spec.name, env_id, seed=seed, overrides=overrides, hyperparams=hyperparams,
-                        out_dir=Path(out_dir) / "benchmarks")
+                        out_dir=Path(out_dir) / "benchmarks", device=device)
+        trained_on = "cpu" if trained.agent.device is None else str(trained.agent.device)
+        if trained_on != "cpu" and seed == seeds[0]:
+            report.notes.append(f"trained on {trained_on}")
         seconds = time.perf_counter() - started
         trained.env.close()
         mean, std = _evaluate(trained.agent, env_id, resolved.env_kwargs, eval_episodes, seed, config)
@@ -313,7 +318,7 @@ def run_benchmark(
             torch.set_num_threads(sb3_threads or default_threads)
             started = time.perf_counter()
             model = sb3_class("MlpPolicy", _sb3_env(env_id, resolved.env_kwargs, getattr(config, "n_envs", 1), seed),
-                              seed=seed, verbose=0, **sb3_kwargs)
+                              seed=seed, verbose=0, device=trained_on, **sb3_kwargs)
             model.learn(config.n_timesteps)
             seconds = time.perf_counter() - started
             mean, std = _evaluate(_SB3Player(model), env_id, resolved.env_kwargs, eval_episodes, seed)
@@ -377,6 +382,7 @@ def run_backbone_benchmark(
     eval_episodes: int = 20,
     out_dir: str | Path = "runs",
     on_result: Callable[[str, SeedResult], None] | None = None,
+    device: str = "auto",
 ) -> list[BackboneResult]:
     """One benchmark per backbone on the same entry and budget: the backbone × task table.
     A backbone given without options (None) runs with the entry's options when it is the
@@ -402,7 +408,7 @@ def run_backbone_benchmark(
     results = []
     for name, options, backbone_overrides, parameters in planned:
         report = run_benchmark(spec.name, env_id, seeds, overrides=backbone_overrides, hyperparams=hyperparams,
-                               eval_episodes=eval_episodes, compare_sb3=False, out_dir=out_dir,
+                               eval_episodes=eval_episodes, compare_sb3=False, out_dir=out_dir, device=device,
                                on_result=None if on_result is None else functools.partial(on_result, name))
         results.append(BackboneResult(name, options, parameters, report))
         if any("Interrupted" in note for note in report.notes):

@@ -169,8 +169,9 @@ def check_compatible(
             raise ZooError(f"{path} was saved for {name.replace('_', ' ')} {saved_space}, not {space}.")
 
 
-def load_agent(path: str | Path, *, algo: str | None = None, env_id: str | None = None):
-    """Rebuild an agent from a checkpoint alone (its config and spaces are in the metadata)."""
+def load_agent(path: str | Path, *, algo: str | None = None, env_id: str | None = None, device: str = "cpu"):
+    """Rebuild an agent from a checkpoint alone (its config and spaces are in the metadata), its
+    networks on `device` (zoo.devices; the checkpoint itself holds no device)."""
     from zoo.config import build_config
     from zoo.registry import get_algo
 
@@ -190,6 +191,7 @@ def load_agent(path: str | Path, *, algo: str | None = None, env_id: str | None 
         env_id=metadata.get("env_id"),
         env_kwargs=metadata.get("env_kwargs") or {},
         seed=metadata.get("seed"),
+        device=device,
     )
     agent.load_state_arrays(arrays)
     agent.num_timesteps = int(metadata.get("num_timesteps", 0))

@@ -61,6 +61,11 @@ SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Env seed; defaul
 FromHubOpt = Annotated[
     Optional[str], typer.Option("--from-hub", help="Download this Hub repo (ORG/NAME) and play its agent."),
 ]
+DeviceOpt = Annotated[
+    str,
+    typer.Option("--device", help="auto, cpu, cuda or cuda:N. auto: a GPU for CNN agents when there is one, "
+                                  "the CPU for MLP agents (faster there)."),
+]
 EnvPackageOpt = Annotated[
     Optional[list[str]],
     typer.Option("--env-package", help="Import this package first, for the envs it registers (repeatable)."),
@@ -119,6 +124,7 @@ def train(
     tensorboard: Annotated[
         bool, typer.Option("--tensorboard", help="Also log the curves to RUN_DIR/tensorboard (extra: tensorboard).")
     ] = False,
+    device: DeviceOpt = "auto",
     env_package: EnvPackageOpt = None,
 ):
     """Train ALGO on ENV with hyperparams/<algo>.yml; writes runs/<algo>/<env>_<n>/."""
@@ -134,7 +140,8 @@ def train(
     if resume is not None and hyperparams is not None:
         raise ZooError("--resume goes on with the run's own hyperparameters; drop --hyperparams (--hp still applies).")
     result = train_agent(algo, env_id, seed=seed, n_timesteps=steps, overrides=overrides, out_dir=out,
-                         progress=True, hyperparams=hyperparams, resume=resume, tensorboard=tensorboard)
+                         progress=True, hyperparams=hyperparams, resume=resume, tensorboard=tensorboard,
+                         device=device)
     if resume is not None:
         console.print(f"resumed at step {result.summary['resumed_from_step']}"
                       + (" with its replay buffer" if result.summary["replay_buffer_restored"] else ""))
@@ -182,7 +189,7 @@ def _render_mode(env_id: str, agent, video: bool = False) -> str:
 
 
 def _load_for_play(algo: str, env_id: str, path: Optional[Path], runs_dir: Path, render: bool = False,
-                   video: bool = False, from_hub: Optional[str] = None):
+                   video: bool = False, from_hub: Optional[str] = None, device: str = "cpu"):
     from zoo.checkpoint import check_compatible, load_agent
     from zoo.environments import check_env_id, make_env
     from zoo.registry import get_algo
@@ -197,7 +204,7 @@ def _load_for_play(algo: str, env_id: str, path: Optional[Path], runs_dir: Path,
             raise ZooError("Give either --path or --from-hub, not both.")
         path = download(from_hub, hub_dir(runs_dir, from_hub), algo=algo, env_id=env_id)
     checkpoint = find_checkpoint(algo, env_id, path, runs_dir)
-    agent = load_agent(checkpoint, algo=algo, env_id=env_id)
+    agent = load_agent(checkpoint, algo=algo, env_id=env_id, device=device)
     render_mode = _render_mode(env_id, agent, video) if render or video else None
     env = make_env(env_id, agent.env_kwargs, render_mode=render_mode, config=agent.config)
     check_compatible(agent.checkpoint_metadata(), checkpoint,
@@ -232,6 +239,7 @@ def evaluate(
     deterministic: Annotated[bool, typer.Option("--deterministic/--stochastic")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
     from_hub: FromHubOpt = None,
+    device: DeviceOpt = "auto",
     env_package: EnvPackageOpt = None,
 ):
     """Play episodes with a trained agent and print mean ± std of the return."""
@@ -240,7 +248,7 @@ def evaluate(
 
     if episodes < 1:
         raise ZooError("--episodes must be at least 1.")
-    checkpoint, agent, env = _load_for_play(algo, env_id, path, runs_dir, from_hub=from_hub)
+    checkpoint, agent, env = _load_for_play(algo, env_id, path, runs_dir, from_hub=from_hub, device=device)
     # Default seed: the training seed, which for a bandit is the problem the agent learned.
     evaluation = evaluate_agent(agent, env, episodes, deterministic=deterministic,
                                 seed=agent.seed if seed is None else seed)
@@ -269,6 +277,7 @@ def enjoy(
         Optional[Path], typer.Option("--video", help="Record to this .mp4 or .gif instead (headless).")
     ] = None,
     from_hub: FromHubOpt = None,
+    device: DeviceOpt = "auto",
     env_package: EnvPackageOpt = None,
 ):
     """Watch a trained agent play (latest run, else the shipped one in trained/)."""
@@ -279,7 +288,8 @@ def enjoy(
         raise ZooError("--episodes must be at least 1.")
     if video is not None and render:
         raise ZooError("--video records without a window; drop --render.")
-    checkpoint, agent, env = _load_for_play(algo, env_id, path, runs_dir, render, video is not None, from_hub)
+    checkpoint, agent, env = _load_for_play(algo, env_id, path, runs_dir, render, video is not None, from_hub,
+                                            device)
     console.print(f"Playing [bold]{agent.algo}[/] on [bold]{escape(env_id)}[/] from {escape(str(checkpoint))}")
     if video is not None:
         from zoo.video import record_agent
@@ -400,6 +410,7 @@ def benchmark(
         typer.Option("--backbone", help="Vision agents: one run per backbone, as a table; 'NAME' or "
                                         "'NAME {option: value}' (repeatable)."),
     ] = None,
+    device: DeviceOpt = "auto",
     env_package: EnvPackageOpt = None,
 ):
     """Train several seeds, evaluate the final policies, time them; SB3 alongside when installed."""
@@ -411,7 +422,7 @@ def benchmark(
         raise ZooError("--seeds and --episodes must be at least 1.")
     if backbone:
         _benchmark_backbones(algo, env_id, backbone, seeds, steps, parse_overrides(hp or []), hyperparams, episodes,
-                             out)
+                             out, device)
         return
 
     def show(result):
@@ -420,7 +431,7 @@ def benchmark(
 
     report = run_benchmark(algo, env_id, list(range(seeds)), n_timesteps=steps, overrides=parse_overrides(hp or []),
                            hyperparams=hyperparams, eval_episodes=episodes, compare_sb3=sb3,
-                           sb3_threads=sb3_threads, out_dir=out, on_result=show)
+                           sb3_threads=sb3_threads, out_dir=out, on_result=show, device=device)
     table = Table(title=f"{report.algo} on {report.env_id}: {report.n_timesteps} steps, {episodes} eval episodes")
     for column in ("library", "per seed", "mean ± std", "min", "wall time", "steps/s", "threads"):
         table.add_column(column, justify="right")
@@ -442,7 +453,7 @@ def benchmark(
 
 
 def _benchmark_backbones(algo: str, env_id: str, specs: list[str], seeds: int, steps: Optional[int],
-                         overrides: dict, hyperparams: Optional[str], episodes: int, out: Path) -> None:
+                         overrides: dict, hyperparams: Optional[str], episodes: int, out: Path, device: str) -> None:
     from zoo.benchmark import parse_backbone_spec, run_backbone_benchmark, write_backbone_table
 
     def show(name, result):
@@ -451,7 +462,8 @@ def _benchmark_backbones(algo: str, env_id: str, specs: list[str], seeds: int, s
 
     results = run_backbone_benchmark(algo, env_id, [parse_backbone_spec(spec) for spec in specs],
                                      list(range(seeds)), n_timesteps=steps, overrides=overrides,
-                                     hyperparams=hyperparams, eval_episodes=episodes, out_dir=out, on_result=show)
+                                     hyperparams=hyperparams, eval_episodes=episodes, out_dir=out, on_result=show,
+                                     device=device)
     first = results[0].report
     table = Table(title=f"{first.algo} on {env_id}: {first.n_timesteps} steps, {episodes} eval episodes")
     for column in ("backbone", "parameters", "steps/s", "per seed", "mean ± std"):

@@ -36,14 +36,19 @@ class ObservationNormalizer:
         # float32 copies for the hot paths: acting (numpy) and learning (torch)
         self.mean32 = self.mean.astype(np.float32)
         self.inv_std32 = (1.0 / np.sqrt(self.var + self.epsilon)).astype(np.float32)
-        self.mean_t = torch.from_numpy(self.mean32)
-        self.inv_std_t = torch.from_numpy(self.inv_std32)
+        self._torch_statistics: tuple[torch.Tensor, torch.Tensor] | None = None  # made when a batch needs them
 
     def __call__(self, observation: np.ndarray) -> np.ndarray:
         return np.clip((observation - self.mean32) * self.inv_std32, -self.clip, self.clip)
 
     def torch(self, observations: torch.Tensor) -> torch.Tensor:
-        return ((observations - self.mean_t) * self.inv_std_t).clamp_(-self.clip, self.clip)
+        # The statistics change every env step but batches come every train_freq steps: copy
+        # them to the batch's device (a GPU's, maybe) only when one asks.
+        if self._torch_statistics is None or self._torch_statistics[0].device != observations.device:
+            self._torch_statistics = (torch.from_numpy(self.mean32).to(observations.device),
+                                      torch.from_numpy(self.inv_std32).to(observations.device))
+        mean, inv_std = self._torch_statistics
+        return ((observations - mean) * inv_std).clamp_(-self.clip, self.clip)
 
     def state_arrays(self, prefix: str) -> dict[str, np.ndarray]:
         return {f"{prefix}.mean": self.mean.copy(), f"{prefix}.var": self.var.copy(),

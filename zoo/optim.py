@@ -1,4 +1,4 @@
-"""Adam with gradient-norm clipping, as one lean step on PyTorch's fused CPU kernel.
+"""Adam with gradient-norm clipping, as one lean step on PyTorch's fused kernel (CPU or CUDA).
 
 `torch.optim.Adam(fused=True)` spends ~60 us of Python around a ~10 us kernel on every step,
 and `clip_grad_norm_` plus `zero_grad` another ~50 us; for the small networks of RL, whose
@@ -24,7 +24,8 @@ class ClippedAdam:
         self.lr, self.max_grad_norm, self.betas, self.eps = float(lr), float(max_grad_norm), betas, eps
         self.exp_avgs = [torch.zeros_like(p) for p in self.params]
         self.exp_avg_sqs = [torch.zeros_like(p) for p in self.params]
-        self.steps = [torch.zeros((), dtype=torch.float32) for _ in self.params]
+        # the fused kernels take each step count on its parameter's device (CPU and CUDA alike)
+        self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
         self._fallback = None if _HAS_FUSED_KERNEL else torch.optim.Adam(self.params, lr=lr, betas=betas, eps=eps)
 
     def zero_grad(self) -> None:
@@ -56,9 +57,9 @@ class ClippedAdam:
             return optimizer_arrays(prefix, self._fallback)
         arrays = {}
         for i, (m, v, step) in enumerate(zip(self.exp_avgs, self.exp_avg_sqs, self.steps)):
-            arrays[f"{prefix}.{i}.exp_avg"] = m.numpy().copy()
-            arrays[f"{prefix}.{i}.exp_avg_sq"] = v.numpy().copy()
-            arrays[f"{prefix}.{i}.step"] = step.numpy().copy()
+            arrays[f"{prefix}.{i}.exp_avg"] = m.cpu().numpy().copy()
+            arrays[f"{prefix}.{i}.exp_avg_sq"] = v.cpu().numpy().copy()
+            arrays[f"{prefix}.{i}.step"] = step.cpu().numpy().copy()
         return arrays
 
     def load_state_arrays(self, prefix: str, arrays: dict[str, np.ndarray]) -> None:

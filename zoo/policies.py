@@ -19,7 +19,8 @@ from zoo.networks import NumpyForward, init_weights, mlp, observation_size
 
 class PolicyNetwork(nn.Module):
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, net_arch: list[int],
-                 activation: str, init: str = "default", log_std_init: float = 0.0):
+                 activation: str, init: str = "default", log_std_init: float = 0.0,
+                 device: torch.device | None = None):
         super().__init__()
         if not isinstance(observation_space, gym.spaces.Box):
             raise ZooError(f"Policy networks take Box (vector) observations, got {observation_space}.")
@@ -34,11 +35,16 @@ class PolicyNetwork(nn.Module):
             self.log_std = nn.Parameter(torch.full((int(np.prod(action_space.shape)),), float(log_std_init)))
             self.register_buffer("low", torch.as_tensor(action_space.low, dtype=torch.float32))
             self.register_buffer("high", torch.as_tensor(action_space.high, dtype=torch.float32))
+            # numpy copies for clipping the env's actions, wherever the buffers live
+            self.low_bound = np.asarray(action_space.low, dtype=np.float32)
+            self.high_bound = np.asarray(action_space.high, dtype=np.float32)
         else:
             raise ZooError(f"Policies support Discrete and Box actions, got {action_space}.")
-        init_weights(self, init)
+        init_weights(self, init)  # on the CPU, before the move: the same seed, the same weights anywhere
+        self.device = torch.device("cpu") if device is None else device
+        self.to(self.device)
         self.action_shape = action_space.shape
-        # Deterministic actions one observation at a time, in numpy (see NumpyForward).
+        # Deterministic actions one observation at a time, in numpy (see NumpyForward); None on a GPU.
         self.greedy = NumpyForward.build(self.torso, self.head)
 
     def distribution(self, observations: torch.Tensor) -> Distribution:
@@ -57,14 +63,15 @@ class PolicyNetwork(nn.Module):
         """What the env receives: ints for Discrete, samples clipped to the bounds for Box."""
         if self.discrete:
             return actions.astype(np.int64)
-        return np.clip(actions, self.low.numpy(), self.high.numpy()).reshape(-1, *self.action_shape)
+        return np.clip(actions, self.low_bound, self.high_bound).reshape(-1, *self.action_shape)
 
     def deterministic(self, observation: np.ndarray):
         if self.greedy is not None:
             out = self.greedy(np.asarray(observation, dtype=np.float32).reshape(-1))
         else:
             with torch.inference_mode():
-                out = self.head(self.torso(torch.as_tensor(observation, dtype=torch.float32).reshape(1, -1)))[0].numpy()
+                batch = torch.as_tensor(observation, dtype=torch.float32).reshape(1, -1).to(self.device)
+                out = self.head(self.torso(batch))[0].cpu().numpy()
         if self.discrete:
             return int(out.argmax())
         return self.to_env(out[None])[0]
@@ -79,5 +86,5 @@ class PolicyNetwork(nn.Module):
     def sample(self, observations: np.ndarray) -> np.ndarray:
         """Actions for a batch of observations (one per parallel env), unclipped."""
         with torch.inference_mode():
-            obs = torch.as_tensor(observations, dtype=torch.float32)
-            return self.distribution(obs).sample().numpy()
+            obs = torch.as_tensor(observations, dtype=torch.float32).to(self.device)
+            return self.distribution(obs).sample().cpu().numpy()

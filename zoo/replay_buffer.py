@@ -21,6 +21,13 @@ class Batch:
     next_observations: torch.Tensor
     terminated: torch.Tensor  # [B] float: 1 where the episode truly ended
 
+    def to(self, device: torch.device) -> "Batch":
+        """The batch on the agent's device (buffers gather on the CPU; frames travel as uint8)."""
+        if device.type == "cpu":
+            return self
+        return Batch(*(tensor.to(device, non_blocking=True) for tensor in (
+            self.observations, self.actions, self.rewards, self.next_observations, self.terminated)))
+
 
 class ReplayBuffer:
     def __init__(self, capacity: int, observation_shape: tuple[int, ...], action_shape: tuple[int, ...],

@@ -57,11 +57,13 @@ def train(
     hyperparams: str | Path | None = None,
     resume: str | Path | None = None,
     tensorboard: bool = False,
+    device: str = "auto",
 ) -> TrainResult:
     """With `resume` (a run directory or checkpoint), training continues from that agent, with
     its hyperparameters and its replay buffer when the run kept one (`save_replay_buffer`), up
     to `n_timesteps` in all; the continued run gets a new run directory. `tensorboard` also
-    writes the run's curves to RUN_DIR/tensorboard (deep-RL algos)."""
+    writes the run's curves to RUN_DIR/tensorboard (deep-RL algos). `device`: auto, cpu, cuda
+    or cuda:N, where the networks train (zoo.devices)."""
     spec = get_algo(algo)
     check_env_id(env_id)
     loop_options: dict[str, Any] = {"progress": progress}
@@ -75,7 +77,7 @@ def train(
         loop_options["tensorboard"] = True
     if resume is not None:
         return _resume(spec, env_id, Path(resume), seed=seed, n_timesteps=n_timesteps,
-                       overrides=dict(overrides or {}), out_dir=out_dir, loop_options=loop_options)
+                       overrides=dict(overrides or {}), out_dir=out_dir, loop_options=loop_options, device=device)
     overrides = dict(overrides or {})
     if n_timesteps is not None:
         if not spec.has_setting("n_timesteps"):
@@ -91,13 +93,14 @@ def train(
     env = make_env(env_id, resolved.env_kwargs, config=resolved.config)
     agent = spec.load_agent_class()(
         env.observation_space, env.action_space, resolved.config,
-        env_id=env_id, env_kwargs=resolved.env_kwargs, seed=seed,
+        env_id=env_id, env_kwargs=resolved.env_kwargs, seed=seed, device=device,
     )
     run_dir = new_run_dir(out_dir, spec.name, env_id)
     write_run_config(run_dir, {
         "algo": spec.name,
         "env_id": env_id,
         "seed": seed,
+        "device": _device_name(agent),
         "env_kwargs": resolved.env_kwargs,
         "hyperparams": dataclasses.asdict(resolved.config),
         "sources": resolved.sources,
@@ -116,32 +119,37 @@ def _run(spec, agent: Any, env: Any, config: Any, seed: int, run_dir: Path, loop
 
 
 def _resume(spec, env_id: str, resume: Path, *, seed: int, n_timesteps: int | None, overrides: dict[str, Any],
-            out_dir: str | Path, loop_options: dict[str, Any]) -> TrainResult:
-    from zoo.checkpoint import checkpoint_file, load_agent, read_arrays
+            out_dir: str | Path, loop_options: dict[str, Any], device: str) -> TrainResult:
+    from zoo.checkpoint import check_compatible, checkpoint_file, read_arrays, read_checkpoint
     from zoo.config import build_config
     from zoo.loops.off_policy import REPLAY_BUFFER_NAME
 
     if not spec.learns_from_experience:
         raise ZooError(f"{spec.name} learns in one go ({spec.family}); there is nothing to resume.")
     checkpoint = checkpoint_file(resume)
-    previous = load_agent(checkpoint, algo=spec.name, env_id=env_id)
-    values = dataclasses.asdict(previous.config)
-    values.update(overrides)
+    metadata, arrays = read_checkpoint(checkpoint)  # read once: its config first, then its arrays
+    check_compatible(metadata, checkpoint, algo=spec.name, env_id=env_id)
+    previous_steps = int(metadata.get("num_timesteps", 0))
+    env_kwargs = metadata.get("env_kwargs") or {}
+    if not isinstance(metadata.get("config"), dict):
+        raise ZooError(f"{checkpoint} holds no readable config; it is corrupt or not a zoo checkpoint.")
+    values = {**metadata["config"], **overrides}
     if n_timesteps is not None:
         values["n_timesteps"] = n_timesteps
     config = build_config(spec.load_config_class(), values, source=f"--resume {resume}")
-    if config.n_timesteps <= previous.num_timesteps:
-        raise ZooError(f"{checkpoint} has trained {previous.num_timesteps} steps already, n_timesteps is "
+    if config.n_timesteps <= previous_steps:
+        raise ZooError(f"{checkpoint} has trained {previous_steps} steps already, n_timesteps is "
                        f"{config.n_timesteps}: pass a larger total with --steps.")
-    env = make_env(env_id, previous.env_kwargs, config=config)
+    env = make_env(env_id, env_kwargs, config=config)
     agent = spec.load_agent_class()(env.observation_space, env.action_space, config, env_id=env_id,
-                                    env_kwargs=previous.env_kwargs, seed=seed)
-    agent.load(checkpoint)  # weights, optimizer state, statistics and num_timesteps
+                                    env_kwargs=env_kwargs, seed=seed, device=device)
+    agent.restore(metadata, arrays, checkpoint)  # weights, optimizer state, statistics and num_timesteps
     run_dir = new_run_dir(out_dir, spec.name, env_id)
     write_run_config(run_dir, {
-        "algo": spec.name, "env_id": env_id, "seed": seed, "env_kwargs": previous.env_kwargs,
+        "algo": spec.name, "env_id": env_id, "seed": seed, "device": _device_name(agent),
+        "env_kwargs": env_kwargs,
         "hyperparams": dataclasses.asdict(config), "resumed_from": str(checkpoint),
-        "resumed_at_step": previous.num_timesteps,
+        "resumed_at_step": previous_steps,
     })
     extra: dict[str, Any] = {**loop_options, "start_step": agent.num_timesteps}
     replay_path = checkpoint.parent / REPLAY_BUFFER_NAME
@@ -151,3 +159,8 @@ def _resume(spec, env_id: str, resume: Path, *, seed: int, n_timesteps: int | No
     result.summary["resumed_from_step"] = extra["start_step"]
     result.summary["replay_buffer_restored"] = "replay" in extra
     return result
+
+
+def _device_name(agent: Any) -> str:
+    """For the run's record: where it trained (numpy agents: the CPU)."""
+    return "cpu" if agent.device is None else str(agent.device)

@@ -10,6 +10,7 @@ A truncated episode bootstraps from the value of the observation it was cut at.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,7 @@ class ActorCriticConfig(OnPolicyConfig):
 
 class ActorCriticAgent(BaseAgent):
     algo = "actor_critic"
+    uses_torch = True
 
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: ActorCriticConfig,
                  **kwargs: Any):
@@ -59,9 +61,10 @@ class ActorCriticAgent(BaseAgent):
         if self.seed is not None:
             torch.manual_seed(self.seed)
         self.policy = PolicyNetwork(observation_space, action_space, config.net_arch, config.activation,
-                                    config.init, config.log_std_init)
+                                    config.init, config.log_std_init, self.device)
         self.value_network = init_weights(
-            mlp(observation_size(observation_space.shape), 1, config.net_arch, config.activation), config.init)
+            mlp(observation_size(observation_space.shape), 1, config.net_arch, config.activation),
+            config.init).to(self.device)
         parameters = list(self.policy.parameters()) + list(self.value_network.parameters())
         self.optimizer = ClippedAdam(parameters, config.learning_rate, config.max_grad_norm)
         self.n_updates = 0
@@ -69,25 +72,23 @@ class ActorCriticAgent(BaseAgent):
     def take_action(self, observation: Any, deterministic: bool = False):
         return self.policy.act(observation, deterministic)
 
-    def values(self, observations: np.ndarray) -> torch.Tensor:
-        return self.value_network(torch.from_numpy(observations.reshape(len(observations), -1))).squeeze(-1)
-
     def update(self, rollout: Rollout) -> dict[str, float]:
         steps, n_envs = rollout.rewards.shape
-        observations = rollout.observations.reshape(steps * n_envs, -1)
-        values = self.values(observations)
+        on_device = functools.partial(torch.as_tensor, device=self.device)
+        observations = on_device(rollout.observations.reshape(steps * n_envs, -1))
+        values = self.value_network(observations).squeeze(-1)
         with torch.no_grad():
-            next_values = self.values(rollout.next_observations.reshape(steps * n_envs, -1))
-        advantages, targets = gae(rollout.rewards, values.detach().numpy().reshape(steps, n_envs),
-                                  next_values.numpy().reshape(steps, n_envs), rollout.terminated,
+            next_values = self.value_network(on_device(rollout.next_observations.reshape(steps * n_envs, -1)))
+        advantages, targets = gae(rollout.rewards, values.detach().cpu().numpy().reshape(steps, n_envs),
+                                  next_values.cpu().numpy().reshape(steps, n_envs), rollout.terminated,
                                   rollout.truncated, self.config.gamma, self.config.gae_lambda)
-        advantages = torch.as_tensor(advantages.reshape(-1), dtype=torch.float32)
+        advantages = on_device(advantages.reshape(-1), dtype=torch.float32)
         if self.config.normalize_advantage and len(advantages) > 1:
             advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-        actions = torch.from_numpy(rollout.actions.reshape(steps * n_envs, *rollout.actions.shape[2:]))
-        log_probs, entropy = self.policy.log_prob_and_entropy(torch.from_numpy(observations), actions)
+        actions = on_device(rollout.actions.reshape(steps * n_envs, *rollout.actions.shape[2:]))
+        log_probs, entropy = self.policy.log_prob_and_entropy(observations, actions)
         policy_loss = -(advantages * log_probs).mean()
-        value_loss = F.mse_loss(values, torch.as_tensor(targets.reshape(-1), dtype=torch.float32))
+        value_loss = F.mse_loss(values, on_device(targets.reshape(-1), dtype=torch.float32))
         loss = policy_loss + self.config.vf_coef * value_loss - self.config.ent_coef * entropy.mean()
         self.optimizer.zero_grad()
         loss.backward()

@@ -55,12 +55,13 @@ class DDPGConfig(OffPolicyConfig):
 
 class DDPGAgent(BaseAgent):
     algo = "ddpg"
+    uses_torch = True
 
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: DDPGConfig, **kwargs: Any):
         super().__init__(observation_space, action_space, config, **kwargs)
         if isinstance(action_space, gym.spaces.Discrete):
             raise ZooError("ddpg is for continuous actions; for Discrete ones use dqn or sac.")
-        self.actions = BoxActions(action_space, self.algo)
+        self.actions = BoxActions(action_space, self.algo, self.device)
         if not isinstance(observation_space, gym.spaces.Box):
             raise ZooError(f"ddpg needs a Box (vector) observation space, got {observation_space}.")
         if self.seed is not None:
@@ -68,15 +69,16 @@ class DDPGAgent(BaseAgent):
         self.observation_shape = observation_space.shape
         in_features = observation_size(observation_space.shape)
         self.action_dim = self.actions.dim
-        self.actor = nn.Sequential(mlp(in_features, self.action_dim, config.net_arch, config.activation), nn.Tanh())
-        self.critic = mlp(in_features + self.action_dim, 1, config.net_arch, config.activation)
+        self.actor = nn.Sequential(mlp(in_features, self.action_dim, config.net_arch, config.activation),
+                                   nn.Tanh()).to(self.device)
+        self.critic = mlp(in_features + self.action_dim, 1, config.net_arch, config.activation).to(self.device)
         self.target_actor = copy.deepcopy(self.actor).requires_grad_(False)
         self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
         self.online_parameters = list(self.actor.parameters()) + list(self.critic.parameters())
         self.target_parameters = list(self.target_actor.parameters()) + list(self.target_critic.parameters())
         self.actor_optimizer = ClippedAdam(list(self.actor.parameters()), config.learning_rate)
         self.critic_optimizer = ClippedAdam(list(self.critic.parameters()), config.learning_rate)
-        self.greedy = NumpyForward.build(self.actor[0])  # tanh applied in numpy
+        self.greedy = NumpyForward.build(self.actor[0])  # tanh applied in numpy; None on a GPU
         self.noise_state = np.zeros(self.action_dim, dtype=np.float32)
         self.normalizer = ObservationNormalizer(self.observation_shape) if config.normalize_observations else None
         self.n_updates = 0
@@ -94,7 +96,7 @@ class DDPGAgent(BaseAgent):
             action = np.tanh(self.greedy(observation.reshape(-1)))
         else:
             with torch.inference_mode():
-                action = self.actor(torch.from_numpy(observation).reshape(1, -1))[0].numpy()
+                action = self.actor(torch.from_numpy(observation).reshape(1, -1).to(self.device))[0].cpu().numpy()
         if not deterministic:
             action = np.clip(action + self.exploration_noise(), -1.0, 1.0)
         return self.actions.to_env(action.astype(np.float32))
@@ -126,6 +128,7 @@ class DDPGAgent(BaseAgent):
     # -- learning ----------------------------------------------------------------------
 
     def update(self, batch: Batch) -> dict[str, float]:
+        batch = batch.to(self.device)
         if self.normalizer is not None:
             batch = dataclasses.replace(batch, observations=self.normalizer.torch(batch.observations),
                                         next_observations=self.normalizer.torch(batch.next_observations))

@@ -44,13 +44,14 @@ class ReinforceConfig(OnPolicyConfig):
 
 class ReinforceAgent(BaseAgent):
     algo = "reinforce"
+    uses_torch = True
 
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: ReinforceConfig, **kwargs: Any):
         super().__init__(observation_space, action_space, config, **kwargs)
         if self.seed is not None:
             torch.manual_seed(self.seed)
         self.policy = PolicyNetwork(observation_space, action_space, config.net_arch, config.activation,
-                                    config.init, config.log_std_init)
+                                    config.init, config.log_std_init, self.device)
         self.optimizer = ClippedAdam(list(self.policy.parameters()), config.learning_rate, config.max_grad_norm)
         self.n_updates = 0
 
@@ -62,10 +63,10 @@ class ReinforceAgent(BaseAgent):
         returns = discounted_returns(rollout.rewards, episode_ends, self.config.gamma).reshape(-1)
         if self.config.normalize_returns and len(returns) > 1:
             returns = (returns - returns.mean()) / (returns.std() + 1e-8)
-        observations = torch.from_numpy(rollout.observations.reshape(len(returns), -1))
-        actions = torch.from_numpy(rollout.actions.reshape(len(returns), *rollout.actions.shape[2:]))
+        observations = torch.as_tensor(rollout.observations.reshape(len(returns), -1), device=self.device)
+        actions = torch.as_tensor(rollout.actions.reshape(len(returns), *rollout.actions.shape[2:]), device=self.device)
         log_probs, _ = self.policy.log_prob_and_entropy(observations, actions)
-        loss = -(log_probs * torch.as_tensor(returns, dtype=torch.float32)).sum()
+        loss = -(log_probs * torch.as_tensor(returns, dtype=torch.float32, device=self.device)).sum()
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()

@@ -95,6 +95,7 @@ def squashed_log_prob(pre_tanh: torch.Tensor, mean: torch.Tensor, log_std: torch
 
 class SACAgent(BaseAgent):
     algo = "sac"
+    uses_torch = True
 
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: SACConfig, **kwargs: Any):
         super().__init__(observation_space, action_space, config, **kwargs)
@@ -103,28 +104,32 @@ class SACAgent(BaseAgent):
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
         if not self.discrete and not isinstance(action_space, gym.spaces.Box):
             raise ZooError(f"sac supports Box and Discrete action spaces, got {action_space}.")
-        self.actions = None if self.discrete else BoxActions(action_space, self.algo)
+        self.actions = None if self.discrete else BoxActions(action_space, self.algo, self.device)
         if self.seed is not None:
             torch.manual_seed(self.seed)
         self.observation_shape = observation_space.shape
         in_features = observation_size(observation_space.shape)
         if self.discrete:
             self.n_actions = int(action_space.n)
-            self.actor = mlp(in_features, self.n_actions, config.net_arch, config.activation)
-            self.critics = EnsembleMLP(2, in_features, self.n_actions, config.net_arch, config.activation)
-            self.greedy = NumpyForward.build(self.actor)
+            self.actor = mlp(in_features, self.n_actions, config.net_arch, config.activation).to(self.device)
+            self.critics = EnsembleMLP(2, in_features, self.n_actions, config.net_arch,
+                                       config.activation).to(self.device)
+            self.greedy = NumpyForward.build(self.actor)  # None on a GPU
             default_target = 0.98 * math.log(self.n_actions)
         else:
             self.action_dim = self.actions.dim
-            self.actor = SquashedGaussianActor(in_features, self.action_dim, config.net_arch, config.activation)
-            self.critics = EnsembleMLP(2, in_features + self.action_dim, 1, config.net_arch, config.activation)
+            self.actor = SquashedGaussianActor(in_features, self.action_dim, config.net_arch,
+                                               config.activation).to(self.device)
+            self.critics = EnsembleMLP(2, in_features + self.action_dim, 1, config.net_arch,
+                                       config.activation).to(self.device)
             self.greedy = NumpyForward.build(self.actor.torso, self.actor.mean_head)
             default_target = -float(self.action_dim)
         self.target_critics = copy.deepcopy(self.critics).requires_grad_(False)
         self.critic_parameters = list(self.critics.parameters())
         self.target_parameters = list(self.target_critics.parameters())
         self.target_entropy = default_target if config.target_entropy is None else config.target_entropy
-        self.log_alpha = torch.tensor(math.log(config.ent_coef or config.initial_alpha), requires_grad=True)
+        self.log_alpha = torch.tensor(math.log(config.ent_coef or config.initial_alpha), device=self.device,
+                                      requires_grad=True)
         self.actor_optimizer = ClippedAdam(list(self.actor.parameters()), config.learning_rate)
         self.critic_optimizer = ClippedAdam(self.critic_parameters, config.learning_rate)
         self.alpha_optimizer = ClippedAdam([self.log_alpha], config.learning_rate)
@@ -147,14 +152,14 @@ class SACAgent(BaseAgent):
             out = self.greedy(observation.reshape(-1))
             return int(out.argmax()) if self.discrete else self.actions.to_env(np.tanh(out))
         with torch.inference_mode():
-            batch = torch.from_numpy(observation).reshape(1, -1)
+            batch = torch.from_numpy(observation).reshape(1, -1).to(self.device)
             if self.discrete:
                 logits = self.actor(batch)[0]
                 return int(logits.argmax()) if deterministic else int(torch.distributions.Categorical(
                     logits=logits).sample())
             if deterministic:
-                return self.actions.to_env(torch.tanh(self.actor(batch)[0])[0].numpy())
-            return self.actions.to_env(self.actor.sample(batch)[0][0].numpy())
+                return self.actions.to_env(torch.tanh(self.actor(batch)[0])[0].cpu().numpy())
+            return self.actions.to_env(self.actor.sample(batch)[0][0].cpu().numpy())
 
     def random_actions(self, n: int) -> np.ndarray:
         if self.discrete:
@@ -183,6 +188,7 @@ class SACAgent(BaseAgent):
     # loss needs. Measured on this CPU (batch 256, [256, 256], 2 threads): 11.2 -> 8.2 ms.
 
     def update(self, batch: Batch) -> dict[str, float]:
+        batch = batch.to(self.device)
         if self.normalizer is not None:
             batch = dataclasses.replace(batch, observations=self.normalizer.torch(batch.observations),
                                         next_observations=self.normalizer.torch(batch.next_observations))
@@ -263,7 +269,7 @@ class SACAgent(BaseAgent):
             **self.actor_optimizer.state_arrays("actor_optimizer"),
             **self.critic_optimizer.state_arrays("critic_optimizer"),
             **self.alpha_optimizer.state_arrays("alpha_optimizer"),
-            "log_alpha": self.log_alpha.detach().numpy().copy(), "n_updates": np.array(self.n_updates),
+            "log_alpha": self.log_alpha.detach().cpu().numpy().copy(), "n_updates": np.array(self.n_updates),
             **(self.normalizer.state_arrays("observation_statistics") if self.normalizer else {}),
         }
 

@@ -70,6 +70,7 @@ class VisionQNetwork(nn.Module):
 
 class VisionDQNAgent(DQNAgent):
     algo = "vision_dqn"
+    prefers_gpu = True  # CNNs: the one kind of network here that a GPU runs faster (zoo.devices)
 
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: VisionDQNConfig, **kwargs: Any):
         super().__init__(observation_space, action_space, config, **kwargs)
@@ -104,9 +105,11 @@ class VisionDQNAgent(DQNAgent):
             raise ZooError(f"vision_dqn: observation of shape {observation.shape}, "
                            f"this agent takes {self.observation_shape}.")
         with torch.inference_mode():
-            return int(self.q_network(torch.as_tensor(observation, dtype=torch.uint8)[None]).argmax())
+            frames = torch.as_tensor(observation, dtype=torch.uint8)[None].to(self.device)
+            return int(self.q_network(frames).argmax())
 
     def update(self, batch: Batch) -> dict[str, float]:
+        batch = batch.to(self.device)  # frames cross as uint8, a quarter of float32
         td_target = self.td_target(batch)  # eval mode: running batch-norm statistics
         self.q_network.train()
         try:
