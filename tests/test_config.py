@@ -111,3 +111,15 @@ def test_algo_names_accept_dash_and_underscore_and_suggest_on_typos():
     assert get_algo("Thompson-Sampling").name == "thompson_sampling"
     with pytest.raises(ZooError, match="Did you mean: value_iteration"):
         get_algo("value_iterations")
+
+
+@pytest.mark.parametrize("word, candidates, suggestion", [
+    ("lenett", ["lenet", "alexnet", "vgg", "resnet"], " Did you mean: lenet?"),  # not alexnet, resnet too
+    ("CartPole", ["CartPole-v0", "CartPole-v1", "Acrobot-v1"], " Did you mean: CartPole-v0, CartPole-v1?"),
+    ("learning_rte", ["learning_rate", "learning_starts"], " Did you mean: learning_rate?"),
+    ("zzz", ["lenet", "alexnet"], ""),
+])
+def test_suggestions_are_the_closest_names_only(word, candidates, suggestion):
+    from zoo.errors import did_you_mean
+
+    assert did_you_mean(word, candidates) == suggestion

@@ -41,7 +41,7 @@ def resolve_device(name: Any, *, algo: str, uses_torch: bool, prefers_gpu: bool 
     if not torch.cuda.is_available():
         build = "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}"
         raise ZooError(f"--device {text}: this PyTorch ({torch.__version__}, {build}) sees no CUDA GPU here. "
-                       "Use --device cpu (or auto, which picks the GPU only when there is one).")
+                       "Use --device cpu, or auto (the default).")
     device = torch.device(text)
     if device.index is not None and device.index >= torch.cuda.device_count():
         raise ZooError(f"--device {text}: there are {torch.cuda.device_count()} CUDA device(s), numbered from 0.")

@@ -14,6 +14,12 @@ class ZooError(Exception):
 
 
 def did_you_mean(word: str, candidates: Iterable[str], n: int = 3) -> str:
-    """' Did you mean: a, b?' for the closest candidates, or '' when none is close."""
-    matches = difflib.get_close_matches(word, list(candidates), n=n, cutoff=0.6)
+    """' Did you mean: a, b?' for the closest candidates, or '' when none is close.
+
+    Up to `n`, and only those nearly as close as the best: 'lenett' suggests lenet alone, not
+    alexnet and resnet too, while 'CartPole' still offers both of its versions.
+    """
+    scored = [(difflib.SequenceMatcher(None, word, candidate).ratio(), candidate) for candidate in candidates]
+    close = sorted((item for item in scored if item[0] >= 0.6), key=lambda item: -item[0])
+    matches = [candidate for score, candidate in close if score >= close[0][0] - 0.1][:n] if close else []
     return f" Did you mean: {', '.join(matches)}?" if matches else ""
