@@ -71,6 +71,11 @@ class BaseAgent:
         self.device = resolve_device(device, algo=self.algo, uses_torch=self.uses_torch,
                                      prefers_gpu=self.prefers_gpu)
 
+    @property
+    def device_name(self) -> str:
+        """Where it computes, for records and reports: 'cpu', 'cuda', 'cuda:1' (numpy agents: cpu)."""
+        return "cpu" if self.device is None else str(self.device)
+
     # -- the protocol --------------------------------------------------------------------
 
     def take_action(self, observation: Any, deterministic: bool = False) -> Any:

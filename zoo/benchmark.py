@@ -300,7 +300,7 @@ def run_benchmark(
         started = time.perf_counter()
         trained = train(spec.name, env_id, seed=seed, overrides=overrides, hyperparams=hyperparams,
                         out_dir=Path(out_dir) / "benchmarks", device=device)
-        trained_on = "cpu" if trained.agent.device is None else str(trained.agent.device)
+        trained_on = trained.agent.device_name
         if trained_on != "cpu" and seed == seeds[0]:
             report.notes.append(f"trained on {trained_on}")
         seconds = time.perf_counter() - started

@@ -100,7 +100,7 @@ def train(
         "algo": spec.name,
         "env_id": env_id,
         "seed": seed,
-        "device": _device_name(agent),
+        "device": agent.device_name,
         "env_kwargs": resolved.env_kwargs,
         "hyperparams": dataclasses.asdict(resolved.config),
         "sources": resolved.sources,
@@ -146,7 +146,7 @@ def _resume(spec, env_id: str, resume: Path, *, seed: int, n_timesteps: int | No
     agent.restore(metadata, arrays, checkpoint)  # weights, optimizer state, statistics and num_timesteps
     run_dir = new_run_dir(out_dir, spec.name, env_id)
     write_run_config(run_dir, {
-        "algo": spec.name, "env_id": env_id, "seed": seed, "device": _device_name(agent),
+        "algo": spec.name, "env_id": env_id, "seed": seed, "device": agent.device_name,
         "env_kwargs": env_kwargs,
         "hyperparams": dataclasses.asdict(config), "resumed_from": str(checkpoint),
         "resumed_at_step": previous_steps,
@@ -159,8 +159,3 @@ def _resume(spec, env_id: str, resume: Path, *, seed: int, n_timesteps: int | No
     result.summary["resumed_from_step"] = extra["start_step"]
     result.summary["replay_buffer_restored"] = "replay" in extra
     return result
-
-
-def _device_name(agent: Any) -> str:
-    """For the run's record: where it trained (numpy agents: the CPU)."""
-    return "cpu" if agent.device is None else str(agent.device)
