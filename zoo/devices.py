@@ -1,9 +1,9 @@
 """Where an agent's networks live: `--device auto|cpu|cuda` (or `cuda:N`).
 
 `auto` is not "the GPU whenever there is one". The MLPs of the vector-observation agents are
-small enough that a GPU loses to the CPU on them: every update is a handful of tiny kernels,
-each paying a launch and, per env step, a host-device round trip for the action (SB3 warns
-about the same for its MLP policies). So `auto` gives the GPU only to agents whose networks
+so small that their updates are mostly per-call overhead, which a GPU only adds to: a kernel
+launch per tiny op and, every env step, a host-device round trip for the action (SB3 warns
+about the same for its MLP policies; no GPU was at hand here to measure it). So `auto` gives the GPU only to agents whose networks
 are worth it (`prefers_gpu`: the CNNs of vision_dqn) and keeps the others on the CPU;
 `--device cuda` puts any torch agent on the GPU on purpose.
 
