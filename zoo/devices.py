@@ -3,9 +3,10 @@
 `auto` is not "the GPU whenever there is one". The MLPs of the vector-observation agents are
 so small that their updates are mostly per-call overhead, which a GPU only adds to: a kernel
 launch per tiny op and, every env step, a host-device round trip for the action (SB3 warns
-about the same for its MLP policies; no GPU was at hand here to measure it). So `auto` gives the GPU only to agents whose networks
-are worth it (`prefers_gpu`: the CNNs of vision_dqn) and keeps the others on the CPU;
-`--device cuda` puts any torch agent on the GPU on purpose.
+about the same for its MLP policies; no GPU was at hand here to measure it). So `auto`
+gives the GPU only to agents whose networks are worth it (`prefers_gpu`: the CNNs of
+vision_dqn) and keeps the others on the CPU; `--device cuda` puts any torch agent on the GPU
+on purpose.
 
 The device belongs to the machine, not to the agent: it is not a hyperparameter and not in the
 checkpoint, whose arrays are plain numpy, so an agent trained on a GPU loads on a CPU and back.
