@@ -9,13 +9,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO, Callable, Iterator
 
 import gymnasium as gym
 import numpy as np
@@ -93,20 +94,29 @@ def write_checkpoint(path: str | Path, metadata: dict[str, Any], arrays: dict[st
     return atomic_write(path, write_zip)
 
 
-def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
-    """`write` fills a temporary file beside `path`, which is then renamed into place: a crash
-    or Ctrl-C mid-save leaves the old file (or none), never half of a new one."""
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary file beside `path` for the block to fill; when the block ends, it is synced
+    and renamed into place: a crash or Ctrl-C mid-save leaves the old file (or none), never
+    half of a new one. The temporary name keeps `path`'s suffix, for writers that pick their
+    format from it (imageio)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(handle)
     try:
-        with os.fdopen(handle, "wb") as raw:
-            write(raw)
-            raw.flush()
-            os.fsync(raw.fileno())
+        yield Path(temporary)
+        with open(temporary, "rb") as written:
+            os.fsync(written.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
+    """`write` fills the file at `path` through a binary stream, atomically (`atomic_path`)."""
+    with atomic_path(path) as temporary, open(temporary, "wb") as raw:
+        write(raw)
     return path
 
 

@@ -7,13 +7,12 @@ into place, so an interrupted recording never leaves half a video. Needs the `vi
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from zoo.checkpoint import atomic_path
 from zoo.errors import ZooError
 from zoo.evaluation import EvaluationResult, evaluate_agent
 
@@ -30,10 +29,7 @@ def write_video(frames: list[np.ndarray], path: str | Path, fps: int) -> Path:
         raise ZooError("Recording needs imageio: pip install 'zoo[video]'.") from None
     if not frames:
         raise ZooError("No frames to record.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(suffix=path.suffix, dir=path.parent, prefix=f".{path.stem}.")
-    os.close(handle)
-    try:
+    with atomic_path(path) as temporary:
         if path.suffix.lower() == ".gif":
             imageio.mimsave(temporary, frames, duration=1000.0 / fps, loop=0)
         else:
@@ -43,10 +39,6 @@ def write_video(frames: list[np.ndarray], path: str | Path, fps: int) -> Path:
                 raise ZooError("mp4 needs imageio-ffmpeg: pip install 'zoo[video]' (or record a .gif).") from None
             # macro_block_size=1: keep the frame size (H.264 would otherwise resize to multiples of 16)
             imageio.mimsave(temporary, frames, fps=fps, macro_block_size=1, format="FFMPEG")
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
     return path
 
 
