@@ -425,13 +425,10 @@ def benchmark(
                              out, device)
         return
 
-    def show(result):
-        console.print(f"{result.library} seed {result.seed}: return {result.mean_return:.1f} ± "
-                      f"{result.std_return:.1f} in {result.seconds:.1f} s ({result.steps_per_second:.0f} steps/s)")
-
     report = run_benchmark(algo, env_id, list(range(seeds)), n_timesteps=steps, overrides=parse_overrides(hp or []),
                            hyperparams=hyperparams, eval_episodes=episodes, compare_sb3=sb3,
-                           sb3_threads=sb3_threads, out_dir=out, on_result=show, device=device)
+                           sb3_threads=sb3_threads, out_dir=out, device=device,
+                           on_result=lambda result: _show_seed_result(result.library, result))
     table = Table(title=f"{report.algo} on {report.env_id}: {report.n_timesteps} steps, {episodes} eval episodes")
     for column in ("library", "per seed", "mean ± std", "min", "wall time", "steps/s", "threads"):
         table.add_column(column, justify="right")
@@ -452,17 +449,20 @@ def benchmark(
     console.print(f"written to {escape(str(json_path))} and {escape(str(markdown_path))}")
 
 
+def _show_seed_result(label: str, result) -> None:
+    """One benchmark seed as it finishes: '<library or backbone> seed N: return ... in ... s'."""
+    console.print(f"{escape(label)} seed {result.seed}: return {result.mean_return:.1f} ± {result.std_return:.1f} "
+                  f"in {result.seconds:.1f} s ({result.steps_per_second:.0f} steps/s)")
+
+
 def _benchmark_backbones(algo: str, env_id: str, specs: list[str], seeds: int, steps: Optional[int],
                          overrides: dict, hyperparams: Optional[str], episodes: int, out: Path, device: str) -> None:
     from zoo.benchmark import parse_backbone_spec, run_backbone_benchmark, write_backbone_table
 
-    def show(name, result):
-        console.print(f"{escape(name)} seed {result.seed}: return {result.mean_return:.1f} ± {result.std_return:.1f} "
-                      f"in {result.seconds:.1f} s ({result.steps_per_second:.0f} steps/s)")
-
     results = run_backbone_benchmark(algo, env_id, [parse_backbone_spec(spec) for spec in specs],
                                      list(range(seeds)), n_timesteps=steps, overrides=overrides,
-                                     hyperparams=hyperparams, eval_episodes=episodes, out_dir=out, on_result=show,
+                                     hyperparams=hyperparams, eval_episodes=episodes, out_dir=out,
+                                     on_result=_show_seed_result,
                                      device=device)
     first = results[0].report
     table = Table(title=f"{first.algo} on {env_id}: {first.n_timesteps} steps, {episodes} eval episodes")

@@ -133,11 +133,11 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path) -> list[Path]:
 
 
 def _plot_planning(plt, run_dir: Path, config: dict, path: Path) -> Path:
-    from zoo.checkpoint import load_agent
+    from zoo.checkpoint import CHECKPOINT_NAME, load_agent
     from zoo.environments import make_env
     from zoo.planning import ARROWS, ARROWS_BY_ENV_CLASS
 
-    agent = load_agent(run_dir / "model.zip")
+    agent = load_agent(run_dir / CHECKPOINT_NAME)
     env = make_env(config["env_id"], config.get("env_kwargs"))
     unwrapped = env.unwrapped
     shape = getattr(unwrapped, "shape", None) or (getattr(unwrapped, "nrow", None), getattr(unwrapped, "ncol", None))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zoo.checkpoint import CHECKPOINT_NAME
 from zoo.config import resolve_hyperparams
 from zoo.environments import check_env_id, make_env
 from zoo.errors import ZooError
@@ -114,7 +115,7 @@ def _run(spec, agent: Any, env: Any, config: Any, seed: int, run_dir: Path, loop
     with stop_on_interrupt() as stop:
         summary = _family_loop(spec.family)(agent, env, config, seed=seed, run_dir=run_dir, stop=stop,
                                             **loop_options)
-    checkpoint = agent.save(run_dir / "model.zip")
+    checkpoint = agent.save(run_dir / CHECKPOINT_NAME)
     return TrainResult(run_dir, checkpoint, agent, env, summary, interrupted=stop.requested)
 
 
