@@ -33,9 +33,7 @@ class PolicyNetwork(nn.Module):
         elif isinstance(action_space, gym.spaces.Box):
             self.head = nn.Linear(width, int(np.prod(action_space.shape)))
             self.log_std = nn.Parameter(torch.full((int(np.prod(action_space.shape)),), float(log_std_init)))
-            self.register_buffer("low", torch.as_tensor(action_space.low, dtype=torch.float32))
-            self.register_buffer("high", torch.as_tensor(action_space.high, dtype=torch.float32))
-            # numpy copies for clipping the env's actions, wherever the buffers live
+            # the env's bounds, for clipping sampled actions in numpy wherever the network lives
             self.low_bound = np.asarray(action_space.low, dtype=np.float32)
             self.high_bound = np.asarray(action_space.high, dtype=np.float32)
         else:
