@@ -5,8 +5,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-import zoo.benchmark
-from zoo.benchmark import run_benchmark, sb3_available
+import zoo.benchmark.sb3
+from zoo.benchmark import run_benchmark
+from zoo.benchmark.sb3 import sb3_available
 from zoo.cli import app
 
 TINY = {"learning_starts": 100, "train_freq": 4, "net_arch": [16]}
@@ -41,12 +42,13 @@ def test_benchmark_of_an_algo_without_a_budget_is_a_clear_error(tmp_path):
 
 
 def test_insisting_on_sb3_without_it_installed_says_how_to_get_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(zoo.benchmark, "sb3_available", lambda: False)
+    monkeypatch.setattr(zoo.benchmark.sb3, "sb3_available", lambda: False)
     result = CliRunner().invoke(app, ["benchmark", "dqn", "CartPole-v1", "--steps", "200", "--sb3",
                                       "--out", str(tmp_path)])
     assert result.exit_code == 1 and "pip install 'zoo[benchmark]'" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sb3_available(), reason="Stable-Baselines3 is not installed (extra: benchmark)")
 def test_sb3_runs_side_by_side_on_the_same_hyperparameters(tmp_path):
     report = run_benchmark("double_dqn", "CartPole-v1", [0], n_timesteps=300, overrides=TINY, eval_episodes=2,

@@ -11,10 +11,10 @@ import time
 
 import pytest
 import yaml
+from conftest import run_python
 from typer.testing import CliRunner
 
-from conftest import run_python
-from zoo.checkpoint import load_agent
+from zoo.build import load_agent
 from zoo.cli import app
 
 
@@ -114,10 +114,10 @@ def test_enjoy_without_render_and_evaluate_a_bandit_on_its_training_problem(tmp_
         (["train", "ucb", "BernoulliBandit-v0", "--hp", "coefficent=2"], "unknown hyperparameter 'coefficent'"),
         (["train", "ucb", "BernoulliBandit-v0", "--hp", "coefficient=big"], "'coefficient' must be float"),
         (["train", "ucb", "BernoulliBandit-v0", "--hp", "coefficient"], "--hp expects key=value"),
-        (["train", "value_iteration", "CartPole-v1"], "plans over finite MDPs"),
+        (["train", "value_iteration", "CartPole-v1"], "value_iteration supports Discrete observations, CartPole-v1"),
         (["train", "value_iteration", "BernoulliBandit-v0"], "needs a known model"),
         (["train", "ucb", "CartPole-v1"], "needs a bandit env"),
-        (["train", "ucb", "MountainCarContinuous-v0"], "needs a Discrete action space"),
+        (["train", "ucb", "MountainCarContinuous-v0"], "ucb supports Discrete actions, MountainCarContinuous-v0 has"),
         (["train", "value_iteration", "CliffWalking4x12-v0", "--steps", "10"], "takes no step budget"),
         (["train", "ucb", "nosuchpackage:Env-v0"], "Cannot import 'nosuchpackage'"),
         (["evaluate", "ucb", "FrozenLake-v1"], "No trained ucb agent for FrozenLake-v1"),
@@ -149,10 +149,10 @@ def test_same_seed_same_config_same_numbers(tmp_path):
 
 
 def test_interrupt_during_training_stops_cleanly_and_keeps_what_was_learned(tmp_path, monkeypatch):
-    from zoo.bandit import BanditAgent
+    from zoo.bandit import BanditSolver
     from zoo.train import train
 
-    update = BanditAgent.update
+    update = BanditSolver.update
 
     def update_then_ctrl_c(self, action, reward):
         metrics = update(self, action, reward)
@@ -160,7 +160,7 @@ def test_interrupt_during_training_stops_cleanly_and_keeps_what_was_learned(tmp_
             signal.raise_signal(signal.SIGINT)
         return metrics
 
-    monkeypatch.setattr(BanditAgent, "update", update_then_ctrl_c)
+    monkeypatch.setattr(BanditSolver, "update", update_then_ctrl_c)
     handler_before = signal.getsignal(signal.SIGINT)  # SIG_IGN when pytest runs in the background
     result = train("epsilon_greedy", "BernoulliBandit-v0", out_dir=tmp_path)
     assert result.interrupted

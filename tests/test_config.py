@@ -58,24 +58,23 @@ def test_layers_apply_in_order_defaults_then_default_entry_then_env_then_cli(tmp
         "default": {"coefficient": 2.0, "n_timesteps": 10},
         "BernoulliBandit-v0": {"coefficient": 3.0, "env_kwargs": {"n_arms": 4}},
     }))
-    config_class = get_algo("ucb").load_config_class()
-    resolved = resolve_hyperparams("ucb", config_class, "BernoulliBandit-v0", {"n_timesteps": 20}, tmp_path)
+    resolved = resolve_hyperparams(get_algo("ucb"), "BernoulliBandit-v0", {"n_timesteps": 20}, tmp_path)
     assert (resolved.config.coefficient, resolved.config.n_timesteps) == (3.0, 20)
     assert resolved.config.initial_estimate == 1.0  # dataclass default
     assert resolved.env_kwargs == {"n_arms": 4}
     path = tmp_path / "ucb.yml"
     assert resolved.sources == [f"{path} [default]", f"{path} [BernoulliBandit-v0]", "--hp"]
-    other_env = resolve_hyperparams("ucb", config_class, "envs:OtherEnv-v0", None, tmp_path)
+    other_env = resolve_hyperparams(get_algo("ucb"), "envs:OtherEnv-v0", None, tmp_path)
     assert other_env.config.coefficient == 2.0
 
 
 def test_an_error_names_the_layer_that_caused_it(tmp_path):
     (tmp_path / "ucb.yml").write_text("default:\n  coeficient: 2.0\n")
     with pytest.raises(ZooError, match=r"ucb.yml \[default\]: unknown hyperparameter 'coeficient'"):
-        resolve_hyperparams("ucb", get_algo("ucb").load_config_class(), "X-v0", None, tmp_path)
+        resolve_hyperparams(get_algo("ucb"), "X-v0", None, tmp_path)
     (tmp_path / "ucb.yml").write_text("default:\n  coefficient: 2.0\n")
     with pytest.raises(ZooError, match=r"--hp: hyperparameter 'coefficient' must be float"):
-        resolve_hyperparams("ucb", get_algo("ucb").load_config_class(), "X-v0", {"coefficient": "big"}, tmp_path)
+        resolve_hyperparams(get_algo("ucb"), "X-v0", {"coefficient": "big"}, tmp_path)
 
 
 def test_range_checks_in_the_config_become_clear_errors():
@@ -85,7 +84,8 @@ def test_range_checks_in_the_config_become_clear_errors():
 
 @pytest.mark.parametrize("algo", list(ALGOS))
 def test_every_algo_has_a_hyperparams_file(algo):
-    assert (hyperparams_dir() / f"{algo}.yml").exists(), f"hyperparams/{algo}.yml is missing"
+    name = get_algo(algo).hyperparams_name  # an alias reads its base's file
+    assert (hyperparams_dir() / f"{name}.yml").exists(), f"hyperparams/{name}.yml is missing"
 
 
 @pytest.mark.parametrize("path", sorted(hyperparams_dir().rglob("*.yml")),
@@ -95,16 +95,15 @@ def test_every_shipped_hyperparams_entry_loads(path):
     entries = yaml.safe_load(path.read_text())
     assert "default" in entries
     for env_id in entries:
-        resolve_hyperparams(algo, get_algo(algo).load_config_class(), env_id, hyperparams=path)
+        resolve_hyperparams(get_algo(algo), env_id, hyperparams=path)
 
 
 def test_a_shipped_set_is_chosen_by_name_and_an_unknown_one_is_a_clear_error():
-    config_class = get_algo("dqn").load_config_class()
-    rl_zoo = resolve_hyperparams("dqn", config_class, "CartPole-v1", hyperparams="rl_zoo")
+    rl_zoo = resolve_hyperparams(get_algo("dqn"), "CartPole-v1", hyperparams="rl_zoo")
     assert rl_zoo.config.gradient_steps == 128 and rl_zoo.config.net_arch == [256, 256]
     assert rl_zoo.sources == ["rl_zoo/dqn.yml [default]", "rl_zoo/dqn.yml [CartPole-v1]"]
     with pytest.raises(ZooError, match="shipped sets: rl_zoo"):
-        resolve_hyperparams("dqn", config_class, "CartPole-v1", hyperparams="nope")
+        resolve_hyperparams(get_algo("dqn"), "CartPole-v1", hyperparams="nope")
 
 
 def test_algo_names_accept_dash_and_underscore_and_suggest_on_typos():

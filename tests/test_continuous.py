@@ -9,11 +9,11 @@ import torch
 
 from zoo.agents.ddpg import DDPGAgent, DDPGConfig
 from zoo.agents.sac import SACAgent, SACConfig, squashed_log_prob
-from zoo.checkpoint import load_agent
+from zoo.build import load_agent
+from zoo.contracts import Batch
 from zoo.evaluation import evaluate_agent
 from zoo.networks import EnsembleMLP, mlp
 from zoo.normalization import ObservationNormalizer
-from zoo.replay_buffer import Batch
 from zoo.train import train
 
 OBS = gym.spaces.Box(-np.inf, np.inf, (3,), np.float32)
@@ -103,7 +103,7 @@ def test_ensemble_members_start_like_nn_linear():
 
 
 def test_discrete_sac_target_is_the_soft_value_of_the_smaller_target_critic():
-    from zoo.replay_buffer import Batch
+    from zoo.contracts import Batch
 
     agent = SACAgent(OBS, gym.spaces.Discrete(2), SACConfig(net_arch=[], gamma=0.5, ent_coef=0.1), seed=0)
     with torch.no_grad():  # hand-set target critics: Q'_1 = (1, 4), Q'_2 = (2, 3); policy logits 0 -> pi = 1/2
@@ -119,6 +119,7 @@ def test_discrete_sac_target_is_the_soft_value_of_the_smaller_target_critic():
     torch.testing.assert_close(targets, torch.tensor([1.0 + 0.5 * soft_value, 1.0]))
 
 
+@pytest.mark.slow
 def test_sac_learns_pendulum(tmp_path):
     result = train("sac", "Pendulum-v1", seed=0, out_dir=tmp_path,
                    overrides={"n_timesteps": 5000, "eval_freq": 0, "net_arch": [64, 64]})
@@ -126,6 +127,7 @@ def test_sac_learns_pendulum(tmp_path):
     assert evaluation.mean > -400, evaluation.returns  # a random policy scores about -1200
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("normalize", [False, True], ids=["raw", "normalized-observations"])
 def test_ddpg_learns_pendulum(tmp_path, normalize):
     result = train("ddpg", "Pendulum-v1", seed=0, out_dir=tmp_path,
@@ -156,6 +158,7 @@ def test_running_observation_statistics_equal_those_of_all_the_data():
     assert np.abs(normalizer(np.full(3, 1e6, np.float32))).max() == 10.0  # clipped as SB3 does
 
 
+@pytest.mark.slow
 def test_discrete_sac_learns_cartpole(tmp_path):
     result = train("sac", "CartPole-v1", seed=0, out_dir=tmp_path,
                    overrides={"n_timesteps": 8000, "eval_freq": 2000, "n_eval_episodes": 5, "stop_at_return": 250})
@@ -198,15 +201,44 @@ def test_one_backward_gives_each_network_only_its_own_loss_gradient(action_space
 
     def gradients(pick):
         torch.manual_seed(1)
-        critic_loss, actor_loss, _ = losses(batch, torch.tensor(0.2))
-        for parameter in [*agent.actor.parameters(), *agent.critics.parameters()]:
+        critic_loss, actor_loss, log_pi = losses(batch, torch.tensor(0.2))
+        temperature_loss = agent.temperature_loss(log_pi)
+        for parameter in [*agent.actor.parameters(), *agent.critics.parameters(), agent.log_alpha]:
             parameter.grad = None
-        pick(critic_loss, actor_loss).backward()
-        return ([p.grad.clone() for p in agent.critics.parameters()],
-                [p.grad.clone() for p in agent.actor.parameters() if p.grad is not None])
+        pick(critic_loss, actor_loss, temperature_loss).backward()
+        zero_if_none = [p.grad.clone() if p.grad is not None else torch.zeros_like(p)
+                        for p in [*agent.critics.parameters(), *agent.actor.parameters(), agent.log_alpha]]
+        n_critic = len(list(agent.critics.parameters()))
+        return zero_if_none[:n_critic], zero_if_none[n_critic:-1], zero_if_none[-1]
 
-    joint_critic, joint_actor = gradients(lambda c, a: c + a)
-    critic_only, _ = gradients(lambda c, a: c + 0 * a)
-    _, actor_only = gradients(lambda c, a: a + 0 * c)
+    joint_critic, joint_actor, joint_alpha = gradients(lambda c, a, t: c + a + t)
+    critic_only, _, no_alpha = gradients(lambda c, a, t: c + 0 * (a + t))
+    _, actor_only, _ = gradients(lambda c, a, t: a + 0 * (c + t))
+    _, _, alpha_only = gradients(lambda c, a, t: t + 0 * (c + a))
     for joint, alone in zip(joint_critic + joint_actor, critic_only + actor_only):
         torch.testing.assert_close(joint, alone)
+    torch.testing.assert_close(joint_alpha, alpha_only)  # the temperature learns from its loss alone
+    assert float(alpha_only) != 0.0 and float(no_alpha) == 0.0
+
+
+@pytest.mark.parametrize("ent_coef", [0.0, 0.05])
+def test_a_fixed_temperature_is_the_configured_alpha(ent_coef):
+    # 0 means no entropy term at all (it once read as "unset" and trained with alpha = 1).
+    agent = SACAgent(OBS, gym.spaces.Box(-2, 2, (1,), np.float32), SACConfig(net_arch=[16], ent_coef=ent_coef),
+                     seed=0)
+    batch = Batch(torch.randn(32, 3), torch.rand(32, 1) * 4 - 2, torch.randn(32), torch.randn(32, 3),
+                  torch.zeros(32))
+    for _ in range(3):
+        metrics = agent.update(batch)
+    assert agent.alpha == pytest.approx(ent_coef) and metrics["alpha"] == pytest.approx(ent_coef)
+    assert metrics["alpha_loss"] == 0.0
+
+
+def test_ornstein_uhlenbeck_noise_restarts_at_each_episode_end():
+    agent = DDPGAgent(OBS, gym.spaces.Box(-1, 1, (2,), np.float32),
+                      DDPGConfig(noise="ornstein_uhlenbeck", noise_std=0.5, net_arch=[8]), seed=0)
+    for _ in range(20):
+        agent.take_action(np.zeros(3, np.float32))
+    assert np.abs(agent.noise_state).sum() > 0
+    agent.on_episode_end()  # the off-policy loop calls it when an episode ends, as SB3 resets its noise
+    np.testing.assert_array_equal(agent.noise_state, 0.0)

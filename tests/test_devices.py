@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from test_cli import zoo
 from torch import nn
 
-from test_agents import trained_agent
-from test_cli import zoo
-from zoo.checkpoint import load_agent
+from helpers import trained_agent
+from zoo.build import load_agent
 from zoo.devices import resolve_device
 from zoo.errors import ZooError
 from zoo.registry import ALGOS

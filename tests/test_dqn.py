@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from zoo.agents.dqn import DQNAgent, DQNConfig, QNetwork
-from zoo.checkpoint import load_agent
+from zoo.build import load_agent
+from zoo.contracts import Batch
 from zoo.evaluation import evaluate_agent
-from zoo.replay_buffer import Batch, ReplayBuffer
+from zoo.replay_buffer import ReplayBuffer
 from zoo.train import train
 
 OBS = gym.spaces.Box(-10.0, 10.0, (2,), np.float32)
@@ -142,6 +143,7 @@ FAST_CARTPOLE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("algo", ["dqn", "double_dqn", "dueling_dqn"])
 def test_each_variant_learns_cartpole_within_seconds(algo, tmp_path):
     # Stop as soon as an evaluation passes 300: the test then checks, on episodes it has not

@@ -3,10 +3,10 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
+from conftest import run_python
 from gymnasium.utils.env_checker import check_env
 
 import envs
-from conftest import run_python
 
 gym.register_envs(envs)
 
@@ -22,21 +22,30 @@ def test_check_env_passes_without_warnings_in_every_render_mode(env_id):
         env.close()
 
 
-@pytest.mark.parametrize("env_id", envs.ENV_IDS)
-def test_same_seed_gives_the_same_trajectory(env_id):
-    def rollout(seed):
-        env = gym.make(env_id)
-        env.action_space.seed(seed)
-        observation, _ = env.reset(seed=seed)
-        trace = [observation]
-        for _ in range(300):
-            observation, reward, terminated, truncated, info = env.step(env.action_space.sample())
-            trace.append((observation, reward, terminated, truncated, sorted(info.items())))
-            if terminated or truncated:
-                trace.append(env.reset()[0])
-        return trace
+def rollout(env_id, seed, action_seed=None):
+    env = gym.make(env_id)
+    env.action_space.seed(seed if action_seed is None else action_seed)
+    observation, _ = env.reset(seed=seed)
+    trace = [observation]
+    for _ in range(300):
+        observation, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        trace.append((observation, reward, terminated, truncated, sorted(info.items())))
+        if terminated or truncated:
+            trace.append(env.reset()[0])
+    return trace
 
-    assert rollout(3) == rollout(3)
+
+def test_bandit_rewards_follow_the_seed():
+    # The same actions: the same seed gives the same rewards (and arms), another seed others.
+    assert rollout("BernoulliBandit-v0", 3) == rollout("BernoulliBandit-v0", 3)
+    assert rollout("BernoulliBandit-v0", 3) != rollout("BernoulliBandit-v0", 4, action_seed=3)
+
+
+def test_the_cliff_is_deterministic_whatever_the_seed():
+    # Its only randomness would be the start: always state 36 (bottom left), so the same
+    # actions give the same trajectory under any seed, as in Sutton & Barto.
+    assert rollout("CliffWalking4x12-v0", 3)[0] == 36
+    assert rollout("CliffWalking4x12-v0", 3) == rollout("CliffWalking4x12-v0", 4, action_seed=3)
 
 
 @pytest.mark.parametrize("env_id", envs.ENV_IDS)

@@ -3,10 +3,9 @@ import numpy as np
 import pytest
 
 import envs
-from zoo.agents.policy_iteration import policy_iteration
-from zoo.agents.value_iteration import value_iteration
 from zoo.evaluation import evaluate_agent
-from zoo.planning import TabularModel, greedy_policy, policy_grid
+from zoo.grid import policy_grid
+from zoo.planning import TabularModel, greedy_policy, policy_iteration, value_iteration
 from zoo.train import train
 
 gym.register_envs(envs)

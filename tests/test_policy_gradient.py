@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import quiet_monitor
 from zoo.advantages import discounted_returns, gae
 from zoo.agents.actor_critic import ActorCriticAgent, ActorCriticConfig
 from zoo.agents.reinforce import ReinforceAgent
-from zoo.checkpoint import load_agent
+from zoo.build import load_agent
 from zoo.evaluation import evaluate_agent
 from zoo.train import train
 
@@ -59,18 +60,13 @@ def test_gae_treats_parallel_envs_independently():
 
 
 def test_rollouts_keep_the_last_observation_of_an_episode_not_the_reset_one():
-    from zoo.loops.on_policy import _Collector
     from zoo.environments import make_vector_env
+    from zoo.loops.on_policy import RolloutCollector
 
     agent = ActorCriticAgent(gym.spaces.Box(-np.inf, np.inf, (4,), np.float32), gym.spaces.Discrete(2),
                              ActorCriticConfig(eval_freq=0), env_id="CartPole-v1", seed=0)
-
-    class Quiet:
-        def episode_done(self, *args):
-            pass
-
     envs = make_vector_env("CartPole-v1", 3)
-    rollout = _Collector(agent, envs, Quiet(), seed=0).collect(200)
+    rollout = RolloutCollector(agent, envs, quiet_monitor(agent), seed=0).collect(200)
     ended = np.argwhere(rollout.terminated == 1)
     assert len(ended) > 0
     for t, i in ended:
@@ -101,6 +97,7 @@ def test_gaussian_policy_respects_bounds_and_scores_the_unclipped_sample():
 FAST = {"eval_freq": 5000, "n_eval_episodes": 5}
 
 
+@pytest.mark.slow
 def test_reinforce_learns_cartpole_within_seconds(tmp_path):
     result = train("reinforce", "CartPole-v1", seed=0, out_dir=tmp_path,
                    overrides={**FAST, "n_timesteps": 80_000, "stop_at_return": 250})
@@ -108,6 +105,7 @@ def test_reinforce_learns_cartpole_within_seconds(tmp_path):
     assert evaluation.mean >= 150, (result.summary, evaluation.returns)  # random: ~22
 
 
+@pytest.mark.slow
 def test_actor_critic_learns_cartpole_within_seconds(tmp_path):
     result = train("actor_critic", "CartPole-v1", seed=0, out_dir=tmp_path,
                    overrides={**FAST, "n_timesteps": 80_000, "stop_at_return": 300})

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from zoo.checkpoint import read_checkpoint
 from zoo.cli import app
 from zoo.errors import ZooError
+from zoo.replay_buffer import FrameReplayBuffer
 from zoo.train import train
-from zoo.vision import FrameReplayBuffer
 
 
 def logged_steps(run_dir):

@@ -4,7 +4,6 @@ import csv
 import sys
 
 import pytest
-
 from test_cli import zoo
 
 pytest.importorskip("tensorboard")

@@ -5,9 +5,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from zoo.checkpoint import load_agent
+from zoo.build import env_of, load_agent
 from zoo.cli import app
-from zoo.environments import make_env
 from zoo.evaluation import evaluate_agent
 from zoo.paths import trained_dir
 from zoo.registry import ALGOS
@@ -24,7 +23,7 @@ def test_shipped_agent_reaches_its_recorded_result(result_path):
     recorded = json.loads(result_path.read_text())
     evaluation = recorded["evaluation"]
     agent = load_agent(result_path.parent / "model.zip", algo=recorded["algo"], env_id=recorded["env_id"])
-    env = make_env(recorded["env_id"], agent.env_kwargs, config=agent.config)
+    env = env_of(agent).make()
     result = evaluate_agent(agent, env, evaluation["episodes"], deterministic=evaluation["deterministic"],
                             seed=evaluation["seed"])
     assert result.mean == pytest.approx(evaluation["mean_return"], abs=1.0 + 0.02 * abs(evaluation["mean_return"]))

@@ -8,21 +8,19 @@ import pytest
 
 import envs
 from zoo.agents.vision_dqn import VisionDQNConfig
+from zoo.build import env_of
 from zoo.config import resolve_hyperparams
 from zoo.environments import make_env
 from zoo.errors import ZooError
-from zoo.vision import FrameReplayBuffer, ImagePipeline
+from zoo.registry import get_algo
+from zoo.replay_buffer import FrameReplayBuffer
+from zoo.vision import ImagePipeline
 
 gym.register_envs(envs)
 
 
-class PipelineOnly:
-    def __init__(self, **kwargs):
-        self.image_pipeline = ImagePipeline(**kwargs)
-
-
 def test_pixel_pipeline_gives_channel_first_uint8_stacks():
-    env = make_env("CliffWalking4x12-v0", {"cell_size": 8}, config=PipelineOnly(
+    env = make_env("CliffWalking4x12-v0", {"cell_size": 8}, image_pipeline=ImagePipeline(
         pixels=True, grayscale=True, resize=(16, 48), frame_stack=3))
     assert env.observation_space.shape == (3, 16, 48) and env.observation_space.dtype == np.uint8
     first, _ = env.reset(seed=0)
@@ -34,7 +32,7 @@ def test_pixel_pipeline_gives_channel_first_uint8_stacks():
 
 
 def test_rgb_frames_stack_channel_first():
-    env = make_env("CliffWalking4x12-v0", {"cell_size": 2}, config=PipelineOnly(pixels=True, frame_stack=2))
+    env = make_env("CliffWalking4x12-v0", {"cell_size": 2}, image_pipeline=ImagePipeline(pixels=True, frame_stack=2))
     observation, _ = env.reset(seed=0)
     assert observation.shape == (6, 8, 24)
     raw = gym.make("CliffWalking4x12-v0", cell_size=2, render_mode="rgb_array")
@@ -44,7 +42,7 @@ def test_rgb_frames_stack_channel_first():
 
 def test_vector_observations_are_refused_with_a_hint():
     with pytest.raises(ZooError, match="pixels: true"):
-        make_env("CartPole-v1", config=PipelineOnly())
+        make_env("CartPole-v1", image_pipeline=ImagePipeline())
 
 
 def collect(env, buffer, steps, seed=0):
@@ -63,7 +61,7 @@ def collect(env, buffer, steps, seed=0):
 
 @pytest.mark.parametrize("capacity", [60, 5000], ids=["wrapped", "not-wrapped"])
 def test_frame_replay_rebuilds_exactly_the_transitions_played(capacity):
-    env = make_env("CliffWalking4x12-v0", {"cell_size": 2}, config=PipelineOnly(
+    env = make_env("CliffWalking4x12-v0", {"cell_size": 2}, image_pipeline=ImagePipeline(
         pixels=True, grayscale=True, frame_stack=4))
     buffer = FrameReplayBuffer(capacity, env.observation_space.shape, frame_channels=1, seed=0)
     seen = collect(env, buffer, 600)
@@ -87,12 +85,13 @@ def test_backbone_options_are_checked_with_the_config():
         VisionDQNConfig(backbone="resnet", backbone_options={"widht": 0.5})
 
 
+@pytest.mark.slow
 def test_vision_dqn_learns_the_cliff_from_pixels(tmp_path):
     from zoo.train import train
 
     result = train("vision_dqn", "CliffWalking4x12-v0", seed=0, out_dir=tmp_path)
     assert result.summary["solved_at"] is not None  # a greedy episode walked the optimal path (-13)
-    env = make_env("CliffWalking4x12-v0", result.agent.env_kwargs, config=result.agent.config)
+    env = env_of(result.agent).make()
     observation, _ = env.reset(seed=0)
     total = 0.0
     for _ in range(20):
@@ -104,7 +103,7 @@ def test_vision_dqn_learns_the_cliff_from_pixels(tmp_path):
 
 
 def test_the_shipped_entry_is_a_pixel_task():
-    config = resolve_hyperparams("vision_dqn", VisionDQNConfig, "CliffWalking4x12-v0").config
+    config = resolve_hyperparams(get_algo("vision_dqn"), "CliffWalking4x12-v0").config
     assert config.image_pipeline.pixels
 
 

@@ -2,12 +2,12 @@
 
 The library is usable without the CLI::
 
-    from zoo import train, load_agent, evaluate_agent
+    from zoo import train, load_agent, open_agent, evaluate_agent
 
 Imports here stay light (no torch) so that `zoo --help` starts fast.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from zoo.errors import ZooError  # noqa: E402
 
@@ -19,9 +19,13 @@ def __getattr__(name):
 
         return train
     if name == "load_agent":
-        from zoo.checkpoint import load_agent
+        from zoo.build import load_agent
 
         return load_agent
+    if name == "open_agent":
+        from zoo.play import open_agent
+
+        return open_agent
     if name == "evaluate_agent":
         from zoo.evaluation import evaluate_agent
 
@@ -29,4 +33,4 @@ def __getattr__(name):
     raise AttributeError(f"module 'zoo' has no attribute {name!r}")
 
 
-__all__ = ["ZooError", "__version__", "train", "load_agent", "evaluate_agent"]
+__all__ = ["ZooError", "__version__", "train", "load_agent", "open_agent", "evaluate_agent"]

@@ -16,6 +16,7 @@ class BoxActions:
             raise ZooError(f"{algo} rescales actions to the env's bounds: it needs a bounded Box action space, "
                            f"got {space}.")
         self.space = space
+        self.shape: tuple[int, ...] = tuple(space.shape)  # of one env action
         self.dim = int(np.prod(space.shape))
         self.scale = ((space.high - space.low) / 2.0).astype(np.float32).reshape(-1)
         self.bias = ((space.high + space.low) / 2.0).astype(np.float32).reshape(-1)

@@ -1,37 +1,25 @@
-"""The `Agent` protocol every algorithm follows, and the small base that gives it checkpoints.
+"""The small base that gives every agent its spaces, seeding and checkpoints.
 
     action = agent.take_action(observation, deterministic=False)
-    metrics = agent.update(...)   # what it learns from depends on the family; returns a dict
+    metrics = agent.update(...)   # what it learns from depends on the family (zoo.contracts)
     agent.save("model.zip"); agent.load("model.zip")
 
-A training loop (zoo/loops/) decides when to act and when to learn, so an agent only holds
-what it learns and how.
+The protocols (`Agent` and one per family) are in zoo/contracts.py. A training loop decides
+when to act and when to learn, so an agent only holds what it learns and how.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 
+from zoo.contracts import Agent
 
-@runtime_checkable
-class Agent(Protocol):
-    algo: str
-    config: Any
-    observation_space: gym.Space
-    action_space: gym.Space
-
-    def take_action(self, observation: Any, deterministic: bool = False) -> Any: ...
-
-    def update(self, *args: Any, **kwargs: Any) -> dict[str, float]: ...
-
-    def save(self, path: str | Path) -> Path: ...
-
-    def load(self, path: str | Path) -> "Agent": ...
+__all__ = ["Agent", "BaseAgent"]
 
 
 class BaseAgent:
@@ -39,10 +27,11 @@ class BaseAgent:
 
     A subclass sets `algo`, implements `take_action` and `update`, and lists what it has
     learned in `state_arrays` / `load_state_arrays` (plain numpy arrays: a checkpoint never
-    holds pickled objects).
+    holds pickled objects). An instance's `algo` is the name it was built under, which for
+    an alias (double_dqn) is not its class's.
     """
 
-    algo: ClassVar[str]
+    algo: str  # the class's name for it; an instance built under an alias holds the alias
     uses_torch: ClassVar[bool] = False  # networks that can go on a GPU (zoo.devices)
     prefers_gpu: ClassVar[bool] = False  # networks big enough that `--device auto` gives them a GPU
 
@@ -52,18 +41,22 @@ class BaseAgent:
         action_space: gym.Space,
         config: Any,
         *,
+        algo: str | None = None,
         env_id: str | None = None,
         env_kwargs: dict[str, Any] | None = None,
+        env_wrappers: tuple[str, ...] | list[str] = (),
         seed: int | None = None,
         device: Any = "cpu",
     ):
         from zoo.devices import resolve_device
 
+        self.algo = algo or type(self).algo
         self.observation_space = observation_space
         self.action_space = action_space
         self.config = config
         self.env_id = env_id
         self.env_kwargs = dict(env_kwargs or {})
+        self.env_wrappers = list(env_wrappers)  # names of zoo.environments.WRAPPERS
         self.seed = seed
         self.np_random = np.random.default_rng(seed)
         self.num_timesteps = 0  # env steps trained so far (set by the training loops; resume goes on from it)
@@ -81,22 +74,30 @@ class BaseAgent:
     def take_action(self, observation: Any, deterministic: bool = False) -> Any:
         raise NotImplementedError
 
-    def update(self, *args: Any, **kwargs: Any) -> dict[str, float]:
-        raise NotImplementedError
+    # Hooks of the off-policy loop, which most agents do not need (zoo.contracts.OffPolicyAgent).
+
+    def record_observation(self, observation: np.ndarray) -> None:
+        pass
+
+    def on_step(self, num_timesteps: int) -> None:
+        pass
+
+    def on_episode_end(self) -> None:
+        pass
 
     def save(self, path: str | Path) -> Path:
         from zoo.checkpoint import write_checkpoint
 
         return write_checkpoint(path, self.checkpoint_metadata(), self.state_arrays())
 
-    def load(self, path: str | Path) -> "BaseAgent":
+    def load(self, path: str | Path) -> BaseAgent:
         """Load learned state saved by an agent of the same algo, env and spaces."""
         from zoo.checkpoint import read_checkpoint
 
         metadata, arrays = read_checkpoint(path)
         return self.restore(metadata, arrays, path)
 
-    def restore(self, metadata: dict[str, Any], arrays: dict[str, np.ndarray], path: str | Path) -> "BaseAgent":
+    def restore(self, metadata: dict[str, Any], arrays: dict[str, np.ndarray], path: str | Path) -> BaseAgent:
         """`load` for a checkpoint already read (`path` names it in errors)."""
         from zoo.checkpoint import check_compatible
 
@@ -123,6 +124,7 @@ class BaseAgent:
             "algo": self.algo,
             "env_id": self.env_id,
             "env_kwargs": self.env_kwargs,
+            "env_wrappers": self.env_wrappers,
             "seed": self.seed,
             "observation_space": space_to_dict(self.observation_space),
             "action_space": space_to_dict(self.action_space),

@@ -23,7 +23,8 @@ time: a head never has to guess.
 from __future__ import annotations
 
 import inspect
-from typing import Callable, Literal
+from collections.abc import Callable
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -53,6 +54,8 @@ class BatchNorm(nn.Module):
         self.eps, self.momentum = eps, momentum
         self.weight = nn.Parameter(torch.ones(num_features))  # gamma
         self.bias = nn.Parameter(torch.zeros(num_features))  # beta
+        self.running_mean: torch.Tensor
+        self.running_var: torch.Tensor
         self.register_buffer("running_mean", torch.zeros(num_features))
         self.register_buffer("running_var", torch.ones(num_features))
 
@@ -179,7 +182,7 @@ class _Stack:
     def side(self) -> int:
         return min(self.x.shape[2:]) if self.x.dim() == 4 else 0
 
-    def add(self, *layers: nn.Module) -> "_Stack":
+    def add(self, *layers: nn.Module) -> _Stack:
         for layer in layers:
             layer.eval()  # batch norm cannot take the dry run's batch of one in training mode
             with torch.no_grad():
@@ -188,7 +191,7 @@ class _Stack:
             self.layers.append(layer)
         return self
 
-    def downsample(self, layer: nn.Module) -> "_Stack":
+    def downsample(self, layer: nn.Module) -> _Stack:
         """A pooling layer, kept only while it leaves at least a MIN_MAP x MIN_MAP map."""
         try:
             with torch.no_grad():
@@ -201,7 +204,7 @@ class _Stack:
         """The stride a strided conv may use here: 1 where stride s would shrink below MIN_MAP."""
         return stride if self.side // stride >= MIN_MAP else 1
 
-    def large_stem(self, conv: nn.Conv2d, small_out: int) -> "_Stack":
+    def large_stem(self, conv: nn.Conv2d, small_out: int) -> _Stack:
         """The canonical big-kernel strided stem; on small frames a 3x3 stride-1 conv instead."""
         if self.small:
             return self.add(nn.Conv2d(self.channels, small_out, kernel_size=3, padding=1))

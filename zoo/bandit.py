@@ -15,7 +15,7 @@ from zoo.agent import BaseAgent
 from zoo.errors import ZooError
 
 
-class BanditAgent(BaseAgent):
+class BanditSolver(BaseAgent):
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: Any, **kwargs: Any):
         super().__init__(observation_space, action_space, config, **kwargs)
         if not isinstance(action_space, gym.spaces.Discrete):

@@ -9,19 +9,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO
 
 import gymnasium as gym
 import numpy as np
 
 from zoo.errors import ZooError
+from zoo.files import atomic_write
 
 FORMAT = "zoo-checkpoint"
 FORMAT_VERSION = 1
@@ -84,7 +82,8 @@ def write_checkpoint(path: str | Path, metadata: dict[str, Any], arrays: dict[st
     full_metadata = {"format": FORMAT, "format_version": FORMAT_VERSION, "zoo_version": __version__, **metadata}
 
     arrays_buffer = io.BytesIO()
-    np.savez(arrays_buffer, **{name: np.asarray(value) for name, value in arrays.items()})
+    named: dict[str, Any] = {name: np.asarray(value) for name, value in arrays.items()}
+    np.savez(arrays_buffer, **named)
 
     def write_zip(raw: BinaryIO) -> None:
         with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -92,32 +91,6 @@ def write_checkpoint(path: str | Path, metadata: dict[str, Any], arrays: dict[st
             archive.writestr("arrays.npz", arrays_buffer.getvalue())
 
     return atomic_write(path, write_zip)
-
-
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary file beside `path` for the block to fill; when the block ends, it is synced
-    and renamed into place: a crash or Ctrl-C mid-save leaves the old file (or none), never
-    half of a new one. The temporary name keeps `path`'s suffix, for writers that pick their
-    format from it (imageio)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(handle)
-    try:
-        yield Path(temporary)
-        with open(temporary, "rb") as written:
-            os.fsync(written.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
-    """`write` fills the file at `path` through a binary stream, atomically (`atomic_path`)."""
-    with atomic_path(path) as temporary, open(temporary, "wb") as raw:
-        write(raw)
-    return path
 
 
 def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -177,46 +150,3 @@ def check_compatible(
             raise ZooError(f"{path} has no readable {name} ({error}); it is corrupt.") from None
         if saved_space != space:
             raise ZooError(f"{path} was saved for {name.replace('_', ' ')} {saved_space}, not {space}.")
-
-
-def load_agent(path: str | Path, *, algo: str | None = None, env_id: str | None = None, device: str = "cpu"):
-    """Rebuild an agent from a checkpoint alone (its config and spaces are in the metadata), its
-    networks on `device` (zoo.devices; the checkpoint itself holds no device)."""
-    from zoo.config import build_config
-    from zoo.registry import get_algo
-
-    metadata, arrays = read_checkpoint(path)
-    check_compatible(metadata, path, algo=algo, env_id=env_id)
-    spec = get_algo(str(metadata.get("algo")))
-    try:
-        observation_space = space_from_dict(metadata["observation_space"])
-        action_space = space_from_dict(metadata["action_space"])
-    except (KeyError, ValueError, TypeError) as error:
-        raise ZooError(f"{checkpoint_file(path)} has unreadable spaces ({error}); it is corrupt.") from None
-    config = build_config(spec.load_config_class(), metadata.get("config", {}), source=f"{path} (config)")
-    agent = spec.load_agent_class()(
-        observation_space,
-        action_space,
-        config,
-        env_id=metadata.get("env_id"),
-        env_kwargs=metadata.get("env_kwargs") or {},
-        seed=metadata.get("seed"),
-        device=device,
-    )
-    agent.load_state_arrays(arrays)
-    agent.num_timesteps = int(metadata.get("num_timesteps", 0))
-    return agent
-
-
-def write_arrays(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
-    """Arrays to an .npz, atomically, e.g. a replay buffer."""
-    return atomic_write(Path(path), lambda raw: np.savez(raw, **{name: np.asarray(value)
-                                                                 for name, value in arrays.items()}))
-
-
-def read_arrays(path: str | Path) -> dict[str, np.ndarray]:
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            return {name: npz[name] for name in npz.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-        raise ZooError(f"{path} is not a readable array file ({error}).") from None

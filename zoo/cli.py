@@ -87,10 +87,13 @@ def list_command(env_package: EnvPackageOpt = None):
     from zoo.registry import ALGOS
 
     table = Table(title="Algorithms")
-    for column in ("algo", "family", "what it is"):
-        table.add_column(column)
+    for column in ("algo", "family", "observations", "actions"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("what it is")
     for spec in ALGOS.values():
-        table.add_row(spec.name, spec.family, spec.summary)
+        summary = spec.summary if spec.base is None else f"{spec.summary} ({spec.base} with {_flags(spec.flags)})"
+        table.add_row(spec.name, spec.family, ", ".join(spec.observation_spaces), ", ".join(spec.action_spaces),
+                      summary)
     console.print(table)
 
     import gymnasium as gym
@@ -103,6 +106,11 @@ def list_command(env_package: EnvPackageOpt = None):
     console.print("[bold]zoo envs:[/] " + ", ".join(envs.ENV_IDS))
     others = sorted(env_id for env_id in gym.envs.registry if env_id not in envs.ENV_IDS)
     console.print("[bold]Gymnasium envs:[/] " + ", ".join(others), highlight=False)
+
+
+def _flags(flags: dict) -> str:
+    return ", ".join(f"{key}: {str(value).lower() if isinstance(value, bool) else value}"
+                     for key, value in flags.items())
 
 
 @app.command()
@@ -130,7 +138,7 @@ def train(
     """Train ALGO on ENV with hyperparams/<algo>.yml; writes runs/<algo>/<env>_<n>/."""
     _import_env_packages(env_package)
     from zoo.config import parse_overrides
-    from zoo.planning import policy_grid
+    from zoo.grid import policy_grid
     from zoo.train import train as train_agent
 
     overrides = parse_overrides(hp or [])
@@ -168,48 +176,13 @@ def train(
         console.print(f"curves: tensorboard --logdir {escape(str(result.run_dir.parent))}")
 
 
-def _render_mode(env_id: str, agent, video: bool = False) -> str:
-    """How `enjoy --render` shows an env: text envs as ansi in the terminal, others in a window;
-    an agent that learns from pixels shows the frames it sees. A video needs rgb_array."""
-    from zoo.environments import render_modes
+def _open(algo: str, env_id: str, path: Optional[Path], runs_dir: Path, render: bool = False,
+          video: bool = False, from_hub: Optional[str] = None, device: str = "cpu"):
+    from zoo.play import open_agent
 
-    if video:
-        if "rgb_array" not in render_modes(env_id):
-            raise ZooError(f"{env_id} cannot render rgb_array frames, so it cannot be recorded.")
-        return "rgb_array"
-    pipeline = getattr(agent.config, "image_pipeline", None)
-    if pipeline is not None and pipeline.pixels:
-        return "human"
-    modes = render_modes(env_id)
-    # Text envs (Gymnasium's toy_text, ours) read best in the terminal they run in.
-    render_mode = "ansi" if "ansi" in modes else "human" if "human" in modes else None
-    if render_mode is None:
-        raise ZooError(f"{env_id} can render only {modes or 'nothing'}; try `zoo enjoy` without --render.")
-    return render_mode
-
-
-def _load_for_play(algo: str, env_id: str, path: Optional[Path], runs_dir: Path, render: bool = False,
-                   video: bool = False, from_hub: Optional[str] = None, device: str = "cpu"):
-    from zoo.checkpoint import check_compatible, load_agent
-    from zoo.environments import check_env_id, make_env
-    from zoo.registry import get_algo
-    from zoo.runs import find_checkpoint
-
-    algo = get_algo(algo).name
-    check_env_id(env_id)
-    if from_hub is not None:
-        from zoo.hub import download, hub_dir
-
-        if path is not None:
-            raise ZooError("Give either --path or --from-hub, not both.")
-        path = download(from_hub, hub_dir(runs_dir, from_hub), algo=algo, env_id=env_id)
-    checkpoint = find_checkpoint(algo, env_id, path, runs_dir)
-    agent = load_agent(checkpoint, algo=algo, env_id=env_id, device=device)
-    render_mode = _render_mode(env_id, agent, video) if render or video else None
-    env = make_env(env_id, agent.env_kwargs, render_mode=render_mode, config=agent.config)
-    check_compatible(agent.checkpoint_metadata(), checkpoint,
-                     observation_space=env.observation_space, action_space=env.action_space)
-    return checkpoint, agent, env
+    opened = open_agent(algo, env_id, path, runs_dir=runs_dir, from_hub=from_hub, render=render, video=video,
+                        device=device)
+    return opened.checkpoint, opened.agent, opened.env
 
 
 def _results_table(title: str, evaluation) -> Table:
@@ -248,7 +221,7 @@ def evaluate(
 
     if episodes < 1:
         raise ZooError("--episodes must be at least 1.")
-    checkpoint, agent, env = _load_for_play(algo, env_id, path, runs_dir, from_hub=from_hub, device=device)
+    checkpoint, agent, env = _open(algo, env_id, path, runs_dir, from_hub=from_hub, device=device)
     # Default seed: the training seed, which for a bandit is the problem the agent learned.
     evaluation = evaluate_agent(agent, env, episodes, deterministic=deterministic,
                                 seed=agent.seed if seed is None else seed)
@@ -288,7 +261,7 @@ def enjoy(
         raise ZooError("--episodes must be at least 1.")
     if video is not None and render:
         raise ZooError("--video records without a window; drop --render.")
-    checkpoint, agent, env = _load_for_play(algo, env_id, path, runs_dir, render, video is not None, from_hub,
+    checkpoint, agent, env = _open(algo, env_id, path, runs_dir, render, video is not None, from_hub,
                                             device)
     console.print(f"Playing [bold]{agent.algo}[/] on [bold]{escape(env_id)}[/] from {escape(str(checkpoint))}")
     if video is not None:
@@ -344,7 +317,7 @@ def upload(
 
     if episodes < 1:
         raise ZooError("--episodes must be at least 1.")
-    checkpoint, agent, env = _load_for_play(algo, env_id, path, runs_dir)
+    checkpoint, agent, env = _open(algo, env_id, path, runs_dir)
     env.close()
     if out is not None:
         folder = package(agent, env_id, repo_id, out, episodes=episodes, video=video)
@@ -384,7 +357,7 @@ def plot(
     """Learning curves (mean ± std over seeds), bandit regret, or DP value maps, to PNG."""
     from zoo.plots import plot_runs
 
-    for path in plot_runs(run_dirs, out):
+    for path in plot_runs(list(run_dirs), out):
         console.print(f"wrote {escape(str(path))}")
 
 
@@ -430,16 +403,12 @@ def benchmark(
                            sb3_threads=sb3_threads, out_dir=out, device=device,
                            on_result=lambda result: _show_seed_result(result.library, result))
     table = Table(title=f"{report.algo} on {report.env_id}: {report.n_timesteps} steps, {episodes} eval episodes")
-    for column in ("library", "per seed", "mean ± std", "min", "wall time", "steps/s", "threads"):
+    columns = {"library": "library", "per_seed": "per seed", "mean_std": "mean ± std", "min": "min",
+               "wall_time": "wall time", "steps_per_second": "steps/s", "threads": "threads"}
+    for column in columns.values():
         table.add_column(column, justify="right")
-    for library in ("zoo", "sb3"):
-        summary = report.summary(library)
-        if summary is None:
-            continue
-        rows = report.of(library)
-        table.add_row(library, ", ".join(f"{r.mean_return:.0f}" for r in rows),
-                      f"{summary['mean_return']:.1f} ± {summary['std_return']:.1f}", f"{summary['min_return']:.1f}",
-                      f"{summary['mean_seconds']:.1f} s", f"{summary['steps_per_second']:.0f}", str(rows[0].threads))
+    for row in report.rows():
+        table.add_row(*(row[key] for key in columns))
     console.print(table)
     if report.time_ratio() is not None:
         console.print(f"zoo wall time / SB3 wall time: [bold]{report.time_ratio():.2f}[/]")

@@ -1,13 +1,23 @@
 """Typed hyperparameters: YAML -> the algorithm's config dataclass.
 
-Resolution order, each layer overriding the one before (as in RL Zoo):
+Resolution order, each layer overriding the one before (RL Zoo's, with aliases):
   1. the dataclass defaults,
-  2. the `default:` entry of `hyperparams/<algo>.yml`,
-  3. the entry named by the env id,
-  4. `--hp key=value` overrides from the command line.
+  2. the `default:` entry of `hyperparams/<algo>.yml` (an alias reads its base's file),
+  3. an alias's flags (zoo.registry: double_dqn sets `double: true`),
+  4. the alias's section of that file: its `default:` entry,
+  5. the file's entry named by the env id,
+  6. the alias section's entry for the env id,
+  7. `--hp key=value` overrides from the command line.
 
-An entry may also hold `env_kwargs:` (a mapping passed to `gym.make`); every other key must
-be a field of the config dataclass, with a value of its type.
+    # hyperparams/dqn.yml
+    default: {...}
+    CartPole-v1: {...}
+    double_dqn:            # an alias section holds only what differs from dqn's entries
+      CartPole-v1: {learning_rate: 0.0005}
+
+An entry may also hold `env_kwargs:` (a mapping passed to `gym.make`) and `env_wrappers:`
+(names from zoo.environments.WRAPPERS); every other key must be a field of the config
+dataclass, with a value of its type.
 """
 
 from __future__ import annotations
@@ -17,19 +27,24 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
 from zoo.errors import ZooError, did_you_mean
 
+if TYPE_CHECKING:
+    from zoo.registry import AlgoSpec
+
 ENV_KWARGS_KEY = "env_kwargs"
+ENV_WRAPPERS_KEY = "env_wrappers"
 
 
 @dataclass
 class ResolvedHyperparams:
     config: Any
     env_kwargs: dict[str, Any] = field(default_factory=dict)
+    env_wrappers: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)  # which files and entries were applied
 
 
@@ -155,7 +170,7 @@ def read_hyperparams_file(path: Path) -> dict[str, dict[str, Any]]:
     except yaml.YAMLError as error:
         raise ZooError(f"{path} is not valid YAML: {error}") from None
     if not isinstance(data, dict) or not all(isinstance(entry, dict) for entry in data.values()):
-        raise ZooError(f"{path} must map 'default' and env ids to mappings of hyperparameters.")
+        raise ZooError(f"{path} must map 'default', env ids and alias sections to mappings of hyperparameters.")
     return data
 
 
@@ -165,8 +180,8 @@ def env_entry_name(env_id: str) -> str:
 
 
 def hyperparams_file(algo: str, hyperparams: str | Path | None = None) -> Path:
-    """The YAML file for `algo`: the main set by default; a shipped set by name
-    (`rl_zoo` -> hyperparams/rl_zoo/<algo>.yml); or a YAML file or folder given as a path."""
+    """The YAML file of `algo` (a base algorithm's name): the main set by default; a shipped set
+    by name (`rl_zoo` -> hyperparams/rl_zoo/<algo>.yml); or a YAML file or folder given as a path."""
     from zoo.paths import hyperparams_dir
 
     if hyperparams is None:
@@ -186,30 +201,49 @@ def hyperparams_file(algo: str, hyperparams: str | Path | None = None) -> Path:
     )
 
 
+def config_with_flags(spec: AlgoSpec, values: dict[str, Any], *, source: str) -> Any:
+    """The config of `values` over the alias's flags (a checkpoint's or resumed run's config)."""
+    return build_config(spec.load_config_class(), {**spec.flags, **values}, source=source)
+
+
 def resolve_hyperparams(
-    algo: str,
-    config_class: type,
+    spec: AlgoSpec,
     env_id: str,
     overrides: dict[str, Any] | None = None,
     hyperparams: str | Path | None = None,
 ) -> ResolvedHyperparams:
     from zoo.paths import hyperparams_dir
+    from zoo.registry import ALGOS, aliases_of
 
-    path = hyperparams_file(algo, hyperparams)
+    config_class = spec.load_config_class()
+    path = hyperparams_file(spec.hyperparams_name, hyperparams)
     # Name the file as a user would find it: 'rl_zoo/dqn.yml' for a shipped set.
     shipped = hyperparams_dir()
     label = str(path.relative_to(shipped)) if path.is_relative_to(shipped) else str(path)
+    entries = read_hyperparams_file(path) if path.exists() else {}
+    sections = {name: entries[name] for name in aliases_of(spec.hyperparams_name) if name in entries}
+    for name, section in sections.items():
+        if not all(isinstance(entry, dict) for entry in section.values()):
+            raise ZooError(f"{label} [{name}]: an alias section maps 'default' and env ids to mappings.")
+    section = sections.get(spec.name, {}) if spec.base else {}
+    env_name = env_entry_name(env_id)
     layers: list[tuple[str, dict[str, Any]]] = []
-    if path.exists():
-        entries = read_hyperparams_file(path)
-        for name in ("default", env_entry_name(env_id)):
-            if name in entries:
-                layers.append((f"{label} [{name}]", entries[name]))
+    if "default" in entries:
+        layers.append((f"{label} [default]", entries["default"]))
+    if spec.flags:
+        layers.append((f"{spec.name}'s flags (zoo.registry)", spec.flags))
+    if "default" in section:
+        layers.append((f"{label} [{spec.name}][default]", section["default"]))
+    if env_name in entries and env_name not in ALGOS:
+        layers.append((f"{label} [{env_name}]", entries[env_name]))
+    if env_name in section:
+        layers.append((f"{label} [{spec.name}][{env_name}]", section[env_name]))
     if overrides:
         layers.append(("--hp", overrides))
 
     values: dict[str, Any] = {}
     env_kwargs: dict[str, Any] = {}
+    env_wrappers: list[str] = []
     config = build_config(config_class, {}, source=config_class.__name__)
     for source, entry in layers:
         for key, value in entry.items():
@@ -217,8 +251,15 @@ def resolve_hyperparams(
                 if not isinstance(value, dict):
                     raise ZooError(f"{source}: env_kwargs must be a mapping, got {value!r}.")
                 env_kwargs.update(value)
+            elif key == ENV_WRAPPERS_KEY:
+                from zoo.environments import check_wrappers
+
+                if not isinstance(value, list):
+                    raise ZooError(f"{source}: env_wrappers must be a list of wrapper names, got {value!r}.")
+                env_wrappers = list(check_wrappers(value, source))
             else:
                 values[key] = value
         # Build after each layer so that an error names the file entry or flag that caused it.
         config = build_config(config_class, values, source=source)
-    return ResolvedHyperparams(config=config, env_kwargs=env_kwargs, sources=[s for s, _ in layers])
+    return ResolvedHyperparams(config=config, env_kwargs=env_kwargs, env_wrappers=env_wrappers,
+                               sources=[s for s, _ in layers])

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import gymnasium as gym
 
 from zoo.errors import ZooError, did_you_mean
-
 
 # Packages imported for the envs they register (`--env-package`), in the order given; the
 # workers of async vector envs import them again, so an env registered by one is found in
@@ -56,16 +56,73 @@ def check_env_id(env_id: str) -> None:
         )
 
 
-def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None, render_mode: str | None = None,
-             config: Any = None) -> gym.Env:
-    """The env as an agent sees it: `config` (the agent's hyperparameters) may carry an
-    `image_pipeline` (vision agents) whose wrappers are applied here, so training, evaluation
-    and enjoy all see the same observations. Pixel observations come from the rgb_array
-    render; a human window then shows those frames."""
+# Wrappers a hyperparameter file may name (`env_wrappers: [clip_action]`): a closed set, so a
+# file can never make us import code. Each takes the env alone.
+WRAPPERS: dict[str, Callable[[gym.Env], gym.Env]] = {
+    "flatten_observation": gym.wrappers.FlattenObservation,
+    "clip_action": gym.wrappers.ClipAction,
+    "time_aware_observation": gym.wrappers.TimeAwareObservation,
+}
+
+
+class ImageWrapping(Protocol):
+    """An image pipeline (zoo.vision.ImagePipeline) as the env builder uses it."""
+
+    pixels: bool
+
+    def wrap(self, env: gym.Env) -> gym.Env: ...
+
+
+def check_wrappers(names: Iterable[str], source: str) -> tuple[str, ...]:
+    names = tuple(names)
+    for name in names:
+        if name not in WRAPPERS:
+            raise ZooError(f"{source}: unknown env wrapper '{name}'.{did_you_mean(str(name), WRAPPERS)} "
+                           f"Available: {', '.join(WRAPPERS)}.")
+    return names
+
+
+@dataclass(frozen=True)
+class EnvDescription:
+    """Everything that makes the env an agent sees: built once by a job (train, play, benchmark)
+    and handed to the loops, which never rebuild it from an agent's attributes.
+
+    Order: gym.make(env_id, **env_kwargs), the named wrappers, Dict/Tuple observations
+    flattened to a vector (MLP agents), then the image pipeline (vision agents)."""
+
+    env_id: str
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    wrappers: tuple[str, ...] = ()
+    flatten_observations: bool = False
+    image_pipeline: ImageWrapping | None = None
+
+    def make(self, render_mode: str | None = None) -> gym.Env:
+        return make_env(self.env_id, self.env_kwargs, render_mode, wrappers=self.wrappers,
+                        flatten_observations=self.flatten_observations, image_pipeline=self.image_pipeline)
+
+    def make_vector(self, n_envs: int, vectorization: str = "sync") -> gym.vector.VectorEnv:
+        if self.image_pipeline is not None:
+            raise ZooError("Vector envs of image pipelines are not supported; use n_envs: 1.")
+        return make_vector_env(self.env_id, n_envs, self.env_kwargs, vectorization, wrappers=self.wrappers,
+                               flatten_observations=self.flatten_observations)
+
+
+def _wrap(env: gym.Env, wrappers: tuple[str, ...], flatten_observations: bool) -> gym.Env:
+    for name in wrappers:
+        env = WRAPPERS[name](env)
+    if flatten_observations and isinstance(env.observation_space, (gym.spaces.Dict, gym.spaces.Tuple)):
+        env = gym.wrappers.FlattenObservation(env)
+    return env
+
+
+def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None, render_mode: str | None = None, *,
+             wrappers: tuple[str, ...] = (), flatten_observations: bool = False,
+             image_pipeline: ImageWrapping | None = None) -> gym.Env:
+    """The env as an agent sees it (see EnvDescription). Pixel observations come from the
+    rgb_array render; a human window then shows those frames."""
     check_env_id(env_id)
-    pipeline = getattr(config, "image_pipeline", None)
     kwargs = dict(env_kwargs or {})
-    if pipeline is not None and pipeline.pixels:
+    if image_pipeline is not None and image_pipeline.pixels:
         kwargs["render_mode"] = "rgb_array"
     elif render_mode is not None:
         kwargs["render_mode"] = render_mode
@@ -75,46 +132,50 @@ def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None, render_mode:
         raise ZooError(f"'{env_id}' needs an optional dependency: {error}") from None
     except (TypeError, ValueError, gym.error.Error) as error:
         raise ZooError(f"Cannot create '{env_id}' with {kwargs or 'no arguments'}: {error}") from None
-    if pipeline is None:
+    env = _wrap(env, wrappers, flatten_observations)
+    if image_pipeline is None:
         return env
-    env = pipeline.wrap(env)
-    return gym.wrappers.HumanRendering(env) if render_mode == "human" and pipeline.pixels else env
+    env = image_pipeline.wrap(env)
+    return gym.wrappers.HumanRendering(env) if render_mode == "human" and image_pipeline.pixels else env
 
 
 def render_modes(env_id: str) -> list[str]:
     check_env_id(env_id)
     spec = gym.spec(env_id)
     entry_point = spec.entry_point
+    if entry_point is None:
+        return []
     env_class = entry_point if callable(entry_point) else gym.envs.registration.load_env_creator(entry_point)
     return list(getattr(env_class, "metadata", {}).get("render_modes", []))
 
 
 def make_vector_env(env_id: str, n_envs: int, env_kwargs: dict[str, Any] | None = None,
-                    vectorization: str = "sync") -> gym.vector.VectorEnv:
+                    vectorization: str = "sync", *, wrappers: tuple[str, ...] = (),
+                    flatten_observations: bool = False) -> gym.vector.VectorEnv:
     """`n_envs` copies stepped together. Autoreset happens in the same step (the observation
     returned for a finished env is already the next episode's first one; the last one of the
     finished episode is in info['final_obs']), so every transition a step returns is real."""
     check_env_id(env_id)
+    make_one = functools.partial(_make_in_worker, tuple(_ENV_PACKAGES), env_id, dict(env_kwargs or {}),
+                                 tuple(wrappers), flatten_observations)
     try:
         if vectorization == "async":
             # spawn, not fork: a forked copy of a process running torch threads can hang; the
             # workers start clean, import the env packages, then make their env.
-            make_one = functools.partial(_make_in_worker, tuple(_ENV_PACKAGES), env_id, dict(env_kwargs or {}))
             return gym.vector.AsyncVectorEnv([make_one] * n_envs, context="spawn",
                                              autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
-        return gym.make_vec(
-            env_id, num_envs=n_envs, vectorization_mode=vectorization,
-            vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}, **dict(env_kwargs or {}),
-        )
+        return gym.vector.SyncVectorEnv([make_one] * n_envs, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     except gym.error.DependencyNotInstalled as error:
         raise ZooError(f"'{env_id}' needs an optional dependency: {error}") from None
     except (TypeError, ValueError, gym.error.Error) as error:
         raise ZooError(f"Cannot create {n_envs} x '{env_id}' ({vectorization}): {error}") from None
 
 
-def _make_in_worker(packages: tuple[str, ...], env_id: str, env_kwargs: dict[str, Any]) -> gym.Env:
-    """An async vector env's worker: the same registrations as the parent, then the env."""
+def _make_in_worker(packages: tuple[str, ...], env_id: str, env_kwargs: dict[str, Any], wrappers: tuple[str, ...],
+                    flatten_observations: bool) -> gym.Env:
+    """One env of a vector env (in an async worker too): the same registrations as the parent,
+    then the env and its wrappers."""
     for package in packages:
         importlib.import_module(package)
     register_zoo_envs()
-    return gym.make(env_id, **env_kwargs)
+    return _wrap(gym.make(env_id, **env_kwargs), wrappers, flatten_observations)

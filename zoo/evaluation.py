@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
+
+
+class Player(Protocol):
+    """Anything that acts: our agents, or SB3's models in a benchmark."""
+
+    def take_action(self, observation: Any, deterministic: bool = False) -> Any: ...
 
 
 @dataclass
@@ -37,7 +43,7 @@ class EvaluationResult:
 
 
 def evaluate_agent(
-    agent: Any,
+    agent: Player,
     env: gym.Env,
     n_episodes: int = 10,
     *,

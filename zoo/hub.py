@@ -24,7 +24,8 @@ from typing import Any
 
 import yaml
 
-from zoo.checkpoint import CHECKPOINT_NAME, load_agent
+from zoo.build import load_agent
+from zoo.checkpoint import CHECKPOINT_NAME
 from zoo.errors import ZooError
 from zoo.evaluation import EvaluationResult
 
@@ -79,7 +80,8 @@ checkpoint in `{CHECKPOINT_NAME}` (JSON metadata and numpy arrays: loading runs 
 def package(agent: Any, env_id: str, repo_id: str, out_dir: str | Path, *, episodes: int = 10,
             video: bool = True) -> Path:
     """Write the folder described above for `agent`; returns it."""
-    from zoo.environments import make_env, render_modes
+    from zoo.build import env_of
+    from zoo.environments import render_modes
     from zoo.evaluation import evaluate_agent
 
     _check_repo_id(repo_id)
@@ -88,14 +90,16 @@ def package(agent: Any, env_id: str, repo_id: str, out_dir: str | Path, *, episo
         raise ZooError(f"{out_dir} is not empty; choose a new folder for the packaged agent.")
     out_dir.mkdir(parents=True, exist_ok=True)
     seed = agent.seed if agent.seed is not None else 0
-    env = make_env(env_id, agent.env_kwargs, config=agent.config)
+    description = dataclasses.replace(env_of(agent), env_id=env_id)
+    env = description.make()
     try:
         evaluation = evaluate_agent(agent, env, episodes, deterministic=True, seed=seed)
     finally:
         env.close()
     agent.save(out_dir / CHECKPOINT_NAME)
     (out_dir / CONFIG_FILE).write_text(yaml.safe_dump({
-        "algo": agent.algo, "env_id": env_id, "env_kwargs": agent.env_kwargs, "seed": agent.seed,
+        "algo": agent.algo, "env_id": env_id, "env_kwargs": agent.env_kwargs, "env_wrappers": agent.env_wrappers,
+        "seed": agent.seed,
         "hyperparams": dataclasses.asdict(agent.config),
     }, sort_keys=False))
     (out_dir / RESULTS_FILE).write_text(json.dumps({
@@ -107,7 +111,7 @@ def package(agent: Any, env_id: str, repo_id: str, out_dir: str | Path, *, episo
     if video and "rgb_array" in render_modes(env_id) and _can_write_mp4():
         from zoo.video import record_agent
 
-        env = make_env(env_id, agent.env_kwargs, render_mode="rgb_array", config=agent.config)
+        env = description.make(render_mode="rgb_array")
         try:
             record_agent(agent, env, out_dir / VIDEO_FILE, 1, seed=seed)
             has_video = True

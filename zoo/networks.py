@@ -7,10 +7,10 @@ with a=sqrt(5) for Linear layers), which is what SB3 and CleanRL use for DQN.
 from __future__ import annotations
 
 import math
-
-import numpy as np
+import typing
 from typing import Literal
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -67,7 +67,7 @@ def init_weights(module: nn.Module, scheme: str = "default", *, gain: float = 1.
         elif scheme == "constant":
             nn.init.constant_(weight, value)
         else:
-            raise ValueError(f"unknown init scheme {scheme!r}; choose from {list(InitName.__args__)}")
+            raise ValueError(f"unknown init scheme {scheme!r}; choose from {list(typing.get_args(InitName))}")
         if layer.bias is not None:
             nn.init.zeros_(layer.bias)
     return module
@@ -101,7 +101,7 @@ class NumpyForward:
         self.steps = steps
 
     @classmethod
-    def build(cls, *modules: nn.Module) -> "NumpyForward | None":
+    def build(cls, *modules: nn.Module) -> NumpyForward | None:
         steps: list = []
         for module in modules:
             for layer in module if isinstance(module, nn.Sequential) else [module]:

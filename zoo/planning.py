@@ -3,19 +3,27 @@
 The model is turned once into dense arrays so that a Bellman backup over every state and
 action is one matrix product:  Q = R + gamma * T @ V,  where T holds only the transitions
 that continue (a terminated transition contributes its reward and nothing after it).
-The solvers themselves are pure functions in zoo/agents/{policy,value}_iteration.py;
-`PlanningAgent` is the thin agent around them.
+The solvers are pure functions of the model:
+
+  value_iteration (Sutton & Barto 4.4): sweep the Bellman optimality backup
+      V(s) <- max_a [R(s,a) + gamma * sum_s' T(s,a,s') V(s')]
+  until no state changes by more than theta; the greedy policy of the result is optimal.
+
+  policy_iteration (Sutton & Barto 4.3): alternate policy evaluation (sweep
+      V(s) <- R(s,pi(s)) + gamma * sum_s' T V(s') until the largest change is below theta)
+  and greedy improvement, until the policy stops changing. Improvement keeps the current
+  action among near-ties, so the loop cannot cycle between equally good policies.
+
+zoo/agents/dynamic_programming.py is the thin agent around them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from zoo.agent import BaseAgent
 from zoo.errors import ZooError
 
 # Two values closer than this are a tie: the greedy policy then keeps the lowest action
@@ -29,7 +37,7 @@ class TabularModel:
     reward: np.ndarray  # [S, A]: expected immediate reward
 
     @classmethod
-    def from_table(cls, table: dict, n_states: int, n_actions: int) -> "TabularModel":
+    def from_table(cls, table: dict, n_states: int, n_actions: int) -> TabularModel:
         transition = np.zeros((n_states, n_actions, n_states))
         reward = np.zeros((n_states, n_actions))
         for state in range(n_states):
@@ -75,73 +83,49 @@ def model_of(env: gym.Env) -> dict:
     return table
 
 
-class PlanningAgent(BaseAgent):
-    """Acts greedily on values computed from the model; `update(P)` (re)plans."""
-
-    def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: Any, **kwargs: Any):
-        super().__init__(observation_space, action_space, config, **kwargs)
-        if not (isinstance(observation_space, gym.spaces.Discrete) and isinstance(action_space, gym.spaces.Discrete)):
-            raise ZooError(
-                f"{self.algo} plans over finite MDPs: it needs Discrete observation and action spaces, "
-                f"got {observation_space} and {action_space}."
-            )
-        self.n_states = int(observation_space.n)
-        self.n_actions = int(action_space.n)
-        self.values = np.zeros(self.n_states)
-        self.policy = np.zeros(self.n_states, dtype=np.int64)
-        self.history: list[dict[str, float]] = []  # per-iteration metrics of the last solve
-
-    def solve(self, model: TabularModel) -> tuple[np.ndarray, np.ndarray, list[dict[str, float]]]:
-        """(values, policy, per-iteration metrics) of the model; each algorithm defines it."""
-        raise NotImplementedError
-
-    def update(self, table: dict) -> dict[str, float]:
-        model = TabularModel.from_table(table, self.n_states, self.n_actions)
-        self.values, self.policy, self.history = self.solve(model)
-        return {"iterations": len(self.history), **self.history[-1]}
-
-    def take_action(self, observation: Any, deterministic: bool = False) -> int:
-        # The optimal policy of a finite MDP is deterministic, so both modes act alike.
-        if not self.observation_space.contains(observation):
-            raise ZooError(f"{self.algo}: observation {observation!r} is not a state of {self.observation_space}.")
-        return int(self.policy[int(observation) - self.observation_space.start]) + int(self.action_space.start)
-
-    def state_arrays(self) -> dict[str, np.ndarray]:
-        return {"values": self.values, "policy": self.policy}
-
-    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        arrays = self._take_arrays(arrays, self.state_arrays())
-        if np.any((arrays["policy"] < 0) | (arrays["policy"] >= self.n_actions)):
-            raise ZooError(f"The checkpoint's policy has actions outside [0, {self.n_actions}); it is corrupt.")
-        self.values, self.policy = arrays["values"], arrays["policy"]
+def value_iteration(model: TabularModel, gamma: float, theta: float, max_iterations: int = 100_000):
+    """Return (V, greedy policy, [{'delta': ...} per sweep])."""
+    values = np.zeros(model.n_states)
+    history = []
+    for _ in range(max_iterations):
+        new_values = model.q_values(values, gamma).max(axis=1)
+        delta = float(np.max(np.abs(new_values - values)))
+        values = new_values
+        history.append({"delta": delta})
+        if delta < theta:
+            break
+    return values, greedy_policy(model.q_values(values, gamma)), history
 
 
-ARROWS = ("↑", "→", "↓", "←")  # CliffWalking's action order: UP, RIGHT, DOWN, LEFT
-# FrozenLake numbers its actions LEFT, DOWN, RIGHT, UP; other grids follow CliffWalking.
-ARROWS_BY_ENV_CLASS = {"FrozenLakeEnv": ("←", "↓", "→", "↑")}
+def evaluate_policy(model: TabularModel, policy: np.ndarray, gamma: float, theta: float,
+                    values: np.ndarray, max_sweeps: int) -> tuple[np.ndarray, int]:
+    states = np.arange(model.n_states)
+    reward = model.reward[states, policy]
+    transition = model.transition[states, policy]  # [S, S] under the policy
+    sweeps = 0
+    while sweeps < max_sweeps:
+        sweeps += 1
+        new_values = reward + gamma * (transition @ values)
+        delta = np.max(np.abs(new_values - values))
+        values = new_values
+        if delta < theta:
+            break
+    return values, sweeps
 
 
-def policy_grid(env: gym.Env, policy: np.ndarray) -> str | None:
-    """The policy as arrows on the env's grid, or None for an env that is not a 4-action grid.
-
-    Cells the map marks (cliff C, hole H, goal G/T) show their letter instead of an arrow.
-    """
-    unwrapped = env.unwrapped
-    shape = getattr(unwrapped, "shape", None) or (getattr(unwrapped, "nrow", None), getattr(unwrapped, "ncol", None))
-    if None in shape or int(np.prod(shape)) != len(policy) or env.action_space.n != 4:
-        return None
-    arrows = ARROWS_BY_ENV_CLASS.get(type(unwrapped).__name__, ARROWS)
-    desc = getattr(unwrapped, "desc", None)
-    cliff = getattr(unwrapped, "_cliff", None)
-    rows = []
-    for row in range(shape[0]):
-        cells = []
-        for col in range(shape[1]):
-            mark = desc[row][col].decode() if desc is not None else "."
-            if cliff is not None and cliff[row, col]:
-                mark = "C"
-            if desc is None and row == shape[0] - 1 and col == shape[1] - 1:
-                mark = "G"  # Gymnasium's CliffWalking has no map: its goal is the corner
-            cells.append(mark if mark in "CHGT" else arrows[policy[row * shape[1] + col]])
-        rows.append(" ".join(cells))
-    return "\n".join(rows)
+def policy_iteration(model: TabularModel, gamma: float, theta: float,
+                     max_iterations: int = 1_000, max_evaluation_sweeps: int = 100_000):
+    """Return (V, policy, [{'evaluation_sweeps': ..., 'policy_changes': ...} per iteration])."""
+    policy = np.zeros(model.n_states, dtype=np.int64)
+    values = np.zeros(model.n_states)
+    history = []
+    for _ in range(max_iterations):
+        # Warm-start each evaluation from the previous values: far fewer sweeps.
+        values, sweeps = evaluate_policy(model, policy, gamma, theta, values, max_evaluation_sweeps)
+        new_policy = greedy_policy(model.q_values(values, gamma), current=policy)
+        changes = int(np.sum(new_policy != policy))
+        history.append({"evaluation_sweeps": float(sweeps), "policy_changes": float(changes)})
+        policy = new_policy
+        if changes == 0:
+            break
+    return values, policy, history

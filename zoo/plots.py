@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
@@ -113,7 +114,7 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path) -> list[Path]:
         written.append(_save(plt, figure, out))
     if bandits:
         figure, axes = plt.subplots(figsize=(8, 5))
-        for (algo, env_id), runs in sorted(bandits.items()):
+        for (algo, _env_id), runs in sorted(bandits.items()):
             length = min(len(r) for r in runs)
             regret = np.stack([r[:length] for r in runs])
             pulls = np.arange(1, length + 1)
@@ -132,35 +133,31 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path) -> list[Path]:
     return written
 
 
-def _plot_planning(plt, run_dir: Path, config: dict, path: Path) -> Path:
-    from zoo.checkpoint import CHECKPOINT_NAME, load_agent
-    from zoo.environments import make_env
-    from zoo.planning import ARROWS, ARROWS_BY_ENV_CLASS
+def _plot_planning(plt: Any, run_dir: Path, config: dict, path: Path) -> Path:
+    from zoo.agents.dynamic_programming import DynamicProgrammingAgent
+    from zoo.build import env_of, load_agent
+    from zoo.checkpoint import CHECKPOINT_NAME
+    from zoo.grid import grid_labels
 
     agent = load_agent(run_dir / CHECKPOINT_NAME)
-    env = make_env(config["env_id"], config.get("env_kwargs"))
-    unwrapped = env.unwrapped
-    shape = getattr(unwrapped, "shape", None) or (getattr(unwrapped, "nrow", None), getattr(unwrapped, "ncol", None))
-    if None in shape or int(np.prod(shape)) != len(agent.values):
+    if not isinstance(agent, DynamicProgrammingAgent):
+        raise ZooError(f"{run_dir} holds a {agent.algo} agent, which has no value function to draw.")
+    env = env_of(agent).make()
+    labels = grid_labels(env, agent.policy)
+    env.close()
+    if labels is None:
         raise ZooError(f"{run_dir}: {config['env_id']} is not a grid, so its value function has no map to draw.")
-    arrows = ARROWS_BY_ENV_CLASS.get(type(unwrapped).__name__, ARROWS)
+    shape = (len(labels), len(labels[0]))
     values = np.asarray(agent.values).reshape(shape)
     figure, axes = plt.subplots(figsize=(max(4, shape[1] * 0.8), max(3, shape[0] * 0.8)))
     image = axes.imshow(values, cmap="viridis")
     figure.colorbar(image, ax=axes, label="V(s)")
-    desc = getattr(unwrapped, "desc", None)
-    cliff = getattr(unwrapped, "_cliff", None)
-    for row in range(shape[0]):
-        for col in range(shape[1]):
-            mark = desc[row][col].decode() if desc is not None else "."
-            if cliff is not None and cliff[row, col]:
-                mark = "C"
-            text = mark if mark in "CHGT" else arrows[agent.policy[row * shape[1] + col]]
+    for row, cells in enumerate(labels):
+        for col, text in enumerate(cells):
             axes.text(col, row, text, ha="center", va="center", color="white", fontsize=12)
     axes.set_xticks([])
     axes.set_yticks([])
     axes.set_title(f"{config['algo']} on {config['env_id']}: V(s) and the greedy policy")
-    env.close()
     return _save(plt, figure, path)
 
 

@@ -7,12 +7,15 @@ when they are sent to the env, while log-probabilities use the unclipped sample.
 
 from __future__ import annotations
 
+import math
+
 import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
 from torch.distributions import Categorical, Distribution, Normal
 
+from zoo.contracts import ActionBatch
 from zoo.errors import ZooError
 from zoo.networks import NumpyForward, init_weights, mlp, observation_size
 
@@ -24,11 +27,11 @@ class PolicyNetwork(nn.Module):
         super().__init__()
         if not isinstance(observation_space, gym.spaces.Box):
             raise ZooError(f"Policy networks take Box (vector) observations, got {observation_space}.")
-        in_features = observation_size(observation_space.shape)
+        in_features = observation_size(tuple(observation_space.shape or ()))
         self.torso = mlp(in_features, None, net_arch, activation)
         width = net_arch[-1] if net_arch else in_features
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
-        if self.discrete:
+        if isinstance(action_space, gym.spaces.Discrete):
             self.head = nn.Linear(width, int(action_space.n))
         elif isinstance(action_space, gym.spaces.Box):
             self.head = nn.Linear(width, int(np.prod(action_space.shape)))
@@ -38,10 +41,17 @@ class PolicyNetwork(nn.Module):
             self.high_bound = np.asarray(action_space.high, dtype=np.float32)
         else:
             raise ZooError(f"Policies support Discrete and Box actions, got {action_space}.")
-        init_weights(self, init)  # on the CPU, before the move: the same seed, the same weights anywhere
+        # On the CPU, before the move: the same seed, the same weights anywhere. Orthogonal init
+        # uses SB3's gains (ortho_init): sqrt(2) in the torso, 0.01 for the action head, so the
+        # first policy is near uniform.
+        if init == "orthogonal":
+            init_weights(self.torso, init, gain=math.sqrt(2))
+            init_weights(self.head, init, gain=0.01)
+        else:
+            init_weights(self, init)
         self.device = torch.device("cpu") if device is None else device
         self.to(self.device)
-        self.action_shape = action_space.shape
+        self.action_shape: tuple[int, ...] = tuple(action_space.shape or ())
         # Deterministic actions one observation at a time, in numpy (see NumpyForward); None on a GPU.
         self.greedy = NumpyForward.build(self.torso, self.head)
 
@@ -80,6 +90,11 @@ class PolicyNetwork(nn.Module):
             return self.deterministic(observation)
         action = self.to_env(self.sample(np.asarray(observation, dtype=np.float32)[None]))[0]
         return int(action) if self.discrete else action
+
+    def act_batch(self, observations: np.ndarray) -> ActionBatch:
+        """Sampled actions for a batch of observations, and what the envs receive."""
+        actions = self.sample(observations)
+        return ActionBatch(actions, self.to_env(actions))
 
     def sample(self, observations: np.ndarray) -> np.ndarray:
         """Actions for a batch of observations (one per parallel env), unclipped."""

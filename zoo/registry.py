@@ -1,16 +1,28 @@
-"""Algorithm names -> agent class and config dataclass, resolved lazily.
+"""Algorithm names -> agent class and config dataclass, resolved lazily; variants are aliases.
 
 Lazy so that `zoo --help` or `zoo list` never imports torch: an entry names its module and
 the module is imported only when the algorithm is used.
+
+A variant is not a class of its own: `double_dqn` is `dqn` with `double: true`. An alias
+names its base algorithm, whose agent class, config class and YAML file it shares, and the
+flags it sets by default; its tuned entries live in a section of the base's YAML file under
+the alias's name (zoo/config.py). Runs, checkpoints and Hub cards record the name the user
+typed.
+
+Each algorithm states the spaces it supports; an env outside them is refused before any run
+folder exists (`check_spaces`). Dict observations are flattened for the MLP agents.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from zoo.errors import ZooError, did_you_mean
+
+FAMILIES = ("bandit", "planning", "off_policy", "on_policy")
 
 
 @dataclass(frozen=True)
@@ -19,14 +31,23 @@ class AlgoSpec:
     module: str  # e.g. "zoo.agents.ucb"
     agent_class: str  # the agent class inside `module`
     config_class: str  # its config dataclass inside `module`
-    family: str  # which training loop drives it: "bandit" | "planning" | ...
+    family: str  # which training loop drives it: one of FAMILIES
     summary: str
+    observation_spaces: tuple[str, ...]  # "Box", "Dict" (flattened), "Discrete", "image" (uint8 frames), "any"
+    action_spaces: tuple[str, ...]  # "Discrete", "Box", ...
+    base: str | None = None  # for an alias: the algorithm it is a variant of
+    flags: dict[str, Any] = field(default_factory=dict)  # for an alias: the config values it sets
 
     def load_agent_class(self) -> type:
         return getattr(importlib.import_module(self.module), self.agent_class)
 
     def load_config_class(self) -> type:
         return getattr(importlib.import_module(self.module), self.config_class)
+
+    @property
+    def hyperparams_name(self) -> str:
+        """Whose YAML file holds its entries: its own, or its base's for an alias."""
+        return self.base or self.name
 
     def has_setting(self, name: str) -> bool:
         """Whether its config has the field `name` (n_timesteps, n_envs, backbone, ...)."""
@@ -37,63 +58,66 @@ class AlgoSpec:
         """The deep-RL families: a training loop with a learning curve, resumable."""
         return self.family in ("off_policy", "on_policy")
 
+    @property
+    def flattens_observations(self) -> bool:
+        return "Dict" in self.observation_spaces
 
+
+def alias(name: str, base: AlgoSpec, flags: dict[str, Any], summary: str) -> AlgoSpec:
+    return dataclasses.replace(base, name=name, base=base.name, flags=dict(flags), summary=summary)
+
+
+_VECTOR = ("Box", "Dict")
+_EPSILON_GREEDY = AlgoSpec(
+    "epsilon_greedy", "zoo.agents.epsilon_greedy", "EpsilonGreedyAgent", "EpsilonGreedyConfig",
+    "bandit", "epsilon-greedy bandit solver with an optimistic initial estimate", ("any",), ("Discrete",),
+)
+_VALUE_ITERATION = AlgoSpec(
+    "value_iteration", "zoo.agents.dynamic_programming", "DynamicProgrammingAgent", "DynamicProgrammingConfig",
+    "planning", "dynamic programming: Bellman optimality sweeps", ("Discrete",), ("Discrete",),
+)
+_DQN = AlgoSpec(
+    "dqn", "zoo.agents.dqn", "DQNAgent", "DQNConfig",
+    "off_policy", "deep Q-network with replay and a target network", _VECTOR, ("Discrete",),
+)
 _SPECS = (
-    AlgoSpec(
-        "epsilon_greedy", "zoo.agents.epsilon_greedy", "EpsilonGreedyAgent", "EpsilonGreedyConfig",
-        "bandit", "epsilon-greedy bandit solver with an optimistic initial estimate",
-    ),
-    AlgoSpec(
-        "decaying_epsilon_greedy", "zoo.agents.epsilon_greedy", "DecayingEpsilonGreedyAgent",
-        "DecayingEpsilonGreedyConfig", "bandit", "epsilon-greedy with epsilon = 1/t",
-    ),
+    _EPSILON_GREEDY,
+    alias("decaying_epsilon_greedy", _EPSILON_GREEDY, {"decaying": True}, "epsilon-greedy with epsilon = 1/t"),
     AlgoSpec(
         "ucb", "zoo.agents.ucb", "UCBAgent", "UCBConfig",
-        "bandit", "upper confidence bound bandit solver (Hoeffding bound, p = 1/t)",
+        "bandit", "upper confidence bound bandit solver (Hoeffding bound, p = 1/t)", ("any",), ("Discrete",),
     ),
     AlgoSpec(
         "thompson_sampling", "zoo.agents.thompson_sampling", "ThompsonSamplingAgent",
-        "ThompsonSamplingConfig", "bandit", "Thompson sampling with Beta posteriors",
+        "ThompsonSamplingConfig", "bandit", "Thompson sampling with Beta posteriors", ("any",), ("Discrete",),
     ),
-    AlgoSpec(
-        "policy_iteration", "zoo.agents.policy_iteration", "PolicyIterationAgent",
-        "PolicyIterationConfig", "planning", "dynamic programming: policy evaluation + improvement",
-    ),
-    AlgoSpec(
-        "value_iteration", "zoo.agents.value_iteration", "ValueIterationAgent",
-        "ValueIterationConfig", "planning", "dynamic programming: Bellman optimality sweeps",
-    ),
-    AlgoSpec(
-        "dqn", "zoo.agents.dqn", "DQNAgent", "DQNConfig",
-        "off_policy", "deep Q-network with replay and a target network",
-    ),
-    AlgoSpec(
-        "double_dqn", "zoo.agents.dqn", "DoubleDQNAgent", "DoubleDQNConfig",
-        "off_policy", "DQN whose target action is picked by the online network",
-    ),
-    AlgoSpec(
-        "dueling_dqn", "zoo.agents.dqn", "DuelingDQNAgent", "DuelingDQNConfig",
-        "off_policy", "DQN with value and advantage streams",
-    ),
+    alias("policy_iteration", _VALUE_ITERATION, {"method": "policy_iteration"},
+          "dynamic programming: policy evaluation + improvement"),
+    _VALUE_ITERATION,
+    _DQN,
+    alias("double_dqn", _DQN, {"double": True}, "DQN whose target action is picked by the online network"),
+    alias("dueling_dqn", _DQN, {"dueling": True}, "DQN with value and advantage streams"),
     AlgoSpec(
         "vision_dqn", "zoo.agents.vision_dqn", "VisionDQNAgent", "VisionDQNConfig",
-        "off_policy", "DQN from frames on a CNN backbone (LeNet ... DenseNet)",
+        "off_policy", "DQN from frames on a CNN backbone (LeNet ... DenseNet)", ("image",), ("Discrete",),
     ),
     AlgoSpec(
         "ddpg", "zoo.agents.ddpg", "DDPGAgent", "DDPGConfig",
-        "off_policy", "deep deterministic policy gradient with target networks and action noise",
+        "off_policy", "deep deterministic policy gradient with target networks and action noise", _VECTOR, ("Box",),
     ),
     AlgoSpec(
-        "sac", "zoo.agents.sac", "SACAgent", "SACConfig",
-        "off_policy", "soft actor-critic: twin critics, squashed Gaussian, tuned temperature (discrete too)",
+        "sac", "zoo.agents.sac", "SACAgent", "SACConfig", "off_policy",
+        "soft actor-critic: twin critics, squashed Gaussian, tuned temperature (discrete too)", _VECTOR,
+        ("Box", "Discrete"),
     ),
     AlgoSpec(
         "reinforce", "zoo.agents.reinforce", "ReinforceAgent", "ReinforceConfig",
-        "on_policy", "Monte-Carlo policy gradient, one update per episode",
+        "on_policy", "Monte-Carlo policy gradient, one update per episode", _VECTOR, ("Discrete", "Box"),
     ),
     AlgoSpec(
         "actor_critic", "zoo.agents.actor_critic", "ActorCriticAgent", "ActorCriticConfig",
-        "on_policy", "advantage actor-critic (A2C) on parallel envs, TD(0) to GAE(lambda)",
+        "on_policy", "advantage actor-critic (A2C) on parallel envs, TD(0) to GAE(lambda)", _VECTOR,
+        ("Discrete", "Box"),
     ),
 )
 
@@ -113,3 +137,34 @@ def get_algo(name: str) -> AlgoSpec:
             f"Available: {', '.join(ALGOS)} (see `zoo list`)."
         )
     return ALGOS[key]
+
+
+def aliases_of(base: str) -> list[str]:
+    return [spec.name for spec in ALGOS.values() if spec.base == base]
+
+
+# ---- supported spaces ------------------------------------------------------------------
+
+
+def space_kind(space: Any) -> str:
+    """'Box', 'Discrete', 'Dict', ... and 'image' for channel-first uint8 frames [C, H, W]."""
+    import gymnasium as gym
+    import numpy as np
+
+    if isinstance(space, gym.spaces.Box) and len(space.shape) == 3 and space.dtype == np.uint8:
+        return "image"
+    return type(space).__name__
+
+
+def check_spaces(spec: AlgoSpec, observation_space: Any, action_space: Any, env_id: str) -> None:
+    """Refuse an env whose spaces the algorithm does not support, naming what it supports."""
+    observation_kind, action_kind = space_kind(observation_space), space_kind(action_space)
+    observations_ok = "any" in spec.observation_spaces or observation_kind in spec.observation_spaces or (
+        observation_kind == "image" and "Box" in spec.observation_spaces)  # an MLP takes frames as a vector
+    if not observations_ok:
+        hint = " (vision_dqn learns from frames)" if spec.name != "vision_dqn" and observation_kind == "image" else ""
+        raise ZooError(f"{spec.name} supports {' and '.join(spec.observation_spaces)} observations, "
+                       f"{env_id} has {observation_space}{hint}.")
+    if action_kind not in spec.action_spaces:
+        raise ZooError(f"{spec.name} supports {' and '.join(spec.action_spaces)} actions, "
+                       f"{env_id} has {action_space}.")

@@ -1,4 +1,9 @@
-"""Replay buffer: a preallocated numpy ring, sampled with one vectorised gather.
+"""Replay buffers: preallocated numpy rings, sampled with one vectorised gather.
+
+ReplayBuffer stores whole transitions. FrameReplayBuffer, for stacked uint8 frames, keeps one
+frame per env step and rebuilds stacks when sampling: stacked observations overlap (k - 1 of
+the k frames of s' are in s), so 100k transitions of 4x84x84 take 0.7 GB instead of the
+5.6 GB of storing s and s' whole.
 
 `terminated` and `truncated` are stored apart: a transition cut by a time limit still
 bootstraps from its next state (the episode did not really end), a terminal one does not.
@@ -7,26 +12,11 @@ The next observation is the real one returned by `step` (not the reset one).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
-
-@dataclass
-class Batch:
-    observations: torch.Tensor
-    actions: torch.Tensor
-    rewards: torch.Tensor  # [B]
-    next_observations: torch.Tensor
-    terminated: torch.Tensor  # [B] float: 1 where the episode truly ended
-
-    def to(self, device: torch.device) -> "Batch":
-        """The batch on the agent's device (buffers gather on the CPU; frames travel as uint8)."""
-        if device.type == "cpu":
-            return self
-        return Batch(*(tensor.to(device, non_blocking=True) for tensor in (
-            self.observations, self.actions, self.rewards, self.next_observations, self.terminated)))
+from zoo.contracts import Batch
+from zoo.errors import ZooError
 
 
 class ReplayBuffer:
@@ -79,8 +69,6 @@ class ReplayBuffer:
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Refill from `state_arrays` of a buffer of the same shapes; the newest `capacity` are kept."""
-        from zoo.errors import ZooError
-
         names = ("observations", "actions", "rewards", "next_observations", "terminated", "truncated")
         if set(arrays) != set(names):
             raise ZooError("The saved replay buffer does not hold this buffer's arrays.")
@@ -95,3 +83,110 @@ class ReplayBuffer:
             target[: len(kept)] = kept
         self.size = min(n, self.capacity)
         self.position = self.size % self.capacity
+
+
+class FrameReplayBuffer:
+    """Replay for stacked uint8 frames that stores each env frame once.
+
+    Slot i holds one frame (the newest channels of an observation) and, when the env stepped
+    from it, that step's action, reward and `terminated`. A transition is slot i -> slot i + 1;
+    its stacks are rebuilt from the `stack` slots ending there, with frames from before the
+    episode's first slot replaced by that first frame (as FrameStackObservation pads at reset).
+    The last frame of each episode takes a slot of its own, so `capacity` counts frames.
+    """
+
+    def __init__(self, capacity: int, observation_shape: tuple[int, ...], frame_channels: int,
+                 seed: int | None = None):
+        channels, height, width = observation_shape
+        if channels % frame_channels:
+            raise ValueError(f"{channels} channels are not a stack of {frame_channels}-channel frames")
+        self.capacity = int(capacity)
+        self.stack = channels // frame_channels
+        self.frame_channels = frame_channels
+        self.frames = np.zeros((self.capacity, frame_channels, height, width), dtype=np.uint8)
+        self.actions = np.zeros(self.capacity, dtype=np.int64)
+        self.rewards = np.zeros(self.capacity, dtype=np.float32)
+        self.terminated = np.zeros(self.capacity, dtype=np.float32)
+        self.has_next = np.zeros(self.capacity, dtype=bool)  # slot i + 1 is the step's next frame
+        self.episode_start = np.zeros(self.capacity, dtype=np.int64)  # absolute index of the episode's first slot
+        self.total = 0  # slots ever written; slot of absolute index j is j % capacity
+        self.episode_open = False
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return int(self.has_next[: min(self.total, self.capacity)].sum())
+
+    def _write(self, frame: np.ndarray, start: int) -> int:
+        index = self.total
+        slot = index % self.capacity
+        self.frames[slot] = frame
+        self.has_next[slot] = False
+        self.episode_start[slot] = start
+        self.total += 1
+        return index
+
+    def add(self, observation, action, reward, next_observation, terminated, truncated) -> None:
+        newest = -self.frame_channels
+        if not self.episode_open:
+            self.current = self._write(np.asarray(observation)[newest:], start=self.total)
+            self.start = self.current
+            self.episode_open = True
+        slot = self.current % self.capacity
+        self.actions[slot], self.rewards[slot], self.terminated[slot] = action, reward, float(terminated)
+        self.current = self._write(np.asarray(next_observation)[newest:], start=self.start)
+        self.has_next[slot] = True
+        if terminated or truncated:
+            self.episode_open = False
+
+    def _stacks(self, last: np.ndarray) -> np.ndarray:
+        """[B, stack * C, H, W] ending at absolute indices `last`, padded with the episode's first frame."""
+        starts = self.episode_start[last % self.capacity]
+        offsets = np.arange(-(self.stack - 1), 1)
+        indices = np.maximum(last[:, None] + offsets, starts[:, None]) % self.capacity
+        frames = self.frames[indices]  # [B, stack, C, H, W]
+        return frames.reshape(len(last), -1, *frames.shape[3:])
+
+    def sample(self, batch_size: int) -> Batch:
+        oldest = max(0, self.total - self.capacity)
+        if self.total - oldest < 2 or not self.has_next.any():
+            raise ValueError("the buffer holds no transition yet")
+        chosen = np.empty(0, dtype=np.int64)
+        for _ in range(1000):  # rejection: a few percent of slots are episode ends
+            if len(chosen) >= batch_size:
+                break
+            candidates = self.rng.integers(oldest, self.total - 1, size=2 * batch_size)
+            slots = candidates % self.capacity
+            # a stack whose first frame has been overwritten cannot be rebuilt
+            ok = self.has_next[slots] & (np.maximum(candidates - self.stack + 1, self.episode_start[slots]) >= oldest)
+            chosen = np.concatenate([chosen, candidates[ok]])
+        else:
+            raise ValueError("the buffer holds too few complete transitions to sample")
+        chosen = chosen[:batch_size]
+        slots = chosen % self.capacity
+        return Batch(
+            observations=torch.from_numpy(self._stacks(chosen)),
+            actions=torch.from_numpy(self.actions[slots]),
+            rewards=torch.from_numpy(self.rewards[slots]),
+            next_observations=torch.from_numpy(self._stacks(chosen + 1)),
+            terminated=torch.from_numpy(self.terminated[slots]),
+        )
+
+    _STATE = ("frames", "actions", "rewards", "terminated", "has_next", "episode_start")
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Everything, ring as it stands (resume needs a buffer of the same capacity)."""
+        counters = np.array([self.total, self.episode_open, getattr(self, "current", 0), getattr(self, "start", 0)])
+        return {**{name: getattr(self, name) for name in self._STATE}, "counters": counters}
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        if set(arrays) != {*self._STATE, "counters"} or arrays["frames"].shape != self.frames.shape:
+            raise ZooError("The saved frame buffer does not fit this one (capacity and frame shape must match).")
+        for name in self._STATE:
+            getattr(self, name)[:] = arrays[name]
+        self.total, _, self.current, self.start = (int(v) for v in arrays["counters"])
+        self.episode_open = False  # a resumed run resets its env: the stored episode is not continued
+
+    @property
+    def nbytes(self) -> int:
+        arrays = [getattr(self, name) for name in self._STATE]
+        return sum(a.nbytes for a in arrays)

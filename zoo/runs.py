@@ -98,7 +98,7 @@ class CsvLog:
     def close(self) -> None:
         self._file.close()
 
-    def __enter__(self) -> "CsvLog":
+    def __enter__(self) -> CsvLog:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -1,39 +1,31 @@
-"""`train()`: resolve algo, env and hyperparameters, run the family's loop, save the run."""
+"""`train()`: resolve algo, env and hyperparameters, build the agent and its envs once, run
+the family's loop, save the run.
+
+Every env a run uses comes from one EnvDescription built here: the training env (or vector
+env) and the evaluation env are made once and handed to the loop, which never rebuilds them.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zoo.checkpoint import CHECKPOINT_NAME
-from zoo.config import resolve_hyperparams
-from zoo.environments import check_env_id, make_env
+import gymnasium as gym
+
+from zoo.agent import BaseAgent
+from zoo.build import agent_from_checkpoint, build_agent, describe_env
+from zoo.callbacks import Callback, run_callbacks
+from zoo.checkpoint import CHECKPOINT_NAME, check_compatible, checkpoint_file, read_checkpoint
+from zoo.config import config_with_flags, resolve_hyperparams
+from zoo.environments import EnvDescription, check_env_id
 from zoo.errors import ZooError
-from zoo.interrupt import stop_on_interrupt
-from zoo.registry import get_algo
+from zoo.files import read_arrays
+from zoo.interrupt import StopFlag, stop_on_interrupt
+from zoo.registry import ALGOS, AlgoSpec, get_algo
 from zoo.runs import new_run_dir, write_run_config
-
-
-def _family_loop(family: str):
-    if family == "bandit":
-        from zoo.loops.bandit import bandit_loop
-
-        return bandit_loop
-    if family == "planning":
-        from zoo.loops.planning import planning_loop
-
-        return planning_loop
-    if family == "off_policy":
-        from zoo.loops.off_policy import off_policy_loop
-
-        return off_policy_loop
-    if family == "on_policy":
-        from zoo.loops.on_policy import on_policy_loop
-
-        return on_policy_loop
-    raise ValueError(f"no training loop for family {family!r}")
 
 
 @dataclass
@@ -41,7 +33,7 @@ class TrainResult:
     run_dir: Path
     checkpoint: Path
     agent: Any
-    env: Any  # the training env, still open, for the caller to render or close
+    env: gym.Env  # the training env (for on-policy runs, one like it), still open, to render or close
     summary: dict[str, Any]
     interrupted: bool
 
@@ -59,43 +51,47 @@ def train(
     resume: str | Path | None = None,
     tensorboard: bool = False,
     device: str = "auto",
+    callbacks: Sequence[Callback] = (),
 ) -> TrainResult:
     """With `resume` (a run directory or checkpoint), training continues from that agent, with
     its hyperparameters and its replay buffer when the run kept one (`save_replay_buffer`), up
     to `n_timesteps` in all; the continued run gets a new run directory. `tensorboard` also
     writes the run's curves to RUN_DIR/tensorboard (deep-RL algos). `device`: auto, cpu, cuda
-    or cuda:N, where the networks train (zoo.devices)."""
+    or cuda:N, where the networks train (zoo.devices). `callbacks` (zoo.callbacks) hear of every
+    step, episode and evaluation of a deep-RL run and may stop it."""
     spec = get_algo(algo)
     check_env_id(env_id)
-    loop_options: dict[str, Any] = {"progress": progress}
-    if tensorboard:
+    if tensorboard or callbacks:
         if not spec.learns_from_experience:
-            raise ZooError(f"{spec.name} ({spec.family}) has no learning curve to log; --tensorboard is for "
-                           "the deep-RL algos. Its run directory holds its results.")
-        from zoo.loops.monitor import require_tensorboard
+            what = "--tensorboard is" if tensorboard else "callbacks are"
+            raise ZooError(f"{spec.name} ({spec.family}) has no learning curve to log; {what} for the deep-RL "
+                           "algos. Its run directory holds its results.")
+        if tensorboard:
+            from zoo.callbacks import require_tensorboard
 
-        require_tensorboard()  # before a run directory exists
-        loop_options["tensorboard"] = True
-    if resume is not None:
-        return _resume(spec, env_id, Path(resume), seed=seed, n_timesteps=n_timesteps,
-                       overrides=dict(overrides or {}), out_dir=out_dir, loop_options=loop_options, device=device)
+            require_tensorboard()  # before a run directory exists
     overrides = dict(overrides or {})
     if n_timesteps is not None:
         if not spec.has_setting("n_timesteps"):
             raise ZooError(f"{spec.name} plans from the env's model and takes no step budget; drop --steps.")
         overrides["n_timesteps"] = n_timesteps
     if "n_envs" in overrides and not spec.has_setting("n_envs"):
-        from zoo.registry import ALGOS
-
         several = [name for name, other in ALGOS.items() if other.has_setting("n_envs")]
         raise ZooError(f"{spec.name} learns from one env at a time; --n-envs is for {', '.join(several)}.")
-    resolved = resolve_hyperparams(spec.name, spec.load_config_class(), env_id, overrides, hyperparams)
+    if resume is not None:
+        return _resume(spec, env_id, Path(resume), seed=seed, n_timesteps=n_timesteps, overrides=overrides,
+                       out_dir=out_dir, progress=progress, tensorboard=tensorboard, device=device,
+                       callbacks=callbacks)
 
-    env = make_env(env_id, resolved.env_kwargs, config=resolved.config)
-    agent = spec.load_agent_class()(
-        env.observation_space, env.action_space, resolved.config,
-        env_id=env_id, env_kwargs=resolved.env_kwargs, seed=seed, device=device,
-    )
+    resolved = resolve_hyperparams(spec, env_id, overrides, hyperparams)
+    description = describe_env(spec, env_id, resolved.env_kwargs, resolved.env_wrappers, resolved.config)
+    env = description.make()
+    try:
+        agent = build_agent(spec, env.observation_space, env.action_space, resolved.config, description, seed=seed,
+                            device=device)
+    except BaseException:
+        env.close()
+        raise
     run_dir = new_run_dir(out_dir, spec.name, env_id)
     write_run_config(run_dir, {
         "algo": spec.name,
@@ -103,26 +99,57 @@ def train(
         "seed": seed,
         "device": agent.device_name,
         "env_kwargs": resolved.env_kwargs,
+        "env_wrappers": resolved.env_wrappers,
         "hyperparams": dataclasses.asdict(resolved.config),
         "sources": resolved.sources,
     })
-    return _run(spec, agent, env, resolved.config, seed, run_dir, loop_options)
+    return _run(spec, agent, env, description, seed, run_dir, progress=progress, tensorboard=tensorboard,
+                callbacks=callbacks)
 
 
-def _run(spec, agent: Any, env: Any, config: Any, seed: int, run_dir: Path, loop_options: dict[str, Any]
-         ) -> TrainResult:
+def _run(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescription, seed: int, run_dir: Path, *,
+         progress: bool, tensorboard: bool, callbacks: Sequence[Callback], start_step: int = 0,
+         replay: dict | None = None) -> TrainResult:
     """The family's loop, Ctrl-C turned into a clean stop, then the final checkpoint."""
     with stop_on_interrupt() as stop:
-        summary = _family_loop(spec.family)(agent, env, config, seed=seed, run_dir=run_dir, stop=stop,
-                                            **loop_options)
+        summary = _run_loop(spec, agent, env, description, seed, run_dir, stop, progress=progress,
+                            tensorboard=tensorboard, callbacks=callbacks, start_step=start_step, replay=replay)
     checkpoint = agent.save(run_dir / CHECKPOINT_NAME)
     return TrainResult(run_dir, checkpoint, agent, env, summary, interrupted=stop.requested)
 
 
-def _resume(spec, env_id: str, resume: Path, *, seed: int, n_timesteps: int | None, overrides: dict[str, Any],
-            out_dir: str | Path, loop_options: dict[str, Any], device: str) -> TrainResult:
-    from zoo.checkpoint import check_compatible, checkpoint_file, read_arrays, read_checkpoint
-    from zoo.config import build_config
+def _run_loop(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescription, seed: int, run_dir: Path,
+              stop: StopFlag, *, progress: bool, tensorboard: bool, callbacks: Sequence[Callback], start_step: int,
+              replay: dict | None) -> dict[str, Any]:
+    if spec.family == "bandit":
+        from zoo.loops.bandit import bandit_loop
+
+        return bandit_loop(agent, env, agent.config.n_timesteps, seed=seed, run_dir=run_dir, stop=stop)
+    if spec.family == "planning":
+        from zoo.loops.planning import planning_loop
+
+        return planning_loop(agent, env, seed=seed, run_dir=run_dir)
+    config = agent.config
+    eval_env = description.make() if config.eval_freq > 0 else None
+    every_callback = [*run_callbacks(run_dir, f"{spec.name} {description.env_id}", stop_at_return=config.stop_at_return,
+                                     progress=progress, tensorboard=tensorboard), *callbacks]
+    if spec.family == "off_policy":
+        from zoo.loops.off_policy import off_policy_loop
+
+        return off_policy_loop(agent, env, eval_env, seed=seed, run_dir=run_dir, callbacks=every_callback, stop=stop,
+                               start_step=start_step, replay=replay)
+    if spec.family == "on_policy":
+        from zoo.loops.on_policy import on_policy_loop
+
+        envs = description.make_vector(config.n_envs, config.vectorization)
+        return on_policy_loop(agent, envs, eval_env, seed=seed, callbacks=every_callback, stop=stop,
+                              start_step=start_step)
+    raise ValueError(f"no training loop for family {spec.family!r}")
+
+
+def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, n_timesteps: int | None,
+            overrides: dict[str, Any], out_dir: str | Path, progress: bool, tensorboard: bool, device: str,
+            callbacks: Sequence[Callback]) -> TrainResult:
     from zoo.loops.off_policy import REPLAY_BUFFER_NAME
 
     if not spec.learns_from_experience:
@@ -131,32 +158,29 @@ def _resume(spec, env_id: str, resume: Path, *, seed: int, n_timesteps: int | No
     metadata, arrays = read_checkpoint(checkpoint)  # read once: its config first, then its arrays
     check_compatible(metadata, checkpoint, algo=spec.name, env_id=env_id)
     previous_steps = int(metadata.get("num_timesteps", 0))
-    env_kwargs = metadata.get("env_kwargs") or {}
     if not isinstance(metadata.get("config"), dict):
         raise ZooError(f"{checkpoint} holds no readable config; it is corrupt or not a zoo checkpoint.")
-    values = {**metadata["config"], **overrides}
-    if n_timesteps is not None:
-        values["n_timesteps"] = n_timesteps
-    config = build_config(spec.load_config_class(), values, source=f"--resume {resume}")
+    config = config_with_flags(spec, {**metadata["config"], **overrides}, source=f"--resume {resume}")
     if config.n_timesteps <= previous_steps:
         raise ZooError(f"{checkpoint} has trained {previous_steps} steps already, n_timesteps is "
                        f"{config.n_timesteps}: pass a larger total with --steps.")
-    env = make_env(env_id, env_kwargs, config=config)
-    agent = spec.load_agent_class()(env.observation_space, env.action_space, config, env_id=env_id,
-                                    env_kwargs=env_kwargs, seed=seed, device=device)
-    agent.restore(metadata, arrays, checkpoint)  # weights, optimizer state, statistics and num_timesteps
+    # weights, optimizer state, statistics and num_timesteps; the env as the run described it
+    agent: BaseAgent = agent_from_checkpoint({**metadata, "env_id": env_id}, arrays, checkpoint, config=config,
+                                             seed=seed, device=device)
+    description = describe_env(spec, env_id, agent.env_kwargs, agent.env_wrappers, config)
+    env = description.make()
+    check_compatible(metadata, checkpoint, observation_space=env.observation_space, action_space=env.action_space)
     run_dir = new_run_dir(out_dir, spec.name, env_id)
     write_run_config(run_dir, {
         "algo": spec.name, "env_id": env_id, "seed": seed, "device": agent.device_name,
-        "env_kwargs": env_kwargs,
+        "env_kwargs": agent.env_kwargs, "env_wrappers": agent.env_wrappers,
         "hyperparams": dataclasses.asdict(config), "resumed_from": str(checkpoint),
         "resumed_at_step": previous_steps,
     })
-    extra: dict[str, Any] = {**loop_options, "start_step": agent.num_timesteps}
     replay_path = checkpoint.parent / REPLAY_BUFFER_NAME
-    if spec.family == "off_policy" and replay_path.exists():
-        extra["replay"] = read_arrays(replay_path)
-    result = _run(spec, agent, env, config, seed, run_dir, extra)
-    result.summary["resumed_from_step"] = extra["start_step"]
-    result.summary["replay_buffer_restored"] = "replay" in extra
+    replay = read_arrays(replay_path) if spec.family == "off_policy" and replay_path.exists() else None
+    result = _run(spec, agent, env, description, seed, run_dir, progress=progress, tensorboard=tensorboard,
+                  callbacks=callbacks, start_step=agent.num_timesteps, replay=replay)
+    result.summary["resumed_from_step"] = previous_steps
+    result.summary["replay_buffer_restored"] = replay is not None
     return result

@@ -7,19 +7,20 @@ into place, so an interrupted recording never leaves half a video. Needs the `vi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from zoo.checkpoint import atomic_path
 from zoo.errors import ZooError
 from zoo.evaluation import EvaluationResult, evaluate_agent
+from zoo.files import atomic_path
 
 FORMATS = (".mp4", ".gif")
 
 
-def write_video(frames: list[np.ndarray], path: str | Path, fps: int) -> Path:
+def write_video(frames: Sequence[np.ndarray], path: str | Path, fps: int) -> Path:
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
         raise ZooError(f"Cannot record '{path}': use a file name ending in {' or '.join(FORMATS)}.")
@@ -31,14 +32,15 @@ def write_video(frames: list[np.ndarray], path: str | Path, fps: int) -> Path:
         raise ZooError("No frames to record.")
     with atomic_path(path) as temporary:
         if path.suffix.lower() == ".gif":
-            imageio.mimsave(temporary, frames, duration=1000.0 / fps, loop=0)
+            imageio.mimsave(temporary, list(frames), duration=1000.0 / fps, loop=0)
         else:
             try:
                 import imageio_ffmpeg  # noqa: F401  (imageio's mp4 writer)
             except ImportError:
                 raise ZooError("mp4 needs imageio-ffmpeg: pip install 'zoo[video]' (or record a .gif).") from None
             # macro_block_size=1: keep the frame size (H.264 would otherwise resize to multiples of 16)
-            imageio.mimsave(temporary, frames, fps=fps, macro_block_size=1, format="FFMPEG")
+            ffmpeg_options: dict[str, Any] = {"fps": fps, "macro_block_size": 1, "format": "FFMPEG"}
+            imageio.mimsave(temporary, list(frames), **ffmpeg_options)
     return path
 
 

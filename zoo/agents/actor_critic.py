@@ -11,6 +11,7 @@ A truncated episode bootstraps from the value of the observation it was cut at.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ import torch.nn.functional as F
 
 from zoo.advantages import gae
 from zoo.agent import BaseAgent
-from zoo.loops.on_policy import OnPolicyConfig, Rollout
+from zoo.contracts import ActionBatch, Metrics, OnPolicyConfig, Rollout
 from zoo.networks import ActivationName, InitName, init_weights, mlp, observation_size
 from zoo.optim import ClippedAdam
 from zoo.policies import PolicyNetwork
@@ -40,7 +41,7 @@ class ActorCriticConfig(OnPolicyConfig):
     normalize_advantage: bool = False  # standardise advantages per rollout
     net_arch: list[int] = field(default_factory=lambda: [64, 64])  # hidden widths, actor and critic each
     activation: ActivationName = "tanh"
-    init: InitName = "orthogonal"
+    init: InitName = "orthogonal"  # orthogonal: SB3's A2C gains (sqrt(2) hidden, 0.01 policy head, 1 value head)
     log_std_init: float = 0.0  # Box actions: initial log std of the Gaussian
 
     def __post_init__(self):
@@ -62,9 +63,14 @@ class ActorCriticAgent(BaseAgent):
             torch.manual_seed(self.seed)
         self.policy = PolicyNetwork(observation_space, action_space, config.net_arch, config.activation,
                                     config.init, config.log_std_init, self.device)
-        self.value_network = init_weights(
-            mlp(observation_size(observation_space.shape), 1, config.net_arch, config.activation),
-            config.init).to(self.device)
+        in_features = observation_size(tuple(observation_space.shape or ()))
+        self.value_network = mlp(in_features, 1, config.net_arch, config.activation)
+        if config.init == "orthogonal":  # SB3's gains: sqrt(2) in the torso, 1 for the value head
+            init_weights(self.value_network[:-1], "orthogonal", gain=math.sqrt(2))
+            init_weights(self.value_network[-1], "orthogonal", gain=1.0)
+        else:
+            init_weights(self.value_network, config.init)
+        self.value_network.to(self.device)
         parameters = list(self.policy.parameters()) + list(self.value_network.parameters())
         self.optimizer = ClippedAdam(parameters, config.learning_rate, config.max_grad_norm)
         self.n_updates = 0
@@ -72,17 +78,20 @@ class ActorCriticAgent(BaseAgent):
     def take_action(self, observation: Any, deterministic: bool = False):
         return self.policy.act(observation, deterministic)
 
-    def update(self, rollout: Rollout) -> dict[str, float]:
+    def act_batch(self, observations: np.ndarray) -> ActionBatch:
+        return self.policy.act_batch(observations)
+
+    def update(self, rollout: Rollout) -> Metrics:
         steps, n_envs = rollout.rewards.shape
         on_device = functools.partial(torch.as_tensor, device=self.device)
         observations = on_device(rollout.observations.reshape(steps * n_envs, -1))
         values = self.value_network(observations).squeeze(-1)
         with torch.no_grad():
             next_values = self.value_network(on_device(rollout.next_observations.reshape(steps * n_envs, -1)))
-        advantages, targets = gae(rollout.rewards, values.detach().cpu().numpy().reshape(steps, n_envs),
+        advantage_array, targets = gae(rollout.rewards, values.detach().cpu().numpy().reshape(steps, n_envs),
                                   next_values.cpu().numpy().reshape(steps, n_envs), rollout.terminated,
                                   rollout.truncated, self.config.gamma, self.config.gae_lambda)
-        advantages = on_device(advantages.reshape(-1), dtype=torch.float32)
+        advantages = on_device(advantage_array.reshape(-1), dtype=torch.float32)
         if self.config.normalize_advantage and len(advantages) > 1:
             advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
         actions = on_device(rollout.actions.reshape(steps * n_envs, *rollout.actions.shape[2:]))

@@ -3,8 +3,9 @@
     y = r + gamma * (1 - terminated) * Q'(s', mu'(s'))        (target actor and critic)
     critic loss = mean((Q(s, a) - y)^2);   actor loss = -mean(Q(s, mu(s)))
 Both targets follow by Polyak averaging (tau) after every update. Exploration adds Gaussian or
-Ornstein-Uhlenbeck noise to mu(s) in the policy's [-1, 1] space; the loop's warm-up steps
-(learning_starts) use uniformly random actions. Actions are rescaled to the env's bounds.
+Ornstein-Uhlenbeck noise to mu(s) in the policy's [-1, 1] space (the OU process restarts
+from zero at every episode end, as SB3's); the loop's warm-up steps (learning_starts) use
+uniformly random actions. Actions are rescaled to the env's bounds.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from torch import nn
 
 from zoo.action_scaling import BoxActions
 from zoo.agent import BaseAgent
+from zoo.contracts import Batch, Metrics, OffPolicyConfig, ReplayStore
 from zoo.errors import ZooError
-from zoo.loops.off_policy import OffPolicyConfig
 from zoo.networks import ActivationName, NumpyForward, mlp, observation_size
 from zoo.normalization import ObservationNormalizer
 from zoo.optim import ClippedAdam
-from zoo.replay_buffer import Batch
+from zoo.replay_buffer import ReplayBuffer
 from zoo.torch_state import load_module_arrays, module_arrays
 
 
@@ -66,16 +67,17 @@ class DDPGAgent(BaseAgent):
             raise ZooError(f"ddpg needs a Box (vector) observation space, got {observation_space}.")
         if self.seed is not None:
             torch.manual_seed(self.seed)
-        self.observation_shape = observation_space.shape
-        in_features = observation_size(observation_space.shape)
+        self.observation_shape: tuple[int, ...] = tuple(observation_space.shape or ())
+        in_features = observation_size(self.observation_shape)
         self.action_dim = self.actions.dim
         self.actor = nn.Sequential(mlp(in_features, self.action_dim, config.net_arch, config.activation),
                                    nn.Tanh()).to(self.device)
         self.critic = mlp(in_features + self.action_dim, 1, config.net_arch, config.activation).to(self.device)
         self.target_actor = copy.deepcopy(self.actor).requires_grad_(False)
         self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
-        self.online_parameters = list(self.actor.parameters()) + list(self.critic.parameters())
-        self.target_parameters = list(self.target_actor.parameters()) + list(self.target_critic.parameters())
+        self.online_parameters: list[torch.Tensor] = [*self.actor.parameters(), *self.critic.parameters()]
+        self.target_parameters: list[torch.Tensor] = [*self.target_actor.parameters(),
+                                                      *self.target_critic.parameters()]
         self.actor_optimizer = ClippedAdam(list(self.actor.parameters()), config.learning_rate)
         self.critic_optimizer = ClippedAdam(list(self.critic.parameters()), config.learning_rate)
         self.greedy = NumpyForward.build(self.actor[0])  # tanh applied in numpy; None on a GPU
@@ -115,11 +117,12 @@ class DDPGAgent(BaseAgent):
     def random_actions(self, n: int) -> np.ndarray:
         return self.actions.random(n, self.np_random)
 
-    def replay_shapes(self):
-        return self.observation_shape, np.float32, self.action_space.shape, np.float32
+    def make_replay_buffer(self, capacity: int, seed: int | None) -> ReplayStore:
+        return ReplayBuffer(capacity, self.observation_shape, self.actions.shape, np.float32, np.float32,
+                            seed=seed)
 
-    def on_step(self, num_timesteps: int) -> None:
-        pass  # the targets follow after every update instead
+    def on_episode_end(self) -> None:
+        self.noise_state[:] = 0.0  # Ornstein-Uhlenbeck noise restarts from its mean, as SB3's reset()
 
     def record_observation(self, observation: np.ndarray) -> None:
         if self.normalizer is not None:
@@ -127,7 +130,7 @@ class DDPGAgent(BaseAgent):
 
     # -- learning ----------------------------------------------------------------------
 
-    def update(self, batch: Batch) -> dict[str, float]:
+    def update(self, batch: Batch) -> Metrics:
         batch = batch.to(self.device)
         if self.normalizer is not None:
             batch = dataclasses.replace(batch, observations=self.normalizer.torch(batch.observations),

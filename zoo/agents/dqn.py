@@ -25,11 +25,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoo.agent import BaseAgent
+from zoo.contracts import Batch, Metrics, OffPolicyConfig, ReplayStore
 from zoo.errors import ZooError
-from zoo.loops.off_policy import OffPolicyConfig
 from zoo.networks import ActivationName, InitName, NumpyForward, init_weights, mlp, observation_size
-from zoo.replay_buffer import Batch
 from zoo.optim import ClippedAdam
+from zoo.replay_buffer import ReplayBuffer
 from zoo.torch_state import load_module_arrays, module_arrays
 
 
@@ -63,16 +63,6 @@ class DQNConfig(OffPolicyConfig):
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
 
 
-@dataclass
-class DoubleDQNConfig(DQNConfig):
-    double: bool = True
-
-
-@dataclass
-class DuelingDQNConfig(DQNConfig):
-    dueling: bool = True
-
-
 class QNetwork(nn.Module):
     """MLP torso + a linear Q head, or value and advantage heads when dueling."""
 
@@ -89,7 +79,7 @@ class QNetwork(nn.Module):
         init_weights(self, config.init)
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
-        features = self.torso(observations)
+        features = self.torso(observations.flatten(1))
         if not self.dueling:
             return self.q_head(features)
         advantages = self.advantage_head(features)
@@ -97,8 +87,11 @@ class QNetwork(nn.Module):
 
 
 class DQNAgent(BaseAgent):
+    """`double_dqn` and `dueling_dqn` are this agent with their flags set (zoo.registry)."""
+
     algo = "dqn"
     uses_torch = True
+    observation_dtype: type = np.float32  # what the Q-network reads (vision_dqn: uint8 frames)
 
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: DQNConfig, **kwargs: Any):
         super().__init__(observation_space, action_space, config, **kwargs)
@@ -107,7 +100,7 @@ class DQNAgent(BaseAgent):
                            "for continuous actions use ddpg or sac.")
         self.check_observation_space(observation_space)
         self.n_actions = int(action_space.n)
-        self.observation_shape = observation_space.shape
+        self.observation_shape: tuple[int, ...] = tuple(observation_space.shape or ())
         if self.seed is not None:
             torch.manual_seed(self.seed)
         # Built on the CPU, then moved: the same seed gives the same initial weights on any device.
@@ -116,8 +109,8 @@ class DQNAgent(BaseAgent):
         self.target_q_network.load_state_dict(self.q_network.state_dict())
         self.target_q_network.requires_grad_(False)
         # Listed once: walking the module tree for them on every update cost ~5% of training.
-        self.q_parameters = list(self.q_network.parameters())
-        self.target_parameters = list(self.target_q_network.parameters())
+        self.q_parameters: list[torch.Tensor] = list(self.q_network.parameters())
+        self.target_parameters: list[torch.Tensor] = list(self.target_q_network.parameters())
         self.optimizer = ClippedAdam(self.q_parameters, config.learning_rate, config.max_grad_norm)
         self.exploration_rate = config.exploration_initial_eps
         self.n_updates = 0
@@ -135,28 +128,35 @@ class DQNAgent(BaseAgent):
         # Greedy actions need only the torso and the advantage (or Q) head: V(s) and the
         # mean advantage are the same for every action. Numpy does it ~5x faster per step
         # (None on a GPU, whose weights numpy cannot see).
-        head = self.q_network.advantage_head if self.config.dueling else self.q_network.q_head
-        return NumpyForward.build(self.q_network.torso, head)
+        network = self.q_network
+        assert isinstance(network, QNetwork)
+        head = network.advantage_head if self.config.dueling else network.q_head
+        return NumpyForward.build(network.torso, head)
+
+    @property
+    def n_parameters(self) -> int:
+        """Parameters of the Q-network (backbone and head), as benchmarks report them."""
+        return sum(parameter.numel() for parameter in self.q_parameters)
 
     # -- acting ------------------------------------------------------------------------
 
     def take_action(self, observation: Any, deterministic: bool = False) -> int:
         if not deterministic and self.np_random.random() < self.exploration_rate:
             return int(self.np_random.integers(self.n_actions))
-        observation = np.asarray(observation, dtype=np.float32)
+        observation = np.asarray(observation, dtype=self.observation_dtype)
         if observation.shape != self.observation_shape:
             raise ZooError(f"{self.algo}: observation of shape {observation.shape}, "
                            f"this agent takes {self.observation_shape}.")
         if self.greedy_scores is not None:
             return int(self.greedy_scores(observation.reshape(-1)).argmax())
         with torch.inference_mode():
-            return int(self.q_network(torch.from_numpy(observation).reshape(1, -1).to(self.device)).argmax())
+            return int(self.q_network(torch.as_tensor(observation)[None].to(self.device)).argmax())
 
     def random_actions(self, n: int) -> np.ndarray:
         return self.np_random.integers(self.n_actions, size=n)
 
-    def replay_shapes(self):
-        return self.observation_shape, np.float32, (), np.int64
+    def make_replay_buffer(self, capacity: int, seed: int | None) -> ReplayStore:
+        return ReplayBuffer(capacity, self.observation_shape, (), self.observation_dtype, np.int64, seed=seed)
 
     def on_step(self, num_timesteps: int) -> None:
         config = self.config
@@ -181,10 +181,14 @@ class DQNAgent(BaseAgent):
                 next_q = next_q_target.max(dim=1).values
             return batch.rewards + self.config.gamma * (1.0 - batch.terminated) * next_q
 
-    def update(self, batch: Batch) -> dict[str, float]:
-        batch = batch.to(self.device)
+    def online_q_values(self, observations: torch.Tensor) -> torch.Tensor:
+        """Q(s, .) in the loss's forward pass (vision_dqn trains its batch norm there)."""
+        return self.q_network(observations)
+
+    def update(self, batch: Batch) -> Metrics:
+        batch = batch.to(self.device)  # frames cross as uint8, a quarter of float32
         td_target = self.td_target(batch)
-        q = self.q_network(batch.observations).gather(1, batch.actions.view(-1, 1)).squeeze(1)
+        q = self.online_q_values(batch.observations).gather(1, batch.actions.view(-1, 1)).squeeze(1)
         loss = F.smooth_l1_loss(q, td_target) if self.config.loss == "huber" else F.mse_loss(q, td_target)
         self.optimizer.zero_grad()
         loss.backward()
@@ -217,14 +221,3 @@ class DQNAgent(BaseAgent):
         self.n_updates = int(arrays.get("n_updates", 0))
         self.exploration_rate = float(arrays.get("exploration_rate", self.config.exploration_final_eps))
 
-
-class DoubleDQNAgent(DQNAgent):
-    """DQN with `double: true` by default; its own name keeps runs and checkpoints apart."""
-
-    algo = "double_dqn"
-
-
-class DuelingDQNAgent(DQNAgent):
-    """DQN with `dueling: true` by default; its own name keeps runs and checkpoints apart."""
-
-    algo = "dueling_dqn"

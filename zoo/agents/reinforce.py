@@ -3,7 +3,10 @@
 After each whole episode, with G_t = sum_k gamma^k r_{t+k} computed backwards,
     loss = - sum_t log pi(a_t | s_t) * G_t
 in one batched backward pass per episode. `normalize_returns` centres and scales the
-episode's returns (a baseline: same expected gradient direction, much less variance).
+episode's returns: far less variance, but not exactly the policy gradient's direction. The
+mean and std are of this episode's returns, which depend on the actions they weigh, so the
+mean is not a true baseline (one that does not depend on the actions leaves the expected
+gradient unchanged) and the estimate is slightly biased, as in most REINFORCE code.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import torch
 
 from zoo.advantages import discounted_returns
 from zoo.agent import BaseAgent
-from zoo.loops.on_policy import OnPolicyConfig, Rollout
+from zoo.contracts import ActionBatch, Metrics, OnPolicyConfig, Rollout
 from zoo.networks import ActivationName, InitName
 from zoo.optim import ClippedAdam
 from zoo.policies import PolicyNetwork
@@ -58,7 +61,10 @@ class ReinforceAgent(BaseAgent):
     def take_action(self, observation: Any, deterministic: bool = False):
         return self.policy.act(observation, deterministic)
 
-    def update(self, rollout: Rollout) -> dict[str, float]:
+    def act_batch(self, observations: np.ndarray) -> ActionBatch:
+        return self.policy.act_batch(observations)
+
+    def update(self, rollout: Rollout) -> Metrics:
         episode_ends = np.maximum(rollout.terminated, rollout.truncated)
         returns = discounted_returns(rollout.rewards, episode_ends, self.config.gamma).reshape(-1)
         if self.config.normalize_returns and len(returns) > 1:

@@ -33,12 +33,12 @@ from torch import nn
 
 from zoo.action_scaling import BoxActions
 from zoo.agent import BaseAgent
+from zoo.contracts import Batch, Metrics, OffPolicyConfig, ReplayStore
 from zoo.errors import ZooError
-from zoo.loops.off_policy import OffPolicyConfig
 from zoo.networks import ActivationName, EnsembleMLP, NumpyForward, mlp, observation_size
 from zoo.normalization import ObservationNormalizer
 from zoo.optim import ClippedAdam
-from zoo.replay_buffer import Batch
+from zoo.replay_buffer import ReplayBuffer
 from zoo.torch_state import load_module_arrays, module_arrays
 
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0  # keeps sigma in a range where exp and log stay finite
@@ -104,12 +104,13 @@ class SACAgent(BaseAgent):
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
         if not self.discrete and not isinstance(action_space, gym.spaces.Box):
             raise ZooError(f"sac supports Box and Discrete action spaces, got {action_space}.")
-        self.actions = None if self.discrete else BoxActions(action_space, self.algo, self.device)
+        self.actions: BoxActions | None = None if self.discrete else BoxActions(action_space, self.algo, self.device)
         if self.seed is not None:
             torch.manual_seed(self.seed)
-        self.observation_shape = observation_space.shape
-        in_features = observation_size(observation_space.shape)
-        if self.discrete:
+        self.observation_shape: tuple[int, ...] = tuple(observation_space.shape or ())
+        in_features = observation_size(self.observation_shape)
+        self.actor: nn.Module
+        if isinstance(action_space, gym.spaces.Discrete):
             self.n_actions = int(action_space.n)
             self.actor = mlp(in_features, self.n_actions, config.net_arch, config.activation).to(self.device)
             self.critics = EnsembleMLP(2, in_features, self.n_actions, config.net_arch,
@@ -117,32 +118,49 @@ class SACAgent(BaseAgent):
             self.greedy = NumpyForward.build(self.actor)  # None on a GPU
             default_target = 0.98 * math.log(self.n_actions)
         else:
+            assert self.actions is not None
             self.action_dim = self.actions.dim
-            self.actor = SquashedGaussianActor(in_features, self.action_dim, config.net_arch,
-                                               config.activation).to(self.device)
+            actor = SquashedGaussianActor(in_features, self.action_dim, config.net_arch, config.activation)
+            self.actor = actor.to(self.device)
             self.critics = EnsembleMLP(2, in_features + self.action_dim, 1, config.net_arch,
                                        config.activation).to(self.device)
-            self.greedy = NumpyForward.build(self.actor.torso, self.actor.mean_head)
+            self.greedy = NumpyForward.build(actor.torso, actor.mean_head)
             default_target = -float(self.action_dim)
         self.target_critics = copy.deepcopy(self.critics).requires_grad_(False)
-        self.critic_parameters = list(self.critics.parameters())
-        self.target_parameters = list(self.target_critics.parameters())
+        self.critic_parameters: list[torch.Tensor] = list(self.critics.parameters())
+        self.target_parameters: list[torch.Tensor] = list(self.target_critics.parameters())
         self.target_entropy = default_target if config.target_entropy is None else config.target_entropy
-        self.log_alpha = torch.tensor(math.log(config.ent_coef or config.initial_alpha), device=self.device,
-                                      requires_grad=True)
+        # A tuned temperature is learned as log alpha; a fixed one is a constant, and a fixed 0
+        # means alpha = 0 (no entropy term), not "unset" (0 has no logarithm).
+        self.log_alpha = torch.tensor(math.log(config.initial_alpha), device=self.device, requires_grad=True)
+        self.fixed_alpha = None if config.ent_coef is None else torch.tensor(float(config.ent_coef),
+                                                                             device=self.device)
         self.actor_optimizer = ClippedAdam(list(self.actor.parameters()), config.learning_rate)
         self.critic_optimizer = ClippedAdam(self.critic_parameters, config.learning_rate)
         self.alpha_optimizer = ClippedAdam([self.log_alpha], config.learning_rate)
         self.normalizer = ObservationNormalizer(self.observation_shape) if config.normalize_observations else None
         self.n_updates = 0
 
+    def temperature(self) -> torch.Tensor:
+        """alpha, out of any graph: the fixed value, or exp(log alpha) when tuned."""
+        return self.log_alpha.detach().exp() if self.fixed_alpha is None else self.fixed_alpha
+
     @property
     def alpha(self) -> float:
-        return float(self.log_alpha.detach().exp())
+        return float(self.temperature())
 
     # -- acting ------------------------------------------------------------------------
 
-    def take_action(self, observation: Any, deterministic: bool = False):
+    def squashed_actor(self) -> SquashedGaussianActor:
+        """The continuous actor (its sample() and mean head) and its action scaling."""
+        assert isinstance(self.actor, SquashedGaussianActor) and self.actions is not None
+        return self.actor
+
+    def box_actions(self) -> BoxActions:
+        assert self.actions is not None
+        return self.actions
+
+    def take_action(self, observation: Any, deterministic: bool = False) -> int | np.ndarray:
         observation = np.asarray(observation, dtype=np.float32)
         if observation.shape != self.observation_shape:
             raise ZooError(f"sac: observation of shape {observation.shape}, this agent takes {self.observation_shape}.")
@@ -150,7 +168,7 @@ class SACAgent(BaseAgent):
             observation = self.normalizer(observation)
         if deterministic and self.greedy is not None:
             out = self.greedy(observation.reshape(-1))
-            return int(out.argmax()) if self.discrete else self.actions.to_env(np.tanh(out))
+            return int(out.argmax()) if self.discrete else self.box_actions().to_env(np.tanh(out))
         with torch.inference_mode():
             batch = torch.from_numpy(observation).reshape(1, -1).to(self.device)
             if self.discrete:
@@ -158,21 +176,19 @@ class SACAgent(BaseAgent):
                 return int(logits.argmax()) if deterministic else int(torch.distributions.Categorical(
                     logits=logits).sample())
             if deterministic:
-                return self.actions.to_env(torch.tanh(self.actor(batch)[0])[0].cpu().numpy())
-            return self.actions.to_env(self.actor.sample(batch)[0][0].cpu().numpy())
+                return self.box_actions().to_env(torch.tanh(self.actor(batch)[0])[0].cpu().numpy())
+            return self.box_actions().to_env(self.squashed_actor().sample(batch)[0][0].cpu().numpy())
 
     def random_actions(self, n: int) -> np.ndarray:
         if self.discrete:
             return self.np_random.integers(self.n_actions, size=n)
-        return self.actions.random(n, self.np_random)
+        return self.box_actions().random(n, self.np_random)
 
-    def replay_shapes(self):
+    def make_replay_buffer(self, capacity: int, seed: int | None) -> ReplayStore:
         if self.discrete:
-            return self.observation_shape, np.float32, (), np.int64
-        return self.observation_shape, np.float32, self.action_space.shape, np.float32
-
-    def on_step(self, num_timesteps: int) -> None:
-        pass  # the targets follow after every update instead
+            return ReplayBuffer(capacity, self.observation_shape, (), np.float32, np.int64, seed=seed)
+        return ReplayBuffer(capacity, self.observation_shape, self.box_actions().shape, np.float32, np.float32,
+                            seed=seed)
 
     def record_observation(self, observation: np.ndarray) -> None:
         if self.normalizer is not None:
@@ -187,12 +203,12 @@ class SACAgent(BaseAgent):
     # weights frozen, so backward skips the critics' weight gradients that only the critic
     # loss needs. Measured on this CPU (batch 256, [256, 256], 2 threads): 11.2 -> 8.2 ms.
 
-    def update(self, batch: Batch) -> dict[str, float]:
+    def update(self, batch: Batch) -> Metrics:
         batch = batch.to(self.device)
         if self.normalizer is not None:
             batch = dataclasses.replace(batch, observations=self.normalizer.torch(batch.observations),
                                         next_observations=self.normalizer.torch(batch.next_observations))
-        alpha = self.log_alpha.exp().detach()
+        alpha = self.temperature()
         if self.discrete:
             critic_loss, actor_loss, expected_log_pi = self._discrete_losses(batch, alpha)
         else:
@@ -215,7 +231,7 @@ class SACAgent(BaseAgent):
     def temperature_loss(self, log_pi: torch.Tensor) -> torch.Tensor | None:
         """-mean(log alpha * (log pi + target_entropy)): its gradient step grows alpha while the
         policy's entropy (-log pi) is below the target and shrinks it above. None when alpha is fixed."""
-        if self.config.ent_coef is not None:
+        if self.fixed_alpha is not None:
             return None
         return -(self.log_alpha * (log_pi.detach() + self.target_entropy)).mean()
 
@@ -229,13 +245,14 @@ class SACAgent(BaseAgent):
 
     def _continuous_losses(self, batch: Batch, alpha: torch.Tensor):
         observations = batch.observations
-        pi_actions, log_pi = self.actor.sample(observations)
+        actor = self.squashed_actor()
+        pi_actions, log_pi = actor.sample(observations)
         with torch.no_grad():
-            next_actions, next_log_pi = self.actor.sample(batch.next_observations)
+            next_actions, next_log_pi = actor.sample(batch.next_observations)
             next_q = self.target_critics(torch.cat([batch.next_observations, next_actions], 1)).min(0).values
             td_target = batch.rewards + self.config.gamma * (1.0 - batch.terminated) * (
                 next_q.squeeze(-1) - alpha * next_log_pi)
-        q = self.critics(torch.cat([observations, self.actions.to_policy(batch.actions)], 1)).squeeze(-1)  # [2, B]
+        q = self.critics(torch.cat([observations, self.box_actions().to_policy(batch.actions)], 1)).squeeze(-1)
         critic_loss = 0.5 * ((q - td_target) ** 2).mean(1).sum()
         q_pi = self._q_frozen(torch.cat([observations, pi_actions], 1)).min(0).values.squeeze(-1)
         actor_loss = (alpha * log_pi - q_pi).mean()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zoo.bandit import BanditAgent
+from zoo.bandit import BanditSolver
 
 
 @dataclass
@@ -27,7 +27,7 @@ class ThompsonSamplingConfig:
             raise ValueError(f"n_timesteps must be at least 1, got {self.n_timesteps}")
 
 
-class ThompsonSamplingAgent(BanditAgent):
+class ThompsonSamplingAgent(BanditSolver):
     algo = "thompson_sampling"
 
     def _posterior(self) -> tuple[np.ndarray, np.ndarray]:

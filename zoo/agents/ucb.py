@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zoo.bandit import BanditAgent
+from zoo.bandit import BanditSolver
 
 
 @dataclass
@@ -28,7 +28,7 @@ class UCBConfig:
             raise ValueError(f"n_timesteps must be at least 1, got {self.n_timesteps}")
 
 
-class UCBAgent(BanditAgent):
+class UCBAgent(BanditSolver):
     algo = "ucb"
 
     def select_arm(self) -> int:

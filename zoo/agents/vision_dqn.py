@@ -20,14 +20,14 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from zoo.agents.dqn import DQNAgent, DQNConfig, QNetwork
 from zoo.backbones import BackboneName, backbone_options, build_backbone
+from zoo.contracts import ReplayStore
 from zoo.errors import ZooError, did_you_mean
-from zoo.replay_buffer import Batch
-from zoo.vision import FrameReplayBuffer, ImagePipeline
+from zoo.replay_buffer import FrameReplayBuffer
+from zoo.vision import ImagePipeline
 
 
 @dataclass
@@ -69,8 +69,12 @@ class VisionQNetwork(nn.Module):
 
 
 class VisionDQNAgent(DQNAgent):
+    """DQN's acting and learning as they are; only the network, the replay buffer and the
+    batch-norm bookkeeping differ."""
+
     algo = "vision_dqn"
     prefers_gpu = True  # CNNs: the one kind of network here that a GPU runs faster (zoo.devices)
+    observation_dtype = np.uint8
 
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: VisionDQNConfig, **kwargs: Any):
         super().__init__(observation_space, action_space, config, **kwargs)
@@ -91,37 +95,17 @@ class VisionDQNAgent(DQNAgent):
     def build_greedy_scores(self) -> None:
         return None  # a CNN stays in torch
 
-    def make_replay_buffer(self, capacity: int, seed: int | None) -> FrameReplayBuffer:
+    def make_replay_buffer(self, capacity: int, seed: int | None) -> ReplayStore:
         return FrameReplayBuffer(capacity, self.observation_shape, self.frame_channels, seed=seed)
 
-    def replay_shapes(self):
-        return self.observation_shape, np.uint8, (), np.int64
-
-    def take_action(self, observation: Any, deterministic: bool = False) -> int:
-        if not deterministic and self.np_random.random() < self.exploration_rate:
-            return int(self.np_random.integers(self.n_actions))
-        observation = np.asarray(observation)
-        if observation.shape != self.observation_shape:
-            raise ZooError(f"vision_dqn: observation of shape {observation.shape}, "
-                           f"this agent takes {self.observation_shape}.")
-        with torch.inference_mode():
-            frames = torch.as_tensor(observation, dtype=torch.uint8)[None].to(self.device)
-            return int(self.q_network(frames).argmax())
-
-    def update(self, batch: Batch) -> dict[str, float]:
-        batch = batch.to(self.device)  # frames cross as uint8, a quarter of float32
-        td_target = self.td_target(batch)  # eval mode: running batch-norm statistics
+    def online_q_values(self, observations: torch.Tensor) -> torch.Tensor:
+        # Batch norm learns its statistics here only: acting and the TD target (computed
+        # before this) use the running estimates.
         self.q_network.train()
         try:
-            q = self.q_network(batch.observations).gather(1, batch.actions.view(-1, 1)).squeeze(1)
+            return self.q_network(observations)
         finally:
             self.q_network.eval()
-        loss = F.smooth_l1_loss(q, td_target) if self.config.loss == "huber" else F.mse_loss(q, td_target)
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
-        self.n_updates += 1
-        return {"loss": float(loss.detach())}
 
     def update_target(self) -> None:
         super().update_target()

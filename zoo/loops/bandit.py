@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
+from zoo.contracts import BanditAgent, RunSummary
 from zoo.errors import ZooError
 from zoo.interrupt import StopFlag
 from zoo.runs import PROGRESS_NAME, CsvLog
@@ -25,7 +25,7 @@ class BanditRun:
         return len(self.actions)
 
 
-def run_bandit(agent: Any, env: gym.Env, n_steps: int, *, seed: int | None = None,
+def run_bandit(agent: BanditAgent, env: gym.Env, n_steps: int, *, seed: int | None = None,
                stop: StopFlag | None = None) -> BanditRun:
     """Play `n_steps` pulls. The env's info must carry `prob` and `best_prob` (regret needs them).
 
@@ -37,7 +37,7 @@ def run_bandit(agent: Any, env: gym.Env, n_steps: int, *, seed: int | None = Non
     observation, info = env.reset(seed=seed)
     if "best_prob" not in info:
         raise ZooError(
-            f"{getattr(agent, 'algo', 'a bandit solver')} needs a bandit env whose info carries 'prob' and "
+            f"{agent.algo} needs a bandit env whose info carries 'prob' and "
             "'best_prob' (the pulled arm's and the best arm's value) to measure regret, e.g. BernoulliBandit-v0."
         )
     step = 0
@@ -46,7 +46,7 @@ def run_bandit(agent: Any, env: gym.Env, n_steps: int, *, seed: int | None = Non
             break
         action = agent.take_action(observation)
         observation, reward, terminated, truncated, info = env.step(action)
-        agent.update(action, reward)
+        agent.update(int(action), float(reward))
         actions[step], rewards[step] = action, reward
         regrets[step] = info["best_prob"] - info["prob"]
         if terminated or truncated:
@@ -56,9 +56,9 @@ def run_bandit(agent: Any, env: gym.Env, n_steps: int, *, seed: int | None = Non
     return BanditRun(actions[:step], rewards[:step], np.cumsum(regrets[:step]))
 
 
-def bandit_loop(agent: Any, env: gym.Env, config: Any, *, seed: int | None, run_dir: Path,
-                stop: StopFlag | None = None, progress: bool = False) -> dict[str, Any]:
-    run = run_bandit(agent, env, config.n_timesteps, seed=seed, stop=stop)
+def bandit_loop(agent: BanditAgent, env: gym.Env, n_steps: int, *, seed: int | None, run_dir: Path,
+                stop: StopFlag | None = None) -> RunSummary:
+    run = run_bandit(agent, env, n_steps, seed=seed, stop=stop)
     with CsvLog(run_dir / PROGRESS_NAME, ["step", "action", "reward", "cumulative_regret"]) as log:
         log.write_many([
             {"step": i + 1, "action": int(a), "reward": float(r), "cumulative_regret": float(g)}

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import gymnasium as gym
 
+from zoo.contracts import PlanningAgent, RunSummary
 from zoo.evaluation import evaluate_agent
-from zoo.interrupt import StopFlag
 from zoo.planning import model_of
 from zoo.runs import PROGRESS_NAME, CsvLog
 
 EVALUATION_EPISODES = 100
 
 
-def planning_loop(agent: Any, env: gym.Env, config: Any, *, seed: int | None, run_dir: Path,
-                  stop: StopFlag | None = None, progress: bool = False) -> dict[str, Any]:
+def planning_loop(agent: PlanningAgent, env: gym.Env, *, seed: int | None, run_dir: Path) -> RunSummary:
     # Planning is a few milliseconds of matrix products, so Ctrl-C has nothing to cut short.
     metrics = agent.update(model_of(env))
     fields = ["iteration", *agent.history[0].keys()]

@@ -1,0 +1,130 @@
+"""Our configs as Stable-Baselines3 arguments, for `zoo benchmark`'s side-by-side runs; each
+translation says where SB3 cannot match us (notes in the report)."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from zoo.environments import EnvDescription
+
+_SB3_ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "elu": "ELU", "leaky_relu": "LeakyReLU", "gelu": "GELU",
+                    "silu": "SiLU"}
+
+
+def _sb3_dqn(config: Any, action_space: Any) -> tuple[Callable, dict[str, Any], list[str]] | None:
+    from stable_baselines3 import DQN
+    from torch import nn
+
+    notes = []
+    if config.double or config.dueling:
+        notes.append("SB3 has no Double or Dueling DQN: SB3's side is its plain DQN.")
+    if config.loss != "huber":
+        notes.append("SB3's DQN always uses the Huber loss.")
+    if config.init != "default":
+        notes.append("SB3 keeps PyTorch's default init.")
+    kwargs = {
+        "learning_rate": config.learning_rate, "buffer_size": config.buffer_size,
+        "learning_starts": config.learning_starts, "batch_size": config.batch_size, "tau": config.tau,
+        "gamma": config.gamma, "train_freq": config.train_freq, "gradient_steps": config.gradient_steps,
+        "target_update_interval": config.target_update_interval,
+        "exploration_fraction": config.exploration_fraction,
+        "exploration_initial_eps": config.exploration_initial_eps,
+        "exploration_final_eps": config.exploration_final_eps,
+        "max_grad_norm": config.max_grad_norm if config.max_grad_norm > 0 else float("inf"),
+        "policy_kwargs": {"net_arch": list(config.net_arch),
+                          "activation_fn": getattr(nn, _SB3_ACTIVATIONS[config.activation])},
+    }
+    return DQN, kwargs, notes
+
+
+def _sb3_a2c(config: Any, action_space: Any) -> tuple[Callable, dict[str, Any], list[str]] | None:
+    from stable_baselines3 import A2C
+    from torch import nn
+
+    notes = ["SB3's A2C uses RMSprop (its default, as in RL Zoo); ours uses Adam."]
+    kwargs = {
+        "learning_rate": config.learning_rate, "n_steps": config.n_steps, "gamma": config.gamma,
+        "gae_lambda": config.gae_lambda, "ent_coef": config.ent_coef, "vf_coef": config.vf_coef,
+        "max_grad_norm": config.max_grad_norm if config.max_grad_norm > 0 else float("inf"),
+        "normalize_advantage": config.normalize_advantage,
+        "policy_kwargs": {"net_arch": {"pi": list(config.net_arch), "vf": list(config.net_arch)},
+                          "activation_fn": getattr(nn, _SB3_ACTIVATIONS[config.activation]),
+                          "ortho_init": config.init == "orthogonal", "log_std_init": config.log_std_init},
+    }
+    return A2C, kwargs, notes
+
+
+def _off_policy_kwargs(config: Any) -> dict[str, Any]:
+    from torch import nn
+
+    return {
+        "learning_rate": config.learning_rate, "buffer_size": config.buffer_size,
+        "learning_starts": config.learning_starts, "batch_size": config.batch_size, "tau": config.tau,
+        "gamma": config.gamma, "train_freq": config.train_freq, "gradient_steps": config.gradient_steps,
+        "policy_kwargs": {"net_arch": list(config.net_arch),
+                          "activation_fn": getattr(nn, _SB3_ACTIVATIONS[config.activation])},
+    }
+
+
+def _sb3_sac(config: Any, action_space: Any) -> tuple[Callable, dict[str, Any], list[str]] | None:
+    from gymnasium.spaces import Discrete
+    from stable_baselines3 import SAC
+
+    if isinstance(action_space, Discrete):
+        return None  # SB3's SAC has no discrete form
+
+    kwargs = _off_policy_kwargs(config)
+    kwargs["ent_coef"] = config.ent_coef if config.ent_coef is not None else f"auto_{config.initial_alpha}"
+    kwargs["target_entropy"] = "auto" if config.target_entropy is None else config.target_entropy
+    return SAC, kwargs, []
+
+
+def _sb3_ddpg(config: Any, action_space: Any) -> tuple[Callable, dict[str, Any], list[str]] | None:
+    from stable_baselines3 import DDPG
+    from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
+
+    kwargs = _off_policy_kwargs(config)
+    n = int(np.prod(action_space.shape))
+    sigma = np.full(n, config.noise_std)
+    if config.noise == "normal":
+        kwargs["action_noise"] = NormalActionNoise(np.zeros(n), sigma)
+    elif config.noise == "ornstein_uhlenbeck":
+        kwargs["action_noise"] = OrnsteinUhlenbeckActionNoise(np.zeros(n), sigma, theta=config.noise_theta)
+    return DDPG, kwargs, []
+
+
+# By base algorithm: an alias (double_dqn) is translated with its base's function, which
+# reads the flags from the config.
+SB3_EQUIVALENTS: dict[str, Callable] = {"dqn": _sb3_dqn, "actor_critic": _sb3_a2c, "sac": _sb3_sac,
+                                        "ddpg": _sb3_ddpg}
+
+
+def sb3_available() -> bool:
+    return importlib.util.find_spec("stable_baselines3") is not None
+
+
+class SB3Player:
+    """Gives an SB3 model the zoo protocol's take_action, so both are evaluated by one function."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def take_action(self, observation, deterministic=False):
+        action, _ = self.model.predict(observation, deterministic=deterministic)
+        return action.item() if np.ndim(action) == 0 else action
+
+
+
+def sb3_env(env: EnvDescription, n_envs: int, seed: int) -> Any:
+    """The same env for SB3: one, or SB3's own vector env of n_envs (with our wrappers)."""
+    if n_envs == 1:
+        return env.make()
+    from stable_baselines3.common.env_util import make_vec_env
+
+    return make_vec_env(lambda: env.make(), n_envs=n_envs, seed=seed)
+
+

@@ -1,0 +1,78 @@
+"""Opening a trained agent to play it: find its checkpoint (a path, the latest run, a Hub
+repo, or the agent shipped in trained/), load it, and build the env it was trained on, checked
+against the agent's spaces. What `zoo evaluate`, `zoo enjoy` and `zoo upload` do first, and
+what a Python user needs too:
+
+    from zoo.play import open_agent
+    opened = open_agent("dqn", "CartPole-v1")
+    evaluate_agent(opened.agent, opened.env, 10)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import gymnasium as gym
+
+from zoo.agent import BaseAgent
+from zoo.build import env_of, load_agent
+from zoo.checkpoint import check_compatible
+from zoo.environments import check_env_id, render_modes
+from zoo.errors import ZooError
+from zoo.registry import get_algo
+from zoo.runs import find_checkpoint
+
+
+@dataclass
+class OpenedAgent:
+    checkpoint: Path
+    agent: BaseAgent
+    env: gym.Env  # made for the agent, with the render mode asked for; the caller closes it
+
+
+def render_mode_for(env_id: str, agent: BaseAgent, video: bool = False) -> str:
+    """How to show an env: text envs as ansi in the terminal, others in a window; an agent
+    that learns from pixels shows the frames it sees. A video needs rgb_array."""
+    if video:
+        if "rgb_array" not in render_modes(env_id):
+            raise ZooError(f"{env_id} cannot render rgb_array frames, so it cannot be recorded.")
+        return "rgb_array"
+    pipeline = env_of(agent).image_pipeline
+    if pipeline is not None and pipeline.pixels:
+        return "human"
+    modes = render_modes(env_id)
+    # Text envs (Gymnasium's toy_text, ours) read best in the terminal they run in.
+    render_mode = "ansi" if "ansi" in modes else "human" if "human" in modes else None
+    if render_mode is None:
+        raise ZooError(f"{env_id} can render only {modes or 'nothing'}; try `zoo enjoy` without --render.")
+    return render_mode
+
+
+def open_agent(algo: str, env_id: str, path: str | Path | None = None, *, runs_dir: str | Path = "runs",
+               from_hub: str | None = None, render: bool = False, video: bool = False,
+               device: str = "cpu") -> OpenedAgent:
+    """`path`: a run directory or checkpoint; else `from_hub` (ORG/NAME, downloaded into
+    RUNS_DIR/hub); else the latest run under `runs_dir`; else the shipped agent. `render`
+    makes the env for showing (render_mode_for), `video` for recording."""
+    algo = get_algo(algo).name
+    check_env_id(env_id)
+    if from_hub is not None:
+        from zoo.hub import download, hub_dir
+
+        if path is not None:
+            raise ZooError("Give either --path or --from-hub, not both.")
+        path = download(from_hub, hub_dir(runs_dir, from_hub), algo=algo, env_id=env_id)
+    checkpoint = find_checkpoint(algo, env_id, path, runs_dir)
+    agent = load_agent(checkpoint, algo=algo, env_id=env_id, device=device)
+    render_mode = render_mode_for(env_id, agent, video) if render or video else None
+    # The env as the user named it ('package:EnvId' imports the package), with the agent's settings.
+    env = dataclasses.replace(env_of(agent), env_id=env_id).make(render_mode)
+    try:
+        check_compatible(agent.checkpoint_metadata(), checkpoint, observation_space=env.observation_space,
+                         action_space=env.action_space)
+    except BaseException:
+        env.close()
+        raise
+    return OpenedAgent(checkpoint, agent, env)
