@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 
+from zoo.contracts import TransitionTable
 from zoo.errors import ZooError
 
 # Two values closer than this are a tie: the greedy policy then keeps the lowest action
@@ -37,7 +38,7 @@ class TabularModel:
     reward: np.ndarray  # [S, A]: expected immediate reward
 
     @classmethod
-    def from_table(cls, table: dict, n_states: int, n_actions: int) -> TabularModel:
+    def from_table(cls, table: TransitionTable, n_states: int, n_actions: int) -> TabularModel:
         transition = np.zeros((n_states, n_actions, n_states))
         reward = np.zeros((n_states, n_actions))
         for state in range(n_states):
@@ -67,7 +68,7 @@ def greedy_policy(q_values: np.ndarray, current: np.ndarray | None = None) -> np
     return policy.astype(np.int64)
 
 
-def model_of(env: gym.Env) -> dict:
+def model_of(env: gym.Env) -> TransitionTable:
     """The unwrapped env's transition table, or a ZooError saying what planners need."""
     table = getattr(env.unwrapped, "P", None)
     discrete = isinstance(env.observation_space, gym.spaces.Discrete) and isinstance(

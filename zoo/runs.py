@@ -91,9 +91,11 @@ class CsvLog:
 
     def write(self, **row: Any) -> None:
         self._writer.writerow(row)
+        self._file.flush()  # one row per episode or evaluation: readable (and kept) while the run goes on
 
     def write_many(self, rows: list[dict[str, Any]]) -> None:
         self._writer.writerows(rows)
+        self._file.flush()
 
     def close(self) -> None:
         self._file.close()

@@ -14,7 +14,7 @@ import gymnasium as gym
 import numpy as np
 
 from zoo.agent import BaseAgent
-from zoo.contracts import Metrics
+from zoo.contracts import Metrics, TransitionTable
 from zoo.errors import ZooError
 from zoo.planning import TabularModel, policy_iteration, value_iteration
 
@@ -61,7 +61,7 @@ class DynamicProgrammingAgent(BaseAgent):
         self.policy = np.zeros(self.n_states, dtype=np.int64)
         self.history: list[Metrics] = []  # per-iteration metrics of the last solve
 
-    def update(self, table: dict) -> Metrics:
+    def update(self, table: TransitionTable) -> Metrics:
         model = TabularModel.from_table(table, self.n_states, self.n_actions)
         config = self.config
         if config.method == "policy_iteration":
