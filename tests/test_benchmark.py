@@ -66,6 +66,7 @@ def test_sb3_a2c_runs_side_by_side_on_parallel_envs(tmp_path):
     assert report.results[1].steps == 400 and any("RMSprop" in note for note in report.notes)
 
 
+@pytest.mark.slow  # two CNN trainings, ~10 s; the sweep's argument errors are tested in the default run
 def test_backbone_sweep_writes_one_row_per_backbone_with_its_parameter_count(tmp_path):
     from zoo.agents.vision_dqn import VisionDQNConfig, VisionQNetwork
 

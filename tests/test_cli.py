@@ -170,7 +170,8 @@ def test_interrupt_during_training_stops_cleanly_and_keeps_what_was_learned(tmp_
 
 
 @pytest.mark.skipif(shutil.which("zoo") is None, reason="the zoo console script is not installed")
-def test_console_script_ctrl_c_saves_a_loadable_checkpoint(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_console_script_ctrl_c_saves_a_loadable_checkpoint(tmp_path, signum):
     process = subprocess.Popen(["zoo", "train", "epsilon_greedy", "BernoulliBandit-v0", "--steps", "3000000"],
                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     run_dir = tmp_path / "runs" / "epsilon_greedy" / "BernoulliBandit-v0_1"
@@ -178,7 +179,7 @@ def test_console_script_ctrl_c_saves_a_loadable_checkpoint(tmp_path):
     while not (run_dir / "config.yml").exists() and time.time() < deadline:
         time.sleep(0.1)
     time.sleep(1.0)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
     assert "Interrupted" in out and "Traceback" not in err
@@ -210,6 +211,7 @@ def test_python_dash_m_zoo_works():
     assert result.returncode == 0 and "train" in result.stdout
 
 
+@pytest.mark.slow  # ~10 s of pygame; .ci/run's main command opens a real window (dummy SDL) too
 def test_enjoy_renders_a_human_window_for_envs_without_ansi(tmp_path, monkeypatch):
     # SDL's dummy video driver (set in conftest) gives pygame a window without a screen.
     monkeypatch.chdir(tmp_path)

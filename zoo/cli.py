@@ -447,6 +447,96 @@ def _benchmark_backbones(algo: str, env_id: str, specs: list[str], seeds: int, s
     console.print(f"written to {escape(str(json_path))} and {escape(str(markdown_path))}")
 
 
+@app.command()
+@_friendly_errors
+def tune(
+    algo: AlgoArg,
+    env_id: EnvArg,
+    trials: Annotated[int, typer.Option("--trials", help="Finished (complete or pruned) trials the study must hold, "
+                                                         "counted across all workers and machines; 0: report "
+                                                         "only.")] = 20,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds after which a worker starts no "
+                                                                       "new trial.")] = None,
+    workers: Annotated[int, typer.Option("--workers", help="Local worker processes (one torch thread each).")] = 1,
+    steps: Annotated[Optional[int], typer.Option("--steps", help="Training budget of a trial (n_timesteps); "
+                                                                 "default: the entry's.")] = None,
+    eval_episodes: Annotated[int, typer.Option("--eval-episodes", help="Episodes judging a trial's final "
+                                                                       "policy.")] = 10,
+    n_evaluations: Annotated[int, typer.Option("--n-evaluations", help="Evaluations per trial, reported to the "
+                                                                       "pruner.")] = 5,
+    n_startup_trials: Annotated[int, typer.Option("--n-startup-trials", help="Random trials before TPE, and "
+                                                                             "before pruning.")] = 5,
+    storage: Annotated[Optional[str], typer.Option("--storage", help="A database URL Optuna takes (e.g. "
+                                                                     "postgresql+psycopg://USER@HOST/DB): "
+                                                                     "workers on many machines join one study. "
+                                                                     "Default: a journal file in the study "
+                                                                     "folder.")] = None,
+    study_name: Annotated[Optional[str], typer.Option("--study-name", help="Default: ALGO-ENV. The same name "
+                                                                           "continues a study.")] = None,
+    trial_seeds: Annotated[int, typer.Option("--trial-seeds", help="Seeds per trial; its value is their mean "
+                                                                   "return.")] = 1,
+    sampler: Annotated[str, typer.Option("--sampler", help="tpe or random.")] = "tpe",
+    pruner: Annotated[str, typer.Option("--pruner", help="median, halving or none.")] = "median",
+    search: Annotated[Optional[Path], typer.Option("--search", help="A search space YAML instead of "
+                                                                    "hyperparams/search/ALGO.yml.")] = None,
+    save_best: Annotated[Optional[Path], typer.Option("--save-best", help="Write the best trial's whole config "
+                                                                          "as a hyperparameter file.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seeds the sampler; trials train seeds SEED..SEED+K-1.")] = 0,
+    hyperparams: HyperparamsOpt = None,
+    out: Annotated[Path, typer.Option("--out", help="Root folder; the study goes to OUT/tune/STUDY/.")] = Path("runs"),
+    heartbeat: Annotated[int, typer.Option("--heartbeat", help="Database storage: seconds between a trial's "
+                                                               "heartbeats.")] = 10,
+    grace: Annotated[int, typer.Option("--grace", help="Database storage: seconds without a heartbeat before a "
+                                                       "trial is failed and retried.")] = 30,
+    plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Optimisation history and parameter "
+                                                                   "importances as PNG (extra: plot).")] = True,
+    hp: HpOpt = None,
+    device: DeviceOpt = "cpu",
+    env_package: EnvPackageOpt = None,
+):
+    """Search hyperparameters with Optuna; several workers (and machines, with --storage) share one study."""
+    from zoo.config import parse_overrides
+    from zoo.runs import env_dir_name
+    from zoo.tune import TuneJob
+    from zoo.tune import tune as run_tune
+
+    if sampler not in ("tpe", "random") or pruner not in ("median", "halving", "none"):
+        raise ZooError("--sampler is tpe or random; --pruner is median, halving or none.")
+    if heartbeat < 1 or grace <= heartbeat:
+        raise ZooError("--heartbeat must be at least 1 and --grace longer than it.")
+    from zoo.registry import get_algo
+
+    spec = get_algo(algo)
+    name = study_name or f"{spec.name}-{env_dir_name(env_id)}"
+    job = TuneJob(algo=spec.name, env_id=env_id, n_trials=trials, study_name=name,
+                  study_dir=out / "tune" / env_dir_name(name), storage=storage, timeout=timeout, n_timesteps=steps,
+                  eval_episodes=eval_episodes, trial_seeds=trial_seeds, sampler=sampler, pruner=pruner,
+                  search=None if search is None else str(search), seed=seed, n_startup_trials=n_startup_trials,
+                  n_evaluations=n_evaluations, hyperparams=hyperparams, env_packages=tuple(env_package or ()),
+                  device=device, heartbeat_interval=heartbeat, grace_period=grace, overrides=parse_overrides(hp or []))
+    console.print(f"Tuning [bold]{spec.name}[/] on [bold]{escape(env_id)}[/]: study {escape(name)}, {trials} "
+                  f"trials, {workers} worker(s)")
+    result = run_tune(job, workers=workers, save_best=save_best, plots=plots)
+    table = Table(title=f"best trials of {name}")
+    for column in ("trial", "mean return", "steps", "wall time", "params"):
+        table.add_column(column, justify="right" if column != "params" else "left")
+    for row in result.best:
+        table.add_row(str(row["number"]), f"{row['value']:.2f}", str(row["steps"]), f"{row['seconds'] or 0:.1f} s",
+                      escape(", ".join(f"{k}={v}" for k, v in row["params"].items())))
+    console.print(table)
+    states = ", ".join(f"{count} {state.lower()}" for state, count in result.counts.items() if count)
+    console.print(f"trials: {states or 'none'}; all of them in {escape(str(result.trials_csv))}")
+    if result.best and result.best[0]["run_dirs"]:
+        console.print(f"best trial's agent: {escape(result.best[0]['run_dirs'][0])} (zoo evaluate --path)")
+    if result.saved_best is not None:
+        console.print(f"best config: {escape(str(result.saved_best))} "
+                      f"(zoo train {spec.name} {escape(env_id)} --hyperparams {escape(str(result.saved_best))})")
+    for path in result.plots:
+        console.print(f"wrote {escape(str(path))}")
+    for note in result.notes:
+        console.print(f"note: {escape(note)}")
+
+
 def main():
     app()
 

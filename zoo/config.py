@@ -51,19 +51,19 @@ class ResolvedHyperparams:
 # ---- type checking --------------------------------------------------------------------
 
 
-def _type_name(annotation: Any) -> str:
+def type_name(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     if origin is Literal:
         return " | ".join(repr(choice) for choice in typing.get_args(annotation))
     if origin in (typing.Union, types.UnionType):
-        return " | ".join(_type_name(arg) for arg in typing.get_args(annotation))
+        return " | ".join(type_name(arg) for arg in typing.get_args(annotation))
     if origin is not None:
-        args = ", ".join(_type_name(arg) for arg in typing.get_args(annotation))
+        args = ", ".join(type_name(arg) for arg in typing.get_args(annotation))
         return f"{origin.__name__}[{args}]"
     return "None" if annotation is type(None) else getattr(annotation, "__name__", str(annotation))
 
 
-def _coerce(value: Any, annotation: Any) -> Any:
+def coerce_value(value: Any, annotation: Any) -> Any:
     """Return `value` as `annotation`, or raise TypeError. Only lossless conversions."""
     origin = typing.get_origin(annotation)
     if annotation is Any:
@@ -71,7 +71,7 @@ def _coerce(value: Any, annotation: Any) -> Any:
     if origin in (typing.Union, types.UnionType):
         for option in typing.get_args(annotation):
             try:
-                return _coerce(value, option)
+                return coerce_value(value, option)
             except TypeError:
                 continue
         raise TypeError
@@ -106,7 +106,7 @@ def _coerce(value: Any, annotation: Any) -> Any:
         if not isinstance(value, (list, tuple)):
             raise TypeError
         (item_type, *rest) = typing.get_args(annotation) or (Any,)
-        items = [_coerce(item, item_type) for item in value]
+        items = [coerce_value(item, item_type) for item in value]
         return items if origin is list else tuple(items)
     if origin is dict or annotation is dict:
         if isinstance(value, dict):
@@ -129,10 +129,10 @@ def build_config(config_class: type, values: dict[str, Any], *, source: str) -> 
                 f"Valid keys: {', '.join(fields)}."
             )
         try:
-            kwargs[key] = _coerce(value, hints[key])
+            kwargs[key] = coerce_value(value, hints[key])
         except TypeError:
             raise ZooError(
-                f"{source}: hyperparameter '{key}' must be {_type_name(hints[key])}, got {value!r}."
+                f"{source}: hyperparameter '{key}' must be {type_name(hints[key])}, got {value!r}."
             ) from None
     try:
         return config_class(**kwargs)

@@ -1,7 +1,9 @@
-"""Ctrl-C during training: finish the current step, then stop and save.
+"""Ctrl-C or SIGTERM during training: finish the current step, then stop and save.
 
-The first SIGINT only raises a flag that the training loop checks between steps, so an
-update is never cut in half and what was learned is saved. A second Ctrl-C interrupts at once.
+The first SIGINT (Ctrl-C) or SIGTERM (what `timeout`, systemd, Slurm and Docker send) only
+raises a flag that the training loop checks between steps, so an update is never cut in half
+and what was learned is saved. A second one acts at once (SIGINT raises KeyboardInterrupt,
+SIGTERM terminates), for a user who really wants out now.
 """
 
 from __future__ import annotations
@@ -10,28 +12,34 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 
 
 class StopFlag:
     def __init__(self) -> None:
         self.requested = False
+        self.signal_name: str | None = None  # which signal asked, once one did
 
 
 @contextmanager
-def stop_on_interrupt() -> Iterator[StopFlag]:
-    flag = StopFlag()
+def stop_on_interrupt(flag: StopFlag | None = None) -> Iterator[StopFlag]:
+    """`flag`: one already in use (a tune worker's), so that a signal that came before this
+    block still stops the training inside it."""
+    flag = StopFlag() if flag is None else flag
     if threading.current_thread() is not threading.main_thread():
         yield flag  # signal handlers can only be installed from the main thread
         return
-    previous = signal.getsignal(signal.SIGINT)
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
 
-    def request_stop(signum, frame):
+    def request_stop(signum: int, frame: FrameType | None) -> None:
         flag.requested = True
-        # The next Ctrl-C behaves as usual, for a user who really wants out now.
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        flag.signal_name = signal.Signals(signum).name
+        signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
 
-    signal.signal(signal.SIGINT, request_stop)
+    for signum in previous:
+        signal.signal(signum, request_stop)
     try:
         yield flag
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -52,13 +52,15 @@ def train(
     tensorboard: bool = False,
     device: str = "auto",
     callbacks: Sequence[Callback] = (),
+    stop: StopFlag | None = None,
 ) -> TrainResult:
     """With `resume` (a run directory or checkpoint), training continues from that agent, with
     its hyperparameters and its replay buffer when the run kept one (`save_replay_buffer`), up
     to `n_timesteps` in all; the continued run gets a new run directory. `tensorboard` also
     writes the run's curves to RUN_DIR/tensorboard (deep-RL algos). `device`: auto, cpu, cuda
     or cuda:N, where the networks train (zoo.devices). `callbacks` (zoo.callbacks) hear of every
-    step, episode and evaluation of a deep-RL run and may stop it."""
+    step, episode and evaluation of a deep-RL run and may stop it. `stop`: a flag of the
+    caller's that Ctrl-C and SIGTERM raise (zoo.interrupt), already raised or not."""
     spec = get_algo(algo)
     check_env_id(env_id)
     if tensorboard or callbacks:
@@ -81,7 +83,7 @@ def train(
     if resume is not None:
         return _resume(spec, env_id, Path(resume), seed=seed, n_timesteps=n_timesteps, overrides=overrides,
                        out_dir=out_dir, progress=progress, tensorboard=tensorboard, device=device,
-                       callbacks=callbacks)
+                       callbacks=callbacks, stop=stop)
 
     resolved = resolve_hyperparams(spec, env_id, overrides, hyperparams)
     description = describe_env(spec, env_id, resolved.env_kwargs, resolved.env_wrappers, resolved.config)
@@ -104,14 +106,14 @@ def train(
         "sources": resolved.sources,
     })
     return _run(spec, agent, env, description, seed, run_dir, progress=progress, tensorboard=tensorboard,
-                callbacks=callbacks)
+                callbacks=callbacks, stop=stop)
 
 
 def _run(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescription, seed: int, run_dir: Path, *,
          progress: bool, tensorboard: bool, callbacks: Sequence[Callback], start_step: int = 0,
-         replay: dict | None = None) -> TrainResult:
-    """The family's loop, Ctrl-C turned into a clean stop, then the final checkpoint."""
-    with stop_on_interrupt() as stop:
+         replay: dict | None = None, stop: StopFlag | None = None) -> TrainResult:
+    """The family's loop, Ctrl-C and SIGTERM turned into a clean stop, then the final checkpoint."""
+    with stop_on_interrupt(stop) as stop:
         summary = _run_loop(spec, agent, env, description, seed, run_dir, stop, progress=progress,
                             tensorboard=tensorboard, callbacks=callbacks, start_step=start_step, replay=replay)
     checkpoint = agent.save(run_dir / CHECKPOINT_NAME)
@@ -149,7 +151,7 @@ def _run_loop(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescript
 
 def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, n_timesteps: int | None,
             overrides: dict[str, Any], out_dir: str | Path, progress: bool, tensorboard: bool, device: str,
-            callbacks: Sequence[Callback]) -> TrainResult:
+            callbacks: Sequence[Callback], stop: StopFlag | None) -> TrainResult:
     from zoo.loops.off_policy import REPLAY_BUFFER_NAME
 
     if not spec.learns_from_experience:
@@ -180,7 +182,7 @@ def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, n_timesteps
     replay_path = checkpoint.parent / REPLAY_BUFFER_NAME
     replay = read_arrays(replay_path) if spec.family == "off_policy" and replay_path.exists() else None
     result = _run(spec, agent, env, description, seed, run_dir, progress=progress, tensorboard=tensorboard,
-                  callbacks=callbacks, start_step=agent.num_timesteps, replay=replay)
+                  callbacks=callbacks, start_step=agent.num_timesteps, replay=replay, stop=stop)
     result.summary["resumed_from_step"] = previous_steps
     result.summary["replay_buffer_restored"] = replay is not None
     return result

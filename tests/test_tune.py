@@ -1,0 +1,192 @@
+"""`zoo tune`: search spaces, study-wide trial counts with several workers, resume, the best
+config, pruning, and faults, on the embedded journal file and on a real PostgreSQL server."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+optuna = pytest.importorskip("optuna")
+
+from zoo.agents.dqn import DQNConfig  # noqa: E402
+from zoo.errors import ZooError  # noqa: E402
+from zoo.tune import TuneJob, tune  # noqa: E402
+from zoo.tune.space import load_space  # noqa: E402
+from zoo.tune.study import open_storage  # noqa: E402
+
+TINY_DQN = {"learning_starts": 100, "stop_at_return": None}
+
+
+def job(tmp_path, **changes):
+    values = dict(algo="dqn", env_id="CartPole-v1", n_trials=2, study_name="study", study_dir=tmp_path / "study",
+                  n_timesteps=600, eval_episodes=2, n_evaluations=2, pruner="none", overrides=TINY_DQN)
+    values.update(changes)
+    return TuneJob(**values)
+
+
+def trials_of(tune_job):
+    return optuna.load_study(study_name=tune_job.study_name, storage=open_storage(tune_job)).get_trials()
+
+
+# ---- search spaces -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("space, message", [
+    ({"learnin_rate": {"uniform": [0.1, 0.2]}}, "unknown hyperparameter 'learnin_rate'.*learning_rate"),
+    ({"batch_size": {"choice": [32, "big"]}}, r"\[batch_size\]: 'batch_size' must be int, got 'big'"),
+    ({"learning_rate": {"uniform": [0.2, 0.1]}}, "needs finite low < high"),
+    ({"learning_rate": {"log_uniform": [0.0, 0.1]}}, "log_uniform needs low > 0"),
+    ({"learning_rate": {"uniform": [0.0, 0.1]}}, "learning_rate must be > 0"),
+    ({"train_freq": {"int": [1, 4.5]}}, "int needs whole-number bounds"),
+    ({"net_arch": {"choice": []}}, "choice needs a non-empty list"),
+    ({"gamma": 2.0}, "gamma must be in"),
+])
+def test_a_bad_search_space_is_one_clear_error_naming_the_key(space, message, tmp_path):
+    path = tmp_path / "space.yml"
+    path.write_text(yaml.safe_dump(space))
+    with pytest.raises(ZooError, match=message):
+        load_space(DQNConfig, {}, path)
+
+
+def test_every_shipped_space_is_valid_for_its_algo_on_its_flagship_env(tmp_path):
+    for algo, env_id in (("dqn", "CartPole-v1"), ("double_dqn", "CartPole-v1"), ("reinforce", "CartPole-v1"),
+                         ("actor_critic", "CartPole-v1"), ("ddpg", "Pendulum-v1"), ("sac", "Pendulum-v1"),
+                         ("vision_dqn", "CliffWalking4x12-v0")):
+        from zoo.tune.study import load_job_space
+
+        space = load_job_space(job(tmp_path, algo=algo, env_id=env_id, overrides={}))
+        assert space.dimensions and "n_timesteps" not in {d.name for d in space.dimensions}
+
+
+def test_a_bad_space_is_refused_before_any_trial(tmp_path):
+    path = tmp_path / "space.yml"
+    path.write_text(yaml.safe_dump({"learnin_rate": {"uniform": [0.1, 0.2]}}))
+    with pytest.raises(ZooError, match="unknown hyperparameter"):
+        tune(job(tmp_path, search=str(path)))
+    assert not (tmp_path / "study" / "trials").exists()
+
+
+# ---- studies on the embedded journal -----------------------------------------------------
+
+
+def test_two_workers_finish_exactly_n_trials_and_the_same_command_resumes(tmp_path):
+    first = job(tmp_path, n_trials=4, n_timesteps=3000)  # trials long enough for the second process to join
+    result = tune(first, workers=2, plots=False)
+    trials = trials_of(first)
+    finished = [t for t in trials if t.state.name in ("COMPLETE", "PRUNED")]
+    assert len(finished) == 4 and result.counts["COMPLETE"] == 4
+    assert {t.user_attrs["worker"] for t in finished} == {0, 1}  # both processes ran trials
+    assert trials[0].user_attrs.get("origin") == "shipped entry"  # the search starts from what we know
+    assert len({t.number for t in trials}) == len(trials)
+    rows = (tmp_path / "study" / "trials.csv").read_text().splitlines()
+    assert rows[0].startswith("number,state,value,") and len(rows) == len(trials) + 1
+
+    tune(job(tmp_path, n_trials=5), plots=False)  # the same study, one more trial
+    assert sum(t.state.name == "COMPLETE" for t in trials_of(first)) == 5
+
+
+def test_the_saved_best_config_trains_exactly_that_config(tmp_path):
+    saved = tmp_path / "best.yml"
+    result = tune(job(tmp_path, n_trials=2), save_best=saved, plots=False)
+    best = result.best[0]
+    from zoo.train import train
+
+    trained = train("dqn", "CartPole-v1", hyperparams=saved, out_dir=tmp_path / "runs")
+    assert yaml.safe_load((trained.run_dir / "config.yml").read_text())["hyperparams"] == best["config"]
+    from zoo.build import load_agent
+
+    assert load_agent(Path(best["run_dirs"][0]) / "model.zip").algo == "dqn"  # the best trial's agent is kept
+
+
+def test_a_study_of_another_algo_or_env_is_refused(tmp_path):
+    tune(job(tmp_path, n_trials=1), plots=False)
+    with pytest.raises(ZooError, match="tunes dqn on CartPole-v1, not double_dqn on CartPole-v1"):
+        tune(job(tmp_path, n_trials=1, algo="double_dqn"))
+
+
+def test_the_pruner_stops_hopeless_trials(tmp_path):
+    # Half the space cannot learn (a learning rate of 1e-9); the other half is the shipped
+    # entry's 1e-3, which the study runs first. Hopeless trials fall below it and are pruned.
+    space = tmp_path / "space.yml"
+    space.write_text(yaml.safe_dump({"learning_rate": {"choice": [1.0e-9, 1.0e-3]}}))
+    pruning = job(tmp_path, algo="reinforce", n_trials=4, n_timesteps=3000, n_evaluations=3, pruner="median",
+                  n_startup_trials=1, sampler="random", search=str(space), seed=4,
+                  overrides={"stop_at_return": None, "n_eval_episodes": 3})
+    tune(pruning, plots=False)
+    trials = trials_of(pruning)  # a single seeded worker: the same trials every run
+    pruned = [t for t in trials if t.state.name == "PRUNED"]
+    assert trials[0].params["learning_rate"] == "0.001" and trials[0].state.name == "COMPLETE"
+    assert pruned and all(t.params["learning_rate"] == "1e-09" for t in pruned)
+    assert all(t.last_step < 3 for t in pruned)  # stopped before their last evaluation
+    assert sum(t.state.name in ("COMPLETE", "PRUNED") for t in trials) == 4
+
+
+@pytest.mark.parametrize("storage, message", [
+    ("nosuchdb://x/y", "--storage nosuchdb://x/y: cannot open it"),
+    ("postgresql+psycopg://zoo@/zoo?host=/nonexistent-socket-dir", "cannot open it"),
+])
+def test_a_bad_storage_is_one_clear_error(storage, message, tmp_path):
+    with pytest.raises(ZooError, match=message):
+        tune(job(tmp_path, storage=storage))
+
+
+# ---- workers as processes: the CLI, signals, PostgreSQL ------------------------------------
+
+
+def zoo_tune(tmp_path, *args, **popen):
+    command = [sys.executable, "-m", "zoo", "tune", "dqn", "CartPole-v1", "--out", str(tmp_path / "runs"),
+               "--eval-episodes", "2", "--n-evaluations", "2", "--pruner", "none", "--hp", "learning_starts=100",
+               "--hp", "stop_at_return=null", "--no-plots", *map(str, args)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "COLUMNS": "200"}, **popen)
+
+
+def wait_for_running_trial(study_name, storage, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            trials = optuna.load_study(study_name=study_name, storage=storage).get_trials()
+        except KeyError:
+            trials = []
+        running = [t for t in trials if t.state.name == "RUNNING" and "pid" in t.user_attrs]
+        if running:
+            return running[0]
+        time.sleep(0.2)
+    raise AssertionError("no trial started")
+
+
+def test_sigterm_stops_a_worker_and_its_trial_is_not_left_running(tmp_path):
+    worker = zoo_tune(tmp_path, "--trials", 3, "--steps", 200_000, "--study-name", "s")
+    tune_job = job(tmp_path, study_name="s", study_dir=tmp_path / "runs" / "tune" / "s")
+    running = wait_for_running_trial("s", open_storage(tune_job))
+    worker.send_signal(signal.SIGTERM)
+    _, stderr = worker.communicate(timeout=60)
+    assert worker.returncode == 0, stderr
+    trial = trials_of(tune_job)[running.number]
+    assert trial.state.name == "FAIL"
+
+
+def test_postgres_two_machines_join_one_study_and_a_killed_worker_is_retried(postgres_url, tmp_path):
+    args = ("--storage", postgres_url, "--study-name", "shared", "--heartbeat", 1, "--grace", 3)
+    # one worker is killed (SIGKILL) in the middle of a long trial...
+    doomed = zoo_tune(tmp_path / "a", "--trials", 4, "--steps", 100_000, *args)
+    killed = wait_for_running_trial("shared", postgres_url)
+    doomed.kill()
+    doomed.wait()
+    # ...then two workers, as on two machines, finish the study with short trials
+    workers = [zoo_tune(tmp_path / name, "--trials", 4, "--steps", 600, *args) for name in ("b", "c")]
+    for process in workers:
+        _, stderr = process.communicate(timeout=180)
+        assert process.returncode == 0, stderr
+    trials = optuna.load_study(study_name="shared", storage=postgres_url).get_trials()
+    complete = [t for t in trials if t.state.name == "COMPLETE"]
+    assert len(complete) == 4  # exactly N study-wide
+    assert len({t.number for t in trials}) == len(trials)
+    assert trials[killed.number].state.name == "FAIL"
+    assert any(t.params == killed.params for t in complete)  # its parameters were tried again
+    assert len({t.user_attrs["pid"] for t in complete}) == 2  # both live workers ran trials

@@ -1,0 +1,174 @@
+"""`zoo tune ALGO ENV`: hyperparameter search on Optuna (zoo/tune/study.py), the search space
+as YAML (zoo/tune/space.py), and what a study leaves behind: trials.csv, the best trials, a
+`--save-best` hyperparameter file and plots.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import multiprocessing
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from zoo.errors import ZooError
+from zoo.tune.study import TuneJob, load_job_space, open_storage, open_study, run_worker
+
+if TYPE_CHECKING:
+    import optuna
+
+TRIALS_CSV = "trials.csv"
+
+__all__ = ["TuneJob", "TuneResult", "tune"]
+
+
+@dataclass
+class TuneResult:
+    study_name: str
+    study_dir: Path
+    counts: dict[str, int]
+    best: list[dict[str, Any]]  # the best finished trials, best first
+    trials_csv: Path
+    saved_best: Path | None = None
+    plots: list[Path] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+
+def require_optuna() -> None:
+    try:
+        import optuna  # noqa: F401
+    except ImportError:
+        raise ZooError("zoo tune needs Optuna: pip install 'zoo[tune]'.") from None
+
+
+def tune(job: TuneJob, *, workers: int = 1, save_best: Path | None = None, plots: bool = True,
+         top: int = 5) -> TuneResult:
+    """Run `workers` local worker processes on the study until it holds `job.n_trials` finished
+    trials (0: only report on an existing study), then write its trials CSV and report."""
+    require_optuna()
+    from zoo.environments import check_env_id, import_env_packages
+
+    if workers < 1 or job.n_trials < 0 or job.trial_seeds < 1 or job.n_evaluations < 1 or job.eval_episodes < 1:
+        raise ZooError("--workers, --trial-seeds, --n-evaluations and --eval-episodes must be at least 1, "
+                       "--trials at least 0.")
+    import_env_packages(job.env_packages)
+    check_env_id(job.env_id)
+    if not job.spec.learns_from_experience:
+        raise ZooError(f"{job.spec.name} ({job.spec.family}) has no learning run to tune; zoo tune is for the "
+                       "deep-RL algos.")
+    space = load_job_space(job)  # every error of the space before any trial or process starts
+    study = open_study(job, open_storage(job), space)
+    if job.n_trials > 0:
+        if workers == 1:
+            run_worker(job, 0)
+        else:
+            _run_workers(job, workers)
+    return report(study, job, save_best=save_best, plots=plots, top=top)
+
+
+def _run_workers(job: TuneJob, workers: int) -> None:
+    """Every worker in a process of its own, all started together (so they share the trials
+    fairly); this one waits. Spawn, not fork: a forked copy of a process running torch threads
+    can hang. Ctrl-C reaches the whole process group: each worker stops after its step."""
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=run_worker, args=(job, index)) for index in range(workers)]
+    for process in processes:
+        process.start()
+    try:
+        for process in processes:
+            process.join()
+    except KeyboardInterrupt:  # the workers got it too; let them record their trials and go
+        for process in processes:
+            process.join()
+    failed = [index for index, process in enumerate(processes) if process.exitcode not in (0, None)]
+    if failed:
+        raise ZooError(f"tune worker(s) {failed} ended with an error (exit codes "
+                       f"{[processes[i].exitcode for i in failed]}); see their messages above.")
+
+
+def report(study: optuna.Study, job: TuneJob, *, save_best: Path | None, plots: bool, top: int) -> TuneResult:
+    from optuna.trial import TrialState
+
+    from zoo.tune.study import counts
+
+    trials = study.get_trials(deepcopy=False)
+    csv_path = write_trials_csv(trials, job.study_dir / TRIALS_CSV)
+    finished = sorted((t for t in trials if t.state == TrialState.COMPLETE and t.value is not None),
+                      key=lambda t: -float(t.value or 0.0))
+    best = [{"number": t.number, "value": t.value, "params": t.params, "steps": t.user_attrs.get("steps"),
+             "seconds": t.user_attrs.get("seconds"), "run_dirs": t.user_attrs.get("run_dirs", []),
+             "config": t.user_attrs.get("config")} for t in finished[:top]]
+    result = TuneResult(job.study_name, job.study_dir, counts(study), best, csv_path)
+    if save_best is not None:
+        if not best or not best[0]["config"]:
+            raise ZooError(f"Study '{job.study_name}' has no complete trial yet: nothing to save to {save_best}.")
+        result.saved_best = write_best(best[0], job, save_best)
+    if plots and finished:
+        result.plots, note = write_plots(study, job.study_dir)
+        result.notes += [note] if note else []
+    return result
+
+
+def write_trials_csv(trials: list[Any], path: Path) -> Path:
+    from zoo.files import atomic_path
+
+    names = sorted({name for t in trials for name in t.params})
+    with atomic_path(path) as temporary, temporary.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["number", "state", "value", *names, "steps", "seconds", "worker", "fail_reason"])
+        for t in trials:
+            writer.writerow([t.number, t.state.name, "" if t.value is None else t.value,
+                             *[t.params.get(name, "") for name in names], t.user_attrs.get("steps", ""),
+                             t.user_attrs.get("seconds", ""), t.user_attrs.get("worker", ""),
+                             t.system_attrs.get("fail_reason", "")])
+    return path
+
+
+def write_best(best: dict[str, Any], job: TuneJob, path: Path) -> Path:
+    """A hyperparameter file whose entry for the env is the best trial's whole resolved config,
+    so that `zoo train ALGO ENV --hyperparams FILE` trains exactly that config."""
+    from zoo.config import resolve_hyperparams
+    from zoo.files import atomic_path
+
+    env_kwargs = resolve_hyperparams(job.spec, job.env_id, None, job.hyperparams).env_kwargs
+    entry = dict(best["config"])
+    if env_kwargs:
+        entry["env_kwargs"] = env_kwargs
+    header = (f"# zoo tune {job.spec.name} {job.env_id}: study '{job.study_name}', trial {best['number']}, "
+              f"mean return {best['value']:.2f}.\n# Train it: zoo train {job.spec.name} {job.env_id} "
+              f"--hyperparams {path}\n")
+    with atomic_path(path) as temporary:
+        temporary.write_text(header + yaml.safe_dump({job.env_id.split(':', 1)[-1]: entry}, sort_keys=False))
+    return path
+
+
+def write_plots(study: optuna.Study, folder: Path) -> tuple[list[Path], str | None]:
+    """Optuna's optimisation history and parameter importances as PNG (the `plot` extra)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from optuna.exceptions import ExperimentalWarning
+        from optuna.visualization import matplotlib as optuna_plots
+    except ImportError:
+        return [], "plots need matplotlib: pip install 'zoo[plot]'"
+    written: list[Path] = []
+    for name, draw in (("history.png", optuna_plots.plot_optimization_history),
+                       ("importances.png", optuna_plots.plot_param_importances)):
+        try:
+            with warnings.catch_warnings():  # "experimental" since Optuna 2.2
+                warnings.simplefilter("ignore", ExperimentalWarning)
+                draw(study)
+        except (ValueError, RuntimeError) as error:  # e.g. importances of fewer than 2 trials
+            return written, f"{name}: {error}"
+        figure = plt.gcf()
+        figure.tight_layout()
+        figure.savefig(folder / name, dpi=100)
+        plt.close(figure)
+        written.append(folder / name)
+    return written, None

@@ -1,0 +1,399 @@
+"""`zoo tune`: hyperparameter search on Optuna, by worker processes that share one study.
+
+Storage: by default an embedded journal file (Optuna's JournalFileBackend) under the study
+folder, which several local processes append to without lock errors; with `--storage URL`
+any database Optuna takes (PostgreSQL: `postgresql+psycopg://USER@HOST/DB`), which workers on
+many machines join by running the same command.
+
+How many trials: `--trials N` counts COMPLETE and PRUNED trials study-wide. A worker starts a
+trial only while fewer than N are complete, pruned or running, and a trial that finds N
+others ahead of it (two workers asked at once) ends at once as FAIL "surplus", so the study
+stops at exactly N finished trials however many workers and machines run it.
+
+Faults: each trial records its host and pid; a worker that opens the study fails the RUNNING
+trials of dead processes on its own host and queues their parameters again. On a database,
+heartbeats (`--heartbeat`, `--grace`) do the same across machines (Optuna's
+RetryHeartbeatStaleTrialCallback). Ctrl-C or SIGTERM stops a worker after its current
+training step; its trial is recorded FAIL "interrupted".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import socket
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from zoo.callbacks import Callback, Episode, Evaluation
+from zoo.errors import ZooError
+from zoo.interrupt import StopFlag, stop_on_interrupt
+from zoo.registry import AlgoSpec, get_algo
+from zoo.tune.space import SearchSpace
+
+if TYPE_CHECKING:
+    import optuna
+
+EVAL_SEED_OFFSET = 10_000  # the final policy is judged on fresh episodes, as in zoo benchmark
+POLL_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class TuneJob:
+    """What every worker needs; plain data, so that spawned processes receive it whole."""
+
+    algo: str
+    env_id: str
+    n_trials: int
+    study_name: str
+    study_dir: Path
+    storage: str | None = None
+    timeout: float | None = None
+    n_timesteps: int | None = None
+    eval_episodes: int = 10
+    trial_seeds: int = 1
+    sampler: str = "tpe"
+    pruner: str = "median"
+    search: str | None = None
+    seed: int = 0
+    n_startup_trials: int = 5
+    n_evaluations: int = 5
+    hyperparams: str | None = None
+    env_packages: tuple[str, ...] = ()
+    device: str = "cpu"
+    heartbeat_interval: int = 10
+    grace_period: int = 30
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> AlgoSpec:
+        return get_algo(self.algo)
+
+
+class TrialFailed(Exception):
+    """A trial that cannot give a value: diverged, surplus, or broken by its config."""
+
+
+class TrialInterrupted(Exception):
+    """Ctrl-C or SIGTERM: the worker stops after recording its trial as failed."""
+
+
+# ---- storage and study -------------------------------------------------------------------
+
+
+def open_storage(job: TuneJob) -> Any:
+    import optuna
+
+    if job.storage is None:
+        from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+        job.study_dir.mkdir(parents=True, exist_ok=True)
+        return JournalStorage(JournalFileBackend(str(job.study_dir / "journal.log")))
+    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+
+    where = f"--storage {_without_password(job.storage)}"
+    try:
+        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna since 2.9
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(job.storage, heartbeat_interval=job.heartbeat_interval,
+                              grace_period=job.grace_period,
+                              heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
+                              engine_kwargs={"pool_pre_ping": True})
+    except ModuleNotFoundError as error:
+        raise ZooError(f"{where}: its database driver is not installed ({error.name}); for PostgreSQL: "
+                       "pip install 'zoo[tune]' (psycopg).") from None
+    except (ImportError, ValueError, optuna.exceptions.StorageInternalError) as error:
+        raise ZooError(f"{where}: cannot open it ({_first_line(error)}).") from None
+    except Exception as error:  # SQLAlchemy's: no such host, refused, bad URL, no such database...
+        raise ZooError(f"{where}: cannot open it ({type(error).__name__}: {_first_line(error)}).") from None
+
+
+def open_study(job: TuneJob, storage: Any, space: SearchSpace | None = None) -> optuna.Study:
+    """Create the study or join it; refuse one made for another algo or env. A new study's
+    first trial is the shipped entry's parameters (when the space holds any)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own table reports the trials
+    sampler: optuna.samplers.BaseSampler = (
+        optuna.samplers.RandomSampler(seed=job.seed) if job.sampler == "random"
+        else optuna.samplers.TPESampler(seed=job.seed, n_startup_trials=job.n_startup_trials))
+    try:
+        study = optuna.create_study(study_name=job.study_name, storage=storage, direction="maximize",
+                                    sampler=sampler, pruner=make_pruner(job), load_if_exists=True)
+    except Exception as error:
+        raise ZooError(f"Cannot open study '{job.study_name}': {type(error).__name__}: {_first_line(error)}") \
+            from None
+    if study.direction != optuna.study.StudyDirection.MAXIMIZE:
+        raise ZooError(f"Study '{job.study_name}' minimises; zoo tune maximises the mean return. "
+                       "Choose another --study-name.")
+    attrs = study.user_attrs
+    if "algo" in attrs and (attrs["algo"], attrs["env_id"]) != (job.spec.name, job.env_id):
+        raise ZooError(f"Study '{job.study_name}' tunes {attrs['algo']} on {attrs['env_id']}, not "
+                       f"{job.spec.name} on {job.env_id}. Choose another --study-name.")
+    if "algo" not in attrs:
+        study.set_user_attr("algo", job.spec.name)
+        study.set_user_attr("env_id", job.env_id)
+        if space is not None and not study.trials:
+            shipped = shipped_params(job, space)
+            if shipped:
+                study.enqueue_trial(shipped, user_attrs={"origin": "shipped entry"})
+    return study
+
+
+def make_pruner(job: TuneJob) -> optuna.pruners.BasePruner:
+    import optuna
+
+    if job.pruner == "none":
+        return optuna.pruners.NopPruner()
+    if job.pruner == "halving":
+        return optuna.pruners.SuccessiveHalvingPruner()
+    # RL Zoo's: no pruning before n_startup_trials complete, nor in a trial's first third of
+    # evaluations (reports are numbered by evaluation).
+    return optuna.pruners.MedianPruner(n_startup_trials=job.n_startup_trials, n_warmup_steps=job.n_evaluations // 3)
+
+
+def shipped_params(job: TuneJob, space: SearchSpace) -> dict[str, Any]:
+    """The parameters of the algo's own entry for the env (hyperparams/), where the space holds them."""
+    from zoo.config import resolve_hyperparams
+    from zoo.paths import hyperparams_dir
+
+    if not (hyperparams_dir() / f"{job.spec.hyperparams_name}.yml").exists():
+        return {}
+    resolved = resolve_hyperparams(job.spec, job.env_id)
+    if len(resolved.sources) <= 1:  # only the file's default: no entry of our own for this env
+        return {}
+    return space.params_of(dataclasses.asdict(resolved.config))
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+
+
+def _without_password(url: str) -> str:
+    """postgresql://user:secret@host/db -> postgresql://user:***@host/db, for messages."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not (sep and at) or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+
+
+# ---- the worker --------------------------------------------------------------------------
+
+
+def counts(study: optuna.Study) -> dict[str, int]:
+    from optuna.trial import TrialState
+
+    result = {state.name: 0 for state in TrialState}
+    for trial in study.get_trials(deepcopy=False):
+        result[trial.state.name] += 1
+    return result
+
+
+def reclaim_dead_local_trials(study: optuna.Study) -> list[int]:
+    """RUNNING trials of processes on this host that no longer exist: FAIL them and queue their
+    parameters again (what heartbeats do on a database, for the journal file too)."""
+    import optuna
+    from optuna.trial import TrialState
+
+    host = socket.gethostname()
+    retried = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        attrs = trial.user_attrs
+        if attrs.get("host") != host or "pid" not in attrs or _alive(int(attrs["pid"])):
+            continue
+        try:
+            study._storage.set_trial_system_attr(trial._trial_id, "fail_reason", "its worker died")
+            if not study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
+                continue
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue  # another worker got there first
+        study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+        retried.append(trial.number)
+    return retried
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def run_worker(job: TuneJob, index: int = 0) -> int:
+    """Run trials until the study holds `n_trials` finished ones (or the timeout, or Ctrl-C).
+    Returns how many trials this worker finished."""
+    import optuna
+    import torch
+
+    from zoo.environments import import_env_packages
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    torch.set_num_threads(1)  # two workers on two cores must not oversubscribe them
+    import_env_packages(job.env_packages)
+    space = load_job_space(job)
+    storage = open_storage(job)
+    study = open_study(job, storage, space)
+    with stop_on_interrupt() as stop:  # between trainings; train() takes over the signals while it runs
+        return _work(job, study, Objective(job, space, index, stop), stop)
+
+
+def _work(job: TuneJob, study: optuna.Study, objective: Objective, stop: StopFlag) -> int:
+    import optuna
+
+    started = time.monotonic()
+    finished = 0
+    while not stop.requested:
+        reclaim_dead_local_trials(study)
+        with warnings.catch_warnings():  # "experimental" since Optuna 2.9, and what heartbeats are for
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)  # heartbeats, on a database
+        state = counts(study)
+        done = state["COMPLETE"] + state["PRUNED"]
+        if done >= job.n_trials or (job.timeout is not None and time.monotonic() - started > job.timeout):
+            return finished
+        if done + state["RUNNING"] >= job.n_trials and not state["WAITING"]:
+            time.sleep(POLL_SECONDS)  # the last trials are running elsewhere; they may yet fail
+            continue
+        try:
+            study.optimize(objective, n_trials=1, catch=(TrialFailed,), gc_after_trial=False)
+        except TrialInterrupted:
+            return finished
+        finished += 1
+    return finished
+
+
+def load_job_space(job: TuneJob) -> SearchSpace:
+    from zoo.config import resolve_hyperparams
+    from zoo.tune.space import load_space, search_file
+
+    base = resolve_hyperparams(job.spec, job.env_id, trial_overrides(job), job.hyperparams).config
+    return load_space(job.spec.load_config_class(), dataclasses.asdict(base),
+                      search_file(job.spec.hyperparams_name, job.search))
+
+
+def trial_overrides(job: TuneJob) -> dict[str, Any]:
+    """What every trial sets beside its sampled keys: the budget and the evaluation schedule."""
+    overrides = dict(job.overrides)
+    if job.n_timesteps is not None:
+        overrides["n_timesteps"] = job.n_timesteps
+    return overrides
+
+
+class PruningReporter(Callback):
+    """Reports each periodic evaluation to Optuna and stops a hopeless trial; stops a diverged one.
+
+    With K seeds trained one after the other, the seeds before the last only record their
+    evaluations; the last seed reports, at each evaluation step, the mean over all K seeds at
+    that step (every seed evaluates at the same steps), so the pruner always compares K-seed
+    means and prunes only in the last seed."""
+
+    def __init__(self, trial: optuna.Trial, earlier: list[list[float]], reports: bool):
+        self.trial, self.earlier, self.reports = trial, earlier, reports
+        self.evaluations: list[float] = []  # the mean return of each periodic evaluation, in order
+        self.pruned = False
+        self.diverged: str | None = None
+
+    def on_episode_end(self, step: int, episode: Episode) -> bool:
+        bad = [name for name, value in episode.metrics.items() if not math.isfinite(float(value))]
+        if not math.isfinite(episode.episode_return) or bad:
+            self.diverged = f"non-finite {'return' if not bad else ', '.join(bad)} at step {step}"
+        return self.diverged is not None
+
+    def on_evaluation(self, step: int, evaluation: Evaluation) -> bool:
+        if not math.isfinite(evaluation.mean_return):
+            self.diverged = f"non-finite evaluation return at step {step}"
+            return True
+        self.evaluations.append(evaluation.mean_return)
+        if not self.reports:
+            return False
+        # Reported by evaluation index (1, 2, ...), as RL Zoo does, so that the pruner's warm-up
+        # counts evaluations and every seed's i-th evaluation lines up.
+        index = len(self.evaluations)
+        values = [seed[index - 1] for seed in self.earlier if len(seed) >= index] + [evaluation.mean_return]
+        self.trial.report(sum(values) / len(values), index)
+        self.pruned = self.trial.should_prune()
+        return self.pruned
+
+
+class Objective:
+    def __init__(self, job: TuneJob, space: SearchSpace, worker: int, stop: StopFlag):
+        self.job, self.space, self.worker, self.stop = job, space, worker, stop
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        import optuna
+
+        from zoo.build import env_of
+        from zoo.evaluation import evaluate_agent
+        from zoo.train import train
+
+        job = self.job
+        trial.set_user_attr("host", socket.gethostname())
+        trial.set_user_attr("pid", os.getpid())
+        trial.set_user_attr("worker", self.worker)
+        ahead = [t for t in trial.study.get_trials(deepcopy=False)
+                 if t.number < trial.number and t.state.name in ("COMPLETE", "PRUNED", "RUNNING")]
+        if len(ahead) >= job.n_trials:
+            raise TrialFailed(f"surplus: {job.n_trials} trials were already finished or running")
+        sampled = self.space.sample(trial)
+        overrides = {**trial_overrides(job), **sampled}
+        trial_dir = job.study_dir / "trials" / f"trial_{trial.number:04d}"
+        started = time.perf_counter()
+        earlier: list[list[float]] = []
+        returns, steps, run_dirs = [], 0, []
+        for k in range(job.trial_seeds):
+            if self.stop.requested:  # Ctrl-C or SIGTERM between two trainings
+                raise TrialInterrupted()
+            reporter = PruningReporter(trial, earlier, reports=k == job.trial_seeds - 1)
+            try:
+                config_budget = overrides.get("n_timesteps")
+                result = train(job.spec.name, job.env_id, seed=job.seed + k, n_timesteps=config_budget,
+                               overrides={**overrides, **self.evaluation_schedule(overrides)},
+                               hyperparams=job.hyperparams, out_dir=trial_dir, device=job.device,
+                               callbacks=[reporter], stop=self.stop)
+            except ZooError as error:
+                raise TrialFailed(f"its config was refused: {error}") from None
+            finally:
+                trial.set_user_attr("seconds", round(time.perf_counter() - started, 3))
+            result.env.close()
+            steps += int(result.summary["steps"] or 0)
+            run_dirs.append(str(result.run_dir))
+            trial.set_user_attr("steps", steps)
+            trial.set_user_attr("run_dirs", run_dirs)
+            trial.set_user_attr("config", _plain(dataclasses.asdict(result.agent.config)))
+            if result.interrupted:
+                raise TrialInterrupted()
+            if reporter.diverged:
+                raise TrialFailed(f"diverged: {reporter.diverged}")
+            if reporter.pruned:
+                raise optuna.TrialPruned()
+            earlier.append(reporter.evaluations)
+            env = env_of(result.agent).make()
+            try:
+                final = evaluate_agent(result.agent, env, job.eval_episodes, seed=EVAL_SEED_OFFSET + job.seed + k)
+            finally:
+                env.close()
+            if not math.isfinite(final.mean):
+                raise TrialFailed("diverged: non-finite final return")
+            returns.append(final.mean)
+        trial.set_user_attr("returns", returns)
+        return sum(returns) / len(returns)
+
+    def evaluation_schedule(self, overrides: dict[str, Any]) -> dict[str, Any]:
+        """`n_evaluations` periodic evaluations over the trial's budget, for the pruner."""
+        from zoo.config import resolve_hyperparams
+
+        budget = resolve_hyperparams(self.job.spec, self.job.env_id, overrides, self.job.hyperparams).config.n_timesteps
+        return {"eval_freq": max(1, budget // max(1, self.job.n_evaluations))}
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    """JSON-ready (tuples become lists), for the study's user attrs."""
+    return {key: list(value) if isinstance(value, tuple) else value for key, value in values.items()}
