@@ -75,7 +75,7 @@ def test_a_bad_space_is_refused_before_any_trial(tmp_path):
 
 
 def test_two_workers_finish_exactly_n_trials_and_the_same_command_resumes(tmp_path):
-    first = job(tmp_path, n_trials=4, n_timesteps=3000)  # trials long enough for the second process to join
+    first = job(tmp_path, n_trials=4, n_timesteps=2000)
     result = tune(first, workers=2, plots=False)
     trials = trials_of(first)
     finished = [t for t in trials if t.state.name in ("COMPLETE", "PRUNED")]
@@ -83,6 +83,7 @@ def test_two_workers_finish_exactly_n_trials_and_the_same_command_resumes(tmp_pa
     assert {t.user_attrs["worker"] for t in finished} == {0, 1}  # both processes ran trials
     assert trials[0].user_attrs.get("origin") == "shipped entry"  # the search starts from what we know
     assert len({t.number for t in trials}) == len(trials)
+    assert len({str(sorted(t.params.items())) for t in trials}) == len(trials)  # no two workers proposed alike
     rows = (tmp_path / "study" / "trials.csv").read_text().splitlines()
     assert rows[0].startswith("number,state,value,") and len(rows) == len(trials) + 1
 
@@ -160,6 +161,33 @@ def wait_for_running_trial(study_name, storage, timeout=60):
     raise AssertionError("no trial started")
 
 
+def test_a_killed_local_worker_is_noticed_and_its_trial_retried_on_the_journal(tmp_path):
+    doomed = zoo_tune(tmp_path, "--trials", 3, "--steps", 200_000, "--study-name", "s")
+    tune_job = job(tmp_path, n_trials=3, study_name="s", study_dir=tmp_path / "runs" / "tune" / "s")
+    killed = wait_for_running_trial("s", open_storage(tune_job))
+    doomed.kill()  # SIGKILL: no handler runs, the trial stays RUNNING in the journal...
+    doomed.wait()
+    tune(tune_job, plots=False)  # ...until the next worker sees its pid is gone
+    trials = trials_of(tune_job)
+    assert trials[killed.number].state.name == "FAIL"
+    assert trials[killed.number].system_attrs["fail_reason"] == "its worker died"
+    retried = [t for t in trials if t.user_attrs.get("retry_of") == killed.number]
+    assert len(retried) == 1 and retried[0].params == killed.params and retried[0].state.name == "COMPLETE"
+    assert sum(t.state.name == "COMPLETE" for t in trials) == 3
+
+
+def test_trials_0_reports_an_existing_study(tmp_path):
+    from typer.testing import CliRunner
+
+    from zoo.cli import app
+
+    tune(job(tmp_path, n_trials=1, study_dir=tmp_path / "runs" / "tune" / "s", study_name="s"), plots=False)
+    result = CliRunner().invoke(app, ["tune", "dqn", "CartPole-v1", "--trials", "0", "--study-name", "s",
+                                      "--out", str(tmp_path / "runs"), "--no-plots"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "best trials of s" in result.output and "1 complete" in result.output
+
+
 def test_sigterm_stops_a_worker_and_its_trial_is_not_left_running(tmp_path):
     worker = zoo_tune(tmp_path, "--trials", 3, "--steps", 200_000, "--study-name", "s")
     tune_job = job(tmp_path, study_name="s", study_dir=tmp_path / "runs" / "tune" / "s")
@@ -178,6 +206,9 @@ def test_postgres_two_machines_join_one_study_and_a_killed_worker_is_retried(pos
     killed = wait_for_running_trial("shared", postgres_url)
     doomed.kill()
     doomed.wait()
+    # ...as if on another machine, so that only its missed heartbeats can tell it died
+    study = optuna.load_study(study_name="shared", storage=postgres_url)
+    study._storage.set_trial_user_attr(killed._trial_id, "host", "another-machine")
     # ...then two workers, as on two machines, finish the study with short trials
     workers = [zoo_tune(tmp_path / name, "--trials", 4, "--steps", 600, *args) for name in ("b", "c")]
     for process in workers:

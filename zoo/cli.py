@@ -522,7 +522,8 @@ def tune(
         table.add_column(column, justify="right" if column != "params" else "left")
     for row in result.best:
         table.add_row(str(row["number"]), f"{row['value']:.2f}", str(row["steps"]), f"{row['seconds'] or 0:.1f} s",
-                      escape(", ".join(f"{k}={v}" for k, v in row["params"].items())))
+                      escape(", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                                       for k, v in row["params"].items())))
     console.print(table)
     states = ", ".join(f"{count} {state.lower()}" for state, count in result.counts.items() if count)
     console.print(f"trials: {states or 'none'}; all of them in {escape(str(result.trials_csv))}")

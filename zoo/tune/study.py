@@ -25,6 +25,7 @@ import os
 import socket
 import time
 import warnings
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,8 +79,9 @@ class TrialFailed(Exception):
     """A trial that cannot give a value: diverged, surplus, or broken by its config."""
 
 
-class TrialInterrupted(Exception):
-    """Ctrl-C or SIGTERM: the worker stops after recording its trial as failed."""
+class TrialInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM: Optuna records the trial FAIL, as for a KeyboardInterrupt, and the
+    worker stops."""
 
 
 # ---- storage and study -------------------------------------------------------------------
@@ -112,15 +114,25 @@ def open_storage(job: TuneJob) -> Any:
         raise ZooError(f"{where}: cannot open it ({type(error).__name__}: {_first_line(error)}).") from None
 
 
-def open_study(job: TuneJob, storage: Any, space: SearchSpace | None = None) -> optuna.Study:
+def sampler_seed(job: TuneJob, worker: int) -> int:
+    """`--seed` itself for worker 0 of a study on the embedded store (one such worker gives the
+    same trials every run); any other worker, here or on another machine, draws a stream of
+    its own, or every worker would propose the same parameters."""
+    if worker == 0 and job.storage is None:
+        return job.seed
+    return zlib.crc32(f"{job.seed}/{socket.gethostname()}/{os.getpid()}/{worker}".encode())
+
+
+def open_study(job: TuneJob, storage: Any, space: SearchSpace | None = None, worker: int = 0) -> optuna.Study:
     """Create the study or join it; refuse one made for another algo or env. A new study's
     first trial is the shipped entry's parameters (when the space holds any)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own table reports the trials
+    seed = sampler_seed(job, worker)
     sampler: optuna.samplers.BaseSampler = (
-        optuna.samplers.RandomSampler(seed=job.seed) if job.sampler == "random"
-        else optuna.samplers.TPESampler(seed=job.seed, n_startup_trials=job.n_startup_trials))
+        optuna.samplers.RandomSampler(seed=seed) if job.sampler == "random"
+        else optuna.samplers.TPESampler(seed=seed, n_startup_trials=job.n_startup_trials))
     try:
         study = optuna.create_study(study_name=job.study_name, storage=storage, direction="maximize",
                                     sampler=sampler, pruner=make_pruner(job), load_if_exists=True)
@@ -240,7 +252,7 @@ def run_worker(job: TuneJob, index: int = 0) -> int:
     import_env_packages(job.env_packages)
     space = load_job_space(job)
     storage = open_storage(job)
-    study = open_study(job, storage, space)
+    study = open_study(job, storage, space, index)
     with stop_on_interrupt() as stop:  # between trainings; train() takes over the signals while it runs
         return _work(job, study, Objective(job, space, index, stop), stop)
 
@@ -263,7 +275,9 @@ def _work(job: TuneJob, study: optuna.Study, objective: Objective, stop: StopFla
             time.sleep(POLL_SECONDS)  # the last trials are running elsewhere; they may yet fail
             continue
         try:
-            study.optimize(objective, n_trials=1, catch=(TrialFailed,), gc_after_trial=False)
+            # Any error of a trial (a diverged run, a config the agent refuses, an env that
+            # raises) is recorded FAIL with its reason, and the study goes on.
+            study.optimize(objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
         except TrialInterrupted:
             return finished
         finished += 1
@@ -280,7 +294,7 @@ def load_job_space(job: TuneJob) -> SearchSpace:
 
 
 def trial_overrides(job: TuneJob) -> dict[str, Any]:
-    """What every trial sets beside its sampled keys: the budget and the evaluation schedule."""
+    """What every trial sets beside its sampled keys: `--hp` and the budget (`--steps`)."""
     overrides = dict(job.overrides)
     if job.n_timesteps is not None:
         overrides["n_timesteps"] = job.n_timesteps
@@ -291,9 +305,9 @@ class PruningReporter(Callback):
     """Reports each periodic evaluation to Optuna and stops a hopeless trial; stops a diverged one.
 
     With K seeds trained one after the other, the seeds before the last only record their
-    evaluations; the last seed reports, at each evaluation step, the mean over all K seeds at
-    that step (every seed evaluates at the same steps), so the pruner always compares K-seed
-    means and prunes only in the last seed."""
+    evaluations; the last seed reports, at its i-th evaluation, the mean of all K seeds' i-th
+    evaluations (every seed evaluates on the same schedule), so the pruner always compares
+    K-seed means and prunes only in the last seed."""
 
     def __init__(self, trial: optuna.Trial, earlier: list[list[float]], reports: bool):
         self.trial, self.earlier, self.reports = trial, earlier, reports
@@ -350,7 +364,7 @@ class Objective:
         returns, steps, run_dirs = [], 0, []
         for k in range(job.trial_seeds):
             if self.stop.requested:  # Ctrl-C or SIGTERM between two trainings
-                raise TrialInterrupted()
+                raise TrialInterrupted("interrupted: Ctrl-C or SIGTERM")
             reporter = PruningReporter(trial, earlier, reports=k == job.trial_seeds - 1)
             try:
                 config_budget = overrides.get("n_timesteps")
@@ -369,7 +383,7 @@ class Objective:
             trial.set_user_attr("run_dirs", run_dirs)
             trial.set_user_attr("config", _plain(dataclasses.asdict(result.agent.config)))
             if result.interrupted:
-                raise TrialInterrupted()
+                raise TrialInterrupted("interrupted: Ctrl-C or SIGTERM")
             if reporter.diverged:
                 raise TrialFailed(f"diverged: {reporter.diverged}")
             if reporter.pruned:
