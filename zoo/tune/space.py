@@ -87,7 +87,8 @@ def search_file(algo: str, search: str | Path | None = None) -> Path:
 
     path = Path(search) if search is not None else hyperparams_dir() / "search" / f"{algo}.yml"
     if not path.is_file():
-        raise ZooError(f"No search space for {algo}: {path} does not exist. Write one (see zoo/tune/space.py) "
+        what = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise ZooError(f"No search space for {algo}: {path} {what}. Write one (see zoo/tune/space.py) "
                        "and pass it with --search FILE.")
     return path
 
