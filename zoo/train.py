@@ -16,7 +16,7 @@ from typing import Any
 import gymnasium as gym
 
 from zoo.agent import BaseAgent
-from zoo.build import agent_from_checkpoint, build_agent, describe_env
+from zoo.build import agent_from_checkpoint, build_agent, describe_env, env_of
 from zoo.callbacks import Callback, run_callbacks
 from zoo.checkpoint import CHECKPOINT_NAME, check_compatible, checkpoint_file, read_checkpoint
 from zoo.config import config_with_flags, resolve_hyperparams
@@ -169,7 +169,7 @@ def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, n_timesteps
     # weights, optimizer state, statistics and num_timesteps; the env as the run described it
     agent: BaseAgent = agent_from_checkpoint({**metadata, "env_id": env_id}, arrays, checkpoint, config=config,
                                              seed=seed, device=device)
-    description = describe_env(spec, env_id, agent.env_kwargs, agent.env_wrappers, config)
+    description = env_of(agent)  # built for env_id, with the run's kwargs and wrappers
     env = description.make()
     check_compatible(metadata, checkpoint, observation_space=env.observation_space, action_space=env.action_space)
     run_dir = new_run_dir(out_dir, spec.name, env_id)

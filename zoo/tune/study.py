@@ -358,6 +358,7 @@ class Objective:
             raise TrialFailed(f"surplus: {job.n_trials} trials were already finished or running")
         sampled = self.space.sample(trial)
         overrides = {**trial_overrides(job), **sampled}
+        overrides.update(self.evaluation_schedule(overrides))  # the same for every seed of the trial
         trial_dir = job.study_dir / "trials" / f"trial_{trial.number:04d}"
         started = time.perf_counter()
         earlier: list[list[float]] = []
@@ -367,9 +368,7 @@ class Objective:
                 raise TrialInterrupted("interrupted: Ctrl-C or SIGTERM")
             reporter = PruningReporter(trial, earlier, reports=k == job.trial_seeds - 1)
             try:
-                config_budget = overrides.get("n_timesteps")
-                result = train(job.spec.name, job.env_id, seed=job.seed + k, n_timesteps=config_budget,
-                               overrides={**overrides, **self.evaluation_schedule(overrides)},
+                result = train(job.spec.name, job.env_id, seed=job.seed + k, overrides=overrides,
                                hyperparams=job.hyperparams, out_dir=trial_dir, device=job.device,
                                callbacks=[reporter], stop=self.stop)
             except ZooError as error:
