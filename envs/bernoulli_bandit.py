@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 from gymnasium import Env, spaces
 
+MAX_ARMS = 1_000_000  # each arm costs a few numbers in every solver's tables
+
 
 class BernoulliBanditEnv(Env):
     """K-armed Bernoulli bandit as a Gymnasium env.
@@ -30,16 +32,20 @@ class BernoulliBanditEnv(Env):
         render_mode: str | None = None,
     ):
         if probs is not None:
-            fixed = np.asarray(probs, dtype=np.float64)
-            if fixed.ndim != 1 or fixed.size < 1 or np.any((fixed < 0) | (fixed > 1)):
-                raise ValueError(f"probs must be a non-empty list of probabilities in [0, 1], got {probs!r}")
+            try:
+                fixed = np.asarray(probs, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValueError("probs must be a list of probabilities in [0, 1]") from None
+            # written so that NaN fails it too
+            if fixed.ndim != 1 or not 1 <= fixed.size <= MAX_ARMS or not np.all((fixed >= 0) & (fixed <= 1)):
+                raise ValueError(f"probs must be a list of 1 to {MAX_ARMS} probabilities in [0, 1]")
             n_arms = fixed.size
         else:
             fixed = None
-        if int(n_arms) < 1:
-            raise ValueError(f"n_arms must be at least 1, got {n_arms}")
-        if int(max_steps) < 1:
-            raise ValueError(f"max_steps must be at least 1, got {max_steps}")
+        if isinstance(n_arms, bool) or not isinstance(n_arms, (int, np.integer)) or not 1 <= n_arms <= MAX_ARMS:
+            raise ValueError(f"n_arms must be a whole number from 1 to {MAX_ARMS}, got {n_arms!r:.40}")
+        if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or not 1 <= max_steps < 2**53:
+            raise ValueError(f"max_steps must be a whole number of at least 1, got {max_steps!r:.40}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
 

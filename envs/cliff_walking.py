@@ -68,6 +68,8 @@ class CliffWalking4x12Env(Env):
         }
 
         self.render_mode = render_mode
+        if isinstance(cell_size, bool) or not isinstance(cell_size, (int, np.integer)) or not 1 <= cell_size <= 256:
+            raise ValueError(f"cell_size must be a whole number of pixels from 1 to 256, got {cell_size!r:.40}")
         self.cell_size = int(cell_size)
         self.s = self.start_state
         self.lastaction: int | None = None

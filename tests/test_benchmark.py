@@ -93,7 +93,7 @@ def test_backbone_sweep_writes_one_row_per_backbone_with_its_parameter_count(tmp
 @pytest.mark.parametrize("args, message", [
     (["vision_dqn", "CliffWalking4x12-v0", "--backbone", "lenet", "--backbone", "lenett"],
      "unknown backbone 'lenett'. Did you mean: lenet? Available"),
-    (["vision_dqn", "CliffWalking4x12-v0", "--backbone", "nin {width: [}"], "the options are not valid YAML"),
+    (["vision_dqn", "CliffWalking4x12-v0", "--backbone", "nin {width: [}"], "is not valid YAML"),
     (["vision_dqn", "CliffWalking4x12-v0", "--backbone", "nin 0.5"], "write the options as a mapping"),
     (["vision_dqn", "CliffWalking4x12-v0", "--backbone", "nin {widht: 0.5}"], "has no option 'widht'"),
     (["dqn", "CartPole-v1", "--backbone", "lenet"], "--backbone is for vision_dqn"),

@@ -78,7 +78,7 @@ def test_an_error_names_the_layer_that_caused_it(tmp_path):
 
 
 def test_range_checks_in_the_config_become_clear_errors():
-    with pytest.raises(ZooError, match="epsilon must be in"):
+    with pytest.raises(ZooError, match="'epsilon' must be in"):
         build_config(get_algo("epsilon_greedy").load_config_class(), {"epsilon": 2.0}, source="--hp")
 
 

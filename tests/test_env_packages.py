@@ -74,4 +74,4 @@ def test_without_the_package_the_error_says_how_to_bring_it(package_path):
     assert result.returncode == 1
     assert "Unknown environment 'Corridor-v0'" in result.stderr and "--env-package" in result.stderr
     result = zoo(package_path, "train", "dqn", "Corridor-v0", "--env-package", "no_such_envs")
-    assert result.returncode == 1 and "Cannot import env package 'no_such_envs'" in result.stderr
+    assert result.returncode == 1 and "cannot import 'no_such_envs'" in result.stderr

@@ -23,14 +23,15 @@ time: a head never has to guess.
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zoo.errors import ZooError, did_you_mean
+from zoo.errors import ZooError, brief, did_you_mean
 from zoo.networks import ACTIVATIONS
 
 BackboneName = Literal["lenet", "alexnet", "vgg", "nin", "googlenet", "resnet", "densenet"]
@@ -398,6 +399,28 @@ def backbone_options(name: str) -> list[str]:
     return [p for p in parameters if p not in ("in_channels", "input_size")]
 
 
+def _check_option(name: str, option: str, value: Any) -> None:
+    """Sizes and rates in range before anything is built: `width: -1` would make empty layers,
+    a NaN dropout a network that outputs NaN."""
+    def refuse(requirement: str) -> ZooError:
+        return ZooError(f"Backbone '{name}': option '{option}' must be {requirement}, got {brief(value)}.")
+
+    if isinstance(value, bool):
+        return
+    if option == "width":
+        if not isinstance(value, (int, float)) or not 0 < value <= 16:
+            raise refuse("a number in (0, 16] (a multiplier of every channel count)")
+    elif option == "dropout":
+        if not isinstance(value, (int, float)) or not 0 <= value < 1:
+            raise refuse("a probability in [0, 1)")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise refuse("a finite number")
+    integers = [value] if isinstance(value, int) else value if isinstance(value, (list, tuple)) else []
+    flat = [item for entry in integers for item in (entry if isinstance(entry, (list, tuple)) else [entry])]
+    if any(isinstance(item, int) and not isinstance(item, bool) and not 1 <= item <= 65_536 for item in flat):
+        raise refuse("made of whole numbers from 1 to 65536")
+
+
 def build_backbone(name: str, input_shape: tuple[int, ...], **options) -> Backbone:
     """A backbone for images of `input_shape` (C, H, W); unknown names and options are
     errors that list the valid ones."""
@@ -409,6 +432,8 @@ def build_backbone(name: str, input_shape: tuple[int, ...], **options) -> Backbo
         if option not in valid:
             raise ZooError(f"Backbone '{name}' has no option '{option}'.{did_you_mean(option, valid)} "
                            f"Its options: {', '.join(valid)}.")
+    for option, value in options.items():
+        _check_option(name, option, value)
     if len(input_shape) != 3:
         raise ZooError(f"Backbones take images shaped (channels, height, width), got {tuple(input_shape)}.")
     channels, height, width = (int(d) for d in input_shape)

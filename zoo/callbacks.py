@@ -14,6 +14,7 @@ TensorBoard, best checkpoint, early stop), so a user's callback sees what they s
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -156,10 +157,12 @@ class EvaluationLog(Callback):
 
 
 class BestCheckpoint(Callback):
-    """Keeps the agent of the best evaluation so far as best_model.zip."""
+    """Keeps the agent of the best evaluation so far as best_model.zip, the run's logs synced
+    to disk with it (`logs`), so that after any crash the logs reach at least the checkpoint."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, logs: Sequence[CsvLog] = ()):
         self.path = path
+        self.logs = list(logs)
         self.best = -np.inf
         self.agent: Agent | None = None
 
@@ -169,6 +172,8 @@ class BestCheckpoint(Callback):
     def on_evaluation(self, step: int, evaluation: Evaluation) -> bool:
         if evaluation.mean_return > self.best and self.agent is not None:
             self.best = evaluation.mean_return
+            for log in self.logs:
+                log.sync()
             self.agent.save(self.path)
         return False
 
@@ -232,10 +237,11 @@ def run_callbacks(run_dir: Path, description: str, *, stop_at_return: float | No
                   tensorboard: bool) -> list[Callback]:
     """The zoo's own callbacks for a deep-RL run, in the order they are called."""
     callbacks: list[Callback] = [ProgressBar(description)] if progress else []
-    callbacks += [EpisodeLog(run_dir), EvaluationLog(run_dir)]
+    episodes, evaluations = EpisodeLog(run_dir), EvaluationLog(run_dir)
+    callbacks += [episodes, evaluations]
     if tensorboard:
         callbacks.append(TensorBoardLog(run_dir / TENSORBOARD_DIR_NAME))
-    callbacks.append(BestCheckpoint(run_dir / BEST_CHECKPOINT_NAME))
+    callbacks.append(BestCheckpoint(run_dir / BEST_CHECKPOINT_NAME, logs=[episodes.log, evaluations.log]))
     if stop_at_return is not None:
         callbacks.append(StopAtReturn(stop_at_return))
     return callbacks

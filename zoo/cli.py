@@ -23,6 +23,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+INTERRUPTED_EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
 console = Console()
 error_console = Console(stderr=True)
 
@@ -169,11 +170,16 @@ def train(
         if summary.get("best_eval_return") is not None:
             console.print(f"best evaluation return {summary['best_eval_return']:.2f} (best_model.zip)")
     result.env.close()
-    if result.interrupted:
-        console.print("[yellow]Interrupted:[/] saved what was learned so far.")
     console.print(f"saved to {escape(str(result.checkpoint))}")
     if tensorboard:
         console.print(f"curves: tensorboard --logdir {escape(str(result.run_dir.parent))}")
+    if result.interrupted:
+        # What shells, `timeout`, systemd and Slurm expect of a process stopped by a signal:
+        # 128 + its number, here after a clean save.
+        code = INTERRUPTED_EXIT_CODES.get(result.stopped_by or "SIGINT", 130)
+        error_console.print(f"[yellow]Interrupted by {result.stopped_by or 'a signal'}:[/] saved what was learned "
+                            f"so far (step {result.agent.num_timesteps}); exit code {code}.", highlight=False)
+        raise typer.Exit(code)
 
 
 def _open(algo: str, env_id: str, path: Optional[Path], runs_dir: Path, render: bool = False,

@@ -23,15 +23,15 @@ dataclass, with a value of its type.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
-
-from zoo.errors import ZooError, did_you_mean
+from zoo.errors import ZooError, brief, brief_text, did_you_mean
+from zoo.files import load_yaml, read_text
 
 if TYPE_CHECKING:
     from zoo.registry import AlgoSpec
@@ -115,6 +115,75 @@ def coerce_value(value: Any, annotation: Any) -> Any:
     raise TypeError(f"unsupported annotation {annotation!r}")
 
 
+# Ranges of hyperparameters that several algorithms share, by name: (low, high, low_inclusive).
+# Checked for every config before its own __post_init__ (which checks what is its alone).
+RANGES: dict[str, tuple[float, float, bool]] = {
+    "learning_rate": (0.0, 1.0, False),
+    "tau": (0.0, 1.0, False),
+    "max_grad_norm": (0.0, math.inf, True),  # 0: no clipping; negative would silently be no clipping
+    "exploration_fraction": (0.0, 1.0, True),
+    "exploration_initial_eps": (0.0, 1.0, True),
+    "exploration_final_eps": (0.0, 1.0, True),
+    "epsilon": (0.0, 1.0, True),
+    "gae_lambda": (0.0, 1.0, True),
+    "ent_coef": (0.0, math.inf, True),
+    "vf_coef": (0.0, math.inf, True),
+    "noise_std": (0.0, math.inf, True),
+    "noise_theta": (0.0, math.inf, True),
+    "initial_alpha": (0.0, math.inf, False),
+    "coefficient": (0.0, math.inf, True),
+    "prior_successes": (0.0, math.inf, False),
+    "prior_failures": (0.0, math.inf, False),
+    "theta": (0.0, math.inf, False),
+    "log_std_init": (-20.0, 2.0, True),  # SAC's clamp: beyond it a Gaussian is a point or noise
+    "target_update_interval": (1, math.inf, True),
+    "frame_stack": (1, 64, True),
+}
+MAX_WIDTH = 65_536  # a hidden layer's width (net_arch); the network budget (zoo.build) bounds the whole
+
+
+def check_value(key: str, value: Any, source: str) -> None:
+    """Every number finite, and in range for the hyperparameters RANGES names."""
+    for number in _numbers(value):
+        if isinstance(number, float) and not math.isfinite(number):
+            raise ZooError(f"{source}: hyperparameter '{key}' must be a finite number, got {brief(value)}.")
+        if isinstance(number, int) and abs(number) > 2**53:
+            raise ZooError(f"{source}: hyperparameter '{key}' is out of range, got {brief(value)}.")
+    if key in RANGES and isinstance(value, (int, float)) and not isinstance(value, bool):
+        low, high, low_inclusive = RANGES[key]
+        if not ((value >= low if low_inclusive else value > low) and value <= high):
+            bracket = "[" if low_inclusive else "("
+            raise ZooError(f"{source}: hyperparameter '{key}' must be in {bracket}{low:g}, {high:g}], "
+                           f"got {brief(value)}.")
+    if key == "net_arch" and isinstance(value, (list, tuple)):
+        for width in value:
+            if not 1 <= width <= MAX_WIDTH:
+                raise ZooError(f"{source}: net_arch widths must be whole numbers from 1 to {MAX_WIDTH}, "
+                               f"got {brief(list(value))}.")
+    if key == "resize" and isinstance(value, (list, tuple)):
+        if len(value) != 2 or not all(1 <= side <= 4096 for side in value):
+            raise ZooError(f"{source}: resize must be [height, width], each 1 to 4096, got {brief(list(value))}.")
+
+
+MAX_SEED = 2**32  # numpy's legacy generator, Gymnasium's spaces and torch all take 0 <= seed < 2**32
+
+
+def check_seed(seed: int | None, flag: str = "--seed") -> None:
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < MAX_SEED):
+        raise ZooError(f"{flag} must be a whole number from 0 to 2**32 - 1, got {brief(seed)}.")
+
+
+def _numbers(value: Any) -> Any:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _numbers(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _numbers(item)
+
+
 def build_config(config_class: type, values: dict[str, Any], *, source: str) -> Any:
     """Make `config_class(**values)`, refusing unknown keys and wrongly typed values."""
     if not isinstance(values, dict):
@@ -125,19 +194,20 @@ def build_config(config_class: type, values: dict[str, Any], *, source: str) -> 
     for key, value in values.items():
         if key not in fields:
             raise ZooError(
-                f"{source}: unknown hyperparameter '{key}'.{did_you_mean(str(key), fields)} "
+                f"{source}: unknown hyperparameter '{brief_text(key)}'.{did_you_mean(str(key), fields)} "
                 f"Valid keys: {', '.join(fields)}."
             )
         try:
             kwargs[key] = coerce_value(value, hints[key])
         except TypeError:
             raise ZooError(
-                f"{source}: hyperparameter '{key}' must be {type_name(hints[key])}, got {value!r}."
+                f"{source}: hyperparameter '{key}' must be {type_name(hints[key])}, got {brief(value)}."
             ) from None
+        check_value(key, kwargs[key], source)
     try:
         return config_class(**kwargs)
-    except (ValueError, TypeError) as error:
-        raise ZooError(f"{source}: {error}") from None
+    except (ValueError, TypeError, OverflowError) as error:
+        raise ZooError(f"{source}: {brief_text(str(error), 300)}") from None
 
 
 # ---- files and overrides ----------------------------------------------------------------
@@ -149,11 +219,8 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, text = pair.partition("=")
         if not sep or not key.strip():
-            raise ZooError(f"--hp expects key=value, got '{pair}'.")
-        try:
-            value = yaml.safe_load(text) if text.strip() else ""
-        except yaml.YAMLError as error:
-            raise ZooError(f"--hp {pair}: the value is not valid YAML ({error}).") from None
+            raise ZooError(f"--hp expects key=value, got '{brief_text(pair)}'.")
+        value = load_yaml(text, f"--hp {brief_text(pair)}") if text.strip() else ""
         # YAML 1.1 reads '1e-3' as a string; a user typing it means the number.
         if isinstance(value, str):
             try:
@@ -165,10 +232,7 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 
 
 def read_hyperparams_file(path: Path) -> dict[str, dict[str, Any]]:
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise ZooError(f"{path} is not valid YAML: {error}") from None
+    data = load_yaml(read_text(path, "a YAML hyperparameter file"), str(path)) or {}
     if not isinstance(data, dict) or not all(isinstance(entry, dict) for entry in data.values()):
         raise ZooError(f"{path} must map 'default', env ids and alias sections to mappings of hyperparameters.")
     return data
@@ -190,6 +254,9 @@ def hyperparams_file(algo: str, hyperparams: str | Path | None = None) -> Path:
     if candidate.is_file():
         return candidate
     if candidate.is_dir():
+        if not (candidate / f"{algo}.yml").is_file():
+            raise ZooError(f"--hyperparams {hyperparams}: that folder has no {algo}.yml; add one (it may hold just "
+                           "`default: {}`) or name the file itself.")
         return candidate / f"{algo}.yml"
     named = hyperparams_dir() / str(hyperparams) / f"{algo}.yml"
     if named.exists():
@@ -245,21 +312,27 @@ def resolve_hyperparams(
     env_kwargs: dict[str, Any] = {}
     env_wrappers: list[str] = []
     config = build_config(config_class, {}, source=config_class.__name__)
+    notes: list[str] = []
     for source, entry in layers:
         for key, value in entry.items():
             if key == ENV_KWARGS_KEY:
                 if not isinstance(value, dict):
-                    raise ZooError(f"{source}: env_kwargs must be a mapping, got {value!r}.")
+                    raise ZooError(f"{source}: env_kwargs must be a mapping, got {brief(value)}.")
                 env_kwargs.update(value)
             elif key == ENV_WRAPPERS_KEY:
                 from zoo.environments import check_wrappers
 
                 if not isinstance(value, list):
-                    raise ZooError(f"{source}: env_wrappers must be a list of wrapper names, got {value!r}.")
+                    raise ZooError(f"{source}: env_wrappers must be a list of wrapper names, got {brief(value)}.")
                 env_wrappers = list(check_wrappers(value, source))
             else:
                 values[key] = value
+        follow = getattr(config_class, "follow_overrides", None)  # a config whose entry depends on a choice
+        if source == "--hp" and follow is not None:
+            values, note = follow(values, entry)
+            if note:
+                notes.append(f"note: {note}")
         # Build after each layer so that an error names the file entry or flag that caused it.
         config = build_config(config_class, values, source=source)
     return ResolvedHyperparams(config=config, env_kwargs=env_kwargs, env_wrappers=env_wrappers,
-                               sources=[s for s, _ in layers])
+                               sources=[s for s, _ in layers] + notes)

@@ -24,6 +24,8 @@ DEVICE_CHOICES = "auto, cpu, cuda or cuda:N"
 def resolve_device(name: Any, *, algo: str, uses_torch: bool, prefers_gpu: bool = False):
     """The torch.device for `name`, or None for an agent that computes in numpy (bandits, DP),
     which runs on the CPU whatever it is asked (only an explicit GPU request is refused)."""
+    if getattr(name, "type", None) == "meta":
+        return name if uses_torch else None  # zoo.build's dry run: shapes without memory
     text = str(name).strip().lower()
     if text not in ("auto", "cpu", "cuda") and not _is_cuda_index(text):
         raise ZooError(f"Unknown device '{name}'; choose {DEVICE_CHOICES}.")

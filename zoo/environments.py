@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import gymnasium as gym
 
-from zoo.errors import ZooError, did_you_mean
+from zoo.errors import ZooError, brief, brief_text, did_you_mean
 
 # Packages imported for the envs they register (`--env-package`), in the order given; the
 # workers of async vector envs import them again, so an env registered by one is found in
@@ -25,14 +25,25 @@ def register_zoo_envs() -> None:
     gym.register_envs(envs)
 
 
+def import_module_for(module: str, what: str) -> None:
+    """Import `module`, named by the user's own command line (never by a file). Whatever goes
+    wrong (not installed, a syntax error in it, an exception it raises) is one ZooError."""
+    if not module.strip() or any(not part.isidentifier() for part in module.split(".")):
+        raise ZooError(f"{what}: '{brief_text(module)}' is not a module name (like package or package.module).")
+    try:
+        importlib.import_module(module)
+    except ImportError as error:
+        raise ZooError(f"{what}: cannot import '{module}' ({brief_text(str(error), 160)}). Is it installed in this "
+                       "environment?") from None
+    except Exception as error:  # noqa: BLE001 -- a third-party module may raise anything on import
+        raise ZooError(f"{what}: importing '{module}' failed "
+                       f"({type(error).__name__}: {brief_text(str(error), 160)}).") from None
+
+
 def import_env_packages(packages: Iterable[str]) -> None:
     """Import packages that register Gymnasium envs (RL Zoo's --gym-packages)."""
     for package in packages:
-        try:
-            importlib.import_module(package)
-        except ImportError as error:
-            raise ZooError(f"Cannot import env package '{package}': {error}. Is it installed in this environment?") \
-                from None
+        import_module_for(package, f"--env-package {brief_text(package)}")
         if package not in _ENV_PACKAGES:
             _ENV_PACKAGES.append(package)
 
@@ -42,10 +53,7 @@ def check_env_id(env_id: str) -> None:
     register_zoo_envs()
     module, sep, name = env_id.rpartition(":")
     if sep:
-        try:
-            importlib.import_module(module)
-        except ImportError as error:
-            raise ZooError(f"Cannot import '{module}' (from env id '{env_id}'): {error}.") from None
+        import_module_for(module, f"env id '{brief_text(env_id)}'")
     else:
         name = env_id
     if name not in gym.envs.registry:
@@ -130,8 +138,9 @@ def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None, render_mode:
         env = gym.make(env_id, **kwargs)
     except gym.error.DependencyNotInstalled as error:
         raise ZooError(f"'{env_id}' needs an optional dependency: {error}") from None
-    except (TypeError, ValueError, gym.error.Error) as error:
-        raise ZooError(f"Cannot create '{env_id}' with {kwargs or 'no arguments'}: {error}") from None
+    except (TypeError, ValueError, OverflowError, gym.error.Error) as error:
+        raise ZooError(f"Cannot create '{env_id}' with {brief(kwargs) if kwargs else 'no arguments'}: "
+                       f"{brief_text(str(error), 200)}") from None
     env = _wrap(env, wrappers, flatten_observations)
     if image_pipeline is None:
         return env
@@ -167,14 +176,23 @@ def make_vector_env(env_id: str, n_envs: int, env_kwargs: dict[str, Any] | None 
         return gym.vector.SyncVectorEnv([make_one] * n_envs, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     except gym.error.DependencyNotInstalled as error:
         raise ZooError(f"'{env_id}' needs an optional dependency: {error}") from None
-    except (TypeError, ValueError, gym.error.Error) as error:
-        raise ZooError(f"Cannot create {n_envs} x '{env_id}' ({vectorization}): {error}") from None
+    except (TypeError, ValueError, OverflowError, gym.error.Error) as error:
+        raise ZooError(f"Cannot create {n_envs} x '{env_id}' ({vectorization}): "
+                       f"{brief_text(str(error), 200)}") from None
 
 
 def _make_in_worker(packages: tuple[str, ...], env_id: str, env_kwargs: dict[str, Any], wrappers: tuple[str, ...],
                     flatten_observations: bool) -> gym.Env:
     """One env of a vector env (in an async worker too): the same registrations as the parent,
-    then the env and its wrappers."""
+    then the env and its wrappers. In an async worker, Ctrl-C (sent to the whole process group
+    by a terminal) and SIGTERM are ignored: the parent stops between steps, saves, and closes
+    its workers itself."""
+    import multiprocessing
+    import signal
+
+    if multiprocessing.parent_process() is not None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     for package in packages:
         importlib.import_module(package)
     register_zoo_envs()

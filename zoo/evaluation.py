@@ -55,6 +55,9 @@ def evaluate_agent(
 
     `on_step(env)` is called after every reset and step (e.g. to print an ansi frame).
     """
+    from zoo.config import check_seed
+
+    check_seed(seed)
     result = EvaluationResult()
     for episode in range(n_episodes):
         observation, _ = env.reset(seed=seed if episode == 0 else None)

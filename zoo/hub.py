@@ -80,15 +80,31 @@ checkpoint in `{CHECKPOINT_NAME}` (JSON metadata and numpy arrays: loading runs 
 def package(agent: Any, env_id: str, repo_id: str, out_dir: str | Path, *, episodes: int = 10,
             video: bool = True) -> Path:
     """Write the folder described above for `agent`; returns it."""
+
+    _check_repo_id(repo_id)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ZooError(f"--out {out_dir} is a file; name a new folder for the packaged agent.")
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise ZooError(f"--out {out_dir} is not empty; choose a new folder for the packaged agent.")
+    created = not out_dir.exists()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ZooError(f"--out {out_dir}: cannot make that folder ({error.strerror or error}).") from None
+    try:
+        return _fill_package(agent, env_id, repo_id, out_dir, episodes=episodes, video=video)
+    except BaseException:
+        if created:  # a refused or interrupted packaging leaves nothing behind
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
+
+
+def _fill_package(agent: Any, env_id: str, repo_id: str, out_dir: Path, *, episodes: int, video: bool) -> Path:
     from zoo.build import env_of
     from zoo.environments import render_modes
     from zoo.evaluation import evaluate_agent
 
-    _check_repo_id(repo_id)
-    out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()):
-        raise ZooError(f"{out_dir} is not empty; choose a new folder for the packaged agent.")
-    out_dir.mkdir(parents=True, exist_ok=True)
     seed = agent.seed if agent.seed is not None else 0
     description = dataclasses.replace(env_of(agent), env_id=env_id)
     env = description.make()

@@ -12,17 +12,19 @@ steps (each run up to its own last step).
 from __future__ import annotations
 
 import csv
+import io
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from zoo.errors import ZooError
+from zoo.errors import ZooError, brief
+from zoo.files import atomic_path, load_yaml, read_text
 from zoo.runs import CONFIG_NAME, PROGRESS_NAME
 
 SMOOTHING_EPISODES = 10
+MAX_LOG_BYTES = 1024 * 2**20  # progress.csv of a very long run (tens of millions of episodes would be more)
 GRID_POINTS = 200
 
 
@@ -38,13 +40,38 @@ def _matplotlib():
 
 
 def _read_run(run_dir: Path) -> tuple[dict, list[dict]]:
+    """A run folder's config and logged rows, read as untrusted data: nothing in it is imported
+    (the env id is a label here), every field the plot uses is checked."""
+    from zoo.registry import ALGOS
+
     config_path, progress_path = run_dir / CONFIG_NAME, run_dir / PROGRESS_NAME
-    if not config_path.exists() or not progress_path.exists():
+    if not run_dir.is_dir() or not config_path.exists() or not progress_path.exists():
         raise ZooError(f"{run_dir} is not a run directory (it needs {CONFIG_NAME} and {PROGRESS_NAME}).")
-    config = yaml.safe_load(config_path.read_text())
-    with progress_path.open() as file:
-        rows = list(csv.DictReader(file))
-    return config, rows
+    config = load_yaml(read_text(config_path, "a run's config.yml"), str(config_path))
+    if not isinstance(config, dict):
+        raise ZooError(f"{config_path} is not a run's config (a mapping with algo and env_id).")
+    algo, env_id = config.get("algo"), config.get("env_id")
+    if not isinstance(algo, str) or algo not in ALGOS:
+        raise ZooError(f"{config_path}: 'algo' is {brief(algo)}, not an algorithm of this zoo.")
+    if not isinstance(env_id, str) or not env_id:
+        raise ZooError(f"{config_path}: 'env_id' is {brief(env_id)}, not an env id.")
+    text = read_text(progress_path, "a run's progress.csv", limit=MAX_LOG_BYTES)
+    reader = csv.DictReader(io.StringIO(text))
+    rows = list(reader)
+    return {"algo": algo, "env_id": env_id}, rows
+
+
+def _column(rows: list[dict], name: str, path: Path) -> np.ndarray:
+    """One numeric column of a log, or one error naming the file and the column."""
+    try:
+        values = np.array([float(row[name]) for row in rows])
+    except KeyError:
+        raise ZooError(f"{path} has no '{name}' column; it is not a zoo run's log.") from None
+    except (TypeError, ValueError):
+        raise ZooError(f"{path}: the '{name}' column holds something that is not a number.") from None
+    if not np.isfinite(values).all():
+        raise ZooError(f"{path}: the '{name}' column holds NaN or infinite values.")
+    return values
 
 
 def _family(algo: str) -> str:
@@ -78,6 +105,8 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path) -> list[Path]:
     out = Path(out)
     if out.suffix.lower() != ".png":
         raise ZooError(f"--out must name a .png file, got '{out}'.")
+    if out.is_dir():
+        raise ZooError(f"--out {out} is a folder; name a .png file.")
     if not run_dirs:
         raise ZooError("Name at least one run directory (runs/<algo>/<env>_<n>).")
     learning: dict[tuple[str, str], list] = defaultdict(list)
@@ -92,10 +121,10 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path) -> list[Path]:
         elif not rows:
             raise ZooError(f"{run_dir} has no logged episodes yet.")
         elif family == "bandit":
-            bandits[(algo, env_id)].append(np.array([float(r["cumulative_regret"]) for r in rows]))
+            bandits[(algo, env_id)].append(_column(rows, "cumulative_regret", run_dir / PROGRESS_NAME))
         else:
-            steps = np.array([float(r["step"]) for r in rows])
-            returns = np.array([float(r["return"]) for r in rows])
+            steps = _column(rows, "step", run_dir / PROGRESS_NAME)
+            returns = _column(rows, "return", run_dir / PROGRESS_NAME)
             learning[(algo, env_id)].append((steps, _smooth(returns, SMOOTHING_EPISODES)))
 
     written = []
@@ -162,8 +191,10 @@ def _plot_planning(plt: Any, run_dir: Path, config: dict, path: Path) -> Path:
 
 
 def _save(plt, figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    try:
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, dpi=100, format="png")
+    finally:
+        plt.close(figure)
     return path

@@ -19,10 +19,23 @@ from zoo.contracts import Batch
 from zoo.errors import ZooError
 
 
+def check_buffer_memory(nbytes: int) -> None:
+    """Refuse, before allocating, a buffer larger than a replay file zoo would read back
+    (ZOO_MAX_REPLAY_MB, 16 GiB by default): numpy would fail late or the OS kill the run."""
+    from zoo.files import max_replay_bytes
+
+    if nbytes > max_replay_bytes():
+        raise ZooError(f"buffer_size asks for a {nbytes / 2**30:.1f} GiB replay buffer, more than the "
+                       f"{max_replay_bytes() / 2**30:.0f} GiB limit (ZOO_MAX_REPLAY_MB); lower buffer_size.")
+
+
 class ReplayBuffer:
     def __init__(self, capacity: int, observation_shape: tuple[int, ...], action_shape: tuple[int, ...],
                  observation_dtype=np.float32, action_dtype=np.int64, seed: int | None = None):
         self.capacity = int(capacity)
+        observation_bytes = int(np.prod(observation_shape, dtype=np.float64)) * np.dtype(observation_dtype).itemsize
+        action_bytes = int(np.prod(action_shape, dtype=np.float64)) * np.dtype(action_dtype).itemsize
+        check_buffer_memory(self.capacity * (2 * observation_bytes + action_bytes + 12))
         self.observations = np.zeros((self.capacity, *observation_shape), dtype=observation_dtype)
         self.next_observations = np.zeros((self.capacity, *observation_shape), dtype=observation_dtype)
         self.actions = np.zeros((self.capacity, *action_shape), dtype=action_dtype)
@@ -72,6 +85,12 @@ class ReplayBuffer:
         names = ("observations", "actions", "rewards", "next_observations", "terminated", "truncated")
         if set(arrays) != set(names):
             raise ZooError("The saved replay buffer does not hold this buffer's arrays.")
+        lengths = {name: len(arrays[name]) if arrays[name].ndim else -1 for name in names}
+        if len(set(lengths.values())) != 1:
+            raise ZooError(f"The saved replay buffer's arrays disagree in length ({lengths}); it is corrupt.")
+        for name in names:
+            if arrays[name].dtype.kind == "f" and not np.isfinite(arrays[name]).all():
+                raise ZooError(f"The saved replay buffer's {name} hold NaN or infinite values; it is corrupt.")
         n = len(arrays["rewards"])
         keep = slice(max(0, n - self.capacity), n)
         for name in names:
@@ -101,6 +120,7 @@ class FrameReplayBuffer:
         if channels % frame_channels:
             raise ValueError(f"{channels} channels are not a stack of {frame_channels}-channel frames")
         self.capacity = int(capacity)
+        check_buffer_memory(self.capacity * (frame_channels * height * width + 30))
         self.stack = channels // frame_channels
         self.frame_channels = frame_channels
         self.frames = np.zeros((self.capacity, frame_channels, height, width), dtype=np.uint8)
@@ -179,8 +199,14 @@ class FrameReplayBuffer:
         return {**{name: getattr(self, name) for name in self._STATE}, "counters": counters}
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        if set(arrays) != {*self._STATE, "counters"} or arrays["frames"].shape != self.frames.shape:
+        if set(arrays) != {*self._STATE, "counters"} or arrays["frames"].shape != self.frames.shape \
+                or any(arrays[name].shape != getattr(self, name).shape for name in self._STATE) \
+                or arrays["counters"].shape != (4,):
             raise ZooError("The saved frame buffer does not fit this one (capacity and frame shape must match).")
+        total, _, current, start = (int(v) for v in arrays["counters"])
+        starts = arrays["episode_start"]
+        if not 0 <= start <= current <= total < 2**62 or (starts.size and (starts.min() < 0 or starts.max() > total)):
+            raise ZooError("The saved frame buffer's counters are inconsistent; it is corrupt.")
         for name in self._STATE:
             getattr(self, name)[:] = arrays[name]
         self.total, _, self.current, self.start = (int(v) for v in arrays["counters"])

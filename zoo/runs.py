@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -27,18 +28,23 @@ def _run_number(path: Path, prefix: str) -> int | None:
 
 def new_run_dir(root: str | Path, algo: str, env_id: str) -> Path:
     """The next free `<root>/<algo>/<env>_<n>` (n counts from 1), created."""
+    from zoo.errors import ZooError
+
     parent = Path(root) / algo
     prefix = env_dir_name(env_id) + "_"
-    parent.mkdir(parents=True, exist_ok=True)
-    taken = [n for n in (_run_number(p, prefix) for p in parent.iterdir()) if n is not None]
-    number = max(taken, default=0) + 1
-    while True:  # mkdir without exist_ok claims the number even if two runs start together
-        run_dir = parent / f"{prefix}{number}"
-        try:
-            run_dir.mkdir()
-            return run_dir
-        except FileExistsError:
-            number += 1
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        taken = [n for n in (_run_number(p, prefix) for p in parent.iterdir()) if n is not None]
+        number = max(taken, default=0) + 1
+        while True:  # mkdir without exist_ok claims the number even if two runs start together
+            run_dir = parent / f"{prefix}{number}"
+            try:
+                run_dir.mkdir()
+                return run_dir
+            except FileExistsError:
+                number += 1
+    except OSError as error:
+        raise ZooError(f"--out {root}: cannot make a run folder in it ({error.strerror or error}).") from None
 
 
 def latest_checkpoint(root: str | Path, algo: str, env_id: str) -> Path | None:
@@ -97,8 +103,16 @@ class CsvLog:
         self._writer.writerows(rows)
         self._file.flush()
 
+    def sync(self) -> None:
+        """To the disk, not only the OS: with a checkpoint, so that a power cut keeps both."""
+        if not self._file.closed:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+
     def close(self) -> None:
-        self._file.close()
+        if not self._file.closed:
+            self.sync()
+            self._file.close()
 
     def __enter__(self) -> CsvLog:
         return self

@@ -8,7 +8,9 @@ env) and the evaluation env are made once and handed to the loop, which never re
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from zoo.agent import BaseAgent
 from zoo.build import agent_from_checkpoint, build_agent, describe_env, env_of
 from zoo.callbacks import Callback, run_callbacks
 from zoo.checkpoint import CHECKPOINT_NAME, check_compatible, checkpoint_file, read_checkpoint
-from zoo.config import config_with_flags, resolve_hyperparams
+from zoo.config import check_seed, config_with_flags, resolve_hyperparams
 from zoo.environments import EnvDescription, check_env_id
 from zoo.errors import ZooError
 from zoo.files import read_arrays
@@ -36,6 +38,7 @@ class TrainResult:
     env: gym.Env  # the training env (for on-policy runs, one like it), still open, to render or close
     summary: dict[str, Any]
     interrupted: bool
+    stopped_by: str | None = None  # the signal that interrupted it: SIGINT (Ctrl-C) or SIGTERM
 
 
 def train(
@@ -62,7 +65,10 @@ def train(
     step, episode and evaluation of a deep-RL run and may stop it. `stop`: a flag of the
     caller's that Ctrl-C and SIGTERM raise (zoo.interrupt), already raised or not."""
     spec = get_algo(algo)
+    check_seed(seed)
     check_env_id(env_id)
+    if n_timesteps is not None and n_timesteps < 1:
+        raise ZooError(f"--steps must be at least 1, got {n_timesteps}.")
     if tensorboard or callbacks:
         if not spec.learns_from_experience:
             what = "--tensorboard is" if tensorboard else "callbacks are"
@@ -105,8 +111,23 @@ def train(
         "hyperparams": dataclasses.asdict(resolved.config),
         "sources": resolved.sources,
     })
-    return _run(spec, agent, env, description, seed, run_dir, progress=progress, tensorboard=tensorboard,
-                callbacks=callbacks, stop=stop)
+    with _discard_if_refused(run_dir):
+        return _run(spec, agent, env, description, seed, run_dir, progress=progress, tensorboard=tensorboard,
+                    callbacks=callbacks, stop=stop)
+
+
+@contextmanager
+def _discard_if_refused(run_dir: Path) -> Iterator[None]:
+    """A run refused before it learned anything (a buffer too large, an env that cannot be
+    vectorised) leaves no folder behind; one that learned keeps its logs and checkpoints."""
+    try:
+        yield
+    except ZooError:
+        learned = any(path.suffix == ".zip" for path in run_dir.iterdir()) or any(
+            path.suffix == ".csv" and len(path.read_bytes().splitlines()) > 1 for path in run_dir.iterdir())
+        if not learned:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
 
 
 def _run(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescription, seed: int, run_dir: Path, *,
@@ -117,7 +138,8 @@ def _run(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescription, 
         summary = _run_loop(spec, agent, env, description, seed, run_dir, stop, progress=progress,
                             tensorboard=tensorboard, callbacks=callbacks, start_step=start_step, replay=replay)
     checkpoint = agent.save(run_dir / CHECKPOINT_NAME)
-    return TrainResult(run_dir, checkpoint, agent, env, summary, interrupted=stop.requested)
+    return TrainResult(run_dir, checkpoint, agent, env, summary, interrupted=stop.requested,
+                       stopped_by=stop.signal_name)
 
 
 def _run_loop(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescription, seed: int, run_dir: Path,
@@ -157,6 +179,8 @@ def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, n_timesteps
     if not spec.learns_from_experience:
         raise ZooError(f"{spec.name} learns in one go ({spec.family}); there is nothing to resume.")
     checkpoint = checkpoint_file(resume)
+    if not checkpoint.exists():
+        raise ZooError(f"--resume {resume}: there is no run folder or checkpoint there.")
     metadata, arrays = read_checkpoint(checkpoint)  # read once: its config first, then its arrays
     check_compatible(metadata, checkpoint, algo=spec.name, env_id=env_id)
     previous_steps = int(metadata.get("num_timesteps", 0))
@@ -172,6 +196,9 @@ def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, n_timesteps
     description = env_of(agent)  # built for env_id, with the run's kwargs and wrappers
     env = description.make()
     check_compatible(metadata, checkpoint, observation_space=env.observation_space, action_space=env.action_space)
+    replay_path = checkpoint.parent / REPLAY_BUFFER_NAME
+    replay = read_arrays(replay_path, "a replay buffer") if spec.family == "off_policy" and replay_path.exists() \
+        else None  # read (and refused if bad) before the new run folder exists
     run_dir = new_run_dir(out_dir, spec.name, env_id)
     write_run_config(run_dir, {
         "algo": spec.name, "env_id": env_id, "seed": seed, "device": agent.device_name,
@@ -179,10 +206,9 @@ def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, n_timesteps
         "hyperparams": dataclasses.asdict(config), "resumed_from": str(checkpoint),
         "resumed_at_step": previous_steps,
     })
-    replay_path = checkpoint.parent / REPLAY_BUFFER_NAME
-    replay = read_arrays(replay_path) if spec.family == "off_policy" and replay_path.exists() else None
-    result = _run(spec, agent, env, description, seed, run_dir, progress=progress, tensorboard=tensorboard,
-                  callbacks=callbacks, start_step=agent.num_timesteps, replay=replay, stop=stop)
+    with _discard_if_refused(run_dir):
+        result = _run(spec, agent, env, description, seed, run_dir, progress=progress, tensorboard=tensorboard,
+                      callbacks=callbacks, start_step=agent.num_timesteps, replay=replay, stop=stop)
     result.summary["resumed_from_step"] = previous_steps
     result.summary["replay_buffer_restored"] = replay is not None
     return result

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from zoo.agents.dqn import DQNAgent, DQNConfig, QNetwork
-from zoo.backbones import BackboneName, backbone_options, build_backbone
+from zoo.backbones import BACKBONES, BackboneName, backbone_options, build_backbone
 from zoo.contracts import ReplayStore
 from zoo.errors import ZooError, did_you_mean
 from zoo.replay_buffer import FrameReplayBuffer
@@ -51,6 +51,24 @@ class VisionDQNConfig(DQNConfig):
             raise ValueError(f"frame_stack must be at least 1, got {self.frame_stack}")
         if self.resize is not None and (len(self.resize) != 2 or min(self.resize) < 1):
             raise ValueError(f"resize must be [height, width], got {self.resize}")
+
+    @staticmethod
+    def follow_overrides(values: dict[str, Any], overrides: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        """`--hp backbone=alexnet` over an entry written for LeNet: the entry's backbone_options
+        that the new backbone does not take are dropped (width, which all take, stays), rather
+        than failing on an option the user never typed. Options given with --hp are kept as typed."""
+        if "backbone" not in overrides or "backbone_options" in overrides or not values.get("backbone_options"):
+            return values, None
+        name = values["backbone"]
+        if not isinstance(name, str) or name not in BACKBONES or not isinstance(values["backbone_options"], dict):
+            return values, None  # the config's own check says what is wrong
+        valid = backbone_options(name)
+        kept = {key: value for key, value in values["backbone_options"].items() if key in valid}
+        dropped = sorted(set(values["backbone_options"]) - set(kept))
+        if not dropped:
+            return values, None
+        note = f"{name} takes no {', '.join(dropped)}: dropped from backbone_options"
+        return {**values, "backbone_options": kept}, note
 
     @property
     def image_pipeline(self) -> ImagePipeline:

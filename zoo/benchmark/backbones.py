@@ -9,13 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from zoo.agents.dqn import DQNAgent
 from zoo.benchmark.runner import BenchmarkReport, SeedResult, report_paths, run_benchmark
 from zoo.build import build_agent, describe_env
 from zoo.config import resolve_hyperparams
-from zoo.errors import ZooError, did_you_mean
+from zoo.errors import ZooError, brief_text, did_you_mean
+from zoo.files import load_yaml
 from zoo.registry import get_algo
 from zoo.runs import env_dir_name
 
@@ -26,10 +25,7 @@ def parse_backbone_spec(spec: str) -> tuple[str, dict[str, Any] | None]:
     name, _, text = spec.strip().partition(" ")
     if not text.strip():
         return name, None
-    try:
-        options = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ZooError(f"--backbone '{spec}': the options are not valid YAML ({error}).") from None
+    options = load_yaml(text, f"--backbone '{brief_text(spec)}'")
     if not isinstance(options, dict):
         raise ZooError(f"--backbone '{spec}': write the options as a mapping, e.g. '{name} {{width: 0.5}}'.")
     return name, options

@@ -6,6 +6,7 @@ a user's own), any of which may stop training.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -15,7 +16,23 @@ import numpy as np
 
 from zoo.callbacks import Callback, Episode, Evaluation, overrides_on_step
 from zoo.contracts import Agent, Metrics, RunSummary, TrainingConfig
+from zoo.errors import ZooError
 from zoo.evaluation import evaluate_agent
+
+
+class TrainingDiverged(ZooError):
+    """An update returned a non-finite loss: the weights are garbage from here on."""
+
+
+def check_finite(metrics: Metrics, step: int) -> None:
+    """Stop a run whose update went non-finite, before it saves anything (checkpoints also
+    refuse non-finite weights: zoo.checkpoint), naming the number and what to change."""
+    for name, value in metrics.items():
+        if not math.isfinite(value):
+            raise TrainingDiverged(
+                f"Training diverged at step {step}: the update's {name} is {value}. Nothing was saved over the "
+                "last good checkpoint (best_model.zip, if an evaluation made one). Lower learning_rate or set "
+                "max_grad_norm.")
 
 
 class TrainingMonitor:
@@ -62,6 +79,7 @@ class TrainingMonitor:
             return False
         while self.next_evaluation <= step:
             self.next_evaluation += self.config.eval_freq
+        self.agent.num_timesteps = step  # a checkpoint saved by a callback (best_model.zip) records where it stands
         result = evaluate_agent(self.agent, self.eval_env, self.config.n_eval_episodes)
         evaluation = Evaluation(result.mean, result.std, float(np.mean(result.lengths)), tuple(result.returns),
                                 self.elapsed())

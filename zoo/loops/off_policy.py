@@ -19,7 +19,7 @@ from zoo.callbacks import Callback
 from zoo.contracts import Metrics, OffPolicyAgent, RunSummary
 from zoo.files import write_arrays
 from zoo.interrupt import StopFlag
-from zoo.loops.monitor import TrainingMonitor
+from zoo.loops.monitor import TrainingMonitor, check_finite
 from zoo.networks import set_torch_threads
 
 REPLAY_BUFFER_NAME = "replay_buffer.npz"
@@ -62,6 +62,7 @@ def off_policy_loop(agent: OffPolicyAgent, env: gym.Env, eval_env: gym.Env | Non
             if step > config.learning_starts and step % config.train_freq == 0:
                 for _ in range(config.gradient_steps):
                     metrics = agent.update(buffer.sample(config.batch_size))
+                check_finite(metrics, step)
 
             stop_now = watch_steps and monitor.step_done(step)
             if terminated or truncated:

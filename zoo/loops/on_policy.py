@@ -18,7 +18,7 @@ import numpy as np
 from zoo.callbacks import Callback
 from zoo.contracts import Metrics, OnPolicyAgent, Rollout, RunSummary
 from zoo.interrupt import StopFlag
-from zoo.loops.monitor import TrainingMonitor
+from zoo.loops.monitor import TrainingMonitor, check_finite
 from zoo.networks import set_torch_threads
 
 
@@ -90,6 +90,7 @@ def on_policy_loop(agent: OnPolicyAgent, envs: gym.vector.VectorEnv, eval_env: g
     try:
         while collector.steps < config.n_timesteps and not (stop is not None and stop.requested):
             collector.last_metrics = agent.update(collector.collect(config.n_steps))
+            check_finite(collector.last_metrics, collector.steps)
             if monitor.evaluate_if_due(collector.steps) or collector.stop_requested:
                 break
     finally:

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from zoo.config import build_config, coerce_value, type_name
 from zoo.errors import ZooError, did_you_mean
+from zoo.files import load_yaml, read_text
 
 if TYPE_CHECKING:
     import optuna
@@ -97,10 +96,7 @@ def load_space(config_class: type, base_values: dict[str, Any], path: Path) -> S
     """Read and check a space: every key a field of `config_class`, every bound and choice a
     value of the field's type that the config accepts on top of `base_values` (the entry a
     trial starts from), so that no trial can fail on its own parameters' types or ranges."""
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as error:
-        raise ZooError(f"{path} is not a readable YAML search space: {error}") from None
+    data = load_yaml(read_text(path, "a YAML search space"), str(path))
     if not isinstance(data, dict) or not data:
         raise ZooError(f"{path} must map hyperparameter names to ranges, choices or fixed values.")
     hints = typing.get_type_hints(config_class)
