@@ -52,6 +52,7 @@ def zoo(package_path, *args):
                           cwd=package_path, env=environment, timeout=300)
 
 
+@pytest.mark.slow  # ~11 s: async workers and a subprocess; runs in .ci/run's slow pass
 def test_env_package_registers_envs_for_every_process_of_a_run(package_path):
     # async: two spawned workers, whose fresh interpreters must import the package themselves
     result = zoo(package_path, "train", "actor_critic", "Corridor-v0", "--env-package", "corridor_envs",

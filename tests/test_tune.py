@@ -199,6 +199,7 @@ def test_sigterm_stops_a_worker_and_its_trial_is_not_left_running(tmp_path):
     assert trial.state.name == "FAIL"
 
 
+@pytest.mark.slow  # ~20 s of three workers and a grace period; .ci/run's slow pass runs it on PostgreSQL
 def test_postgres_two_machines_join_one_study_and_a_killed_worker_is_retried(postgres_url, tmp_path):
     args = ("--storage", postgres_url, "--study-name", "shared", "--heartbeat", 1, "--grace", 3)
     # one worker is killed (SIGKILL) in the middle of a long trial...

@@ -37,7 +37,7 @@ MAX_PARAMETERS = 2**28
 
 def build_agent(spec: AlgoSpec, observation_space: Any, action_space: Any, config: Any, env: EnvDescription, *,
                 seed: int | None, device: str = "cpu", checkpoint_values: int | None = None,
-                source: str = "the hyperparameters") -> BaseAgent:
+                source: str | None = None) -> BaseAgent:
     """A fresh agent of `spec` for spaces it supports (else one clear error naming them). Its
     networks are first built on torch's meta device, where they take no memory, and counted:
     more than MAX_PARAMETERS, or (rebuilding a checkpoint) more than the `checkpoint_values`
@@ -55,14 +55,16 @@ def build_agent(spec: AlgoSpec, observation_space: Any, action_space: Any, confi
             raise ZooError(f"{source}: it describes networks of {needed:,} parameters but its arrays hold "
                            f"{checkpoint_values:,} values; it is corrupt or forged.")
         if needed > MAX_PARAMETERS:
-            raise ZooError(f"{source}: these hyperparameters make networks of {needed:,} parameters, more than "
-                           f"the {MAX_PARAMETERS:,} zoo builds; check net_arch and the backbone's width.")
+            raise ZooError(f"{source + ': ' if source else ''}these hyperparameters make networks of {needed:,} "
+                           f"parameters, more than the {MAX_PARAMETERS:,} zoo builds; check net_arch and the "
+                           "backbone's width.")
     try:
         agent: BaseAgent = agent_class(
             observation_space, action_space, config, algo=spec.name, env_id=env.env_id, env_kwargs=env.env_kwargs,
             env_wrappers=env.wrappers, seed=seed, device=device)
     except MemoryError:
-        raise ZooError(f"{source}: not enough memory for a {spec.name} agent of these sizes.") from None
+        raise ZooError(f"{source + ': ' if source else ''}not enough memory for a {spec.name} agent of these "
+                       "sizes.") from None
     return agent
 
 

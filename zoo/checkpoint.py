@@ -17,6 +17,7 @@ import json
 import math
 import sys
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -169,9 +170,10 @@ def validate_metadata(metadata: Any, label: str) -> dict[str, Any]:
 
 
 def checkpoint_file(path: str | Path) -> Path:
-    """A run directory stands for the checkpoint inside it."""
+    """A run directory stands for the checkpoint inside it (a folder named like a checkpoint
+    file does not, so resolving twice changes nothing and reading it says it is a folder)."""
     path = Path(path)
-    return path / CHECKPOINT_NAME if path.is_dir() else path
+    return path / CHECKPOINT_NAME if path.is_dir() and path.suffix != ".zip" else path
 
 
 def write_checkpoint(path: str | Path, metadata: dict[str, Any], arrays: dict[str, np.ndarray]) -> Path:
@@ -220,7 +222,7 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndar
     except RecursionError:
         raise ZooError(f"{path}: metadata.json is nested too deeply to be a zoo checkpoint's.") from None
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, zipfile.LargeZipFile, RuntimeError,
-            NotImplementedError) as error:
+            NotImplementedError, zlib.error) as error:
         raise ZooError(
             f"{path} is not a readable zoo checkpoint ({type(error).__name__}: {brief_text(str(error), 120)}). "
             "It may be corrupt, truncated or from another tool; retrain or pass another checkpoint."

@@ -20,6 +20,7 @@ import os
 import stat
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -199,7 +200,7 @@ def read_npz(source: str | Path | bytes, label: str, limit: int) -> dict[str, np
     except ZooError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError,
-            NotImplementedError) as error:
+            NotImplementedError, zlib.error) as error:
         # RuntimeError: an encrypted member; NotImplementedError: an unknown compression method
         raise ZooError(f"{label} is not a readable array file ({type(error).__name__}: {brief_text(str(error), 120)}); "
                        "it may be corrupt, truncated or from another tool.") from None
@@ -249,8 +250,9 @@ def load_yaml(text: str, label: str) -> Any:
     lets through: a key given twice in one mapping (YAML says it is an error; PyYAML keeps the
     last), and aliases that expand past MAX_YAML_VALUES values (a few hundred bytes of nested
     anchors can stand for gigabytes). Anchors and `<<: *anchor` merges within that keep working."""
-    loader = _StrictLoader(text)
+    loader = None
     try:
+        loader = _StrictLoader(text)
         node = loader.get_single_node()
         if node is None:
             return None
@@ -260,8 +262,11 @@ def load_yaml(text: str, label: str) -> Any:
         raise ZooError(f"{label} is not valid YAML: {_yaml_problem(error)}.") from None
     except RecursionError:
         raise ZooError(f"{label} nests too deeply to be a hyperparameter or run file.") from None
+    except (ValueError, OverflowError) as error:  # e.g. an integer of more digits than Python converts
+        raise ZooError(f"{label} holds a value out of range ({brief_text(str(error), 100)}).") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _expanded_size(node: Any, sizes: dict[int, int], open_nodes: set[int], label: str) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,6 +127,9 @@ def _discard_if_refused(run_dir: Path) -> Iterator[None]:
             path.suffix == ".csv" and len(path.read_bytes().splitlines()) > 1 for path in run_dir.iterdir())
         if not learned:
             shutil.rmtree(run_dir, ignore_errors=True)
+            for parent in (run_dir.parent, run_dir.parent.parent):  # <out>/<algo>, <out>, if that left them empty
+                with suppress(OSError):
+                    parent.rmdir()
         raise
 
 
