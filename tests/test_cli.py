@@ -170,6 +170,7 @@ def test_interrupt_during_training_stops_cleanly_and_keeps_what_was_learned(tmp_
 
 
 @pytest.mark.skipif(shutil.which("zoo") is None, reason="the zoo console script is not installed")
+@pytest.mark.slow  # ~5 s; deep-RL runs under SIGINT and SIGTERM are in the default suite (tests/test_hostile.py)
 @pytest.mark.parametrize("signum", [signal.SIGINT], ids=["ctrl-c"])
 def test_console_script_ctrl_c_saves_a_loadable_checkpoint(tmp_path, signum):
     # SIGTERM, and Ctrl-C to a whole process group, of deep-RL runs: tests/test_hostile.py

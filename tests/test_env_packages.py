@@ -70,6 +70,7 @@ def test_package_colon_env_id_needs_no_flag(package_path):
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow  # two subprocesses; the same errors in-process: tests/test_hostile.py, tests/test_cli.py
 def test_without_the_package_the_error_says_how_to_bring_it(package_path):
     result = zoo(package_path, "train", "dqn", "Corridor-v0", "--steps", "100")
     assert result.returncode == 1

@@ -34,7 +34,7 @@ from zoo.cli import app
 from zoo.config import build_config
 from zoo.errors import ZooError
 
-FUZZ = settings(max_examples=60, deadline=None, database=None, derandomize=True,
+FUZZ = settings(max_examples=40, deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
