@@ -15,7 +15,8 @@ gym.register_envs(envs)
 
 FLAGSHIP_ENV = {"bandit": "BernoulliBandit-v0", "planning": "CliffWalking4x12-v0", "off_policy": "CartPole-v1",
                 "on_policy": "CartPole-v1"}
-FLAGSHIP_ENV_OF_ALGO = {"sac": "Pendulum-v1", "ddpg": "Pendulum-v1", "vision_dqn": "CliffWalking4x12-v0"}
+FLAGSHIP_ENV_OF_ALGO = {"sac": "Pendulum-v1", "ddpg": "Pendulum-v1", "td3": "Pendulum-v1",
+                        "vision_dqn": "CliffWalking4x12-v0"}
 
 
 def flagship_env(algo):

@@ -103,3 +103,41 @@ def test_backbone_sweep_mistakes_are_clear_errors(tmp_path, args, message):
     assert result.exit_code == 1
     assert message in result.stderr.replace("\n", " ")
     assert "Traceback" not in result.output + result.stderr
+
+
+@pytest.mark.slow  # an SB3 PPO training
+@pytest.mark.skipif(not sb3_available(), reason="Stable-Baselines3 is not installed (extra: benchmark)")
+def test_sb3_ppo_takes_our_schedules_and_normalisation(tmp_path):
+    import stable_baselines3
+
+    from zoo.benchmark.sb3 import SB3_EQUIVALENTS
+    from zoo.config import resolve_hyperparams
+    from zoo.registry import get_algo
+
+    config = resolve_hyperparams(get_algo("ppo"), "CartPole-v1", hyperparams="rl_zoo").config
+    sb3_class, kwargs, _ = SB3_EQUIVALENTS["ppo"](config, None)
+    assert sb3_class is stable_baselines3.PPO
+    assert kwargs["learning_rate"](0.5) == pytest.approx(0.0005) and kwargs["clip_range"](1.0) == pytest.approx(0.2)
+    report = run_benchmark("ppo", "Pendulum-v1", [0], n_timesteps=512, eval_episodes=1,
+                           overrides={"eval_freq": 0, "stop_at_return": None, "n_envs": 2, "n_steps": 128},
+                           compare_sb3=True, out_dir=tmp_path)
+    assert [r.library for r in report.results] == ["zoo", "sb3"]
+    assert any("VecNormalize" in note for note in report.notes)
+
+
+@pytest.mark.skipif(not sb3_available(), reason="Stable-Baselines3 is not installed (extra: benchmark)")
+def test_sb3_td3_is_sb3s_td3_with_our_flags():
+    import gymnasium as gym
+    import stable_baselines3
+
+    from zoo.benchmark.sb3 import SB3_EQUIVALENTS
+    from zoo.config import resolve_hyperparams
+    from zoo.registry import get_algo
+
+    box = gym.spaces.Box(-2.0, 2.0, (1,))
+    config = resolve_hyperparams(get_algo("td3"), "Pendulum-v1").config
+    sb3_class, kwargs, _ = SB3_EQUIVALENTS["ddpg"](config, box)
+    assert sb3_class is stable_baselines3.TD3 and kwargs["policy_delay"] == 2
+    assert kwargs["target_policy_noise"] == 0.2 and kwargs["policy_kwargs"]["n_critics"] == 2
+    ddpg_class, _, _ = SB3_EQUIVALENTS["ddpg"](resolve_hyperparams(get_algo("ddpg"), "Pendulum-v1").config, box)
+    assert ddpg_class is stable_baselines3.DDPG

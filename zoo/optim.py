@@ -28,6 +28,13 @@ class ClippedAdam:
         self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
         self._fallback = None if _HAS_FUSED_KERNEL else torch.optim.Adam(self.params, lr=lr, betas=betas, eps=eps)
 
+    def set_learning_rate(self, lr: float) -> None:
+        """A schedule's value for the next steps (PPO's `lin_3e-4`)."""
+        self.lr = float(lr)
+        if self._fallback is not None:
+            for group in self._fallback.param_groups:
+                group["lr"] = self.lr
+
     def zero_grad(self) -> None:
         for p in self.params:
             p.grad = None

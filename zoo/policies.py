@@ -19,6 +19,8 @@ from zoo.contracts import ActionBatch
 from zoo.errors import ZooError
 from zoo.networks import NumpyForward, init_weights, mlp, observation_size
 
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
 
 class PolicyNetwork(nn.Module):
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, net_arch: list[int],
@@ -62,10 +64,37 @@ class PolicyNetwork(nn.Module):
         return Normal(out, self.log_std.exp().expand_as(out))
 
     def log_prob_and_entropy(self, observations: torch.Tensor, actions: torch.Tensor):
-        distribution = self.distribution(observations)
+        """log pi(a|s) and the entropy, by the closed forms (what torch.distributions computes,
+        without building distribution objects: that was half the cost of a small PPO update)."""
+        out = self.head(self.torso(observations.flatten(1)))
         if self.discrete:
-            return distribution.log_prob(actions), distribution.entropy()
-        return distribution.log_prob(actions).sum(-1), distribution.entropy().sum(-1)
+            log_probs = torch.log_softmax(out, -1)
+            chosen = log_probs.gather(1, actions.long().reshape(-1, 1)).squeeze(1)
+            return chosen, -(log_probs.exp() * log_probs).sum(-1)
+        log_std = self.log_std.expand_as(out)
+        log_prob = (-0.5 * ((actions - out) * torch.exp(-log_std)) ** 2 - log_std - _HALF_LOG_2PI).sum(-1)
+        entropy = (0.5 + _HALF_LOG_2PI + log_std).sum(-1)
+        return log_prob, entropy
+
+    def sample_with_log_probs(self, observations: np.ndarray, rng: np.random.Generator
+                              ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Actions sampled for a batch of observations with their log-probabilities, in numpy
+        from `rng` (~10x faster than torch for one small batch); None when the network is not
+        on the CPU (the caller then uses torch)."""
+        if self.greedy is None:
+            return None
+        out = self.greedy(np.asarray(observations, dtype=np.float32).reshape(len(observations), -1))
+        if self.discrete:
+            shifted = out - out.max(-1, keepdims=True)
+            log_probs = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+            cumulative = np.exp(log_probs).cumsum(-1)
+            draws = rng.random((len(out), 1)) * cumulative[:, -1:]
+            actions = np.minimum((cumulative <= draws).sum(-1), out.shape[-1] - 1)
+            return actions, log_probs[np.arange(len(out)), actions].astype(np.float32)
+        log_std = self.log_std.detach().numpy()
+        actions = (out + np.exp(log_std) * rng.standard_normal(out.shape)).astype(np.float32)
+        log_prob = (-0.5 * ((actions - out) * np.exp(-log_std)) ** 2 - log_std - _HALF_LOG_2PI).sum(-1)
+        return actions, log_prob.astype(np.float32)
 
     def to_env(self, actions: np.ndarray) -> np.ndarray:
         """What the env receives: ints for Discrete, samples clipped to the bounds for Box."""

@@ -80,6 +80,10 @@ _DQN = AlgoSpec(
     "dqn", "zoo.agents.dqn", "DQNAgent", "DQNConfig",
     "off_policy", "deep Q-network with replay and a target network", _VECTOR, ("Discrete",),
 )
+_DDPG = AlgoSpec(
+    "ddpg", "zoo.agents.ddpg", "DDPGAgent", "DDPGConfig",
+    "off_policy", "deep deterministic policy gradient with target networks and action noise", _VECTOR, ("Box",),
+)
 _SPECS = (
     _EPSILON_GREEDY,
     alias("decaying_epsilon_greedy", _EPSILON_GREEDY, {"decaying": True}, "epsilon-greedy with epsilon = 1/t"),
@@ -101,10 +105,10 @@ _SPECS = (
         "vision_dqn", "zoo.agents.vision_dqn", "VisionDQNAgent", "VisionDQNConfig",
         "off_policy", "DQN from frames on a CNN backbone (LeNet ... DenseNet)", ("image",), ("Discrete",),
     ),
-    AlgoSpec(
-        "ddpg", "zoo.agents.ddpg", "DDPGAgent", "DDPGConfig",
-        "off_policy", "deep deterministic policy gradient with target networks and action noise", _VECTOR, ("Box",),
-    ),
+    _DDPG,
+    alias("td3", _DDPG, {"twin_critics": True, "policy_delay": 2, "target_policy_noise": 0.2,
+                         "target_noise_clip": 0.5},
+          "twin delayed DDPG: clipped double-Q, target policy smoothing, delayed actor updates"),
     AlgoSpec(
         "sac", "zoo.agents.sac", "SACAgent", "SACConfig", "off_policy",
         "soft actor-critic: twin critics, squashed Gaussian, tuned temperature (discrete too)", _VECTOR,
@@ -113,6 +117,11 @@ _SPECS = (
     AlgoSpec(
         "reinforce", "zoo.agents.reinforce", "ReinforceAgent", "ReinforceConfig",
         "on_policy", "Monte-Carlo policy gradient, one update per episode", _VECTOR, ("Discrete", "Box"),
+    ),
+    AlgoSpec(
+        "ppo", "zoo.agents.ppo", "PPOAgent", "PPOConfig",
+        "on_policy", "proximal policy optimisation: clipped surrogate, GAE, minibatch epochs", _VECTOR,
+        ("Discrete", "Box"),
     ),
     AlgoSpec(
         "actor_critic", "zoo.agents.actor_critic", "ActorCriticAgent", "ActorCriticConfig",

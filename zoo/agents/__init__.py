@@ -8,6 +8,7 @@ if TYPE_CHECKING:  # for mypy only: every agent class honours its family's proto
     from zoo.agents.dqn import DQNAgent
     from zoo.agents.dynamic_programming import DynamicProgrammingAgent
     from zoo.agents.epsilon_greedy import EpsilonGreedyAgent
+    from zoo.agents.ppo import PPOAgent
     from zoo.agents.reinforce import ReinforceAgent
     from zoo.agents.sac import SACAgent
     from zoo.agents.thompson_sampling import ThompsonSamplingAgent
@@ -17,6 +18,6 @@ if TYPE_CHECKING:  # for mypy only: every agent class honours its family's proto
 
     def _families(bandits: tuple[EpsilonGreedyAgent, UCBAgent, ThompsonSamplingAgent],
                   planner: DynamicProgrammingAgent, off_policy: tuple[DQNAgent, VisionDQNAgent, DDPGAgent, SACAgent],
-                  on_policy: tuple[ReinforceAgent, ActorCriticAgent]
+                  on_policy: tuple[ReinforceAgent, ActorCriticAgent, PPOAgent]
                   ) -> tuple[list[BanditAgent], PlanningAgent, list[OffPolicyAgent], list[OnPolicyAgent]]:
         return [*bandits], planner, [*off_policy], [*on_policy]

@@ -1,4 +1,5 @@
-"""DDPG (Lillicrap et al. 2016): a deterministic actor mu(s) = tanh(...) and a critic Q(s, a).
+"""DDPG (Lillicrap et al. 2016) and, with three flags, TD3 (Fujimoto et al. 2018): a
+deterministic actor mu(s) = tanh(...) and a critic Q(s, a).
 
     y = r + gamma * (1 - terminated) * Q'(s', mu'(s'))        (target actor and critic)
     critic loss = mean((Q(s, a) - y)^2);   actor loss = -mean(Q(s, mu(s)))
@@ -6,6 +7,14 @@ Both targets follow by Polyak averaging (tau) after every update. Exploration ad
 Ornstein-Uhlenbeck noise to mu(s) in the policy's [-1, 1] space (the OU process restarts
 from zero at every episode end, as SB3's); the loop's warm-up steps (learning_starts) use
 uniformly random actions. Actions are rescaled to the env's bounds.
+
+TD3 (`td3`, a registry alias) turns on, as SB3's TD3 does:
+  twin_critics         two critics, each regressed on y = r + gamma * (1 - terminated) *
+                       min(Q1'(s', a'), Q2'(s', a')) (clipped double-Q); the actor follows Q1
+  target_policy_noise  a' = clip(mu'(s') + clip(N(0, sigma), -c, c), -1, 1): the target is
+                       smoothed over nearby actions (sigma; c = target_noise_clip)
+  policy_delay         the actor and both targets move once every `policy_delay` critic
+                       updates (SB3 counts updates from 1: the 2nd, 4th, ... with a delay of 2)
 """
 
 from __future__ import annotations
@@ -45,6 +54,11 @@ class DDPGConfig(OffPolicyConfig):
     net_arch: list[int] = field(default_factory=lambda: [400, 300])  # actor and critic each
     activation: ActivationName = "relu"
     normalize_observations: bool = False  # running mean/std of observations (zoo/normalization.py)
+    # TD3's three additions (the `td3` alias sets them to SB3's TD3 values)
+    twin_critics: bool = False  # two critics, the target from the smaller (clipped double-Q)
+    target_policy_noise: float = 0.0  # std of the noise smoothing the target action (0: none)
+    target_noise_clip: float = 0.5  # that noise is clipped to +-this
+    policy_delay: int = 1  # critic updates per actor (and target) update
 
     def __post_init__(self):
         super().__post_init__()
@@ -52,6 +66,10 @@ class DDPGConfig(OffPolicyConfig):
             raise ValueError(f"tau must be in (0, 1], got {self.tau}")
         if self.noise_std < 0:
             raise ValueError(f"noise_std must be >= 0, got {self.noise_std}")
+        if self.target_policy_noise < 0 or self.target_noise_clip < 0:
+            raise ValueError("target_policy_noise and target_noise_clip must be >= 0")
+        if self.policy_delay < 1:
+            raise ValueError(f"policy_delay must be at least 1, got {self.policy_delay}")
 
 
 class DDPGAgent(BaseAgent):
@@ -61,10 +79,10 @@ class DDPGAgent(BaseAgent):
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: DDPGConfig, **kwargs: Any):
         super().__init__(observation_space, action_space, config, **kwargs)
         if isinstance(action_space, gym.spaces.Discrete):
-            raise ZooError("ddpg is for continuous actions; for Discrete ones use dqn or sac.")
+            raise ZooError(f"{self.algo} is for continuous actions; for Discrete ones use dqn or sac.")
         self.actions = BoxActions(action_space, self.algo, self.device)
         if not isinstance(observation_space, gym.spaces.Box):
-            raise ZooError(f"ddpg needs a Box (vector) observation space, got {observation_space}.")
+            raise ZooError(f"{self.algo} needs a Box (vector) observation space, got {observation_space}.")
         if self.seed is not None:
             torch.manual_seed(self.seed)
         self.observation_shape: tuple[int, ...] = tuple(observation_space.shape or ())
@@ -73,13 +91,21 @@ class DDPGAgent(BaseAgent):
         self.actor = nn.Sequential(mlp(in_features, self.action_dim, config.net_arch, config.activation),
                                    nn.Tanh()).to(self.device)
         self.critic = mlp(in_features + self.action_dim, 1, config.net_arch, config.activation).to(self.device)
+        # TD3's second critic; None for DDPG, whose checkpoints keep their 0.1.0 names
+        self.critic2 = mlp(in_features + self.action_dim, 1, config.net_arch, config.activation).to(self.device) \
+            if config.twin_critics else None
         self.target_actor = copy.deepcopy(self.actor).requires_grad_(False)
         self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
-        self.online_parameters: list[torch.Tensor] = [*self.actor.parameters(), *self.critic.parameters()]
+        self.target_critic2 = None if self.critic2 is None else copy.deepcopy(self.critic2).requires_grad_(False)
+        critics = [self.critic] + ([self.critic2] if self.critic2 is not None else [])
+        target_critics = [self.target_critic] + ([self.target_critic2] if self.target_critic2 is not None else [])
+        self.critic_parameters: list[torch.Tensor] = [p for critic in critics for p in critic.parameters()]
+        self.online_parameters: list[torch.Tensor] = [*self.actor.parameters(), *self.critic_parameters]
         self.target_parameters: list[torch.Tensor] = [*self.target_actor.parameters(),
-                                                      *self.target_critic.parameters()]
+                                                      *(p for critic in target_critics for p in critic.parameters())]
         self.actor_optimizer = ClippedAdam(list(self.actor.parameters()), config.learning_rate)
-        self.critic_optimizer = ClippedAdam(list(self.critic.parameters()), config.learning_rate)
+        self.critic_optimizer = ClippedAdam(self.critic_parameters, config.learning_rate)  # one for both, as SB3
+        self.last_actor_loss: float | None = None  # reported from the first actor update on (TD3 delays it)
         self.greedy = NumpyForward.build(self.actor[0])  # tanh applied in numpy; None on a GPU
         self.noise_state = np.zeros(self.action_dim, dtype=np.float32)
         self.normalizer = ObservationNormalizer(self.observation_shape) if config.normalize_observations else None
@@ -90,7 +116,7 @@ class DDPGAgent(BaseAgent):
     def take_action(self, observation: Any, deterministic: bool = False) -> np.ndarray:
         observation = np.asarray(observation, dtype=np.float32)
         if observation.shape != self.observation_shape:
-            raise ZooError(f"ddpg: observation of shape {observation.shape}, "
+            raise ZooError(f"{self.algo}: observation of shape {observation.shape}, "
                            f"this agent takes {self.observation_shape}.")
         if self.normalizer is not None:
             observation = self.normalizer(observation)
@@ -135,31 +161,52 @@ class DDPGAgent(BaseAgent):
         if self.normalizer is not None:
             batch = dataclasses.replace(batch, observations=self.normalizer.torch(batch.observations),
                                         next_observations=self.normalizer.torch(batch.next_observations))
+        config = self.config
         actions = self.actions.to_policy(batch.actions)
         with torch.no_grad():
-            next_q = self.target_critic(torch.cat([batch.next_observations,
-                                                   self.target_actor(batch.next_observations)], 1)).squeeze(-1)
-            td_target = batch.rewards + self.config.gamma * (1.0 - batch.terminated) * next_q
-        q = self.critic(torch.cat([batch.observations, actions], 1)).squeeze(-1)
-        critic_loss = F.mse_loss(q, td_target)
+            td_target = batch.rewards + config.gamma * (1.0 - batch.terminated) * self.target_q(batch.next_observations)
+        state_actions = torch.cat([batch.observations, actions], 1)
+        critic_loss = F.mse_loss(self.critic(state_actions).squeeze(-1), td_target)
+        if self.critic2 is not None:
+            critic_loss = critic_loss + F.mse_loss(self.critic2(state_actions).squeeze(-1), td_target)
         self.critic_optimizer.zero_grad()
         critic_loss.backward()
         self.critic_optimizer.step()
-
-        # The actor needs dQ/da only: with the critic's weights out of this graph, backward
-        # skips their gradients (measured: ~15% of the update with [400, 300] nets).
-        self.critic.requires_grad_(False)
-        try:
-            actor_loss = -self.critic(torch.cat([batch.observations, self.actor(batch.observations)], 1)).mean()
-        finally:
-            self.critic.requires_grad_(True)
-        self.actor_optimizer.zero_grad()
-        actor_loss.backward()
-        self.actor_optimizer.step()
-        with torch.no_grad():
-            torch._foreach_lerp_(self.target_parameters, self.online_parameters, self.config.tau)
         self.n_updates += 1
-        return {"loss": float(critic_loss.detach()), "actor_loss": float(actor_loss.detach())}
+
+        if self.n_updates % config.policy_delay == 0:  # every update for DDPG
+            # The actor needs dQ/da only: with the critic's weights out of this graph, backward
+            # skips their gradients (measured: ~15% of the update with [400, 300] nets).
+            self.critic.requires_grad_(False)
+            try:
+                actor_loss = -self.critic(torch.cat([batch.observations, self.actor(batch.observations)], 1)).mean()
+            finally:
+                self.critic.requires_grad_(True)
+            self.actor_optimizer.zero_grad()
+            actor_loss.backward()
+            self.actor_optimizer.step()
+            with torch.no_grad():
+                torch._foreach_lerp_(self.target_parameters, self.online_parameters, config.tau)
+            self.last_actor_loss = float(actor_loss.detach())
+        metrics = {"loss": float(critic_loss.detach())}
+        if self.last_actor_loss is not None:
+            metrics["actor_loss"] = self.last_actor_loss
+        return metrics
+
+    def target_q(self, next_observations: torch.Tensor) -> torch.Tensor:
+        """Q'(s', a') of the target networks: a' smoothed by clipped noise (TD3), the smaller of
+        two target critics (TD3), else DDPG's single Q'(s', mu'(s'))."""
+        config = self.config
+        next_actions = self.target_actor(next_observations)
+        if config.target_policy_noise > 0:
+            noise = (torch.randn_like(next_actions) * config.target_policy_noise).clamp(
+                -config.target_noise_clip, config.target_noise_clip)
+            next_actions = (next_actions + noise).clamp(-1.0, 1.0)
+        next_state_actions = torch.cat([next_observations, next_actions], 1)
+        next_q = self.target_critic(next_state_actions).squeeze(-1)
+        if self.target_critic2 is not None:
+            next_q = torch.minimum(next_q, self.target_critic2(next_state_actions).squeeze(-1))
+        return next_q
 
     # -- checkpoints -------------------------------------------------------------------
 
@@ -167,14 +214,17 @@ class DDPGAgent(BaseAgent):
         return {
             **module_arrays("actor", self.actor), **module_arrays("critic", self.critic),
             **module_arrays("target_actor", self.target_actor), **module_arrays("target_critic", self.target_critic),
+            **(module_arrays("critic2", self.critic2) if self.critic2 is not None else {}),
+            **(module_arrays("target_critic2", self.target_critic2) if self.target_critic2 is not None else {}),
             **self.actor_optimizer.state_arrays("actor_optimizer"),
             **self.critic_optimizer.state_arrays("critic_optimizer"), "n_updates": np.array(self.n_updates),
             **(self.normalizer.state_arrays("observation_statistics") if self.normalizer else {}),
         }
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        for name in ("actor", "critic", "target_actor", "target_critic"):
-            load_module_arrays(name, getattr(self, name), arrays)
+        for name in ("actor", "critic", "target_actor", "target_critic", "critic2", "target_critic2"):
+            if getattr(self, name) is not None:
+                load_module_arrays(name, getattr(self, name), arrays)
         for name in ("actor_optimizer", "critic_optimizer"):
             getattr(self, name).load_state_arrays(name, arrays)
         if self.normalizer is not None:

@@ -225,7 +225,7 @@ def run_benchmark(
             sb3_class, sb3_kwargs = sb3
             torch.set_num_threads(sb3_threads or default_threads)
             started = time.perf_counter()
-            model = sb3_class("MlpPolicy", sb3_env(description, getattr(config, "n_envs", 1), seed),
+            model = sb3_class("MlpPolicy", sb3_env(description, getattr(config, "n_envs", 1), seed, config),
                               seed=seed, verbose=0, device=trained_on, **sb3_kwargs)
             model.learn(config.n_timesteps)
             seconds = time.perf_counter() - started

@@ -58,6 +58,37 @@ def _sb3_a2c(config: Any, action_space: Any) -> tuple[Callable, dict[str, Any], 
     return A2C, kwargs, notes
 
 
+def _sb3_schedule(value: Any) -> Any:
+    """Our `lin_<start>` as SB3's callable of the remaining progress (RL Zoo's linear_schedule)."""
+    from zoo.agents.ppo import parse_schedule
+
+    kind, start = parse_schedule(value, "schedule")
+    return (lambda progress_remaining: progress_remaining * start) if kind == "linear" else start
+
+
+def _sb3_ppo(config: Any, action_space: Any) -> tuple[Callable, dict[str, Any], list[str]] | None:
+    from stable_baselines3 import PPO
+    from torch import nn
+
+    notes = []
+    if config.normalize_observations or config.normalize_rewards:
+        notes.append("SB3 normalises with VecNormalize, updating its statistics every step; ours are frozen "
+                     "during a rollout and take it in after the update.")
+    kwargs = {
+        "learning_rate": _sb3_schedule(config.learning_rate), "n_steps": config.n_steps,
+        "batch_size": config.batch_size, "n_epochs": config.n_epochs, "gamma": config.gamma,
+        "gae_lambda": config.gae_lambda, "clip_range": _sb3_schedule(config.clip_range),
+        "clip_range_vf": config.clip_range_vf, "normalize_advantage": config.normalize_advantage,
+        "ent_coef": config.ent_coef, "vf_coef": config.vf_coef,
+        "max_grad_norm": config.max_grad_norm if config.max_grad_norm > 0 else float("inf"),
+        "target_kl": config.target_kl,
+        "policy_kwargs": {"net_arch": {"pi": list(config.net_arch), "vf": list(config.net_arch)},
+                          "activation_fn": getattr(nn, _SB3_ACTIVATIONS[config.activation]),
+                          "ortho_init": config.init == "orthogonal", "log_std_init": config.log_std_init},
+    }
+    return PPO, kwargs, notes
+
+
 def _off_policy_kwargs(config: Any) -> dict[str, Any]:
     from torch import nn
 
@@ -84,23 +115,30 @@ def _sb3_sac(config: Any, action_space: Any) -> tuple[Callable, dict[str, Any], 
 
 
 def _sb3_ddpg(config: Any, action_space: Any) -> tuple[Callable, dict[str, Any], list[str]] | None:
-    from stable_baselines3 import DDPG
+    from stable_baselines3 import DDPG, TD3
     from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
 
     kwargs = _off_policy_kwargs(config)
+    td3 = config.twin_critics or config.policy_delay > 1 or config.target_policy_noise > 0
     n = int(np.prod(action_space.shape))
     sigma = np.full(n, config.noise_std)
     if config.noise == "normal":
         kwargs["action_noise"] = NormalActionNoise(np.zeros(n), sigma)
     elif config.noise == "ornstein_uhlenbeck":
         kwargs["action_noise"] = OrnsteinUhlenbeckActionNoise(np.zeros(n), sigma, theta=config.noise_theta)
-    return DDPG, kwargs, []
+    if not td3:
+        return DDPG, kwargs, []
+    # SB3's DDPG is its TD3 with one critic, no delay and no smoothing: any of the three is TD3
+    kwargs.update(policy_delay=config.policy_delay, target_policy_noise=config.target_policy_noise,
+                  target_noise_clip=config.target_noise_clip)
+    kwargs["policy_kwargs"]["n_critics"] = 2 if config.twin_critics else 1
+    return TD3, kwargs, []
 
 
 # By base algorithm: an alias (double_dqn) is translated with its base's function, which
 # reads the flags from the config.
 SB3_EQUIVALENTS: dict[str, Callable] = {"dqn": _sb3_dqn, "actor_critic": _sb3_a2c, "sac": _sb3_sac,
-                                        "ddpg": _sb3_ddpg}
+                                        "ddpg": _sb3_ddpg, "ppo": _sb3_ppo}
 
 
 def sb3_available() -> bool:
@@ -112,19 +150,33 @@ class SB3Player:
 
     def __init__(self, model):
         self.model = model
+        self.normalization = model.get_vec_normalize_env()  # VecNormalize's statistics, when trained with them
 
     def take_action(self, observation, deterministic=False):
+        if self.normalization is not None:
+            observation = self.normalization.normalize_obs(observation)
         action, _ = self.model.predict(observation, deterministic=deterministic)
         return action.item() if np.ndim(action) == 0 else action
 
 
 
-def sb3_env(env: EnvDescription, n_envs: int, seed: int) -> Any:
-    """The same env for SB3: one, or SB3's own vector env of n_envs (with our wrappers)."""
-    if n_envs == 1:
+def sb3_env(env: EnvDescription, n_envs: int, seed: int, config: Any = None) -> Any:
+    """The same env for SB3: one, or SB3's own vector env of n_envs (with our wrappers), under
+    VecNormalize when a PPO config normalises observations or rewards (RL Zoo's `normalize`).
+    (DDPG and SAC normalise inside the agent, on replayed batches: SB3 has no counterpart.)"""
+    normalize_observations = bool(getattr(config, "normalize_observations", False))
+    normalize_rewards = bool(getattr(config, "normalize_rewards", False))
+    normalize = hasattr(config, "normalize_rewards") and (normalize_observations or normalize_rewards)
+    if n_envs == 1 and not normalize:
         return env.make()
     from stable_baselines3.common.env_util import make_vec_env
 
-    return make_vec_env(lambda: env.make(), n_envs=n_envs, seed=seed)
+    vector = make_vec_env(lambda: env.make(), n_envs=n_envs, seed=seed)
+    if not normalize:
+        return vector
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    return VecNormalize(vector, norm_obs=normalize_observations, norm_reward=normalize_rewards,
+                        gamma=getattr(config, "gamma", 0.99))
 
 

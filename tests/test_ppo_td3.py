@@ -1,0 +1,249 @@
+"""PPO and TD3 against hand computations, and learning on a fixed seed."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import new_agent
+from zoo.agents.ppo import parse_schedule, remaining_fraction
+from zoo.build import load_agent
+from zoo.config import resolve_hyperparams
+from zoo.contracts import Batch, Rollout
+from zoo.errors import ZooError
+from zoo.registry import get_algo
+from zoo.train import train
+
+# ---- PPO ------------------------------------------------------------------------------
+
+
+def ppo(overrides=None, env_id="CartPole-v1"):
+    agent, env, description = new_agent("ppo", env_id=env_id, overrides=overrides)
+    return agent, env
+
+
+def test_clipped_surrogate_value_clipping_and_entropy_match_a_hand_computation():
+    agent, _ = ppo({"clip_range_vf": 0.1, "normalize_advantage": False, "ent_coef": 0.01, "vf_coef": 0.5})
+    observations = torch.tensor(np.random.default_rng(0).normal(size=(4, 4)), dtype=torch.float32)
+    actions = torch.tensor([0, 1, 1, 0])
+    with torch.no_grad():
+        logits = agent.policy.head(agent.policy.torso(observations)).numpy().astype(np.float64)
+        values_now = agent.value_network(observations).squeeze(-1).numpy().astype(np.float64)
+    log_softmax = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    log_probs = log_softmax[np.arange(4), actions.numpy()]
+    old_log_probs = log_probs + np.array([0.5, -0.5, 0.05, 0.0])  # ratios e^-0.5, e^0.5, e^-0.05, 1
+    advantages = np.array([1.0, -2.0, 0.5, 3.0])
+    old_values = values_now + np.array([0.3, -0.3, 0.05, 0.0])
+    returns = np.array([1.0, 0.0, -1.0, 2.0])
+    batch = {"observations": observations, "actions": actions,
+             "old_log_probs": torch.tensor(old_log_probs, dtype=torch.float32),
+             "old_values": torch.tensor(old_values, dtype=torch.float32),
+             "advantages": torch.tensor(advantages, dtype=torch.float32),
+             "returns": torch.tensor(returns, dtype=torch.float32)}
+    losses = agent.minibatch_losses(batch, clip_range=0.2)
+
+    ratio = np.exp(log_probs - old_log_probs)
+    surrogate = np.minimum(ratio * advantages, np.clip(ratio, 0.8, 1.2) * advantages)
+    clipped_values = old_values + np.clip(values_now - old_values, -0.1, 0.1)
+    entropy = -(np.exp(log_softmax) * log_softmax).sum(-1).mean()
+    expected = -surrogate.mean() + 0.5 * ((returns - clipped_values) ** 2).mean() - 0.01 * entropy
+    assert float(losses["policy_loss"]) == pytest.approx(-surrogate.mean(), rel=1e-5)
+    assert float(losses["value_loss"]) == pytest.approx(((returns - clipped_values) ** 2).mean(), rel=1e-5)
+    assert float(losses["entropy"]) == pytest.approx(entropy, rel=1e-5)
+    assert float(losses["loss"].detach()) == pytest.approx(expected, rel=1e-5)
+    assert float(losses["approx_kl"]) == pytest.approx(((ratio - 1) - np.log(ratio)).mean(), rel=1e-4)
+    assert float(losses["clip_fraction"]) == pytest.approx(0.5)  # e^+-0.5 are outside [0.8, 1.2]
+
+
+def test_the_closed_form_gaussian_matches_torch_distributions():
+    agent, _ = ppo({"log_std_init": -0.7}, env_id="Pendulum-v1")
+    observations = torch.randn(5, 3)
+    actions = torch.randn(5, 1)
+    log_prob, entropy = agent.policy.log_prob_and_entropy(observations, actions)
+    distribution = agent.policy.distribution(observations)
+    assert torch.allclose(log_prob, distribution.log_prob(actions).sum(-1), atol=1e-5)
+    assert torch.allclose(entropy, distribution.entropy().sum(-1), atol=1e-5)
+
+
+def test_stored_log_probs_are_those_the_update_recomputes():
+    """Sampled in numpy at collection time, recomputed by torch in the update: ratio 1."""
+    for env_id in ("CartPole-v1", "Pendulum-v1"):
+        agent, _ = ppo(env_id=env_id)
+        observations = np.random.default_rng(1).normal(size=(6, *agent.observation_shape)).astype(np.float32)
+        decided = agent.act_batch(observations)
+        log_probs, _ = agent.policy.log_prob_and_entropy(torch.as_tensor(observations),
+                                                         torch.as_tensor(decided.actions))
+        np.testing.assert_allclose(log_probs.detach().numpy(), decided.log_probs, atol=1e-5)
+        values = agent.value_network(torch.as_tensor(observations)).squeeze(-1).detach().numpy()
+        np.testing.assert_allclose(values, decided.values, atol=1e-5)
+
+
+def _rollout(agent, steps=8, n_envs=2, seed=0):
+    rng = np.random.default_rng(seed)
+    observations = rng.normal(size=(steps, n_envs, 4)).astype(np.float32)
+    decided = [agent.act_batch(observations[t]) for t in range(steps)]
+    terminated = np.zeros((steps, n_envs))
+    terminated[3, 0] = 1.0
+    return Rollout(observations=observations, actions=np.stack([d.actions for d in decided]),
+                   rewards=np.arange(steps * n_envs, dtype=np.float64).reshape(steps, n_envs),
+                   terminated=terminated, truncated=np.zeros((steps, n_envs)),
+                   next_observations=rng.normal(size=(steps, n_envs, 4)).astype(np.float32),
+                   log_probs=np.stack([d.log_probs for d in decided]), values=np.stack([d.values for d in decided]))
+
+
+def test_every_sample_is_used_once_per_epoch_in_minibatches(monkeypatch):
+    agent, _ = ppo({"n_envs": 2, "n_steps": 8, "batch_size": 5, "n_epochs": 3})
+    seen = []
+    real = agent.minibatch_losses
+
+    def spy(batch, clip_range):
+        seen.append(batch["returns"].clone())
+        return real(batch, clip_range)
+
+    monkeypatch.setattr(agent, "minibatch_losses", spy)
+    rollout = _rollout(agent)
+    steps_before = [p.detach().clone() for p in agent.policy.parameters()]
+    metrics = agent.update(rollout)
+    assert [len(b) for b in seen] == [5, 5, 5, 1] * 3  # 16 samples: ceil(16 / 5) minibatches, 3 epochs
+    epochs = [sorted(torch.cat(seen[4 * epoch: 4 * epoch + 4]).tolist()) for epoch in range(3)]
+    assert len(epochs[0]) == 16 and epochs[0] == epochs[1] == epochs[2]  # each sample once per epoch
+    assert not torch.equal(torch.cat(seen[:4]), torch.cat(seen[4:8]))  # reshuffled between epochs
+    assert metrics["epochs"] == 3 and agent.n_updates == 1
+    assert any(not torch.equal(a, b) for a, b in zip(steps_before, agent.policy.parameters()))
+    assert {"policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction", "explained_variance",
+            "learning_rate", "clip_range"} <= set(metrics)
+
+
+def test_target_kl_stops_the_epochs_before_the_step_that_would_pass_it():
+    agent, _ = ppo({"n_envs": 2, "n_steps": 8, "batch_size": 4, "n_epochs": 10, "target_kl": 1e-9,
+                    "learning_rate": 0.05})
+    metrics = agent.update(_rollout(agent))
+    assert metrics["epochs"] < 10  # the first epoch's steps move the policy past 1.5e-9
+
+
+def test_linear_schedules_fall_to_zero_over_the_budget_and_resume_from_where_they_were():
+    assert parse_schedule("lin_3e-4", "lr") == ("linear", 3e-4)
+    assert parse_schedule(0.2, "clip") == ("constant", 0.2)
+    assert parse_schedule("1e-3", "lr") == ("constant", 1e-3)
+    for bad in ("lin_", "lin_-1", "lin_nan", "fast", "0"):
+        with pytest.raises(ValueError):
+            parse_schedule(bad, "lr")
+    assert remaining_fraction((0, 1.0), 250, 1000) == 0.75
+    # resumed at 600 of 1000 (0.4 left), budget raised to 2000: 0.4 falls to 0 over 600 -> 2000
+    anchor = (600, remaining_fraction((0, 1.0), 600, 1000))
+    assert anchor[1] == pytest.approx(0.4)
+    assert remaining_fraction(anchor, 600, 2000) == pytest.approx(0.4)
+    assert remaining_fraction(anchor, 1300, 2000) == pytest.approx(0.2)
+    assert remaining_fraction(anchor, 2000, 2000) == 0.0
+
+
+def test_a_bad_schedule_is_one_clear_error():
+    with pytest.raises(ZooError, match="learning_rate must be a number or 'lin_<number>'"):
+        resolve_hyperparams(get_algo("ppo"), "CartPole-v1", {"learning_rate": "lin_fast"})
+    with pytest.raises(ZooError, match="'learning_rate' must be a finite number"):
+        resolve_hyperparams(get_algo("ppo"), "CartPole-v1", {"learning_rate": float("nan")})
+
+
+def test_ppo_learns_cartpole_in_seconds_and_resumes_its_schedule(tmp_path):
+    result = train("ppo", "CartPole-v1", seed=0, n_timesteps=12_000, out_dir=tmp_path,
+                   overrides={"eval_freq": 4000, "n_eval_episodes": 5, "stop_at_return": None})
+    best = load_agent(result.run_dir / "best_model.zip")
+    assert result.summary["best_eval_return"] >= 400  # random play scores ~22
+    rows = (result.run_dir / "evaluations.csv").read_text().splitlines()[1:]
+    evaluated_at = [int(row.split(",")[0]) for row in rows]
+    assert best.num_timesteps in evaluated_at
+    assert result.agent.scheduled(result.agent.learning_rate_schedule) == pytest.approx(0.0, abs=1e-4)
+    resumed = train("ppo", "CartPole-v1", seed=0, n_timesteps=12_800, out_dir=tmp_path, resume=result.run_dir,
+                    overrides={"eval_freq": 0, "stop_at_return": None})
+    # resumed where the first run ended (its schedule at ~0): the new budget starts from that value
+    assert resumed.agent.schedule_anchor[0] == result.agent.num_timesteps
+    assert resumed.agent.schedule_anchor[1] == pytest.approx(result.agent.progress_remaining(), abs=1e-9)
+
+
+def test_ppo_on_box_actions_saves_its_normalisation_statistics(tmp_path):
+    result = train("ppo", "Pendulum-v1", seed=0, n_timesteps=2048, out_dir=tmp_path,
+                   overrides={"eval_freq": 0, "stop_at_return": None, "n_envs": 2, "n_steps": 512})
+    agent = result.agent
+    loaded = load_agent(result.checkpoint)
+    np.testing.assert_array_equal(loaded.normalizer.mean, agent.normalizer.mean)
+    assert loaded.reward_normalizer.statistics.count == agent.reward_normalizer.statistics.count > 1
+    observation = np.array([0.5, -0.5, 1.0], dtype=np.float32)
+    action = loaded.take_action(observation, deterministic=True)
+    assert action.shape == (1,) and -2.0 <= action[0] <= 2.0
+    assert np.array_equal(action, agent.take_action(observation, deterministic=True))
+
+
+# ---- TD3 ------------------------------------------------------------------------------
+
+
+def td3(overrides=None):
+    agent, env, _ = new_agent("td3", overrides=overrides)
+    return agent
+
+
+def _batch(agent, n=6, seed=0):
+    rng = np.random.default_rng(seed)
+    return Batch(observations=torch.tensor(rng.normal(size=(n, 3)), dtype=torch.float32),
+                 actions=torch.tensor(rng.uniform(-2, 2, size=(n, 1)), dtype=torch.float32),
+                 rewards=torch.tensor(rng.normal(size=n), dtype=torch.float32),
+                 next_observations=torch.tensor(rng.normal(size=(n, 3)), dtype=torch.float32),
+                 terminated=torch.tensor([0, 1, 0, 0, 1, 0], dtype=torch.float32))
+
+
+def test_td3_is_ddpg_with_three_flags():
+    config = resolve_hyperparams(get_algo("td3"), "Pendulum-v1").config
+    assert (config.twin_critics, config.policy_delay, config.target_policy_noise, config.target_noise_clip) == \
+        (True, 2, 0.2, 0.5)
+    assert get_algo("td3").load_agent_class() is get_algo("ddpg").load_agent_class()
+    ddpg, _, _ = new_agent("ddpg")
+    assert ddpg.critic2 is None and not any(name.startswith("critic2") for name in ddpg.state_arrays())
+
+
+def test_the_smoothed_clipped_double_q_target_by_hand():
+    agent = td3({"target_policy_noise": 0.3, "target_noise_clip": 0.4})
+    batch = _batch(agent)
+    torch.manual_seed(7)
+    target = agent.target_q(batch.next_observations)
+    torch.manual_seed(7)  # the same noise, by hand
+    with torch.no_grad():
+        mu = agent.target_actor(batch.next_observations)
+        noise = (torch.randn_like(mu) * 0.3).clamp(-0.4, 0.4)
+        smoothed = (mu + noise).clamp(-1, 1)
+        inputs = torch.cat([batch.next_observations, smoothed], 1)
+        expected = torch.minimum(agent.target_critic(inputs), agent.target_critic2(inputs)).squeeze(-1)
+    assert torch.allclose(target, expected)
+    assert (noise.abs() <= 0.4).all() and not torch.equal(smoothed, mu)
+
+
+def test_the_actor_and_targets_move_every_policy_delay_updates():
+    agent = td3({"policy_delay": 3})
+
+    def snapshot(module):
+        return [p.detach().clone() for p in module.parameters()]
+
+    moved = []
+    for update in range(1, 7):
+        actor, target, critic2 = snapshot(agent.actor), snapshot(agent.target_critic2), snapshot(agent.critic2)
+        metrics = agent.update(_batch(agent, seed=update))
+        changed = [any(not torch.equal(a, b) for a, b in zip(before, module.parameters()))
+                   for before, module in ((actor, agent.actor), (target, agent.target_critic2),
+                                          (critic2, agent.critic2))]
+        moved.append(changed)
+        assert math.isfinite(metrics["loss"])
+    assert [m[0] for m in moved] == [False, False, True, False, False, True]  # actor: updates 3 and 6
+    assert [m[1] for m in moved] == [False, False, True, False, False, True]  # targets with it
+    assert all(m[2] for m in moved)  # both critics learn every update
+
+
+def test_td3_saves_and_loads_its_second_critic(tmp_path):
+    agent = td3()
+    agent.update(_batch(agent))
+    agent.update(_batch(agent, seed=1))
+    path = agent.save(tmp_path / "model.zip")
+    loaded = load_agent(path)
+    assert loaded.algo == "td3" and loaded.config.twin_critics
+    for a, b in zip(agent.critic2.parameters(), loaded.critic2.parameters()):
+        assert torch.equal(a, b)
