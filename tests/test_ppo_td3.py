@@ -199,7 +199,8 @@ def test_td3_is_ddpg_with_three_flags():
         (True, 2, 0.2, 0.5)
     assert get_algo("td3").load_agent_class() is get_algo("ddpg").load_agent_class()
     ddpg, _, _ = new_agent("ddpg")
-    assert ddpg.critic2 is None and not any(name.startswith("critic2") for name in ddpg.state_arrays())
+    # DDPG keeps one plain critic MLP, and with it the checkpoint names of zoo 0.1.0
+    assert "critic.0.weight" in ddpg.state_arrays() and not ddpg.config.twin_critics
 
 
 def test_the_smoothed_clipped_double_q_target_by_hand():
@@ -213,8 +214,9 @@ def test_the_smoothed_clipped_double_q_target_by_hand():
         noise = (torch.randn_like(mu) * 0.3).clamp(-0.4, 0.4)
         smoothed = (mu + noise).clamp(-1, 1)
         inputs = torch.cat([batch.next_observations, smoothed], 1)
-        expected = torch.minimum(agent.target_critic(inputs), agent.target_critic2(inputs)).squeeze(-1)
-    assert torch.allclose(target, expected)
+        q1, q2 = agent.target_critic.member(0, inputs), agent.target_critic.member(1, inputs)
+        expected = torch.minimum(q1, q2).squeeze(-1)
+    assert torch.allclose(target, expected, atol=1e-6)
     assert (noise.abs() <= 0.4).all() and not torch.equal(smoothed, mu)
 
 
@@ -226,11 +228,11 @@ def test_the_actor_and_targets_move_every_policy_delay_updates():
 
     moved = []
     for update in range(1, 7):
-        actor, target, critic2 = snapshot(agent.actor), snapshot(agent.target_critic2), snapshot(agent.critic2)
+        actor, target, critics = snapshot(agent.actor), snapshot(agent.target_critic), snapshot(agent.critic)
         metrics = agent.update(_batch(agent, seed=update))
         changed = [any(not torch.equal(a, b) for a, b in zip(before, module.parameters()))
-                   for before, module in ((actor, agent.actor), (target, agent.target_critic2),
-                                          (critic2, agent.critic2))]
+                   for before, module in ((actor, agent.actor), (target, agent.target_critic),
+                                          (critics, agent.critic))]
         moved.append(changed)
         assert math.isfinite(metrics["loss"])
     assert [m[0] for m in moved] == [False, False, True, False, False, True]  # actor: updates 3 and 6
@@ -238,12 +240,50 @@ def test_the_actor_and_targets_move_every_policy_delay_updates():
     assert all(m[2] for m in moved)  # both critics learn every update
 
 
-def test_td3_saves_and_loads_its_second_critic(tmp_path):
+def test_td3s_critics_are_two_independent_mlps_in_one_pass():
+    agent = td3()
+    inputs = torch.randn(5, 4)
+    both = agent.critic(inputs)
+    assert both.shape == (2, 5, 1) and not torch.allclose(both[0], both[1])
+    assert torch.allclose(both[1], agent.critic.member(1, inputs), atol=1e-6)
+
+
+def test_td3_saves_and_loads_both_critics(tmp_path):
     agent = td3()
     agent.update(_batch(agent))
     agent.update(_batch(agent, seed=1))
     path = agent.save(tmp_path / "model.zip")
     loaded = load_agent(path)
     assert loaded.algo == "td3" and loaded.config.twin_critics
-    for a, b in zip(agent.critic2.parameters(), loaded.critic2.parameters()):
+    for a, b in zip(agent.critic.parameters(), loaded.critic.parameters()):
         assert torch.equal(a, b)
+
+
+# ---- the command line, as for every other agent ----------------------------------------
+
+
+def test_the_cli_plays_uploads_plots_and_logs_ppo_and_td3(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from zoo.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def ok(*args):
+        result = runner.invoke(app, [str(a) for a in args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "trained" in ok("enjoy", "ppo", "CartPole-v1", "--episodes", 1)  # the shipped agents
+    assert "trained" in ok("evaluate", "td3", "Pendulum-v1", "--episodes", 1)
+    ok("upload", "ppo", "Pendulum-v1", "--repo-id", "me/ppo-pendulum", "--out", "card", "--no-video", "--episodes", 1)
+    assert (tmp_path / "card" / "model.zip").exists()
+    pytest.importorskip("tensorboard")
+    ok("train", "ppo", "CartPole-v1", "--steps", 512, "--hp", "eval_freq=256", "--hp", "n_eval_episodes=1",
+       "--hp", "stop_at_return=null", "--tensorboard")
+    events = list((tmp_path / "runs" / "ppo" / "CartPole-v1_1" / "tensorboard").glob("events.*"))
+    assert events and b"train/clip_fraction" in events[0].read_bytes()
+    pytest.importorskip("matplotlib")
+    ok("plot", "runs/ppo/CartPole-v1_1", "--out", "curves.png")
+    assert (tmp_path / "curves.png").exists()

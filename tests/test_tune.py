@@ -56,7 +56,8 @@ def test_a_bad_search_space_is_one_clear_error_naming_the_key(space, message, tm
 def test_every_shipped_space_is_valid_for_its_algo_on_its_flagship_env(tmp_path):
     for algo, env_id in (("dqn", "CartPole-v1"), ("double_dqn", "CartPole-v1"), ("reinforce", "CartPole-v1"),
                          ("actor_critic", "CartPole-v1"), ("ddpg", "Pendulum-v1"), ("sac", "Pendulum-v1"),
-                         ("vision_dqn", "CliffWalking4x12-v0")):
+                         ("vision_dqn", "CliffWalking4x12-v0"), ("ppo", "CartPole-v1"), ("ppo", "Pendulum-v1"),
+                         ("td3", "Pendulum-v1")):
         from zoo.tune.study import load_job_space
 
         space = load_job_space(job(tmp_path, algo=algo, env_id=env_id, overrides={}))

@@ -151,6 +151,16 @@ class EnsembleMLP(nn.Module):
         self.activation = ACTIVATIONS[activation]()
         self.n_members = n_members
 
+    def member(self, index: int, inputs: torch.Tensor) -> torch.Tensor:
+        """One member's output [B, out] alone (TD3's actor follows the first critic only)."""
+        x = inputs
+        last = len(self.weights) - 1
+        for i, (weight, bias) in enumerate(zip(self.weights, self.biases)):
+            x = torch.addmm(bias[index], x, weight[index])
+            if i < last:
+                x = self.activation(x)
+        return x
+
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         x = inputs.unsqueeze(0).expand(self.n_members, *inputs.shape)
         last = len(self.weights) - 1

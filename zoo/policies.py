@@ -22,6 +22,19 @@ from zoo.networks import NumpyForward, init_weights, mlp, observation_size
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
+def value_network(observation_space: gym.Space, net_arch: list[int], activation: str, init: str,
+                  device: torch.device | None) -> nn.Sequential:
+    """V(s) for the actor-critics: an MLP to one output; `init: orthogonal` with SB3's gains
+    (sqrt(2) in the hidden layers, 1 for the head). Built on the CPU, then moved."""
+    network = mlp(observation_size(tuple(observation_space.shape or ())), 1, net_arch, activation)
+    if init == "orthogonal":
+        init_weights(network[:-1], "orthogonal", gain=math.sqrt(2))
+        init_weights(network[-1], "orthogonal", gain=1.0)
+    else:
+        init_weights(network, init)
+    return network.to(device or torch.device("cpu"))
+
+
 class PolicyNetwork(nn.Module):
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, net_arch: list[int],
                  activation: str, init: str = "default", log_std_init: float = 0.0,

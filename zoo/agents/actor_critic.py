@@ -11,7 +11,6 @@ A truncated episode bootstraps from the value of the observation it was cut at.
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,9 +22,9 @@ import torch.nn.functional as F
 from zoo.advantages import gae
 from zoo.agent import BaseAgent
 from zoo.contracts import ActionBatch, Metrics, OnPolicyConfig, Rollout
-from zoo.networks import ActivationName, InitName, init_weights, mlp, observation_size
+from zoo.networks import ActivationName, InitName
 from zoo.optim import ClippedAdam
-from zoo.policies import PolicyNetwork
+from zoo.policies import PolicyNetwork, value_network
 from zoo.torch_state import load_module_arrays, module_arrays
 
 
@@ -63,14 +62,8 @@ class ActorCriticAgent(BaseAgent):
             torch.manual_seed(self.seed)
         self.policy = PolicyNetwork(observation_space, action_space, config.net_arch, config.activation,
                                     config.init, config.log_std_init, self.device)
-        in_features = observation_size(tuple(observation_space.shape or ()))
-        self.value_network = mlp(in_features, 1, config.net_arch, config.activation)
-        if config.init == "orthogonal":  # SB3's gains: sqrt(2) in the torso, 1 for the value head
-            init_weights(self.value_network[:-1], "orthogonal", gain=math.sqrt(2))
-            init_weights(self.value_network[-1], "orthogonal", gain=1.0)
-        else:
-            init_weights(self.value_network, config.init)
-        self.value_network.to(self.device)
+        self.value_network = value_network(observation_space, config.net_arch, config.activation, config.init,
+                                           self.device)
         parameters = list(self.policy.parameters()) + list(self.value_network.parameters())
         self.optimizer = ClippedAdam(parameters, config.learning_rate, config.max_grad_norm)
         self.n_updates = 0

@@ -9,8 +9,9 @@ from zero at every episode end, as SB3's); the loop's warm-up steps (learning_st
 uniformly random actions. Actions are rescaled to the env's bounds.
 
 TD3 (`td3`, a registry alias) turns on, as SB3's TD3 does:
-  twin_critics         two critics, each regressed on y = r + gamma * (1 - terminated) *
-                       min(Q1'(s', a'), Q2'(s', a')) (clipped double-Q); the actor follows Q1
+  twin_critics         two critics (one EnsembleMLP, both in one batched pass), each regressed
+                       on y = r + gamma * (1 - terminated) * min(Q1'(s', a'), Q2'(s', a'))
+                       (clipped double-Q), their losses summed; the actor follows Q1
   target_policy_noise  a' = clip(mu'(s') + clip(N(0, sigma), -c, c), -1, 1): the target is
                        smoothed over nearby actions (sigma; c = target_noise_clip)
   policy_delay         the actor and both targets move once every `policy_delay` critic
@@ -34,7 +35,7 @@ from zoo.action_scaling import BoxActions
 from zoo.agent import BaseAgent
 from zoo.contracts import Batch, Metrics, OffPolicyConfig, ReplayStore
 from zoo.errors import ZooError
-from zoo.networks import ActivationName, NumpyForward, mlp, observation_size
+from zoo.networks import ActivationName, EnsembleMLP, NumpyForward, mlp, observation_size
 from zoo.normalization import ObservationNormalizer
 from zoo.optim import ClippedAdam
 from zoo.replay_buffer import ReplayBuffer
@@ -90,19 +91,18 @@ class DDPGAgent(BaseAgent):
         self.action_dim = self.actions.dim
         self.actor = nn.Sequential(mlp(in_features, self.action_dim, config.net_arch, config.activation),
                                    nn.Tanh()).to(self.device)
-        self.critic = mlp(in_features + self.action_dim, 1, config.net_arch, config.activation).to(self.device)
-        # TD3's second critic; None for DDPG, whose checkpoints keep their 0.1.0 names
-        self.critic2 = mlp(in_features + self.action_dim, 1, config.net_arch, config.activation).to(self.device) \
-            if config.twin_critics else None
+        # DDPG: one critic MLP, Q(s, a) -> [B, 1] (the checkpoint names of 0.1.0). TD3: both critics
+        # in one EnsembleMLP evaluated in a single batched pass (as SAC's), -> [2, B, 1].
+        self.critic: nn.Module = (
+            EnsembleMLP(2, in_features + self.action_dim, 1, config.net_arch, config.activation)
+            if config.twin_critics else mlp(in_features + self.action_dim, 1, config.net_arch, config.activation)
+        ).to(self.device)
         self.target_actor = copy.deepcopy(self.actor).requires_grad_(False)
         self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
-        self.target_critic2 = None if self.critic2 is None else copy.deepcopy(self.critic2).requires_grad_(False)
-        critics = [self.critic] + ([self.critic2] if self.critic2 is not None else [])
-        target_critics = [self.target_critic] + ([self.target_critic2] if self.target_critic2 is not None else [])
-        self.critic_parameters: list[torch.Tensor] = [p for critic in critics for p in critic.parameters()]
+        self.critic_parameters: list[torch.Tensor] = list(self.critic.parameters())
         self.online_parameters: list[torch.Tensor] = [*self.actor.parameters(), *self.critic_parameters]
         self.target_parameters: list[torch.Tensor] = [*self.target_actor.parameters(),
-                                                      *(p for critic in target_critics for p in critic.parameters())]
+                                                      *self.target_critic.parameters()]
         self.actor_optimizer = ClippedAdam(list(self.actor.parameters()), config.learning_rate)
         self.critic_optimizer = ClippedAdam(self.critic_parameters, config.learning_rate)  # one for both, as SB3
         self.last_actor_loss: float | None = None  # reported from the first actor update on (TD3 delays it)
@@ -165,10 +165,9 @@ class DDPGAgent(BaseAgent):
         actions = self.actions.to_policy(batch.actions)
         with torch.no_grad():
             td_target = batch.rewards + config.gamma * (1.0 - batch.terminated) * self.target_q(batch.next_observations)
-        state_actions = torch.cat([batch.observations, actions], 1)
-        critic_loss = F.mse_loss(self.critic(state_actions).squeeze(-1), td_target)
-        if self.critic2 is not None:
-            critic_loss = critic_loss + F.mse_loss(self.critic2(state_actions).squeeze(-1), td_target)
+        q = self.critic(torch.cat([batch.observations, actions], 1)).squeeze(-1)  # [B], or [2, B] for TD3
+        # TD3: the two critics' losses summed, as SB3 does; DDPG: its one critic's
+        critic_loss = ((q - td_target) ** 2).mean(-1).sum() if self.config.twin_critics else F.mse_loss(q, td_target)
         self.critic_optimizer.zero_grad()
         critic_loss.backward()
         self.critic_optimizer.step()
@@ -179,7 +178,10 @@ class DDPGAgent(BaseAgent):
             # skips their gradients (measured: ~15% of the update with [400, 300] nets).
             self.critic.requires_grad_(False)
             try:
-                actor_loss = -self.critic(torch.cat([batch.observations, self.actor(batch.observations)], 1)).mean()
+                state_actions = torch.cat([batch.observations, self.actor(batch.observations)], 1)
+                critic = self.critic
+                q1 = critic.member(0, state_actions) if isinstance(critic, EnsembleMLP) else critic(state_actions)
+                actor_loss = -q1.mean()  # TD3: the first critic alone, as in the paper
             finally:
                 self.critic.requires_grad_(True)
             self.actor_optimizer.zero_grad()
@@ -202,11 +204,8 @@ class DDPGAgent(BaseAgent):
             noise = (torch.randn_like(next_actions) * config.target_policy_noise).clamp(
                 -config.target_noise_clip, config.target_noise_clip)
             next_actions = (next_actions + noise).clamp(-1.0, 1.0)
-        next_state_actions = torch.cat([next_observations, next_actions], 1)
-        next_q = self.target_critic(next_state_actions).squeeze(-1)
-        if self.target_critic2 is not None:
-            next_q = torch.minimum(next_q, self.target_critic2(next_state_actions).squeeze(-1))
-        return next_q
+        next_q = self.target_critic(torch.cat([next_observations, next_actions], 1)).squeeze(-1)
+        return next_q.min(0).values if self.config.twin_critics else next_q
 
     # -- checkpoints -------------------------------------------------------------------
 
@@ -214,17 +213,14 @@ class DDPGAgent(BaseAgent):
         return {
             **module_arrays("actor", self.actor), **module_arrays("critic", self.critic),
             **module_arrays("target_actor", self.target_actor), **module_arrays("target_critic", self.target_critic),
-            **(module_arrays("critic2", self.critic2) if self.critic2 is not None else {}),
-            **(module_arrays("target_critic2", self.target_critic2) if self.target_critic2 is not None else {}),
             **self.actor_optimizer.state_arrays("actor_optimizer"),
             **self.critic_optimizer.state_arrays("critic_optimizer"), "n_updates": np.array(self.n_updates),
             **(self.normalizer.state_arrays("observation_statistics") if self.normalizer else {}),
         }
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        for name in ("actor", "critic", "target_actor", "target_critic", "critic2", "target_critic2"):
-            if getattr(self, name) is not None:
-                load_module_arrays(name, getattr(self, name), arrays)
+        for name in ("actor", "critic", "target_actor", "target_critic"):
+            load_module_arrays(name, getattr(self, name), arrays)
         for name in ("actor_optimizer", "critic_optimizer"):
             getattr(self, name).load_state_arrays(name, arrays)
         if self.normalizer is not None:

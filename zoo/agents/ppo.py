@@ -37,10 +37,10 @@ import torch.nn.functional as F
 from zoo.advantages import gae
 from zoo.agent import BaseAgent
 from zoo.contracts import ActionBatch, Metrics, OnPolicyConfig, Rollout
-from zoo.networks import ActivationName, InitName, NumpyForward, init_weights, mlp, observation_size
+from zoo.networks import ActivationName, InitName, NumpyForward
 from zoo.normalization import ObservationNormalizer
 from zoo.optim import ClippedAdam
-from zoo.policies import PolicyNetwork
+from zoo.policies import PolicyNetwork, value_network
 from zoo.torch_state import load_module_arrays, module_arrays
 
 Schedule = float | str  # a constant, or 'lin_<start>' (RL Zoo's linear schedule)
@@ -141,13 +141,8 @@ class PPOAgent(BaseAgent):
         self.policy = PolicyNetwork(observation_space, action_space, config.net_arch, config.activation,
                                     config.init, config.log_std_init, self.device)
         self.observation_shape: tuple[int, ...] = tuple(observation_space.shape or ())
-        self.value_network = mlp(observation_size(self.observation_shape), 1, config.net_arch, config.activation)
-        if config.init == "orthogonal":
-            init_weights(self.value_network[:-1], "orthogonal", gain=math.sqrt(2))
-            init_weights(self.value_network[-1], "orthogonal", gain=1.0)
-        else:
-            init_weights(self.value_network, config.init)
-        self.value_network.to(self.device)
+        self.value_network = value_network(observation_space, config.net_arch, config.activation, config.init,
+                                           self.device)
         self.numpy_value = NumpyForward.build(self.value_network)  # None on a GPU
         parameters = list(self.policy.parameters()) + list(self.value_network.parameters())
         self.learning_rate_schedule = parse_schedule(config.learning_rate, "learning_rate")

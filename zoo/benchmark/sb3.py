@@ -43,19 +43,25 @@ def _sb3_dqn(config: Any, action_space: Any) -> tuple[Callable, dict[str, Any], 
 
 def _sb3_a2c(config: Any, action_space: Any) -> tuple[Callable, dict[str, Any], list[str]] | None:
     from stable_baselines3 import A2C
-    from torch import nn
 
     notes = ["SB3's A2C uses RMSprop (its default, as in RL Zoo); ours uses Adam."]
-    kwargs = {
-        "learning_rate": config.learning_rate, "n_steps": config.n_steps, "gamma": config.gamma,
-        "gae_lambda": config.gae_lambda, "ent_coef": config.ent_coef, "vf_coef": config.vf_coef,
+    kwargs = {"learning_rate": config.learning_rate, **_on_policy_kwargs(config)}
+    return A2C, kwargs, notes
+
+
+def _on_policy_kwargs(config: Any) -> dict[str, Any]:
+    """What A2C and PPO share: rollout length, returns, loss weights and the two MLPs."""
+    from torch import nn
+
+    return {
+        "n_steps": config.n_steps, "gamma": config.gamma, "gae_lambda": config.gae_lambda,
+        "ent_coef": config.ent_coef, "vf_coef": config.vf_coef,
         "max_grad_norm": config.max_grad_norm if config.max_grad_norm > 0 else float("inf"),
         "normalize_advantage": config.normalize_advantage,
         "policy_kwargs": {"net_arch": {"pi": list(config.net_arch), "vf": list(config.net_arch)},
                           "activation_fn": getattr(nn, _SB3_ACTIVATIONS[config.activation]),
                           "ortho_init": config.init == "orthogonal", "log_std_init": config.log_std_init},
     }
-    return A2C, kwargs, notes
 
 
 def _sb3_schedule(value: Any) -> Any:
@@ -68,23 +74,15 @@ def _sb3_schedule(value: Any) -> Any:
 
 def _sb3_ppo(config: Any, action_space: Any) -> tuple[Callable, dict[str, Any], list[str]] | None:
     from stable_baselines3 import PPO
-    from torch import nn
 
     notes = []
     if config.normalize_observations or config.normalize_rewards:
         notes.append("SB3 normalises with VecNormalize, updating its statistics every step; ours are frozen "
                      "during a rollout and take it in after the update.")
     kwargs = {
-        "learning_rate": _sb3_schedule(config.learning_rate), "n_steps": config.n_steps,
-        "batch_size": config.batch_size, "n_epochs": config.n_epochs, "gamma": config.gamma,
-        "gae_lambda": config.gae_lambda, "clip_range": _sb3_schedule(config.clip_range),
-        "clip_range_vf": config.clip_range_vf, "normalize_advantage": config.normalize_advantage,
-        "ent_coef": config.ent_coef, "vf_coef": config.vf_coef,
-        "max_grad_norm": config.max_grad_norm if config.max_grad_norm > 0 else float("inf"),
-        "target_kl": config.target_kl,
-        "policy_kwargs": {"net_arch": {"pi": list(config.net_arch), "vf": list(config.net_arch)},
-                          "activation_fn": getattr(nn, _SB3_ACTIVATIONS[config.activation]),
-                          "ortho_init": config.init == "orthogonal", "log_std_init": config.log_std_init},
+        "learning_rate": _sb3_schedule(config.learning_rate), "clip_range": _sb3_schedule(config.clip_range),
+        "batch_size": config.batch_size, "n_epochs": config.n_epochs, "clip_range_vf": config.clip_range_vf,
+        "target_kl": config.target_kl, **_on_policy_kwargs(config),
     }
     return PPO, kwargs, notes
 
