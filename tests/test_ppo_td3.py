@@ -287,3 +287,22 @@ def test_the_cli_plays_uploads_plots_and_logs_ppo_and_td3(tmp_path, monkeypatch)
     pytest.importorskip("matplotlib")
     ok("plot", "runs/ppo/CartPole-v1_1", "--out", "curves.png")
     assert (tmp_path / "curves.png").exists()
+
+
+@pytest.mark.slow  # ~25 s of [64, 64] TD3 updates (the actor learns every 2nd one)
+def test_td3_learns_pendulum(tmp_path):
+    from zoo.evaluation import evaluate_agent
+
+    result = train("td3", "Pendulum-v1", seed=0, out_dir=tmp_path, overrides={"n_timesteps": 10_000, "eval_freq": 0})
+    evaluation = evaluate_agent(result.agent, result.env, 5, seed=123)
+    assert evaluation.mean > -400, evaluation.returns  # a random policy scores about -1200
+
+
+@pytest.mark.slow  # ~60 s: PPO's Gaussian policy on Pendulum needs ~100k steps
+def test_ppo_learns_pendulum(tmp_path):
+    from zoo.evaluation import evaluate_agent
+
+    result = train("ppo", "Pendulum-v1", seed=0, out_dir=tmp_path, overrides={"n_timesteps": 120_000,
+                                                                              "eval_freq": 0})
+    evaluation = evaluate_agent(result.agent, result.env, 5, seed=123)
+    assert evaluation.mean > -500, evaluation.returns
