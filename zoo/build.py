@@ -16,7 +16,7 @@ import numpy as np
 from zoo.agent import BaseAgent
 from zoo.checkpoint import check_compatible, checkpoint_file, read_checkpoint, space_from_dict
 from zoo.config import config_with_flags
-from zoo.environments import EnvDescription, check_wrappers
+from zoo.environments import EnvDescription
 from zoo.errors import ZooError
 from zoo.registry import AlgoSpec, check_spaces, get_algo
 
@@ -85,24 +85,15 @@ def count_parameters(agent: Any) -> int:
 
 def agent_from_checkpoint(metadata: dict[str, Any], arrays: dict[str, Any], path: str | Path, *,
                           config: Any = None, seed: int | None = None, device: str = "cpu") -> BaseAgent:
-    """Rebuild the agent a checkpoint holds, from its metadata alone; `config` replaces the
-    saved one (a resumed run's), `seed` the saved seed."""
-    spec = get_algo(str(metadata.get("algo")))
-    try:
-        observation_space = space_from_dict(metadata["observation_space"])
-        action_space = space_from_dict(metadata["action_space"])
-    except (KeyError, ValueError, TypeError) as error:
-        raise ZooError(f"{path} has unreadable spaces ({error}); it is corrupt.") from None
+    """Rebuild the agent a checkpoint holds, from its metadata alone (as `read_checkpoint`
+    returns it: every field already validated, zoo.checkpoint.validate_metadata); `config`
+    replaces the saved one (a resumed run's), `seed` the saved seed."""
+    spec = get_algo(metadata["algo"])
+    observation_space = space_from_dict(metadata["observation_space"])
+    action_space = space_from_dict(metadata["action_space"])
     if config is None:
-        saved = metadata.get("config")
-        if not isinstance(saved, dict):
-            raise ZooError(f"{path} holds no readable config; it is corrupt or not a zoo checkpoint.")
-        config = config_with_flags(spec, saved, source=f"{path} (config)")
-    env_kwargs = metadata.get("env_kwargs") or {}
-    if not isinstance(env_kwargs, dict):
-        raise ZooError(f"{path} has unreadable env_kwargs; it is corrupt.")
-    wrappers = check_wrappers(metadata.get("env_wrappers") or [], f"{path} (env_wrappers)")
-    env = describe_env(spec, str(metadata.get("env_id")), env_kwargs, wrappers, config)
+        config = config_with_flags(spec, metadata["config"], source=f"{path} (config)")
+    env = describe_env(spec, metadata["env_id"], metadata["env_kwargs"], metadata["env_wrappers"], config)
     # What the metadata implies must fit in the arrays the file holds: every network weight
     # is stored (at least once), every table has an entry per state or arm.
     held = sum(int(array.size) for array in arrays.values())

@@ -116,7 +116,7 @@ def validate_metadata(metadata: Any, label: str) -> dict[str, Any]:
     ZooError naming `label` and the field. `config` is checked later, against the algo's
     dataclass (zoo.config). An env id may name a module (`package:EnvId`) only if that module
     is already imported (by the user's --env-package or env id): a file never makes zoo import."""
-    from zoo.config import MAX_SEED
+    from zoo.config import valid_seed
     from zoo.environments import check_wrappers
     from zoo.registry import ALGOS
 
@@ -151,7 +151,7 @@ def validate_metadata(metadata: Any, label: str) -> dict[str, Any]:
         raise refuse("env_wrappers", f"must be a list of wrapper names, got {brief(wrappers)}")
     check_wrappers(wrappers, f"{label} (env_wrappers)")
     seed = metadata.get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < MAX_SEED):
+    if not valid_seed(seed):
         raise refuse("seed", f"must be empty or a whole number in [0, 2**32), got {brief(seed)}")
     steps = metadata.get("num_timesteps", 0)
     if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps < 2**53:

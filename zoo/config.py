@@ -168,8 +168,13 @@ def check_value(key: str, value: Any, source: str) -> None:
 MAX_SEED = 2**32  # numpy's legacy generator, Gymnasium's spaces and torch all take 0 <= seed < 2**32
 
 
+def valid_seed(seed: object) -> bool:
+    """None (no seed) or a whole number in [0, MAX_SEED): for the command line and checkpoints alike."""
+    return seed is None or (isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < MAX_SEED)
+
+
 def check_seed(seed: int | None, flag: str = "--seed") -> None:
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < MAX_SEED):
+    if not valid_seed(seed):
         raise ZooError(f"{flag} must be a whole number from 0 to 2**32 - 1, got {brief(seed)}.")
 
 

@@ -187,8 +187,6 @@ def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, n_timesteps
     metadata, arrays = read_checkpoint(checkpoint)  # read once: its config first, then its arrays
     check_compatible(metadata, checkpoint, algo=spec.name, env_id=env_id)
     previous_steps = int(metadata.get("num_timesteps", 0))
-    if not isinstance(metadata.get("config"), dict):
-        raise ZooError(f"{checkpoint} holds no readable config; it is corrupt or not a zoo checkpoint.")
     config = config_with_flags(spec, {**metadata["config"], **overrides}, source=f"--resume {resume}")
     if config.n_timesteps <= previous_steps:
         raise ZooError(f"{checkpoint} has trained {previous_steps} steps already, n_timesteps is "
