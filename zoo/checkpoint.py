@@ -25,7 +25,7 @@ import gymnasium as gym
 import numpy as np
 
 from zoo.errors import ZooError, brief, brief_text
-from zoo.files import atomic_write, max_checkpoint_bytes, read_npz, regular_file
+from zoo.files import atomic_write, max_checkpoint_bytes, non_finite_array, read_npz, regular_file
 
 FORMAT = "zoo-checkpoint"
 FORMAT_VERSION = 1
@@ -184,11 +184,10 @@ def write_checkpoint(path: str | Path, metadata: dict[str, Any], arrays: dict[st
 
     arrays_buffer = io.BytesIO()
     named: dict[str, Any] = {name: np.asarray(value) for name, value in arrays.items()}
-    for name, array in named.items():
-        # A diverged agent must not replace the last good checkpoint (nor be saved at all).
-        if array.dtype.kind == "f" and not np.isfinite(array).all():
-            raise ZooError(f"Not saving {path}: the agent's '{name}' holds NaN or infinite values (training "
-                           "diverged; lower the learning rate or clip gradients). The last good save is kept.")
+    # A diverged agent must not replace the last good checkpoint (nor be saved at all).
+    if (name := non_finite_array(named)) is not None:
+        raise ZooError(f"Not saving {path}: the agent's '{name}' holds NaN or infinite values (training "
+                       "diverged; lower the learning rate or clip gradients). The last good save is kept.")
     np.savez(arrays_buffer, **named)
 
     def write_zip(raw: BinaryIO) -> None:
@@ -229,10 +228,9 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndar
         ) from None
     metadata = validate_metadata(metadata, str(path))
     arrays = read_npz(arrays_bytes, f"{path} (arrays.npz)", limit)
-    for name, array in arrays.items():
-        if array.dtype.kind == "f" and not np.isfinite(array).all():
-            raise ZooError(f"{path}: array '{brief_text(name)}' holds NaN or infinite values; an agent with non-finite "
-                           "weights acts at random or not at all, so zoo refuses it.")
+    if (bad := non_finite_array(arrays)) is not None:
+        raise ZooError(f"{path}: array '{brief_text(bad)}' holds NaN or infinite values; an agent with non-finite "
+                       "weights acts at random or not at all, so zoo refuses it.")
     return metadata, arrays
 
 

@@ -233,6 +233,12 @@ def _read_npy(stream: IO[bytes], size: int, label: str, name: str) -> np.ndarray
     return array.copy()  # writable, and not a view of the bytes read
 
 
+def non_finite_array(arrays: dict[str, np.ndarray]) -> str | None:
+    """The name of the first float array holding NaN or an infinity, or None."""
+    return next((name for name, array in arrays.items()
+                 if array.dtype.kind == "f" and not np.isfinite(array).all()), None)
+
+
 def read_arrays(path: str | Path, what: str = "an array file", limit: int | None = None) -> dict[str, np.ndarray]:
     """The arrays of an .npz file such as a replay buffer (`limit`: ZOO_MAX_REPLAY_MB by default)."""
     limit = max_replay_bytes() if limit is None else limit

@@ -17,6 +17,7 @@ import torch
 
 from zoo.contracts import Batch
 from zoo.errors import ZooError
+from zoo.files import non_finite_array
 
 
 def check_buffer_memory(nbytes: int) -> None:
@@ -88,9 +89,8 @@ class ReplayBuffer:
         lengths = {name: len(arrays[name]) if arrays[name].ndim else -1 for name in names}
         if len(set(lengths.values())) != 1:
             raise ZooError(f"The saved replay buffer's arrays disagree in length ({lengths}); it is corrupt.")
-        for name in names:
-            if arrays[name].dtype.kind == "f" and not np.isfinite(arrays[name]).all():
-                raise ZooError(f"The saved replay buffer's {name} hold NaN or infinite values; it is corrupt.")
+        if (name := non_finite_array(arrays)) is not None:
+            raise ZooError(f"The saved replay buffer's {name} hold NaN or infinite values; it is corrupt.")
         n = len(arrays["rewards"])
         keep = slice(max(0, n - self.capacity), n)
         for name in names:
