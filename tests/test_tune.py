@@ -16,7 +16,7 @@ optuna = pytest.importorskip("optuna")
 from zoo.agents.dqn import DQNConfig  # noqa: E402
 from zoo.errors import ZooError  # noqa: E402
 from zoo.tune import TuneJob, tune  # noqa: E402
-from zoo.tune.space import load_space  # noqa: E402
+from zoo.tune.space import load_space, search_file  # noqa: E402
 from zoo.tune.study import open_storage  # noqa: E402
 
 TINY_DQN = {"learning_starts": 100, "stop_at_return": None}
@@ -148,14 +148,20 @@ def zoo_tune(tmp_path, *args, **popen):
                             env={**os.environ, "COLUMNS": "200"}, **popen)
 
 
+DQN_SPACE_SIZE = len(load_space(DQNConfig, {}, search_file("dqn")).dimensions)
+
+
 def wait_for_running_trial(study_name, storage, timeout=60):
+    """The first trial that is RUNNING with all its parameters sampled: a worker killed while it
+    was still sampling leaves a partial set, and the retry would then differ from this snapshot."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             trials = optuna.load_study(study_name=study_name, storage=storage).get_trials()
         except KeyError:
             trials = []
-        running = [t for t in trials if t.state.name == "RUNNING" and "pid" in t.user_attrs]
+        running = [t for t in trials if t.state.name == "RUNNING" and "pid" in t.user_attrs
+                   and len(t.params) == DQN_SPACE_SIZE]
         if running:
             return running[0]
         time.sleep(0.2)
