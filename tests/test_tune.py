@@ -2,6 +2,7 @@
 config, pruning, and faults, on the embedded journal file and on a real PostgreSQL server."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ optuna = pytest.importorskip("optuna")
 from zoo.agents.dqn import DQNConfig  # noqa: E402
 from zoo.errors import ZooError  # noqa: E402
 from zoo.tune import TuneJob, tune  # noqa: E402
+from zoo.tune.objectives import parse_objective  # noqa: E402
 from zoo.tune.space import load_space, search_file  # noqa: E402
 from zoo.tune.study import open_storage  # noqa: E402
 
@@ -126,6 +128,60 @@ def test_the_pruner_stops_hopeless_trials(tmp_path):
     assert pruned and all(t.params["learning_rate"] == "1e-09" for t in pruned)
     assert all(t.last_step < 3 for t in pruned)  # stopped before their last evaluation
     assert sum(t.state.name in ("COMPLETE", "PRUNED") for t in trials) == 4
+
+
+# ---- time-to-solve objectives -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, penalty, message", [
+    ("speed", None, "--objective 'speed': use return, wall-to-return:RETURN or steps-to-return:RETURN"),
+    ("wall-to-return", None, "wall-to-return needs the return to reach, e.g. wall-to-return:-170"),
+    ("steps-to-return:lots", None, "steps-to-return needs the return to reach"),
+    ("wall-to-return:nan", None, "wall-to-return needs the return to reach"),
+    ("return:500", None, "'return' takes no threshold"),
+    ("return", 10.0, "--penalty is for the time objectives"),
+    ("wall-to-return:-170", -1.0, "--penalty must be a finite number >= 0"),
+])
+def test_a_bad_objective_is_one_clear_error(text, penalty, message):
+    with pytest.raises(ZooError, match=re.escape(message)):
+        parse_objective(text, penalty)
+
+
+STEPS_JOB = dict(n_trials=1, n_timesteps=600, trial_seeds=2,
+                 overrides={**TINY_DQN, "eval_freq": 200, "n_eval_episodes": 2})
+
+
+def test_steps_to_return_counts_the_steps_of_the_solving_evaluation(tmp_path):
+    # Any CartPole episode returns >= 1: the first evaluation (step 200) solves every seed.
+    solving = job(tmp_path, goal=parse_objective("steps-to-return:1"), **STEPS_JOB)
+    result = tune(solving, plots=False)
+    (trial,) = trials_of(solving)
+    assert trial.value == 200.0 and trial.user_attrs["solved"] == [True, True]
+    assert trial.user_attrs["steps"] == 400  # each seed stopped at its solving evaluation
+    assert result.best[0]["value"] == 200.0
+
+
+def test_an_unsolved_trial_costs_its_budget_plus_the_penalty_and_reports_so_to_the_pruner(tmp_path):
+    # CartPole-v1 never returns 1000: each seed trains its whole 600 steps and costs 600 + 600.
+    unsolved = job(tmp_path, goal=parse_objective("steps-to-return:1000"), **STEPS_JOB)
+    tune(unsolved, plots=False)
+    (trial,) = trials_of(unsolved)
+    assert trial.value == 1200.0 and trial.user_attrs["solved"] == [False, False]
+    # what the trial would be worth stopped at each evaluation (200, 400, 600 steps), over 2 seeds
+    assert trial.intermediate_values == {1: 400.0, 2: 500.0, 3: 600.0,
+                                         100_001: 1000.0, 100_002: 1100.0, 100_003: 1200.0}
+
+
+def test_wall_to_return_minimises_seconds_best_first_and_keeps_its_study(tmp_path):
+    goal = parse_objective("wall-to-return:1", penalty=50.0)
+    timed = job(tmp_path, n_trials=2, goal=goal, overrides={**TINY_DQN, "eval_freq": 200})
+    result = tune(timed, plots=False)
+    values = [row["value"] for row in result.best]
+    assert len(values) == 2 and values == sorted(values) and 0 < values[0] < 50  # solved in seconds
+    header = (tmp_path / "study" / "trials.csv").read_text().splitlines()[0]
+    assert "final_returns,solved" in header
+    with pytest.raises(ZooError, match="optimises wall-to-return:1, not --objective return"):
+        tune(job(tmp_path, n_trials=1), plots=False)
 
 
 @pytest.mark.parametrize("storage, message", [

@@ -479,8 +479,15 @@ def tune(
                                                                      "folder.")] = None,
     study_name: Annotated[Optional[str], typer.Option("--study-name", help="Default: ALGO-ENV. The same name "
                                                                            "continues a study.")] = None,
-    trial_seeds: Annotated[int, typer.Option("--trial-seeds", help="Seeds per trial; its value is their mean "
-                                                                   "return.")] = 1,
+    trial_seeds: Annotated[int, typer.Option("--trial-seeds", help="Seeds per trial; its value is the mean over "
+                                                                   "them.")] = 1,
+    objective: Annotated[str, typer.Option("--objective", help="return (maximise the final mean return), or "
+                                                               "wall-to-return:X / steps-to-return:X (minimise the "
+                                                               "seconds / env steps until an evaluation averages "
+                                                               ">= X).")] = "return",
+    penalty: Annotated[Optional[float], typer.Option("--penalty", help="Time objectives: added to an unsolved "
+                                                                       "seed's cost (default: 600 s; the budget "
+                                                                       "for steps).")] = None,
     sampler: Annotated[str, typer.Option("--sampler", help="tpe or random.")] = "tpe",
     pruner: Annotated[str, typer.Option("--pruner", help="median, halving or none.")] = "median",
     search: Annotated[Optional[Path], typer.Option("--search", help="A search space YAML instead of "
@@ -511,7 +518,9 @@ def tune(
     if heartbeat < 1 or grace <= heartbeat:
         raise ZooError("--heartbeat must be at least 1 and --grace longer than it.")
     from zoo.registry import get_algo
+    from zoo.tune.objectives import parse_objective
 
+    goal = parse_objective(objective, penalty)
     spec = get_algo(algo)
     name = study_name or f"{spec.name}-{env_dir_name(env_id)}"
     job = TuneJob(algo=spec.name, env_id=env_id, n_trials=trials, study_name=name,
@@ -519,15 +528,18 @@ def tune(
                   eval_episodes=eval_episodes, trial_seeds=trial_seeds, sampler=sampler, pruner=pruner,
                   search=None if search is None else str(search), seed=seed, n_startup_trials=n_startup_trials,
                   n_evaluations=n_evaluations, hyperparams=hyperparams, env_packages=tuple(env_package or ()),
-                  device=device, heartbeat_interval=heartbeat, grace_period=grace, overrides=parse_overrides(hp or []))
+                  device=device, heartbeat_interval=heartbeat, grace_period=grace, overrides=parse_overrides(hp or []),
+                  goal=goal)
     console.print(f"Tuning [bold]{spec.name}[/] on [bold]{escape(env_id)}[/]: study {escape(name)}, {trials} "
                   f"trials, {workers} worker(s)")
     result = run_tune(job, workers=workers, save_best=save_best, plots=plots)
     table = Table(title=f"best trials of {name}")
-    for column in ("trial", "mean return", "steps", "wall time", "params"):
+    for column in ("trial", goal.unit, "final returns", "steps", "wall time", "params"):
         table.add_column(column, justify="right" if column != "params" else "left")
     for row in result.best:
-        table.add_row(str(row["number"]), f"{row['value']:.2f}", str(row["steps"]), f"{row['seconds'] or 0:.1f} s",
+        returns = " ".join(f"{value:.0f}" for value in row["returns"] or [])
+        table.add_row(str(row["number"]), f"{row['value']:.2f}", returns, str(row["steps"]),
+                      f"{row['seconds'] or 0:.1f} s",
                       escape(", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
                                        for k, v in row["params"].items())))
     console.print(table)

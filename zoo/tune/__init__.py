@@ -97,11 +97,12 @@ def report(study: optuna.Study, job: TuneJob, *, save_best: Path | None, plots: 
 
     trials = study.get_trials(deepcopy=False)
     csv_path = write_trials_csv(trials, job.study_dir / TRIALS_CSV)
+    sign = -1.0 if job.goal.direction == "maximize" else 1.0  # best first
     finished = sorted((t for t in trials if t.state == TrialState.COMPLETE and t.value is not None),
-                      key=lambda t: -float(t.value or 0.0))
+                      key=lambda t: sign * float(t.value or 0.0))
     best = [{"number": t.number, "value": t.value, "params": t.params, "steps": t.user_attrs.get("steps"),
              "seconds": t.user_attrs.get("seconds"), "run_dirs": t.user_attrs.get("run_dirs", []),
-             "config": t.user_attrs.get("config")} for t in finished[:top]]
+             "config": t.user_attrs.get("config"), "returns": t.user_attrs.get("returns")} for t in finished[:top]]
     result = TuneResult(job.study_name, job.study_dir, counts(study), best, csv_path)
     if save_best is not None:
         if not best or not best[0]["config"]:
@@ -119,13 +120,22 @@ def write_trials_csv(trials: list[Any], path: Path) -> Path:
     names = sorted({name for t in trials for name in t.params})
     with atomic_path(path) as temporary, temporary.open("w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["number", "state", "value", *names, "steps", "seconds", "worker", "fail_reason"])
+        writer.writerow(["number", "state", "value", *names, "steps", "seconds", "final_returns", "solved", "worker",
+                         "fail_reason"])
         for t in trials:
             writer.writerow([t.number, t.state.name, "" if t.value is None else t.value,
                              *[t.params.get(name, "") for name in names], t.user_attrs.get("steps", ""),
-                             t.user_attrs.get("seconds", ""), t.user_attrs.get("worker", ""),
+                             t.user_attrs.get("seconds", ""), _joined(t.user_attrs.get("returns")),
+                             _joined(t.user_attrs.get("solved")), t.user_attrs.get("worker", ""),
                              t.system_attrs.get("fail_reason", "")])
     return path
+
+
+def _joined(values: Any) -> str:
+    """A per-seed list as one CSV cell: '500.0 487.5', 'True False'."""
+    if not isinstance(values, list):
+        return ""
+    return " ".join(f"{v:.1f}" if isinstance(v, float) else str(v) for v in values)
 
 
 def write_best(best: dict[str, Any], job: TuneJob, path: Path) -> Path:
@@ -139,7 +149,8 @@ def write_best(best: dict[str, Any], job: TuneJob, path: Path) -> Path:
     if env_kwargs:
         entry["env_kwargs"] = env_kwargs
     header = (f"# zoo tune {job.spec.name} {job.env_id}: study '{job.study_name}', trial {best['number']}, "
-              f"mean return {best['value']:.2f}.\n# Train it: zoo train {job.spec.name} {job.env_id} "
+              f"{job.goal.unit} {best['value']:.2f} (--objective {job.goal.label}).\n"
+              f"# Train it: zoo train {job.spec.name} {job.env_id} "
               f"--hyperparams {path}\n")
     with atomic_path(path) as temporary:
         temporary.write_text(header + yaml.safe_dump({job.env_id.split(':', 1)[-1]: entry}, sort_keys=False))

@@ -34,6 +34,7 @@ from zoo.callbacks import Callback, Episode, Evaluation
 from zoo.errors import ZooError
 from zoo.interrupt import StopFlag, stop_on_interrupt
 from zoo.registry import AlgoSpec, get_algo
+from zoo.tune.objectives import Goal, SolveClock
 from zoo.tune.space import SearchSpace
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ class TuneJob:
     heartbeat_interval: int = 10
     grace_period: int = 30
     overrides: dict[str, Any] = field(default_factory=dict)
+    goal: Goal = Goal()  # --objective: the mean return, or the time (steps) to reach a return
 
     @property
     def spec(self) -> AlgoSpec:
@@ -134,21 +136,24 @@ def open_study(job: TuneJob, storage: Any, space: SearchSpace | None = None, wor
         optuna.samplers.RandomSampler(seed=seed) if job.sampler == "random"
         else optuna.samplers.TPESampler(seed=seed, n_startup_trials=job.n_startup_trials))
     try:
-        study = optuna.create_study(study_name=job.study_name, storage=storage, direction="maximize",
+        study = optuna.create_study(study_name=job.study_name, storage=storage, direction=job.goal.direction,
                                     sampler=sampler, pruner=make_pruner(job), load_if_exists=True)
     except Exception as error:
         raise ZooError(f"Cannot open study '{job.study_name}': {type(error).__name__}: {_first_line(error)}") \
             from None
-    if study.direction != optuna.study.StudyDirection.MAXIMIZE:
-        raise ZooError(f"Study '{job.study_name}' minimises; zoo tune maximises the mean return. "
-                       "Choose another --study-name.")
     attrs = study.user_attrs
+    # a new study has no attrs yet; one made before --objective existed maximised the mean return
+    objective = attrs.get("objective", "return" if "algo" in attrs else job.goal.label)
+    if objective != job.goal.label:
+        raise ZooError(f"Study '{job.study_name}' optimises {objective}, not --objective {job.goal.label}. "
+                       "Choose another --study-name.")
     if "algo" in attrs and (attrs["algo"], attrs["env_id"]) != (job.spec.name, job.env_id):
         raise ZooError(f"Study '{job.study_name}' tunes {attrs['algo']} on {attrs['env_id']}, not "
                        f"{job.spec.name} on {job.env_id}. Choose another --study-name.")
     if "algo" not in attrs:
         study.set_user_attr("algo", job.spec.name)
         study.set_user_attr("env_id", job.env_id)
+        study.set_user_attr("objective", job.goal.label)
         if space is not None and not study.trials:
             shipped = shipped_params(job, space)
             if shipped:
@@ -338,16 +343,16 @@ class PruningReporter(Callback):
 
 
 class Objective:
+    """One trial: train the sampled config on `--trial-seeds` seeds, one after the other, and
+    value it by `job.goal` (the final policies' mean return, or the time to solve)."""
+
     def __init__(self, job: TuneJob, space: SearchSpace, worker: int, stop: StopFlag):
         self.job, self.space, self.worker, self.stop = job, space, worker, stop
+        self.started = 0.0  # this trial's, as the next three
+        self.steps = 0
+        self.run_dirs: list[str] = []
 
     def __call__(self, trial: optuna.Trial) -> float:
-        import optuna
-
-        from zoo.build import env_of
-        from zoo.evaluation import evaluate_agent
-        from zoo.train import train
-
         job = self.job
         trial.set_user_attr("host", socket.gethostname())
         trial.set_user_attr("pid", os.getpid())
@@ -358,53 +363,111 @@ class Objective:
             raise TrialFailed(f"surplus: {job.n_trials} trials were already finished or running")
         sampled = self.space.sample(trial)
         overrides = {**trial_overrides(job), **sampled}
-        overrides.update(self.evaluation_schedule(overrides))  # the same for every seed of the trial
-        trial_dir = job.study_dir / "trials" / f"trial_{trial.number:04d}"
-        started = time.perf_counter()
+        budget = self.budget(overrides)
+        overrides.update(self.evaluation_schedule(overrides, budget))  # the same for every seed of the trial
+        self.started = time.perf_counter()
+        self.steps, self.run_dirs = 0, []
+        if job.goal.kind == "return":
+            return self.mean_final_return(trial, overrides)
+        return self.time_to_solve(trial, overrides, budget)
+
+    def mean_final_return(self, trial: optuna.Trial, overrides: dict[str, Any]) -> float:
         earlier: list[list[float]] = []
-        returns, steps, run_dirs = [], 0, []
-        for k in range(job.trial_seeds):
-            if self.stop.requested:  # Ctrl-C or SIGTERM between two trainings
-                raise TrialInterrupted("interrupted: Ctrl-C or SIGTERM")
-            reporter = PruningReporter(trial, earlier, reports=k == job.trial_seeds - 1)
-            try:
-                result = train(job.spec.name, job.env_id, seed=job.seed + k, overrides=overrides,
-                               hyperparams=job.hyperparams, out_dir=trial_dir, device=job.device,
-                               callbacks=[reporter], stop=self.stop)
-            except ZooError as error:
-                raise TrialFailed(f"its config was refused: {error}") from None
-            finally:
-                trial.set_user_attr("seconds", round(time.perf_counter() - started, 3))
-            result.env.close()
-            steps += int(result.summary["steps"] or 0)
-            run_dirs.append(str(result.run_dir))
-            trial.set_user_attr("steps", steps)
-            trial.set_user_attr("run_dirs", run_dirs)
-            trial.set_user_attr("config", _plain(dataclasses.asdict(result.agent.config)))
-            if result.interrupted:
-                raise TrialInterrupted("interrupted: Ctrl-C or SIGTERM")
-            if reporter.diverged:
-                raise TrialFailed(f"diverged: {reporter.diverged}")
-            if reporter.pruned:
-                raise optuna.TrialPruned()
+        returns = []
+        for k in range(self.job.trial_seeds):
+            reporter = PruningReporter(trial, earlier, reports=k == self.job.trial_seeds - 1)
+            result = self.train_seed(trial, overrides, k, reporter)
             earlier.append(reporter.evaluations)
-            env = env_of(result.agent).make()
-            try:
-                final = evaluate_agent(result.agent, env, job.eval_episodes, seed=EVAL_SEED_OFFSET + job.seed + k)
-            finally:
-                env.close()
-            if not math.isfinite(final.mean):
-                raise TrialFailed("diverged: non-finite final return")
-            returns.append(final.mean)
+            returns.append(self.final_return(result, k))
         trial.set_user_attr("returns", returns)
         return sum(returns) / len(returns)
 
-    def evaluation_schedule(self, overrides: dict[str, Any]) -> dict[str, Any]:
-        """`n_evaluations` periodic evaluations over the trial's budget, for the pruner."""
+    def time_to_solve(self, trial: optuna.Trial, overrides: dict[str, Any], budget: int) -> float:
+        """zoo/tune/objectives.py: each seed's seconds (or steps) to an evaluation >= the target,
+        confirmed by its final policy; an unsolved seed costs what it used plus the penalty."""
+        goal = self.job.goal
+        assert goal.target is not None
+        values: list[float] = []
+        returns, solved = [], []
+        for k in range(self.job.trial_seeds):
+            clock = SolveClock(goal, trial, seed_index=k, finished=values, trial_seeds=self.job.trial_seeds,
+                               budget_steps=budget, started=time.perf_counter())
+            result = self.train_seed(trial, overrides, k, clock)
+            used = clock.cost(int(result.summary["steps"] or 0))  # before the final evaluation: tuning's own
+            final = self.final_return(result, k)
+            returns.append(final)
+            solved.append(clock.solved_at is not None and final >= goal.target)
+            values.append(clock.solved_at if solved[-1] and clock.solved_at is not None
+                          else clock.unsolved_value(used))
+        trial.set_user_attr("returns", returns)
+        trial.set_user_attr("solved", solved)
+        return sum(values) / len(values)
+
+    def train_seed(self, trial: optuna.Trial, overrides: dict[str, Any], k: int, callback: Any) -> Any:
+        """Train seed SEED + k with `callback` (a PruningReporter or a SolveClock); record its run;
+        raise for an interrupt, a divergence, a refused config or a pruned trial."""
+        import optuna
+
+        from zoo.train import train
+
+        job = self.job
+        if self.stop.requested:  # Ctrl-C or SIGTERM between two trainings
+            raise TrialInterrupted("interrupted: Ctrl-C or SIGTERM")
+        trial_dir = job.study_dir / "trials" / f"trial_{trial.number:04d}"
+        try:
+            result = train(job.spec.name, job.env_id, seed=job.seed + k, overrides=overrides,
+                           hyperparams=job.hyperparams, out_dir=trial_dir, device=job.device,
+                           callbacks=[callback], stop=self.stop)
+        except ZooError as error:
+            raise TrialFailed(f"its config was refused: {error}") from None
+        finally:
+            trial.set_user_attr("seconds", round(time.perf_counter() - self.started, 3))
+        result.env.close()
+        self.steps += int(result.summary["steps"] or 0)
+        self.run_dirs.append(str(result.run_dir))
+        trial.set_user_attr("steps", self.steps)
+        trial.set_user_attr("run_dirs", self.run_dirs)
+        trial.set_user_attr("config", _plain(dataclasses.asdict(result.agent.config)))
+        if result.interrupted:
+            raise TrialInterrupted("interrupted: Ctrl-C or SIGTERM")
+        if callback.diverged:
+            raise TrialFailed(f"diverged: {callback.diverged}")
+        if callback.pruned:
+            raise optuna.TrialPruned()
+        return result
+
+    def final_return(self, result: Any, k: int) -> float:
+        """The final policy's mean return over `--eval-episodes` fresh deterministic episodes."""
+        from zoo.build import env_of
+        from zoo.evaluation import evaluate_agent
+
+        env = env_of(result.agent).make()
+        try:
+            final = evaluate_agent(result.agent, env, self.job.eval_episodes, seed=EVAL_SEED_OFFSET + self.job.seed + k)
+        finally:
+            env.close()
+        if not math.isfinite(final.mean):
+            raise TrialFailed("diverged: non-finite final return")
+        return final.mean
+
+    def budget(self, overrides: dict[str, Any]) -> int:
         from zoo.config import resolve_hyperparams
 
-        budget = resolve_hyperparams(self.job.spec, self.job.env_id, overrides, self.job.hyperparams).config.n_timesteps
-        return {"eval_freq": max(1, budget // max(1, self.job.n_evaluations))}
+        return int(resolve_hyperparams(self.job.spec, self.job.env_id, overrides, self.job.hyperparams)
+                   .config.n_timesteps)
+
+    def evaluation_schedule(self, overrides: dict[str, Any], budget: int) -> dict[str, Any]:
+        """For the mean return: `n_evaluations` periodic evaluations over the budget, for the
+        pruner. For a time objective the entry's own schedule (its `eval_freq`, which the space
+        may search: how often a user's run checks whether it is done), else the same
+        `n_evaluations`; and no `stop_at_return` of the entry: the target decides when to stop."""
+        from zoo.config import resolve_hyperparams
+
+        every = max(1, budget // max(1, self.job.n_evaluations))
+        if self.job.goal.kind == "return":
+            return {"eval_freq": every}
+        config = resolve_hyperparams(self.job.spec, self.job.env_id, overrides, self.job.hyperparams).config
+        return {"eval_freq": config.eval_freq or every, "stop_at_return": None}
 
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:
