@@ -40,11 +40,13 @@ def test_regret_and_value_map(tmp_path):
     assert len(value_maps) == 1 and png_size(value_maps[0])[0] > 100
 
 
-def test_seeds_are_averaged_on_a_common_grid():
+def test_seeds_are_averaged_on_a_common_grid_and_a_seed_that_ended_early_holds_its_last_value():
     steps = np.array([10.0, 20.0, 30.0])
     grid, mean, std = _mean_and_std([(steps, np.array([0.0, 10.0, 20.0])), (steps + 5, np.array([2.0, 12.0, 22.0]))])
-    assert grid[0] == 15 and grid[-1] == 30
-    np.testing.assert_allclose(mean, 0.5 * ((grid - 10) + (grid - 15) * 1 + 2), atol=1e-9)
+    assert grid[0] == 10 and grid[-1] == 35
+    inside = (grid >= 15) & (grid <= 30)
+    np.testing.assert_allclose(mean[inside], 0.5 * ((grid - 10) + (grid - 15) + 2)[inside], atol=1e-9)
+    assert mean[-1] == 0.5 * (20.0 + 22.0) and mean[0] == 0.5 * (0.0 + 2.0)  # held at their ends
     np.testing.assert_allclose(_smooth(np.array([1.0, 3.0, 5.0, 7.0]), 2), [1.0, 2.0, 4.0, 6.0])
 
 
@@ -53,3 +55,63 @@ def test_plot_errors_are_clear(tmp_path):
     assert result.exit_code == 1 and "not a run directory" in result.output
     result = CliRunner().invoke(app, ["plot", str(tmp_path), "--out", str(tmp_path / "x.jpg")])
     assert result.exit_code == 1 and ".png" in result.output
+
+
+def drawn_lines(monkeypatch, *args, **kwargs):
+    """The labelled lines of the learning figure plot_runs draws: {label: (x, y)}."""
+    import zoo.plots
+
+    figures = []
+    monkeypatch.setattr(zoo.plots, "_save", lambda plt, figure, path: figures.append(figure) or path)
+    zoo.plots.plot_runs(*args, **kwargs)
+    (axes,) = figures[0].axes
+    return {line.get_label(): (line.get_xdata(), line.get_ydata()) for line in axes.get_lines()}
+
+
+def test_evaluation_curves_by_default_against_steps_or_seconds(tmp_path, monkeypatch):
+    evaluated = {"n_timesteps": 1500, "eval_freq": 500, "n_eval_episodes": 2, "stop_at_return": None}
+    runs = [train("dqn", "CartPole-v1", seed=s, out_dir=tmp_path, overrides=evaluated).run_dir for s in (0, 1)]
+    lines = drawn_lines(monkeypatch, runs, tmp_path / "c.png")
+    evaluation = lines["dqn on CartPole-v1 (2 seeds): evaluation"]
+    assert evaluation[0][0] == 500 and evaluation[0][-1] == 1500  # the evaluation steps
+    assert "dqn on CartPole-v1 (2 seeds): training episodes" in lines
+    seconds = drawn_lines(monkeypatch, runs, tmp_path / "c.png", x="seconds")
+    evaluation_seconds = seconds["dqn on CartPole-v1 (2 seeds): evaluation"][0]
+    logged = [float(row.split(",")[-1]) for run in runs
+              for row in (run / "evaluations.csv").read_text().splitlines()[1:]]
+    assert 0 < evaluation_seconds[0] <= evaluation_seconds[-1] == max(logged) < 60  # the logged wall clock
+    only_training = drawn_lines(monkeypatch, runs, tmp_path / "c.png", curves="training")
+    assert list(only_training) == ["dqn on CartPole-v1 (2 seeds)"]
+
+
+def fake_run(folder, library, returns):
+    folder.mkdir(parents=True)
+    (folder / "config.yml").write_text(f"algo: td3\nenv_id: Pendulum-v1\nlibrary: {library}\n")
+    (folder / "progress.csv").write_text("step,episode,return,length,loss,time\n200,1,-1500,200,,1.0\n"
+                                         "400,2,-1200,200,,2.0\n")
+    rows = "".join(f"{200 * (i + 1)},{r},1.0,200,{i + 1.5}\n" for i, r in enumerate(returns))
+    (folder / "evaluations.csv").write_text("step,mean_return,std_return,mean_length,time\n" + rows)
+    return folder
+
+
+def test_sb3_runs_kept_by_the_benchmark_plot_beside_ours(tmp_path, monkeypatch):
+    ours = fake_run(tmp_path / "ours", "zoo", [-900, -150])
+    theirs = fake_run(tmp_path / "sb3", "sb3", [-1100, -600])
+    lines = drawn_lines(monkeypatch, [ours, theirs], tmp_path / "c.png", x="seconds")
+    x, y = lines["SB3 td3 on Pendulum-v1 (1 seed): evaluation"]
+    assert (y[0], y[-1]) == (-1100, -600) and (x[0], x[-1]) == (1.5, 2.5)
+    x, y = lines["td3 on Pendulum-v1 (1 seed): evaluation"]
+    assert (y[0], y[-1]) == (-900, -150)
+
+
+def test_plot_option_errors_name_the_option(tmp_path):
+    quick = {"n_timesteps": 600, "eval_freq": 0, "stop_at_return": None}
+    run = str(train("dqn", "CartPole-v1", seed=0, out_dir=tmp_path, overrides=quick).run_dir)
+    for args, says in ((["--x", "minutes"], "--x is steps or seconds"),
+                       (["--curves", "evals"], "--curves is one of auto, evaluation, training"),
+                       (["--curves", "evaluation"], "none of these runs has evaluations")):
+        result = CliRunner().invoke(app, ["plot", run, "--out", str(tmp_path / "x.png"), *args])
+        assert result.exit_code == 1 and says in result.output, result.output
+    fake_run(tmp_path / "evil", "evil", [1])
+    result = CliRunner().invoke(app, ["plot", str(tmp_path / "evil"), "--out", str(tmp_path / "x.png")])
+    assert result.exit_code == 1 and "'library' is 'evil'" in result.output

@@ -359,11 +359,16 @@ def plot(
                                                          "algo are averaged.")],
     out: Annotated[Path, typer.Option("--out", help="The PNG to write (more, named after it, if needed).")] = Path(
         "plot.png"),
+    x: Annotated[str, typer.Option("--x", help="The x axis: steps (env steps) or seconds (wall clock since "
+                                               "training started).")] = "steps",
+    curves: Annotated[str, typer.Option("--curves", help="auto: the periodic evaluations when the runs have "
+                                                         "them (training episodes dashed); evaluation; "
+                                                         "training.")] = "auto",
 ):
     """Learning curves (mean ± std over seeds), bandit regret, or DP value maps, to PNG."""
     from zoo.plots import plot_runs
 
-    for path in plot_runs(list(run_dirs), out):
+    for path in plot_runs(list(run_dirs), out, x=x, curves=curves):
         console.print(f"wrote {escape(str(path))}")
 
 

@@ -1,12 +1,17 @@
 """`zoo plot RUN_DIR...`: pictures of runs, one PNG per kind of run (matplotlib, `plot` extra).
 
-  learning runs  return against env steps; the runs of one algo on one env are its seeds:
-                 a line for their mean and a band for +- std, several algos in one figure
+  learning runs  return against env steps or wall-clock seconds (`--x`); the runs of one algo
+                 on one env are its seeds: a line for their mean and a band for +- std,
+                 several algos (and SB3's runs kept by `zoo benchmark`) in one figure. When
+                 the runs have periodic evaluations (evaluations.csv) their mean return is the
+                 solid line, as in RL Zoo's plots, and the training episodes the dashed one:
+                 an epsilon-greedy or noisy training return understates the policy
   bandit runs    cumulative regret against pulls, one line per solver (mean over seeds)
   planning runs  the value function as a heatmap with the greedy policy as arrows, per run
 
-Returns are smoothed over a window of episodes before seeds are averaged on a common grid of
-steps (each run up to its own last step).
+Training returns are smoothed over a window of episodes before seeds are averaged on a common
+grid from the earliest point of any seed to the last; a seed that ended early (it solved the
+task and stopped) holds its last value.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +28,11 @@ import numpy as np
 from zoo.errors import ZooError, brief
 from zoo.files import atomic_path, load_yaml, read_text
 from zoo.runs import CONFIG_NAME, PROGRESS_NAME
+
+EVALUATIONS_NAME = "evaluations.csv"  # zoo.callbacks' (not imported: plotting needs no torch)
+LIBRARY_LABELS = {"zoo": "", "sb3": "SB3 "}  # who trained a run: zoo, or SB3 in `zoo benchmark`
+X_AXES = {"steps": ("step", "env steps"), "seconds": ("time", "wall-clock seconds since training started")}
+CURVES = ("auto", "evaluation", "training")
 
 SMOOTHING_EPISODES = 10
 MAX_LOG_BYTES = 1024 * 2**20  # progress.csv of a very long run (tens of millions of episodes would be more)
@@ -50,15 +61,18 @@ def _read_run(run_dir: Path) -> tuple[dict, list[dict]]:
     config = load_yaml(read_text(config_path, "a run's config.yml"), str(config_path))
     if not isinstance(config, dict):
         raise ZooError(f"{config_path} is not a run's config (a mapping with algo and env_id).")
-    algo, env_id = config.get("algo"), config.get("env_id")
+    algo, env_id, library = config.get("algo"), config.get("env_id"), config.get("library", "zoo")
     if not isinstance(algo, str) or algo not in ALGOS:
         raise ZooError(f"{config_path}: 'algo' is {brief(algo)}, not an algorithm of this zoo.")
     if not isinstance(env_id, str) or not env_id:
         raise ZooError(f"{config_path}: 'env_id' is {brief(env_id)}, not an env id.")
-    text = read_text(progress_path, "a run's progress.csv", limit=MAX_LOG_BYTES)
-    reader = csv.DictReader(io.StringIO(text))
-    rows = list(reader)
-    return {"algo": algo, "env_id": env_id}, rows
+    if library not in LIBRARY_LABELS:
+        raise ZooError(f"{config_path}: 'library' is {brief(library)}, not one of {', '.join(LIBRARY_LABELS)}.")
+    return {"algo": algo, "env_id": env_id, "library": library}, _read_csv(progress_path, "a run's progress.csv")
+
+
+def _read_csv(path: Path, what: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(read_text(path, what, limit=MAX_LOG_BYTES))))
 
 
 def _column(rows: list[dict], name: str, path: Path) -> np.ndarray:
@@ -91,25 +105,52 @@ def _smooth(values: np.ndarray, window: int) -> np.ndarray:
 
 
 def _mean_and_std(curves: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Curves (x, y) of several seeds on one grid, up to the shortest run's end."""
-    end = min(x[-1] for x, _ in curves)
-    start = max(x[0] for x, _ in curves)
+    """Curves (x, y) of several seeds on one grid from the earliest x to the last; a curve is
+    held at its first value before it starts and at its last after it ends (np.interp)."""
+    start = min(x[0] for x, _ in curves)
+    end = max(x[-1] for x, _ in curves)
     grid = np.linspace(start, end, GRID_POINTS) if end > start else np.array([end])
     values = np.stack([np.interp(grid, x, y) for x, y in curves])
     return grid, values.mean(0), values.std(0)
 
 
-def plot_runs(run_dirs: list[str | Path], out: str | Path) -> list[Path]:
-    """Write the figures for `run_dirs` next to `out` (a .png path); returns the files written."""
+@dataclass
+class LearningRun:
+    training: tuple[np.ndarray, np.ndarray]  # (x, smoothed episode return)
+    evaluation: tuple[np.ndarray, np.ndarray] | None  # (x, mean evaluation return), when it has any
+
+
+def _learning_run(run_dir: Path, rows: list[dict], x: str) -> LearningRun:
+    column = X_AXES[x][0]
+    progress = run_dir / PROGRESS_NAME
+    training = (_column(rows, column, progress), _smooth(_column(rows, "return", progress), SMOOTHING_EPISODES))
+    evaluations_path = run_dir / EVALUATIONS_NAME
+    evaluation = None
+    if evaluations_path.is_file():
+        evaluation_rows = _read_csv(evaluations_path, "a run's evaluations.csv")
+        if evaluation_rows:
+            evaluation = (_column(evaluation_rows, column, evaluations_path),
+                          _column(evaluation_rows, "mean_return", evaluations_path))
+    return LearningRun(training, evaluation)
+
+
+def plot_runs(run_dirs: list[str | Path], out: str | Path, *, x: str = "steps", curves: str = "auto") -> list[Path]:
+    """Write the figures for `run_dirs` next to `out` (a .png path); returns the files written.
+    `x`: steps or seconds; `curves`: auto (the evaluations when the runs have them, with the
+    training episodes dashed), evaluation or training."""
     plt = _matplotlib()
     out = Path(out)
     if out.suffix.lower() != ".png":
         raise ZooError(f"--out must name a .png file, got '{out}'.")
     if out.is_dir():
         raise ZooError(f"--out {out} is a folder; name a .png file.")
+    if x not in X_AXES:
+        raise ZooError(f"--x is steps or seconds, got {brief(x)}.")
+    if curves not in CURVES:
+        raise ZooError(f"--curves is one of {', '.join(CURVES)}, got {brief(curves)}.")
     if not run_dirs:
         raise ZooError("Name at least one run directory (runs/<algo>/<env>_<n>).")
-    learning: dict[tuple[str, str], list] = defaultdict(list)
+    learning: dict[tuple[str, str, str], list[LearningRun]] = defaultdict(list)
     bandits: dict[tuple[str, str], list] = defaultdict(list)
     planning: list[tuple[Path, dict]] = []
     for run_dir in map(Path, run_dirs):
@@ -123,24 +164,11 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path) -> list[Path]:
         elif family == "bandit":
             bandits[(algo, env_id)].append(_column(rows, "cumulative_regret", run_dir / PROGRESS_NAME))
         else:
-            steps = _column(rows, "step", run_dir / PROGRESS_NAME)
-            returns = _column(rows, "return", run_dir / PROGRESS_NAME)
-            learning[(algo, env_id)].append((steps, _smooth(returns, SMOOTHING_EPISODES)))
+            learning[(config["library"], algo, env_id)].append(_learning_run(run_dir, rows, x))
 
     written = []
     if learning:
-        figure, axes = plt.subplots(figsize=(8, 5))
-        for (algo, env_id), curves in sorted(learning.items()):
-            grid, mean, std = _mean_and_std(curves)
-            label = f"{algo} on {env_id} ({len(curves)} seed{'s' if len(curves) > 1 else ''})"
-            axes.plot(grid, mean, label=label)
-            axes.fill_between(grid, mean - std, mean + std, alpha=0.25)
-        axes.set_xlabel("env steps")
-        axes.set_ylabel(f"episode return (mean of last {SMOOTHING_EPISODES})")
-        axes.set_title("Learning curves (mean ± std over seeds)")
-        axes.legend()
-        axes.grid(alpha=0.3)
-        written.append(_save(plt, figure, out))
+        written.append(_plot_learning(plt, learning, x, curves, out))
     if bandits:
         figure, axes = plt.subplots(figsize=(8, 5))
         for (algo, _env_id), runs in sorted(bandits.items()):
@@ -160,6 +188,42 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path) -> list[Path]:
         path = out if not written else out.with_name(f"{out.stem}_{config['algo']}_{run_dir.name}.png")
         written.append(_plot_planning(plt, run_dir, config, path))
     return written
+
+
+def _plot_learning(plt: Any, learning: dict[tuple[str, str, str], list[LearningRun]], x: str, curves: str,
+                   out: Path) -> Path:
+    figure, axes = plt.subplots(figsize=(8, 5))
+    any_evaluation = any(run.evaluation is not None for runs in learning.values() for run in runs)
+    show_evaluation = curves == "evaluation" or (curves == "auto" and any_evaluation)
+    show_training = curves != "evaluation"
+    drawn = False
+    for index, ((library, algo, env_id), runs) in enumerate(sorted(learning.items())):
+        color = f"C{index % 10}"
+        name = f"{LIBRARY_LABELS[library]}{algo} on {env_id} ({len(runs)} seed{'s' if len(runs) > 1 else ''})"
+        evaluated = [run.evaluation for run in runs if run.evaluation is not None]
+        if show_evaluation and evaluated:
+            grid, mean, std = _mean_and_std(evaluated)
+            axes.plot(grid, mean, color=color, marker="." if len(grid) < 40 else None, label=f"{name}: evaluation")
+            axes.fill_between(grid, mean - std, mean + std, color=color, alpha=0.2)
+            drawn = True
+        if show_training:
+            grid, mean, std = _mean_and_std([run.training for run in runs])
+            dashed = show_evaluation and bool(evaluated)
+            axes.plot(grid, mean, color=color, linestyle="--" if dashed else "-", alpha=0.6 if dashed else 1.0,
+                      label=f"{name}: training episodes" if dashed or show_evaluation else name)
+            if not dashed:
+                axes.fill_between(grid, mean - std, mean + std, color=color, alpha=0.2)
+            drawn = True
+    if not drawn:
+        raise ZooError("--curves evaluation: none of these runs has evaluations (evaluations.csv); "
+                       "train with eval_freq > 0, or plot --curves training.")
+    axes.set_xlabel(X_AXES[x][1])
+    axes.set_ylabel(f"return (training: mean of last {SMOOTHING_EPISODES} episodes)" if show_training
+                    else "mean evaluation return")
+    axes.set_title("Learning curves (mean ± std over seeds)")
+    axes.legend(fontsize="small")
+    axes.grid(alpha=0.3)
+    return _save(plt, figure, out)
 
 
 def _plot_planning(plt: Any, run_dir: Path, config: dict, path: Path) -> Path:
