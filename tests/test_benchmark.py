@@ -141,3 +141,58 @@ def test_sb3_td3_is_sb3s_td3_with_our_flags():
     assert kwargs["target_policy_noise"] == 0.2 and kwargs["policy_kwargs"]["n_critics"] == 2
     ddpg_class, _, _ = SB3_EQUIVALENTS["ddpg"](resolve_hyperparams(get_algo("ddpg"), "Pendulum-v1").config, box)
     assert ddpg_class is stable_baselines3.DDPG
+
+
+# ---- --time-to-solve: whole processes, ours on our entry, SB3 on RL Zoo's ------------------
+
+TINY_HP = ["--hp", "n_timesteps=600", "--hp", "learning_starts=100", "--hp", "eval_freq=300",
+           "--hp", "n_eval_episodes=2", "--hp", "stop_at_return=null", "--hp", "net_arch=[16]"]
+
+
+def test_time_to_solve_times_whole_zoo_train_processes_and_keeps_their_runs(tmp_path):
+    result = CliRunner().invoke(app, ["benchmark", "dqn", "CartPole-v1", "--time-to-solve", "--seeds", "1",
+                                      "--first-seed", "7", "--no-sb3", "--episodes", "2", "--target", "1",
+                                      "--out", str(tmp_path), *TINY_HP], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    (json_path,) = (tmp_path / "benchmarks").glob("dqn_CartPole-v1_*.json")
+    report = json.loads(json_path.read_text())
+    (row,) = report["results"]
+    assert (row["library"], row["seed"], row["steps"]) == ("zoo", 7, 600)
+    assert "zoo: 1 of 1 seeds reach 1" in report["notes"]
+    (run,) = (tmp_path / "benchmarks" / "time_to_solve").glob("dqn_CartPole-v1_*/zoo/seed_7/dqn/CartPole-v1_1")
+    assert len((run / "evaluations.csv").read_text().splitlines()) == 3  # header + evaluations at 300 and 600
+    assert "seed 7" in (run / "config.yml").read_text() or "seed: 7" in (run / "config.yml").read_text()
+    # the whole process: longer than the training it logged (imports, building, saving)
+    logged = float((run / "progress.csv").read_text().splitlines()[-1].split(",")[-1])
+    assert row["seconds"] > logged
+
+
+def test_time_to_solve_errors_name_the_flag(tmp_path):
+    for args, says in ((["--sb3-steps", "0"], "--sb3-steps must be at least 1"),
+                       (["--sb3-eval-freq", "-1"], "--sb3-eval-freq must be at least 0"),
+                       (["--first-seed", "-3"], "--first-seed must be a whole number")):
+        result = CliRunner().invoke(app, ["benchmark", "dqn", "CartPole-v1", "--time-to-solve", "--out",
+                                          str(tmp_path), *args])
+        assert result.exit_code == 1 and says in result.stderr, result.output
+
+
+@pytest.mark.skipif(not sb3_available(), reason="Stable-Baselines3 is not installed (extra: benchmark)")
+def test_time_to_solve_runs_sb3_on_rl_zoos_entry_in_its_own_process_and_keeps_its_evaluations(tmp_path):
+    from zoo.benchmark.time_to_solve import run_time_to_solve
+    from zoo.plots import plot_runs
+
+    pytest.importorskip("matplotlib")
+    overrides = {"n_timesteps": 600, "learning_starts": 100, "eval_freq": 300, "n_eval_episodes": 2,
+                 "stop_at_return": None, "net_arch": [16]}
+    report, folder = run_time_to_solve("dqn", "CartPole-v1", [0], overrides=overrides, eval_episodes=2,
+                                       compare_sb3=True, sb3_steps=400, sb3_eval_freq=200, out_dir=tmp_path)
+    assert [r.library for r in report.results] == ["zoo", "sb3"]
+    sb3 = report.results[1]
+    assert sb3.steps >= 400 and sb3.seconds > 0 and report.time_ratio() > 0  # SB3 ends on a whole rollout
+    assert any("RL Zoo's entry" in note and "400 steps (--sb3-steps)" in note for note in report.notes)
+    sb3_run = folder / "sb3" / "seed_0"
+    assert "library: sb3" in (sb3_run / "config.yml").read_text()
+    assert [row.split(",")[0] for row in (sb3_run / "evaluations.csv").read_text().splitlines()[1:]] == ["200", "400"]
+    assert not list(sb3_run.glob("*.zip"))  # nothing to unpickle
+    (ours,) = folder.glob("zoo/seed_0/dqn/CartPole-v1_1")
+    assert plot_runs([ours, sb3_run], tmp_path / "both.png", x="seconds") == [tmp_path / "both.png"]

@@ -377,11 +377,26 @@ def plot(
 def benchmark(
     algo: AlgoArg,
     env_id: EnvArg,
-    seeds: Annotated[int, typer.Option("--seeds", help="Seeds 0..N-1 to train.")] = 5,
+    seeds: Annotated[int, typer.Option("--seeds", help="Seeds FIRST..FIRST+N-1 to train.")] = 5,
+    first_seed: Annotated[int, typer.Option("--first-seed", help="The first seed (e.g. past those a study "
+                                                                 "tuned on).")] = 0,
     steps: Annotated[Optional[int], typer.Option("--steps", help="Training budget (n_timesteps).")] = None,
     hp: HpOpt = None,
     hyperparams: HyperparamsOpt = None,
     episodes: Annotated[int, typer.Option(help="Deterministic episodes to evaluate each final policy.")] = 20,
+    time_to_solve: Annotated[bool, typer.Option("--time-to-solve", help="Ours: whole `zoo train` processes on our "
+                                                                        "entry; SB3: whole processes on RL Zoo's "
+                                                                        "entry at its full budget.")] = False,
+    target: Annotated[Optional[float], typer.Option("--target", help="--time-to-solve: count the seeds whose "
+                                                                     "final return reaches it.")] = None,
+    sb3_seeds: Annotated[Optional[int], typer.Option("--sb3-seeds", help="--time-to-solve: SB3 on the first K "
+                                                                         "seeds only (its runs take "
+                                                                         "minutes).")] = None,
+    sb3_eval_freq: Annotated[int, typer.Option("--sb3-eval-freq", help="--time-to-solve: SB3 evaluates every N "
+                                                                       "steps and keeps evaluations.csv "
+                                                                       "(0: never, as RL Zoo's --eval-freq -1).")] = 0,
+    sb3_steps: Annotated[Optional[int], typer.Option("--sb3-steps", help="--time-to-solve: SB3's budget (default: "
+                                                                         "RL Zoo's entry's, in full).")] = None,
     sb3: Annotated[
         Optional[bool], typer.Option("--sb3/--no-sb3", help="Run SB3 side by side (default: when installed).")
     ] = None,
@@ -399,21 +414,57 @@ def benchmark(
 ):
     """Train several seeds, evaluate the final policies, time them; SB3 alongside when installed."""
     _import_env_packages(env_package)
-    from zoo.benchmark import run_benchmark, write_report
+    from zoo.benchmark import run_benchmark
     from zoo.config import parse_overrides
 
     if seeds < 1 or episodes < 1:
         raise ZooError("--seeds and --episodes must be at least 1.")
+    from zoo.config import check_seed
+
+    check_seed(first_seed, "--first-seed")
+    check_seed(first_seed + seeds - 1, "--first-seed + --seeds - 1")
+    seed_list = list(range(first_seed, first_seed + seeds))
+    if time_to_solve:
+        _benchmark_time_to_solve(algo, env_id, seed_list, steps, parse_overrides(hp or []), hyperparams, episodes,
+                                 sb3, sb3_seeds, sb3_threads, sb3_eval_freq, sb3_steps, target, out)
+        return
     if backbone:
         _benchmark_backbones(algo, env_id, backbone, seeds, steps, parse_overrides(hp or []), hyperparams, episodes,
                              out, device)
         return
 
-    report = run_benchmark(algo, env_id, list(range(seeds)), n_timesteps=steps, overrides=parse_overrides(hp or []),
+    report = run_benchmark(algo, env_id, seed_list, n_timesteps=steps, overrides=parse_overrides(hp or []),
                            hyperparams=hyperparams, eval_episodes=episodes, compare_sb3=sb3,
                            sb3_threads=sb3_threads, out_dir=out, device=device,
                            on_result=lambda result: _show_seed_result(result.library, result))
-    table = Table(title=f"{report.algo} on {report.env_id}: {report.n_timesteps} steps, {episodes} eval episodes")
+    _print_report(report, f"{report.algo} on {report.env_id}: {report.n_timesteps} steps, {episodes} eval episodes",
+                  out)
+
+
+def _benchmark_time_to_solve(algo: str, env_id: str, seeds: list[int], steps: Optional[int], overrides: dict,
+                             hyperparams: Optional[str], episodes: int, sb3: Optional[bool], sb3_seeds: Optional[int],
+                             sb3_threads: Optional[int], sb3_eval_freq: int, sb3_steps: Optional[int],
+                             target: Optional[float], out: Path) -> None:
+    from zoo.benchmark.time_to_solve import run_time_to_solve
+
+    if steps is not None:
+        overrides = {**overrides, "n_timesteps": steps}
+    if sb3_seeds is not None and sb3_seeds < 0:
+        raise ZooError("--sb3-seeds must be at least 0.")
+    report, folder = run_time_to_solve(algo, env_id, seeds, hyperparams=hyperparams, overrides=overrides,
+                                       eval_episodes=episodes, compare_sb3=sb3, sb3_seeds=sb3_seeds,
+                                       sb3_threads=sb3_threads, sb3_eval_freq=sb3_eval_freq, sb3_steps=sb3_steps,
+                                       target=target,
+                                       out_dir=out, on_result=lambda result: _show_seed_result(result.library, result))
+    _print_report(report, f"{report.algo} on {report.env_id}: time to solve, {episodes} eval episodes", out)
+    console.print(f"runs in {escape(str(folder))} (zoo plot {escape(str(folder))}/zoo/seed_*/*/* "
+                  f"{escape(str(folder))}/sb3/seed_* --x seconds)")
+
+
+def _print_report(report, title: str, out: Path) -> None:
+    from zoo.benchmark import write_report
+
+    table = Table(title=title)
     columns = {"library": "library", "per_seed": "per seed", "mean_std": "mean ± std", "min": "min",
                "wall_time": "wall time", "steps_per_second": "steps/s", "threads": "threads"}
     for column in columns.values():
