@@ -154,3 +154,27 @@ def test_dp_agent_rejects_an_observation_that_is_not_a_state():
     agent, _ = trained_agent("value_iteration")
     with pytest.raises(ZooError, match="not a state"):
         agent.take_action(99)
+
+
+def test_building_an_agent_does_not_import_sympy_at_start_up():
+    """zoo.build first builds every agent on torch's meta device; some meta ops (*_like, stack)
+    import torch's symbolic-shapes machinery and sympy, 0.7 s of every `zoo train` start-up."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+from zoo.build import build_agent, describe_env
+from zoo.config import resolve_hyperparams
+from zoo.registry import get_algo
+for algo, env_id in (("dqn", "CartPole-v1"), ("dueling_dqn", "CartPole-v1"), ("sac", "Pendulum-v1"),
+                     ("td3", "Pendulum-v1"), ("ppo", "Pendulum-v1"), ("actor_critic", "CartPole-v1")):
+    spec = get_algo(algo)
+    resolved = resolve_hyperparams(spec, env_id)
+    env = describe_env(spec, env_id, resolved.env_kwargs, resolved.env_wrappers, resolved.config)
+    probe = env.make()
+    build_agent(spec, probe.observation_space, probe.action_space, resolved.config, env, seed=0)
+    assert "sympy" not in sys.modules, algo
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]

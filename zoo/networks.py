@@ -146,8 +146,15 @@ class EnsembleMLP(nn.Module):
         self.biases = nn.ParameterList()
         for fan_in, fan_out in zip(widths[:-1], widths[1:]):
             members = [nn.Linear(fan_in, fan_out) for _ in range(n_members)]
-            self.weights.append(nn.Parameter(torch.stack([m.weight.detach().T for m in members])))
-            self.biases.append(nn.Parameter(torch.stack([m.bias.detach()[None] for m in members])))
+            device = members[0].weight.device
+            if device.type == "meta":  # zoo.build's dry build: shapes only (stack on meta imports sympy: 0.7 s)
+                weight = torch.empty(n_members, fan_in, fan_out, device=device)
+                bias = torch.empty(n_members, 1, fan_out, device=device)
+            else:
+                weight = torch.stack([m.weight.detach().T for m in members])
+                bias = torch.stack([m.bias.detach()[None] for m in members])
+            self.weights.append(nn.Parameter(weight))
+            self.biases.append(nn.Parameter(bias))
         self.activation = ACTIVATIONS[activation]()
         self.n_members = n_members
 

@@ -22,8 +22,10 @@ class ClippedAdam:
     def __init__(self, params, lr: float, max_grad_norm: float = 0.0, betas=(0.9, 0.999), eps: float = 1e-8):
         self.params = list(params)
         self.lr, self.max_grad_norm, self.betas, self.eps = float(lr), float(max_grad_norm), betas, eps
-        self.exp_avgs = [torch.zeros_like(p) for p in self.params]
-        self.exp_avg_sqs = [torch.zeros_like(p) for p in self.params]
+        # torch.zeros, not zeros_like: on the meta device (zoo.build's dry build) *_like imports
+        # torch's symbolic-shapes machinery and sympy, 0.7 s of every `zoo train` start-up
+        self.exp_avgs = [torch.zeros(p.shape, dtype=p.dtype, device=p.device) for p in self.params]
+        self.exp_avg_sqs = [torch.zeros(p.shape, dtype=p.dtype, device=p.device) for p in self.params]
         # the fused kernels take each step count on its parameter's device (CPU and CUDA alike)
         self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
         self._fallback = None if _HAS_FUSED_KERNEL else torch.optim.Adam(self.params, lr=lr, betas=betas, eps=eps)
