@@ -193,7 +193,9 @@ def write_checkpoint(path: str | Path, metadata: dict[str, Any], arrays: dict[st
     def write_zip(raw: BinaryIO) -> None:
         with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("metadata.json", json.dumps(full_metadata, indent=2, sort_keys=True))
-            archive.writestr("arrays.npz", arrays_buffer.getvalue())
+            # stored, not deflated: float weights shrink ~7% for ~0.2 s per save of a [400, 300]
+            # TD3, which every new best evaluation pays (reading takes both)
+            archive.writestr("arrays.npz", arrays_buffer.getvalue(), compress_type=zipfile.ZIP_STORED)
 
     return atomic_write(path, write_zip)
 
