@@ -175,7 +175,9 @@ def test_an_unsolved_trial_costs_its_budget_plus_the_penalty_and_reports_so_to_t
 def test_wall_to_return_minimises_seconds_best_first_and_keeps_its_study(tmp_path):
     goal = parse_objective("wall-to-return:1", penalty=50.0)
     timed = job(tmp_path, n_trials=2, goal=goal, overrides={**TINY_DQN, "eval_freq": 200})
-    result = tune(timed, plots=False)
+    result = tune(timed, plots=False, save_best=tmp_path / "best.yml")
+    # the trials stopped at the target (the entry's stop_at_return was dropped): so does the saved entry
+    assert yaml.safe_load((tmp_path / "best.yml").read_text())["CartPole-v1"]["stop_at_return"] == 1.0
     values = [row["value"] for row in result.best]
     assert len(values) == 2 and values == sorted(values) and 0 < values[0] < 50  # solved in seconds
     header = (tmp_path / "study" / "trials.csv").read_text().splitlines()[0]

@@ -415,12 +415,10 @@ def benchmark(
     """Train several seeds, evaluate the final policies, time them; SB3 alongside when installed."""
     _import_env_packages(env_package)
     from zoo.benchmark import run_benchmark
-    from zoo.config import parse_overrides
+    from zoo.config import check_seed, parse_overrides
 
     if seeds < 1 or episodes < 1:
         raise ZooError("--seeds and --episodes must be at least 1.")
-    from zoo.config import check_seed
-
     check_seed(first_seed, "--first-seed")
     check_seed(first_seed + seeds - 1, "--first-seed + --seeds - 1")
     seed_list = list(range(first_seed, first_seed + seeds))
@@ -454,8 +452,8 @@ def _benchmark_time_to_solve(algo: str, env_id: str, seeds: list[int], steps: Op
     report, folder = run_time_to_solve(algo, env_id, seeds, hyperparams=hyperparams, overrides=overrides,
                                        eval_episodes=episodes, compare_sb3=sb3, sb3_seeds=sb3_seeds,
                                        sb3_threads=sb3_threads, sb3_eval_freq=sb3_eval_freq, sb3_steps=sb3_steps,
-                                       target=target,
-                                       out_dir=out, on_result=lambda result: _show_seed_result(result.library, result))
+                                       target=target, out_dir=out,
+                                       on_result=lambda result: _show_seed_result(result.library, result))
     _print_report(report, f"{report.algo} on {report.env_id}: time to solve, {episodes} eval episodes", out)
     console.print(f"runs in {escape(str(folder))} (zoo plot {escape(str(folder))}/zoo/seed_*/*/* "
                   f"{escape(str(folder))}/sb3/seed_* --x seconds)")

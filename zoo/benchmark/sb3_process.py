@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-RL_ZOO = "rl_zoo"
+RL_ZOO = "rl_zoo"  # the shipped set of RL Zoo's entries, hyperparams/rl_zoo/
 TRAINED_NAME = "trained.json"
 
 

@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from zoo.benchmark.runner import BenchmarkReport, SeedResult, _evaluate
+from zoo.benchmark.sb3_process import RL_ZOO, TRAINED_NAME
 from zoo.build import describe_env
 from zoo.config import resolve_hyperparams
 from zoo.errors import ZooError
 from zoo.registry import get_algo
 from zoo.runs import env_dir_name
 
-RL_ZOO = "rl_zoo"
 INTERRUPTED = (130, 143, -2, -15)  # SIGINT / SIGTERM, as exit codes and as signals
 
 
@@ -110,8 +110,6 @@ def run_time_to_solve(
                        "--threads", str(sb3_threads or 0), "--steps", str(sb3_budget)]
             wall_started = time.time()  # the child reports when training ended on the same clock
             _run(command, sb3_dir, "SB3")
-            from zoo.benchmark.sb3_process import TRAINED_NAME
-
             trained = json.loads((sb3_dir / TRAINED_NAME).read_text())
             _record(report, SeedResult("sb3", seed, trained["mean_return"], trained["std_return"],
                                        trained["trained_at"] - wall_started, trained["steps"], trained["threads"]),

@@ -146,6 +146,8 @@ def write_best(best: dict[str, Any], job: TuneJob, path: Path) -> Path:
 
     env_kwargs = resolve_hyperparams(job.spec, job.env_id, None, job.hyperparams).env_kwargs
     entry = dict(best["config"])
+    if job.goal.target is not None:  # a time objective's trials stopped at the target: so does the entry
+        entry["stop_at_return"] = job.goal.target
     if env_kwargs:
         entry["env_kwargs"] = env_kwargs
     header = (f"# zoo tune {job.spec.name} {job.env_id}: study '{job.study_name}', trial {best['number']}, "
