@@ -88,26 +88,13 @@ def parse_objective(text: str, penalty: float | None = None) -> Goal:
     return Goal(kind, target, penalty)
 
 
-class SolveClock(Callback):
-    """One seed of a time objective: stops its training at the first evaluation averaging >= the
-    target and records when (seconds since `started`, env steps); reports to the pruner while
-    unsolved; stops a diverged run."""
+class TrialWatch(Callback):
+    """What every trial's callback does: stop a run whose returns or losses turn non-finite
+    (`diverged` says why), and remember whether the pruner stopped it."""
 
-    def __init__(self, goal: Goal, trial: optuna.Trial, *, seed_index: int, finished: list[float],
-                 trial_seeds: int, budget_steps: int, started: float):
-        self.goal, self.trial = goal, trial
-        self.seed_index, self.finished, self.trial_seeds = seed_index, finished, trial_seeds
-        self.budget_steps, self.started = budget_steps, started
-        self.solved_at: float | None = None  # seconds or steps, in the objective's unit
-        self.evaluations = 0
+    def __init__(self) -> None:
         self.pruned = False
         self.diverged: str | None = None
-
-    def cost(self, step: int) -> float:
-        return time.perf_counter() - self.started if self.goal.kind == "wall-to-return" else float(step)
-
-    def unsolved_value(self, cost: float) -> float:
-        return cost + self.goal.penalty_for(self.budget_steps)
 
     def on_episode_end(self, step: int, episode: Episode) -> bool:
         bad = [name for name, value in episode.metrics.items() if not math.isfinite(float(value))]
@@ -115,9 +102,34 @@ class SolveClock(Callback):
             self.diverged = f"non-finite {'return' if not bad else ', '.join(bad)} at step {step}"
         return self.diverged is not None
 
-    def on_evaluation(self, step: int, evaluation: Evaluation) -> bool:
+    def evaluation_diverged(self, step: int, evaluation: Evaluation) -> bool:
         if not math.isfinite(evaluation.mean_return):
             self.diverged = f"non-finite evaluation return at step {step}"
+        return self.diverged is not None
+
+
+class SolveClock(TrialWatch):
+    """One seed of a time objective: stops its training at the first evaluation averaging >= the
+    target and records when (seconds since `started`, env steps); reports to the pruner while
+    unsolved; stops a diverged run."""
+
+    def __init__(self, goal: Goal, trial: optuna.Trial, *, seed_index: int, finished: list[float],
+                 trial_seeds: int, budget_steps: int, started: float):
+        super().__init__()
+        self.goal, self.trial = goal, trial
+        self.seed_index, self.finished, self.trial_seeds = seed_index, finished, trial_seeds
+        self.budget_steps, self.started = budget_steps, started
+        self.solved_at: float | None = None  # seconds or steps, in the objective's unit
+        self.evaluations = 0
+
+    def cost(self, step: int) -> float:
+        return time.perf_counter() - self.started if self.goal.kind == "wall-to-return" else float(step)
+
+    def unsolved_value(self, cost: float) -> float:
+        return cost + self.goal.penalty_for(self.budget_steps)
+
+    def on_evaluation(self, step: int, evaluation: Evaluation) -> bool:
+        if self.evaluation_diverged(step, evaluation):
             return True
         cost = self.cost(step)
         assert self.goal.target is not None

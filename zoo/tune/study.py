@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.callbacks import Callback, Episode, Evaluation
+from zoo.callbacks import Evaluation
 from zoo.errors import ZooError
 from zoo.interrupt import StopFlag, stop_on_interrupt
 from zoo.registry import AlgoSpec, get_algo
-from zoo.tune.objectives import Goal, SolveClock
+from zoo.tune.objectives import Goal, SolveClock, TrialWatch
 from zoo.tune.space import SearchSpace
 
 if TYPE_CHECKING:
@@ -306,7 +306,7 @@ def trial_overrides(job: TuneJob) -> dict[str, Any]:
     return overrides
 
 
-class PruningReporter(Callback):
+class PruningReporter(TrialWatch):
     """Reports each periodic evaluation to Optuna and stops a hopeless trial; stops a diverged one.
 
     With K seeds trained one after the other, the seeds before the last only record their
@@ -315,20 +315,12 @@ class PruningReporter(Callback):
     K-seed means and prunes only in the last seed."""
 
     def __init__(self, trial: optuna.Trial, earlier: list[list[float]], reports: bool):
+        super().__init__()
         self.trial, self.earlier, self.reports = trial, earlier, reports
         self.evaluations: list[float] = []  # the mean return of each periodic evaluation, in order
-        self.pruned = False
-        self.diverged: str | None = None
-
-    def on_episode_end(self, step: int, episode: Episode) -> bool:
-        bad = [name for name, value in episode.metrics.items() if not math.isfinite(float(value))]
-        if not math.isfinite(episode.episode_return) or bad:
-            self.diverged = f"non-finite {'return' if not bad else ', '.join(bad)} at step {step}"
-        return self.diverged is not None
 
     def on_evaluation(self, step: int, evaluation: Evaluation) -> bool:
-        if not math.isfinite(evaluation.mean_return):
-            self.diverged = f"non-finite evaluation return at step {step}"
+        if self.evaluation_diverged(step, evaluation):
             return True
         self.evaluations.append(evaluation.mean_return)
         if not self.reports:
