@@ -156,6 +156,7 @@ def test_dp_agent_rejects_an_observation_that_is_not_a_state():
         agent.take_action(99)
 
 
+@pytest.mark.slow  # a fresh interpreter (~4 s): a start-up time guard, not a behaviour
 def test_building_an_agent_does_not_import_sympy_at_start_up():
     """zoo.build first builds every agent on torch's meta device; some meta ops (*_like, stack)
     import torch's symbolic-shapes machinery and sympy, 0.7 s of every `zoo train` start-up."""

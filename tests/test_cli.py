@@ -223,6 +223,7 @@ def test_enjoy_renders_a_human_window_for_envs_without_ansi(tmp_path, monkeypatc
     assert "episode 1: return" in result.output
 
 
+@pytest.mark.slow  # ~4 s of CNN training; the vision agent's protocol is in the default run
 def test_enjoy_shows_a_pixel_agent_the_frames_it_sees(tmp_path, monkeypatch):
     # The shipped vision agent observes the cliff's rgb_array render; --render shows those
     # frames in a window (not the ansi text the env would otherwise print).

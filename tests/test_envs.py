@@ -11,7 +11,9 @@ import envs
 gym.register_envs(envs)
 
 
-@pytest.mark.parametrize("env_id", envs.ENV_IDS)
+# CliffWalking's human mode opens pygame (~6 s): in the slow tier, to keep the default run under 3 minutes
+@pytest.mark.parametrize("env_id", [pytest.param(env_id, marks=pytest.mark.slow) if env_id.startswith("CliffWalking")
+                                    else env_id for env_id in envs.ENV_IDS])
 def test_check_env_passes_without_warnings_in_every_render_mode(env_id):
     modes = [None, *gym.make(env_id).unwrapped.metadata["render_modes"]]
     for mode in modes:

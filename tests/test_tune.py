@@ -253,6 +253,7 @@ def test_trials_0_reports_an_existing_study(tmp_path):
     assert "best trials of s" in result.output and "1 complete" in result.output
 
 
+@pytest.mark.slow  # ~5 s; SIGTERM during training is in the default run (test_hostile.py)
 def test_sigterm_stops_a_worker_and_its_trial_is_not_left_running(tmp_path):
     worker = zoo_tune(tmp_path, "--trials", 3, "--steps", 200_000, "--study-name", "s")
     tune_job = job(tmp_path, study_name="s", study_dir=tmp_path / "runs" / "tune" / "s")
