@@ -168,11 +168,14 @@ def test_time_to_solve_times_whole_zoo_train_processes_and_keeps_their_runs(tmp_
 
 
 def test_time_to_solve_errors_name_the_flag(tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
     for args, says in ((["--sb3-steps", "0"], "--sb3-steps must be at least 1"),
                        (["--sb3-eval-freq", "-1"], "--sb3-eval-freq must be at least 0"),
-                       (["--first-seed", "-3"], "--first-seed must be a whole number")):
+                       (["--first-seed", "-3"], "--first-seed must be a whole number"),
+                       (["--no-sb3", "--out", str(a_file)], "cannot make a benchmark folder in it")):
         result = CliRunner().invoke(app, ["benchmark", "dqn", "CartPole-v1", "--time-to-solve", "--out",
-                                          str(tmp_path), *args])
+                                          str(tmp_path), *args])  # a later --out wins
         assert result.exit_code == 1 and says in result.stderr, result.output
 
 

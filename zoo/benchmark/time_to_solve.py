@@ -73,6 +73,10 @@ def run_time_to_solve(
     description = describe_env(spec, env_id, resolved.env_kwargs, resolved.env_wrappers, config)
     folder = Path(out_dir) / "benchmarks" / "time_to_solve" / (
         f"{spec.name}_{env_dir_name(env_id)}_{time.strftime('%Y%m%d-%H%M%S')}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ZooError(f"--out {out_dir}: cannot make a benchmark folder in it ({error.strerror or error}).") from None
     report = BenchmarkReport(spec.name, env_id, config.n_timesteps, eval_episodes, dataclasses.asdict(config))
     report.notes.append("time to solve: ours is the whole `zoo train` process on our entry (imports, its "
                         "evaluations and early stop included); SB3's the whole process on RL Zoo's entry at its "
