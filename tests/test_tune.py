@@ -260,9 +260,23 @@ def test_sigterm_stops_a_worker_and_its_trial_is_not_left_running(tmp_path):
     running = wait_for_running_trial("s", open_storage(tune_job))
     worker.send_signal(signal.SIGTERM)
     _, stderr = worker.communicate(timeout=60)
-    assert worker.returncode == 0, stderr
+    assert worker.returncode == 143, stderr  # 128 + SIGTERM, as for zoo train
+    assert "Interrupted by SIGTERM" in stderr and "Traceback" not in stderr
     trial = trials_of(tune_job)[running.number]
     assert trial.state.name == "FAIL"
+
+
+@pytest.mark.slow  # ~15 s: two spawned workers
+def test_sigterm_to_the_parent_alone_stops_every_worker(tmp_path):
+    # what `timeout` or a scheduler does: the signal reaches the parent only, which passes it on
+    parent = zoo_tune(tmp_path, "--trials", 4, "--steps", 200_000, "--study-name", "s", "--workers", 2)
+    tune_job = job(tmp_path, study_name="s", study_dir=tmp_path / "runs" / "tune" / "s")
+    wait_for_running_trial("s", open_storage(tune_job))
+    parent.send_signal(signal.SIGTERM)
+    _, stderr = parent.communicate(timeout=90)
+    assert parent.returncode == 143, stderr
+    assert "Interrupted by SIGTERM" in stderr and "Traceback" not in stderr
+    assert not [t for t in trials_of(tune_job) if t.state.name == "RUNNING"]  # no trial left hanging
 
 
 @pytest.mark.slow  # ~20 s of three workers and a grace period; .ci/run's slow pass runs it on PostgreSQL

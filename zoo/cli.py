@@ -608,6 +608,12 @@ def tune(
         console.print(f"wrote {escape(str(path))}")
     for note in result.notes:
         console.print(f"note: {escape(note)}")
+    if result.stopped_by is not None:
+        code = INTERRUPTED_EXIT_CODES.get(result.stopped_by, 130)
+        error_console.print(f"[yellow]Interrupted by {result.stopped_by}:[/] the study keeps every finished trial "
+                            f"(the one cut short is recorded FAIL) and the same command goes on; exit code {code}.",
+                            highlight=False)
+        raise typer.Exit(code)
 
 
 def main():

@@ -248,6 +248,9 @@ def env_entry_name(env_id: str) -> str:
     return env_id.split(":", 1)[-1]
 
 
+SEARCH_SPACES = "search"  # hyperparams/search/: zoo tune's search spaces (zoo/tune/space.py)
+
+
 def hyperparams_file(algo: str, hyperparams: str | Path | None = None) -> Path:
     """The YAML file of `algo` (a base algorithm's name): the main set by default; a shipped set
     by name (`rl_zoo` -> hyperparams/rl_zoo/<algo>.yml); or a YAML file or folder given as a path."""
@@ -263,10 +266,11 @@ def hyperparams_file(algo: str, hyperparams: str | Path | None = None) -> Path:
             raise ZooError(f"--hyperparams {hyperparams}: that folder has no {algo}.yml; add one (it may hold just "
                            "`default: {}`) or name the file itself.")
         return candidate / f"{algo}.yml"
+    # hyperparams/search/ holds `zoo tune`'s search spaces, not hyperparameters: never a set
     named = hyperparams_dir() / str(hyperparams) / f"{algo}.yml"
-    if named.exists():
+    if str(hyperparams) != SEARCH_SPACES and named.exists():
         return named
-    sets = sorted(p.name for p in hyperparams_dir().iterdir() if p.is_dir())
+    sets = sorted(p.name for p in hyperparams_dir().iterdir() if p.is_dir() and p.name != SEARCH_SPACES)
     raise ZooError(
         f"No hyperparameters '{hyperparams}' for {algo}: not a YAML file, a folder, or a shipped set "
         f"with {algo}.yml (shipped sets: {', '.join(sets) or 'none'})."

@@ -136,7 +136,7 @@ def report_paths(out_dir: str | Path, stem: str) -> tuple[Path, Path]:
     return folder / f"{stem}.json", folder / f"{stem}.md"
 
 
-def _evaluate(agent: Player, description: EnvDescription, episodes: int, seed: int) -> tuple[float, float]:
+def evaluate_final_policy(agent: Player, description: EnvDescription, episodes: int, seed: int) -> tuple[float, float]:
     """The final policy over `episodes` deterministic episodes of a fresh env seeded 10_000 + seed."""
     env = description.make()
     try:
@@ -213,7 +213,7 @@ def run_benchmark(
             report.notes.append(f"trained on {trained_on}")
         seconds = time.perf_counter() - started
         trained.env.close()
-        mean, std = _evaluate(trained.agent, description, eval_episodes, seed)
+        mean, std = evaluate_final_policy(trained.agent, description, eval_episodes, seed)
         record(SeedResult("zoo", seed, mean, std, seconds, trained.summary.get("steps", config.n_timesteps),
                           getattr(config, "n_threads", default_threads) or default_threads,
                           trained.summary.get("episodes")))
@@ -229,7 +229,7 @@ def run_benchmark(
                               seed=seed, verbose=0, device=trained_on, **sb3_kwargs)
             model.learn(config.n_timesteps)
             seconds = time.perf_counter() - started
-            mean, std = _evaluate(SB3Player(model), description, eval_episodes, seed)
+            mean, std = evaluate_final_policy(SB3Player(model), description, eval_episodes, seed)
             record(SeedResult("sb3", seed, mean, std, seconds, config.n_timesteps, torch.get_num_threads()))
     return report
 

@@ -51,7 +51,7 @@ def train_and_report(algo: str, env_id: str, seed: int, run_dir: Path, *, eval_f
     import yaml
     from stable_baselines3.common.callbacks import BaseCallback
 
-    from zoo.benchmark.runner import _evaluate
+    from zoo.benchmark.runner import evaluate_final_policy
     from zoo.benchmark.sb3 import SB3_EQUIVALENTS, SB3Player, sb3_env
     from zoo.build import describe_env
     from zoo.config import resolve_hyperparams
@@ -112,7 +112,7 @@ def train_and_report(algo: str, env_id: str, seed: int, run_dir: Path, *, eval_f
     trained_at = time.time()
     episodes.close()
     evaluations.close()
-    mean, std = _evaluate(SB3Player(model), description, eval_episodes, seed)
+    mean, std = evaluate_final_policy(SB3Player(model), description, eval_episodes, seed)
     report: dict[str, Any] = {"trained_at": trained_at, "steps": int(model.num_timesteps), "mean_return": mean,
                               "std_return": std, "threads": torch.get_num_threads(),
                               "sb3_class": sb3_class.__name__}

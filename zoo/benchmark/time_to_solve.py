@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from zoo.benchmark.runner import BenchmarkReport, SeedResult, _evaluate
+from zoo.benchmark.runner import BenchmarkReport, SeedResult, evaluate_final_policy
 from zoo.benchmark.sb3_process import RL_ZOO, TRAINED_NAME
 from zoo.build import describe_env
 from zoo.config import resolve_hyperparams
@@ -103,7 +103,7 @@ def run_time_to_solve(
         if len(checkpoints) != 1:
             raise ZooError(f"{run_dir}: expected one run with a {CHECKPOINT_NAME}, found {len(checkpoints)}.")
         agent = load_agent(checkpoints[0])
-        mean, std = _evaluate(agent, description, eval_episodes, seed)
+        mean, std = evaluate_final_policy(agent, description, eval_episodes, seed)
         _record(report, SeedResult("zoo", seed, mean, std, seconds, int(agent.num_timesteps),
                                    int(getattr(config, "n_threads", 0) or default_threads)), on_result)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import multiprocessing
+import multiprocessing.connection
+import signal
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +38,7 @@ class TuneResult:
     saved_best: Path | None = None
     plots: list[Path] = dataclasses.field(default_factory=list)
     notes: list[str] = dataclasses.field(default_factory=list)
+    stopped_by: str | None = None  # SIGINT or SIGTERM: this command was interrupted (exit 130 / 143)
 
 
 def require_optuna() -> None:
@@ -62,32 +65,43 @@ def tune(job: TuneJob, *, workers: int = 1, save_best: Path | None = None, plots
                        "deep-RL algos.")
     space = load_job_space(job)  # every error of the space before any trial or process starts
     study = open_study(job, open_storage(job), space)
+    stopped_by = None
     if job.n_trials > 0:
-        if workers == 1:
-            run_worker(job, 0)
-        else:
-            _run_workers(job, workers)
-    return report(study, job, save_best=save_best, plots=plots, top=top)
+        stopped_by = run_worker(job, 0) if workers == 1 else _run_workers(job, workers)
+    result = report(study, job, save_best=save_best, plots=plots, top=top)
+    result.stopped_by = stopped_by
+    return result
 
 
-def _run_workers(job: TuneJob, workers: int) -> None:
+def _run_workers(job: TuneJob, workers: int) -> str | None:
     """Every worker in a process of its own, all started together (so they share the trials
     fairly); this one waits. Spawn, not fork: a forked copy of a process running torch threads
-    can hang. Ctrl-C reaches the whole process group: each worker stops after its step."""
+    can hang. Ctrl-C reaches the whole process group; a signal to this process alone (SIGTERM
+    from `timeout` or a scheduler, `kill -INT`) is passed on to the workers as SIGTERM. Either
+    way each worker stops after its step and records its trial. Returns the signal's name, or None."""
+    from zoo.interrupt import stop_on_interrupt
+
     context = multiprocessing.get_context("spawn")
     processes = [context.Process(target=run_worker, args=(job, index)) for index in range(workers)]
     for process in processes:
         process.start()
-    try:
-        for process in processes:
-            process.join()
-    except KeyboardInterrupt:  # the workers got it too; let them record their trials and go
-        for process in processes:
-            process.join()
-    failed = [index for index, process in enumerate(processes) if process.exitcode not in (0, None)]
+    with stop_on_interrupt() as stop:
+        passed_on = False
+        while alive := [process for process in processes if process.is_alive()]:
+            if stop.requested and not passed_on:
+                for process in alive:
+                    process.terminate()  # SIGTERM: the worker's own stop flag, never a kill
+                passed_on = True
+            multiprocessing.connection.wait([process.sentinel for process in alive], timeout=0.5)
+    for process in processes:
+        process.join()
+    # a worker still starting up when the signal came has no handler yet and no trial: it just ends
+    stopped_early = -signal.SIGTERM if passed_on else 0
+    failed = [index for index, process in enumerate(processes) if process.exitcode not in (0, None, stopped_early)]
     if failed:
         raise ZooError(f"tune worker(s) {failed} ended with an error (exit codes "
                        f"{[processes[i].exitcode for i in failed]}); see their messages above.")
+    return stop.signal_name if stop.requested else None
 
 
 def report(study: optuna.Study, job: TuneJob, *, save_best: Path | None, plots: bool, top: int) -> TuneResult:

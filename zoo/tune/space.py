@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.config import build_config, coerce_value, type_name
+from zoo.config import SEARCH_SPACES, build_config, coerce_value, type_name
 from zoo.errors import ZooError, did_you_mean
 from zoo.files import load_yaml, read_text
 
@@ -84,7 +84,7 @@ class SearchSpace:
 def search_file(algo: str, search: str | Path | None = None) -> Path:
     from zoo.paths import hyperparams_dir
 
-    path = Path(search) if search is not None else hyperparams_dir() / "search" / f"{algo}.yml"
+    path = Path(search) if search is not None else hyperparams_dir() / SEARCH_SPACES / f"{algo}.yml"
     if not path.is_file():
         what = "is a folder, not a file" if path.is_dir() else "does not exist"
         raise ZooError(f"No search space for {algo}: {path} {what}. Write one (see zoo/tune/space.py) "

@@ -20,6 +20,7 @@ training step; its trial is recorded FAIL "interrupted".
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 import socket
@@ -125,12 +126,31 @@ def sampler_seed(job: TuneJob, worker: int) -> int:
     return zlib.crc32(f"{job.seed}/{socket.gethostname()}/{os.getpid()}/{worker}".encode())
 
 
+class _OneLine(logging.Filter):
+    """Optuna logs a failed trial's whole traceback (a refused config, an interrupt); its
+    one-line message already names the error, and zoo prints no tracebacks."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+def quiet_optuna() -> None:
+    """Warnings and errors only (our own table reports the trials), one line each."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    for handler in logging.getLogger("optuna").handlers:
+        if not any(isinstance(f, _OneLine) for f in handler.filters):
+            handler.addFilter(_OneLine())
+
+
 def open_study(job: TuneJob, storage: Any, space: SearchSpace | None = None, worker: int = 0) -> optuna.Study:
     """Create the study or join it; refuse one made for another algo or env. A new study's
     first trial is the shipped entry's parameters (when the space holds any)."""
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own table reports the trials
+    quiet_optuna()
     seed = sampler_seed(job, worker)
     sampler: optuna.samplers.BaseSampler = (
         optuna.samplers.RandomSampler(seed=seed) if job.sampler == "random"
@@ -244,22 +264,22 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def run_worker(job: TuneJob, index: int = 0) -> int:
+def run_worker(job: TuneJob, index: int = 0) -> str | None:
     """Run trials until the study holds `n_trials` finished ones (or the timeout, or Ctrl-C).
-    Returns how many trials this worker finished."""
-    import optuna
+    Returns the name of the signal that stopped it (SIGINT, SIGTERM), or None."""
     import torch
 
     from zoo.environments import import_env_packages
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    quiet_optuna()
     torch.set_num_threads(1)  # two workers on two cores must not oversubscribe them
     import_env_packages(job.env_packages)
     space = load_job_space(job)
     storage = open_storage(job)
     study = open_study(job, storage, space, index)
     with stop_on_interrupt() as stop:  # between trainings; train() takes over the signals while it runs
-        return _work(job, study, Objective(job, space, index, stop), stop)
+        _work(job, study, Objective(job, space, index, stop), stop)
+    return stop.signal_name if stop.requested else None
 
 
 def _work(job: TuneJob, study: optuna.Study, objective: Objective, stop: StopFlag) -> int:
