@@ -184,6 +184,9 @@ def test_wall_to_return_minimises_seconds_best_first_and_keeps_its_study(tmp_pat
     assert "final_returns,solved" in header
     with pytest.raises(ZooError, match="optimises wall-to-return:1, not --objective return"):
         tune(job(tmp_path, n_trials=1), plots=False)
+    # `zoo tune ... --trials 0` without --objective: reported by the study's own, best (fastest) first
+    report = tune(job(tmp_path, n_trials=0, goal_from_study=True), plots=False)
+    assert report.unit == "seconds to solve" and [row["value"] for row in report.best] == values
 
 
 @pytest.mark.parametrize("storage, message", [

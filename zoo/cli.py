@@ -535,10 +535,11 @@ def tune(
                                                                            "continues a study.")] = None,
     trial_seeds: Annotated[int, typer.Option("--trial-seeds", help="Seeds per trial; its value is the mean over "
                                                                    "them.")] = 1,
-    objective: Annotated[str, typer.Option("--objective", help="return (maximise the final mean return), or "
+    objective: Annotated[Optional[str], typer.Option("--objective", help="return (maximise the final mean return), or "
                                                                "wall-to-return:X / steps-to-return:X (minimise the "
                                                                "seconds / env steps until an evaluation averages "
-                                                               ">= X).")] = "return",
+                                                               ">= X). Default: return; with --trials 0, the "
+                                                               "study's own.")] = None,
     penalty: Annotated[Optional[float], typer.Option("--penalty", help="Time objectives: added to an unsolved "
                                                                        "seed's cost (default: 600 s; the budget "
                                                                        "for steps).")] = None,
@@ -574,7 +575,7 @@ def tune(
     from zoo.registry import get_algo
     from zoo.tune.objectives import parse_objective
 
-    goal = parse_objective(objective, penalty)
+    goal = parse_objective("return" if objective is None else objective, penalty)
     spec = get_algo(algo)
     name = study_name or f"{spec.name}-{env_dir_name(env_id)}"
     job = TuneJob(algo=spec.name, env_id=env_id, n_trials=trials, study_name=name,
@@ -583,12 +584,12 @@ def tune(
                   search=None if search is None else str(search), seed=seed, n_startup_trials=n_startup_trials,
                   n_evaluations=n_evaluations, hyperparams=hyperparams, env_packages=tuple(env_package or ()),
                   device=device, heartbeat_interval=heartbeat, grace_period=grace, overrides=parse_overrides(hp or []),
-                  goal=goal)
+                  goal=goal, goal_from_study=objective is None and trials == 0)
     console.print(f"Tuning [bold]{spec.name}[/] on [bold]{escape(env_id)}[/]: study {escape(name)}, {trials} "
                   f"trials, {workers} worker(s)")
     result = run_tune(job, workers=workers, save_best=save_best, plots=plots)
     table = Table(title=f"best trials of {name}")
-    for column in ("trial", goal.unit, "final returns", "steps", "wall time", "params"):
+    for column in ("trial", result.unit, "final returns", "steps", "wall time", "params"):
         table.add_column(column, justify="right" if column != "params" else "left")
     for row in result.best:
         returns = " ".join(f"{value:.0f}" for value in row["returns"] or [])

@@ -39,6 +39,7 @@ class TuneResult:
     plots: list[Path] = dataclasses.field(default_factory=list)
     notes: list[str] = dataclasses.field(default_factory=list)
     stopped_by: str | None = None  # SIGINT or SIGTERM: this command was interrupted (exit 130 / 143)
+    unit: str = "mean return"  # what a trial's value is (the study's objective)
 
 
 def require_optuna() -> None:
@@ -65,6 +66,10 @@ def tune(job: TuneJob, *, workers: int = 1, save_best: Path | None = None, plots
                        "deep-RL algos.")
     space = load_job_space(job)  # every error of the space before any trial or process starts
     study = open_study(job, open_storage(job), space)
+    if job.goal_from_study:
+        from zoo.tune.objectives import parse_objective
+
+        job = dataclasses.replace(job, goal=parse_objective(str(study.user_attrs.get("objective", "return"))))
     stopped_by = None
     if job.n_trials > 0:
         stopped_by = run_worker(job, 0) if workers == 1 else _run_workers(job, workers)
@@ -117,7 +122,7 @@ def report(study: optuna.Study, job: TuneJob, *, save_best: Path | None, plots: 
     best = [{"number": t.number, "value": t.value, "params": t.params, "steps": t.user_attrs.get("steps"),
              "seconds": t.user_attrs.get("seconds"), "run_dirs": t.user_attrs.get("run_dirs", []),
              "config": t.user_attrs.get("config"), "returns": t.user_attrs.get("returns")} for t in finished[:top]]
-    result = TuneResult(job.study_name, job.study_dir, counts(study), best, csv_path)
+    result = TuneResult(job.study_name, job.study_dir, counts(study), best, csv_path, unit=job.goal.unit)
     if save_best is not None:
         if not best or not best[0]["config"]:
             raise ZooError(f"Study '{job.study_name}' has no complete trial yet: nothing to save to {save_best}.")

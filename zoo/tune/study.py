@@ -72,6 +72,7 @@ class TuneJob:
     grace_period: int = 30
     overrides: dict[str, Any] = field(default_factory=dict)
     goal: Goal = Goal()  # --objective: the mean return, or the time (steps) to reach a return
+    goal_from_study: bool = False  # --trials 0 without --objective: report by the study's own objective
 
     @property
     def spec(self) -> AlgoSpec:
@@ -164,7 +165,7 @@ def open_study(job: TuneJob, storage: Any, space: SearchSpace | None = None, wor
     attrs = study.user_attrs
     # a new study has no attrs yet; one made before --objective existed maximised the mean return
     objective = attrs.get("objective", "return" if "algo" in attrs else job.goal.label)
-    if objective != job.goal.label:
+    if objective != job.goal.label and not job.goal_from_study:
         raise ZooError(f"Study '{job.study_name}' optimises {objective}, not --objective {job.goal.label}. "
                        "Choose another --study-name.")
     if "algo" in attrs and (attrs["algo"], attrs["env_id"]) != (job.spec.name, job.env_id):
