@@ -122,7 +122,7 @@ def test_discrete_sac_target_is_the_soft_value_of_the_smaller_target_critic():
 @pytest.mark.slow
 def test_sac_learns_pendulum(tmp_path):
     result = train("sac", "Pendulum-v1", seed=0, out_dir=tmp_path,
-                   overrides={"n_timesteps": 5000, "eval_freq": 0, "net_arch": [64, 64]})
+                   overrides={"n_timesteps": 5000, "eval_freq": 0, "stop_at_return": None, "net_arch": [64, 64]})
     evaluation = evaluate_agent(result.agent, result.env, 5, seed=123)
     assert evaluation.mean > -400, evaluation.returns  # a random policy scores about -1200
 
@@ -131,7 +131,8 @@ def test_sac_learns_pendulum(tmp_path):
 @pytest.mark.parametrize("normalize", [False, True], ids=["raw", "normalized-observations"])
 def test_ddpg_learns_pendulum(tmp_path, normalize):
     result = train("ddpg", "Pendulum-v1", seed=0, out_dir=tmp_path,
-                   overrides={"n_timesteps": 5000, "eval_freq": 0, "normalize_observations": normalize})
+                   overrides={"n_timesteps": 5000, "eval_freq": 0, "stop_at_return": None,
+                              "normalize_observations": normalize})
     evaluation = evaluate_agent(result.agent, result.env, 5, seed=123)
     assert evaluation.mean > -400, evaluation.returns
     if normalize:  # every observation of training: 5000 steps and 26 resets (25 episodes of 200)

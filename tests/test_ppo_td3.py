@@ -293,7 +293,8 @@ def test_the_cli_plays_uploads_plots_and_logs_ppo_and_td3(tmp_path, monkeypatch)
 def test_td3_learns_pendulum(tmp_path):
     from zoo.evaluation import evaluate_agent
 
-    result = train("td3", "Pendulum-v1", seed=0, out_dir=tmp_path, overrides={"n_timesteps": 10_000, "eval_freq": 0})
+    result = train("td3", "Pendulum-v1", seed=0, out_dir=tmp_path, overrides={"n_timesteps": 10_000, "eval_freq": 0,
+                                                                                   "stop_at_return": None})
     evaluation = evaluate_agent(result.agent, result.env, 5, seed=123)
     assert evaluation.mean > -400, evaluation.returns  # a random policy scores about -1200
 
