@@ -16,6 +16,7 @@ optuna = pytest.importorskip("optuna")
 
 from zoo.agents.dqn import DQNConfig  # noqa: E402
 from zoo.errors import ZooError  # noqa: E402
+from zoo.paths import hyperparams_dir  # noqa: E402
 from zoo.tune import TuneJob, tune  # noqa: E402
 from zoo.tune.objectives import parse_objective  # noqa: E402
 from zoo.tune.space import load_space, search_file  # noqa: E402
@@ -64,6 +65,13 @@ def test_every_shipped_space_is_valid_for_its_algo_on_its_flagship_env(tmp_path)
 
         space = load_job_space(job(tmp_path, algo=algo, env_id=env_id, overrides={}))
         assert space.dimensions and "n_timesteps" not in {d.name for d in space.dimensions}
+    # the time-to-solve studies' spaces, on the entries they search around
+    for algo, env_id, name in (("dqn", "CartPole-v1", "dqn"), ("ppo", "CartPole-v1", "ppo"),
+                               ("actor_critic", "CartPole-v1", "actor_critic"), ("sac", "Pendulum-v1", "sac"),
+                               ("ddpg", "Pendulum-v1", "ddpg"), ("td3", "Pendulum-v1", "ddpg")):
+        path = hyperparams_dir() / "search" / f"{name}_time.yml"
+        space = load_job_space(job(tmp_path, algo=algo, env_id=env_id, overrides={}, search=str(path)))
+        assert {"eval_freq", "learning_rate"} <= {d.name for d in space.dimensions}
 
 
 def test_a_bad_space_is_refused_before_any_trial(tmp_path):
