@@ -167,6 +167,32 @@ def test_time_to_solve_times_whole_zoo_train_processes_and_keeps_their_runs(tmp_
     assert row["seconds"] > logged
 
 
+@pytest.mark.slow  # ~15 s: a benchmark process and its zoo train child
+def test_ctrl_c_during_time_to_solve_is_one_line_exit_130_and_the_childs_run_keeps_its_model(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    command = [sys.executable, "-m", "zoo", "benchmark", "dqn", "CartPole-v1", "--time-to-solve", "--seeds", "2",
+               "--no-sb3", "--out", str(tmp_path), "--hp", "n_timesteps=1000000", "--hp", "stop_at_return=null"]
+    parent = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              start_new_session=True, env={**os.environ, "COLUMNS": "200"})
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob("benchmarks/time_to_solve/*/zoo/seed_0/dqn/*/progress.csv")):
+        assert time.monotonic() < deadline and parent.poll() is None, "the zoo train child never started training"
+        time.sleep(0.2)
+    time.sleep(1.0)
+    os.killpg(parent.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole process group
+    _, stderr = parent.communicate(timeout=60)
+    assert parent.returncode == 130, stderr
+    assert "Interrupted by SIGINT" in stderr and "Traceback" not in stderr
+    (run,) = tmp_path.glob("benchmarks/time_to_solve/*/zoo/seed_0/dqn/CartPole-v1_1")
+    assert (run / "model.zip").is_file() and str(run.parent.parent) in stderr.replace("\n", "")
+    assert not list(tmp_path.glob("benchmarks/time_to_solve/*/zoo/seed_1"))  # nothing after the interrupt
+
+
 def test_time_to_solve_errors_name_the_flag(tmp_path):
     a_file = tmp_path / "a_file"
     a_file.write_text("")

@@ -443,17 +443,25 @@ def _benchmark_time_to_solve(algo: str, env_id: str, seeds: list[int], steps: Op
                              hyperparams: Optional[str], episodes: int, sb3: Optional[bool], sb3_seeds: Optional[int],
                              sb3_threads: Optional[int], sb3_eval_freq: int, sb3_steps: Optional[int],
                              target: Optional[float], out: Path) -> None:
-    from zoo.benchmark.time_to_solve import run_time_to_solve
+    from zoo.benchmark.time_to_solve import SeedInterrupted, run_time_to_solve
 
     if steps is not None:
         overrides = {**overrides, "n_timesteps": steps}
     if sb3_seeds is not None and sb3_seeds < 0:
         raise ZooError("--sb3-seeds must be at least 0.")
-    report, folder = run_time_to_solve(algo, env_id, seeds, hyperparams=hyperparams, overrides=overrides,
-                                       eval_episodes=episodes, compare_sb3=sb3, sb3_seeds=sb3_seeds,
-                                       sb3_threads=sb3_threads, sb3_eval_freq=sb3_eval_freq, sb3_steps=sb3_steps,
-                                       target=target, out_dir=out,
-                                       on_result=lambda result: _show_seed_result(result.library, result))
+    try:
+        report, folder = run_time_to_solve(algo, env_id, seeds, hyperparams=hyperparams, overrides=overrides,
+                                           eval_episodes=episodes, compare_sb3=sb3, sb3_seeds=sb3_seeds,
+                                           sb3_threads=sb3_threads, sb3_eval_freq=sb3_eval_freq, sb3_steps=sb3_steps,
+                                           target=target, out_dir=out,
+                                           on_result=lambda result: _show_seed_result(result.library, result))
+    except SeedInterrupted as stopped:
+        code = INTERRUPTED_EXIT_CODES[stopped.signal_name]
+        saved = " (its model.zip holds what it learned)" if stopped.who == "zoo train" else ""
+        error_console.print(f"[yellow]Interrupted by {stopped.signal_name}:[/] no report; the {stopped.who} run it "
+                            f"stopped is in {escape(str(stopped.run_dir))}{saved}; exit code {code}.",
+                            highlight=False, soft_wrap=True)
+        raise typer.Exit(code) from None
     _print_report(report, f"{report.algo} on {report.env_id}: time to solve, {episodes} eval episodes", out)
     console.print(f"runs in {escape(str(folder))} (zoo plot {escape(str(folder))}/zoo/seed_*/*/* "
                   f"{escape(str(folder))}/sb3/seed_* --x seconds)")

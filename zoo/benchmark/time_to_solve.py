@@ -152,14 +152,37 @@ def _record(report: BenchmarkReport, result: SeedResult, on_result: Callable[[Se
         on_result(result)
 
 
+class SeedInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped a seed's child process (which saved what it had, for ours)."""
+
+    def __init__(self, signal_name: str, who: str, run_dir: Path):
+        super().__init__(f"{who} in {run_dir} stopped by {signal_name}")
+        self.signal_name, self.who, self.run_dir = signal_name, who, run_dir
+
+
 def _run(command: list[str], run_dir: Path, who: str) -> None:
     """A child process with its output in RUN_DIR/output.log; one error if it fails."""
+    from zoo.interrupt import stop_on_interrupt
+
     run_dir.mkdir(parents=True, exist_ok=True)
     log = run_dir / "output.log"
-    with log.open("w") as output:
-        code = subprocess.run(command, stdout=output, stderr=subprocess.STDOUT, check=False).returncode
-    if code in INTERRUPTED:
-        raise KeyboardInterrupt
+    # Ctrl-C reaches the child too (one process group) and it saves what it learned: this process
+    # waits for it. A signal to this process alone (SIGTERM from `timeout`) is passed on as SIGTERM.
+    with log.open("w") as output, stop_on_interrupt() as stop:
+        child = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+        passed_on = False
+        while child.poll() is None:
+            if stop.requested and not passed_on:
+                child.terminate()
+                passed_on = True
+            try:
+                child.wait(timeout=0.2)
+            except subprocess.TimeoutExpired:
+                pass
+    code = child.returncode
+    if stop.requested or code in INTERRUPTED:
+        name = stop.signal_name or ("SIGINT" if code in (130, -2) else "SIGTERM")
+        raise SeedInterrupted(name, who, run_dir)
     if code != 0:
         tail = " | ".join(log.read_text(errors="replace").strip().splitlines()[-3:])
         raise ZooError(f"{who} failed (exit code {code}); {log}: {tail[-500:]}")
