@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 
 class StopFlag:
@@ -43,3 +44,19 @@ def stop_on_interrupt(flag: StopFlag | None = None) -> Iterator[StopFlag]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def wait_passing_on(stop: StopFlag, running: Callable[[], list[Any]], wait: Callable[[list[Any]], object]) -> bool:
+    """Wait for child processes (`running()` lists the live ones; `wait(alive)` blocks a little)
+    inside `stop_on_interrupt()`. After this process's first signal each child gets SIGTERM once,
+    its own stop flag: it stops after its step and saves. A Ctrl-C in a terminal reached them
+    already; this covers a signal sent to this process alone (`timeout`, a scheduler). Returns
+    whether it passed a signal on."""
+    passed_on = False
+    while alive := running():
+        if stop.requested and not passed_on:
+            for child in alive:
+                child.terminate()
+            passed_on = True
+        wait(alive)
+    return passed_on

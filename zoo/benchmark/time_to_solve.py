@@ -162,7 +162,7 @@ class SeedInterrupted(KeyboardInterrupt):
 
 def _run(command: list[str], run_dir: Path, who: str) -> None:
     """A child process with its output in RUN_DIR/output.log; one error if it fails."""
-    from zoo.interrupt import stop_on_interrupt
+    from zoo.interrupt import stop_on_interrupt, wait_passing_on
 
     run_dir.mkdir(parents=True, exist_ok=True)
     log = run_dir / "output.log"
@@ -170,15 +170,7 @@ def _run(command: list[str], run_dir: Path, who: str) -> None:
     # waits for it. A signal to this process alone (SIGTERM from `timeout`) is passed on as SIGTERM.
     with log.open("w") as output, stop_on_interrupt() as stop:
         child = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
-        passed_on = False
-        while child.poll() is None:
-            if stop.requested and not passed_on:
-                child.terminate()
-                passed_on = True
-            try:
-                child.wait(timeout=0.2)
-            except subprocess.TimeoutExpired:
-                pass
+        wait_passing_on(stop, lambda: [child] if child.poll() is None else [], lambda alive: time.sleep(0.2))
     code = child.returncode
     if stop.requested or code in INTERRUPTED:
         name = stop.signal_name or ("SIGINT" if code in (130, -2) else "SIGTERM")

@@ -84,20 +84,16 @@ def _run_workers(job: TuneJob, workers: int) -> str | None:
     can hang. Ctrl-C reaches the whole process group; a signal to this process alone (SIGTERM
     from `timeout` or a scheduler, `kill -INT`) is passed on to the workers as SIGTERM. Either
     way each worker stops after its step and records its trial. Returns the signal's name, or None."""
-    from zoo.interrupt import stop_on_interrupt
+    from zoo.interrupt import stop_on_interrupt, wait_passing_on
 
     context = multiprocessing.get_context("spawn")
     processes = [context.Process(target=run_worker, args=(job, index)) for index in range(workers)]
     for process in processes:
         process.start()
     with stop_on_interrupt() as stop:
-        passed_on = False
-        while alive := [process for process in processes if process.is_alive()]:
-            if stop.requested and not passed_on:
-                for process in alive:
-                    process.terminate()  # SIGTERM: the worker's own stop flag, never a kill
-                passed_on = True
-            multiprocessing.connection.wait([process.sentinel for process in alive], timeout=0.5)
+        passed_on = wait_passing_on(
+            stop, lambda: [process for process in processes if process.is_alive()],
+            lambda alive: multiprocessing.connection.wait([process.sentinel for process in alive], timeout=0.5))
     for process in processes:
         process.join()
     # a worker still starting up when the signal came has no handler yet and no trial: it just ends
