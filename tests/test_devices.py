@@ -171,7 +171,8 @@ def test_agents_learn_on_their_device_and_checkpoints_cross_devices(algo, device
 @pytest.mark.parametrize("device", DEVICES)
 def test_train_and_resume_on_a_device(tmp_path, device):
     first = train("sac", "Pendulum-v1", n_timesteps=400, out_dir=tmp_path, device=device,
-                  overrides={"learning_starts": 100, "eval_freq": 0, "save_replay_buffer": True})
+                  overrides={"learning_starts": 100, "train_freq": 1, "gradient_steps": 1, "eval_freq": 0,
+                             "stop_at_return": None, "save_replay_buffer": True})
     first.env.close()
     assert first.agent.device.type == device
     resumed = train("sac", "Pendulum-v1", n_timesteps=600, out_dir=tmp_path, device=device, resume=first.run_dir)

@@ -280,8 +280,9 @@ def test_the_cli_plays_uploads_plots_and_logs_ppo_and_td3(tmp_path, monkeypatch)
     ok("upload", "ppo", "Pendulum-v1", "--repo-id", "me/ppo-pendulum", "--out", "card", "--no-video", "--episodes", 1)
     assert (tmp_path / "card" / "model.zip").exists()
     pytest.importorskip("tensorboard")
-    ok("train", "ppo", "CartPole-v1", "--steps", 512, "--hp", "eval_freq=256", "--hp", "n_eval_episodes=1",
-       "--hp", "stop_at_return=null", "--tensorboard")
+    # rollouts of 8 envs x 32 steps: two updates within 512 steps (the entry's 128 steps would make none)
+    ok("train", "ppo", "CartPole-v1", "--steps", 512, "--hp", "n_steps=32", "--hp", "eval_freq=256",
+       "--hp", "n_eval_episodes=1", "--hp", "stop_at_return=null", "--tensorboard")
     events = list((tmp_path / "runs" / "ppo" / "CartPole-v1_1" / "tensorboard").glob("events.*"))
     assert events and b"train/clip_fraction" in events[0].read_bytes()
     pytest.importorskip("matplotlib")

@@ -15,7 +15,8 @@ CASES = [
     ("value_iteration", "FrozenLake-v1", {}),
     ("dqn", "CartPole-v1", {"n_timesteps": 2000, "learning_starts": 500, "train_freq": 4, "gradient_steps": 1,
                             "eval_freq": 0, "stop_at_return": None}),
-    ("sac", "Pendulum-v1", {"n_timesteps": 400, "learning_starts": 200, "eval_freq": 0, "net_arch": [32]}),
+    ("sac", "Pendulum-v1", {"n_timesteps": 400, "learning_starts": 200, "eval_freq": 0, "stop_at_return": None,
+                            "net_arch": [32]}),
     ("actor_critic", "CartPole-v1", {"n_timesteps": 2000, "eval_freq": 0, "stop_at_return": None}),
 ]
 
