@@ -122,7 +122,8 @@ def test_discrete_sac_target_is_the_soft_value_of_the_smaller_target_critic():
 @pytest.mark.slow
 def test_sac_learns_pendulum(tmp_path):
     result = train("sac", "Pendulum-v1", seed=0, out_dir=tmp_path,
-                   overrides={"n_timesteps": 5000, "eval_freq": 0, "stop_at_return": None, "net_arch": [64, 64]})
+                   overrides={"n_timesteps": 5000, "eval_freq": 0, "stop_at_return": None, "net_arch": [64, 64],
+                              "train_freq": 1, "gradient_steps": 1})  # one update per step, not the entry's
     evaluation = evaluate_agent(result.agent, result.env, 5, seed=123)
     assert evaluation.mean > -400, evaluation.returns  # a random policy scores about -1200
 
@@ -132,6 +133,7 @@ def test_sac_learns_pendulum(tmp_path):
 def test_ddpg_learns_pendulum(tmp_path, normalize):
     result = train("ddpg", "Pendulum-v1", seed=0, out_dir=tmp_path,
                    overrides={"n_timesteps": 5000, "eval_freq": 0, "stop_at_return": None,
+                              "train_freq": 1, "gradient_steps": 1,  # one update per step (the entry makes 4)
                               "normalize_observations": normalize})
     evaluation = evaluate_agent(result.agent, result.env, 5, seed=123)
     assert evaluation.mean > -400, evaluation.returns
