@@ -240,6 +240,72 @@ def test_the_actor_and_targets_move_every_policy_delay_updates():
     assert all(m[2] for m in moved)  # both critics learn every update
 
 
+def _plain_critic(ensemble, member):
+    """Member `member` of an EnsembleMLP as the nn.Sequential of Linear/ReLU a plain TD3 has."""
+    layers = []
+    for weight, bias in zip(ensemble.weights, ensemble.biases):
+        linear = torch.nn.Linear(*weight.shape[1:])
+        with torch.no_grad():
+            linear.weight.copy_(weight[member].T)
+            linear.bias.copy_(bias[member, 0])
+        layers += [linear, torch.nn.ReLU()]
+    return torch.nn.Sequential(*layers[:-1])
+
+
+def test_td3_updates_equal_a_plain_pytorch_td3_from_the_same_state():
+    """Our update (fused Adam, both critics in one batched pass, in-place ReLU, no critic
+    gradients in the actor's pass) against TD3 written plainly, as SB3 does: two nn.Sequential
+    critics, torch.optim.Adam, F.mse_loss. Five updates from the same weights and batches
+    (policy_delay 2: the actor and targets move at updates 2 and 4); every parameter within
+    1e-5 relative."""
+    import copy
+
+    import torch.nn.functional as F
+
+    agent = td3({"net_arch": [64, 48], "batch_size": 32, "gamma": 0.98})
+    actor = copy.deepcopy(agent.actor)
+    critics = [_plain_critic(agent.critic, m) for m in (0, 1)]
+    target_actor = copy.deepcopy(agent.target_actor)
+    target_critics = [_plain_critic(agent.target_critic, m) for m in (0, 1)]
+    actor_optimizer = torch.optim.Adam(actor.parameters(), lr=agent.config.learning_rate)
+    critic_optimizer = torch.optim.Adam([p for c in critics for p in c.parameters()], lr=agent.config.learning_rate)
+    gamma, tau = agent.config.gamma, agent.config.tau
+    for update in range(1, 6):
+        batch = _batch(agent, seed=update)
+        torch.manual_seed(update)  # the target policy noise, drawn alike
+        agent.update(batch)
+        torch.manual_seed(update)
+        actions = batch.actions / 2.0  # Pendulum's [-2, 2] in the policy's [-1, 1]
+        with torch.no_grad():
+            next_mu = target_actor(batch.next_observations)
+            noise = (torch.randn_like(next_mu) * 0.2).clamp(-0.5, 0.5)
+            next_inputs = torch.cat([batch.next_observations, (next_mu + noise).clamp(-1, 1)], 1)
+            next_q = torch.minimum(*(c(next_inputs) for c in target_critics)).squeeze(-1)
+            y = batch.rewards + gamma * (1 - batch.terminated) * next_q
+        inputs = torch.cat([batch.observations, actions], 1)
+        critic_loss = sum(F.mse_loss(c(inputs).squeeze(-1), y) for c in critics)
+        critic_optimizer.zero_grad()
+        critic_loss.backward()
+        critic_optimizer.step()
+        if update % 2 == 0:
+            actor_loss = -critics[0](torch.cat([batch.observations, actor(batch.observations)], 1)).mean()
+            actor_optimizer.zero_grad()
+            actor_loss.backward()
+            actor_optimizer.step()
+            with torch.no_grad():
+                for online, target in ((actor, target_actor), *zip(critics, target_critics)):
+                    for p, t in zip(online.parameters(), target.parameters()):
+                        t.mul_(1 - tau).add_(tau * p)
+    for ours, plain in ((agent.actor, actor), (agent.target_actor, target_actor)):
+        for a, b in zip(ours.parameters(), plain.parameters()):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
+    for ours, plain in ((agent.critic, critics), (agent.target_critic, target_critics)):
+        for member in (0, 1):
+            for a, b in zip(_plain_critic(ours, member).parameters(), plain[member].parameters()):
+                torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
+    assert not torch.equal(next(agent.actor.parameters()), next(agent.target_actor.parameters()))
+
+
 def test_td3s_critics_are_two_independent_mlps_in_one_pass():
     agent = td3()
     inputs = torch.randn(5, 4)

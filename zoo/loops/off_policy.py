@@ -15,6 +15,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
+from zoo.allocator import keep_freed_memory
 from zoo.callbacks import Callback
 from zoo.contracts import Metrics, OffPolicyAgent, RunSummary
 from zoo.files import write_arrays
@@ -31,6 +32,7 @@ def off_policy_loop(agent: OffPolicyAgent, env: gym.Env, eval_env: gym.Env | Non
     """`start_step` and `replay` (a saved buffer's arrays) continue an earlier run (resume)."""
     config = agent.config
     set_torch_threads(config.n_threads)
+    keep_freed_memory()  # no page faults to take back freed activations (zoo/allocator.py)
     buffer = agent.make_replay_buffer(min(config.buffer_size, config.n_timesteps), seed)
     if replay is not None:
         buffer.load_state_arrays(replay)

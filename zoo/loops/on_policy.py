@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import gymnasium as gym
 import numpy as np
 
+from zoo.allocator import keep_freed_memory
 from zoo.callbacks import Callback
 from zoo.contracts import Metrics, OnPolicyAgent, Rollout, RunSummary
 from zoo.interrupt import StopFlag
@@ -85,6 +86,7 @@ def on_policy_loop(agent: OnPolicyAgent, envs: gym.vector.VectorEnv, eval_env: g
     """`start_step`: env steps an earlier run already trained (resume). Closes `envs`."""
     config = agent.config
     set_torch_threads(config.n_threads)
+    keep_freed_memory()  # no page faults to take back freed activations (zoo/allocator.py)
     monitor = TrainingMonitor(agent, config, eval_env, callbacks, seed=seed, start_step=start_step)
     collector = RolloutCollector(agent, envs, monitor, seed, start_step)
     try:
