@@ -108,7 +108,7 @@ def test_a_shipped_set_is_chosen_by_name_and_an_unknown_one_is_a_clear_error():
     rl_zoo = resolve_hyperparams(get_algo("dqn"), "CartPole-v1", hyperparams="rl_zoo")
     assert rl_zoo.config.gradient_steps == 128 and rl_zoo.config.net_arch == [256, 256]
     assert rl_zoo.sources == ["rl_zoo/dqn.yml [default]", "rl_zoo/dqn.yml [CartPole-v1]"]
-    with pytest.raises(ZooError, match=r"shipped sets: rl_zoo, v0_1\)"):
+    with pytest.raises(ZooError, match=r"shipped sets: rl_zoo, v0_1, v0_2\)"):
         resolve_hyperparams(get_algo("dqn"), "CartPole-v1", hyperparams="nope")
     # hyperparams/search/ holds zoo tune's search spaces: not a set of hyperparameters
     with pytest.raises(ZooError, match=r"No hyperparameters 'search' for dqn"):

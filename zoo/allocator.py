@@ -6,7 +6,7 @@ floats, 800 KB). With glibc's defaults the top of the heap is trimmed and return
 whenever enough of it is free, so the next update takes it back one page fault at a time:
 measured here, ~230 minor page faults per TD3 update and 13.2-15.2 ms per update, against
 0 faults and 11.3-12.8 ms with the trim threshold raised (same process, interleaved runs).
-SB3's TD3 update on the same entry faults ~18 times per step, so it gains little (tested).
+SB3's TD3 update on the same entry faults ~18 times per step, so it gains little (measured).
 
 This is what PyTorch's CPU tuning guides get from swapping in jemalloc or tcmalloc; raising
 glibc's thresholds with mallopt(3) gets it without a new dependency. It applies to the whole
