@@ -361,7 +361,7 @@ def test_the_cli_plays_uploads_plots_and_logs_ppo_and_td3(tmp_path, monkeypatch)
 def test_td3_learns_pendulum(tmp_path):
     from zoo.evaluation import evaluate_agent
 
-    # one update per step (the entry makes 4: 40k [32, 32] updates would take ~90 s here)
+    # one update per step, as the entry (pinned: DDPG's study entry made 4, ~90 s here)
     result = train("td3", "Pendulum-v1", seed=0, out_dir=tmp_path,
                    overrides={"n_timesteps": 10_000, "eval_freq": 0, "stop_at_return": None, "train_freq": 1,
                               "gradient_steps": 1})
