@@ -49,6 +49,7 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # ~7 s (a fresh process importing torch): the default run is near its 3-minute budget
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt only")
 def test_training_keeps_freed_memory_so_updates_stop_faulting(tmp_path):
     done = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], capture_output=True, text=True,
