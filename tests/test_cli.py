@@ -231,3 +231,31 @@ def test_enjoy_shows_a_pixel_agent_the_frames_it_sees(tmp_path, monkeypatch):
     result = zoo("enjoy", "vision_dqn", "CliffWalking4x12-v0", "--render", "--episodes", 1)
     assert result.exit_code == 0, result.output
     assert "episode 1: return -13.00" in result.output and "C  C" not in result.output
+
+
+def test_commands_that_need_torch_import_it_without_the_collector_and_freeze_it(tmp_path):
+    # zoo/startup.py: a `zoo train` process imports torch with the collector off and moves its
+    # objects out of the collector's reach (quicker start and exit); the collector is back on for
+    # training, and a library user's own process is left alone
+    result = run_python(
+        "import gc, sys\n"
+        "from typer.testing import CliRunner\n"
+        "from zoo.cli import app\n"
+        "assert gc.get_freeze_count() == 0 and 'torch' not in sys.modules\n"
+        "outcome = CliRunner().invoke(app, ['train', 'dqn', 'CartPole-v1', '--steps', '50', '--hp',\n"
+        "                                   'learning_starts=10', '--hp', 'eval_freq=0',\n"
+        "                                   '--hp', 'stop_at_return=null'])\n"
+        "assert outcome.exit_code == 0, outcome.output\n"
+        "assert gc.isenabled()\n"
+        "print(gc.get_freeze_count())\n", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout.split()[-1]) > 50_000  # torch's module-level objects (~300k here)
+    library_user = run_python(
+        "import gc\n"
+        "from zoo.train import train\n"
+        "train('dqn', 'CartPole-v1', n_timesteps=50, out_dir='runs',\n"
+        "      overrides={'learning_starts': 10, 'eval_freq': 0, 'stop_at_return': None})\n"
+        "from zoo.startup import import_torch\n"
+        "import_torch()  # torch is already there: nothing to do\n"
+        "assert gc.isenabled() and gc.get_freeze_count() == 0\n", cwd=tmp_path)
+    assert library_user.returncode == 0, library_user.stderr

@@ -615,3 +615,12 @@ def test_a_diverging_run_stops_and_never_overwrites_the_last_finite_checkpoint(t
     assert not (run / "model.zip").exists()
     best = load_agent(run / "best_model.zip")  # finite, or it would not load
     assert 0 < best.num_timesteps <= 400
+
+
+def test_a_child_stopped_by_ctrl_c_or_sigterm_is_told_from_one_that_failed():
+    from zoo.interrupt import EXIT_CODES, signal_name_of_exit
+
+    # exit codes after a clean save (128 + the number), and a child killed outright (minus it)
+    assert EXIT_CODES == {"SIGINT": 130, "SIGTERM": 143}
+    assert [signal_name_of_exit(code) for code in (130, -2, 143, -15)] == ["SIGINT", "SIGINT", "SIGTERM", "SIGTERM"]
+    assert [signal_name_of_exit(code) for code in (0, 1, 2, -9, None)] == [None] * 5

@@ -15,6 +15,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from zoo.errors import ZooError
+from zoo.interrupt import EXIT_CODES as INTERRUPTED_EXIT_CODES
+from zoo.startup import import_torch
 
 app = typer.Typer(
     name="zoo",
@@ -23,7 +25,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-INTERRUPTED_EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
 console = Console()
 error_console = Console(stderr=True)
 
@@ -137,6 +138,7 @@ def train(
     env_package: EnvPackageOpt = None,
 ):
     """Train ALGO on ENV with hyperparams/<algo>.yml; writes runs/<algo>/<env>_<n>/."""
+    import_torch()
     _import_env_packages(env_package)
     from zoo.config import parse_overrides
     from zoo.grid import policy_grid
@@ -174,8 +176,6 @@ def train(
     if tensorboard:
         console.print(f"curves: tensorboard --logdir {escape(str(result.run_dir.parent))}")
     if result.interrupted:
-        # What shells, `timeout`, systemd and Slurm expect of a process stopped by a signal:
-        # 128 + its number, here after a clean save.
         code = INTERRUPTED_EXIT_CODES.get(result.stopped_by or "SIGINT", 130)
         error_console.print(f"[yellow]Interrupted by {result.stopped_by or 'a signal'}:[/] saved what was learned "
                             f"so far (step {result.agent.num_timesteps}); exit code {code}.", highlight=False)
@@ -222,6 +222,7 @@ def evaluate(
     env_package: EnvPackageOpt = None,
 ):
     """Play episodes with a trained agent and print mean ± std of the return."""
+    import_torch()
     _import_env_packages(env_package)
     from zoo.evaluation import evaluate_agent
 
@@ -260,6 +261,7 @@ def enjoy(
     env_package: EnvPackageOpt = None,
 ):
     """Watch a trained agent play (latest run, else the shipped one in trained/)."""
+    import_torch()
     _import_env_packages(env_package)
     from zoo.evaluation import evaluate_agent
 
@@ -316,6 +318,7 @@ def upload(
     env_package: EnvPackageOpt = None,
 ):
     """Package an agent (checkpoint, hyperparameters, results, video, model card) and push it to the Hub."""
+    import_torch()
     _import_env_packages(env_package)
     import tempfile
 
@@ -413,6 +416,7 @@ def benchmark(
     env_package: EnvPackageOpt = None,
 ):
     """Train several seeds, evaluate the final policies, time them; SB3 alongside when installed."""
+    import_torch()
     _import_env_packages(env_package)
     from zoo.benchmark import run_benchmark
     from zoo.config import check_seed, parse_overrides
@@ -571,6 +575,7 @@ def tune(
     env_package: EnvPackageOpt = None,
 ):
     """Search hyperparameters with Optuna; several workers (and machines, with --storage) share one study."""
+    import_torch()
     from zoo.config import parse_overrides
     from zoo.runs import env_dir_name
     from zoo.tune import TuneJob

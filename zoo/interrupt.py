@@ -15,6 +15,18 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
+# What shells, `timeout`, systemd and Slurm expect of a process stopped by a signal: 128 + its
+# number (here after a clean save). A child killed outright reports minus the number instead.
+EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
+
+
+def signal_name_of_exit(code: int | None) -> str | None:
+    """"SIGINT" / "SIGTERM" for a child process's return code that says it was stopped so."""
+    for name, exit_code in EXIT_CODES.items():
+        if code in (exit_code, -signal.Signals[name].value):
+            return name
+    return None
+
 
 class StopFlag:
     def __init__(self) -> None:

@@ -33,8 +33,6 @@ from zoo.errors import ZooError
 from zoo.registry import get_algo
 from zoo.runs import env_dir_name
 
-INTERRUPTED = (130, 143, -2, -15)  # SIGINT / SIGTERM, as exit codes and as signals
-
 
 def run_time_to_solve(
     algo: str,
@@ -162,7 +160,7 @@ class SeedInterrupted(KeyboardInterrupt):
 
 def _run(command: list[str], run_dir: Path, who: str) -> None:
     """A child process with its output in RUN_DIR/output.log; one error if it fails."""
-    from zoo.interrupt import stop_on_interrupt, wait_passing_on
+    from zoo.interrupt import signal_name_of_exit, stop_on_interrupt, wait_passing_on
 
     run_dir.mkdir(parents=True, exist_ok=True)
     log = run_dir / "output.log"
@@ -172,9 +170,9 @@ def _run(command: list[str], run_dir: Path, who: str) -> None:
         child = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
         wait_passing_on(stop, lambda: [child] if child.poll() is None else [], lambda alive: time.sleep(0.2))
     code = child.returncode
-    if stop.requested or code in INTERRUPTED:
-        name = stop.signal_name or ("SIGINT" if code in (130, -2) else "SIGTERM")
-        raise SeedInterrupted(name, who, run_dir)
+    stopped_by = stop.signal_name or signal_name_of_exit(code)
+    if stop.requested or stopped_by is not None:
+        raise SeedInterrupted(stopped_by or "SIGINT", who, run_dir)
     if code != 0:
         tail = " | ".join(log.read_text(errors="replace").strip().splitlines()[-3:])
         raise ZooError(f"{who} failed (exit code {code}); {log}: {tail[-500:]}")
