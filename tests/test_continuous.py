@@ -79,19 +79,28 @@ def step_temperature(agent, log_pi):
     agent.alpha_optimizer.step()
 
 
-def test_twin_critics_in_one_pass_equal_two_separate_networks():
-    ensemble = EnsembleMLP(2, 5, 1, [7, 6], "relu")
+@pytest.mark.parametrize("out_features", [1, 3], ids=["one-output-critic", "discrete-critic"])
+def test_twin_critics_in_one_pass_equal_two_separate_networks(out_features):
+    # values and gradients (a one-output head is a product-and-sum, not a bmm: zoo/networks.py)
+    ensemble = EnsembleMLP(2, 5, out_features, [7, 6], "relu")
     inputs = torch.randn(9, 5)
     out = ensemble(inputs)
-    assert out.shape == (2, 9, 1)
+    assert out.shape == (2, 9, out_features)
+    weights = torch.randn_like(out)
+    (out * weights).sum().backward()
     for member in range(2):
-        single = mlp(5, 1, [7, 6], "relu")
+        single = mlp(5, out_features, [7, 6], "relu")
         linears = [m for m in single if isinstance(m, torch.nn.Linear)]
         with torch.no_grad():
             for layer, weight, bias in zip(linears, ensemble.weights, ensemble.biases):
                 layer.weight.copy_(weight[member].T)
                 layer.bias.copy_(bias[member, 0])
-        torch.testing.assert_close(out[member], single(inputs))
+        single_out = single(inputs)
+        torch.testing.assert_close(out[member], single_out)
+        (single_out * weights[member]).sum().backward()
+        for layer, weight, bias in zip(linears, ensemble.weights, ensemble.biases):
+            torch.testing.assert_close(weight.grad[member], layer.weight.grad.T)
+            torch.testing.assert_close(bias.grad[member, 0], layer.bias.grad)
 
 
 def test_ensemble_members_start_like_nn_linear():

@@ -179,7 +179,13 @@ class EnsembleMLP(nn.Module):
         x = inputs.unsqueeze(0).expand(self.n_members, *inputs.shape)
         last = len(self.weights) - 1
         for i, (weight, bias) in enumerate(zip(self.weights, self.biases)):
-            x = torch.baddbmm(bias, x, weight)
+            if i == last and weight.shape[-1] == 1:
+                # A critic's one output: torch's CPU bmm has no fast path for a single output
+                # column (measured, [2, 256, 300] x [2, 300, 1]: 291 us forward, 1.2 ms with its
+                # backward, against 66 us and 0.3 ms for this product-and-sum).
+                x = (x * weight.transpose(1, 2)).sum(-1, keepdim=True) + bias
+            else:
+                x = torch.baddbmm(bias, x, weight)
             if i < last:
                 x = self.activation(x)
         return x
