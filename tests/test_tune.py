@@ -85,6 +85,24 @@ def test_a_bad_space_is_refused_before_any_trial(tmp_path):
 # ---- studies on the embedded journal -----------------------------------------------------
 
 
+def test_local_workers_wait_for_each_other_to_start_but_not_for_a_stopped_or_missing_one():
+    import multiprocessing
+
+    from zoo.interrupt import StopFlag
+    from zoo.tune.study import start_together
+
+    ready = multiprocessing.get_context("spawn").Value("i", 1)  # one worker already waits
+    started = time.monotonic()
+    start_together(ready, 2, StopFlag(), timeout=30)  # the second arrives: nobody waits
+    assert ready.value == 2 and time.monotonic() - started < 1
+    stop = StopFlag()
+    stop.requested = True
+    start_together(ready, 4, stop, timeout=30)  # Ctrl-C while waiting: no more waiting
+    assert time.monotonic() - started < 2
+    start_together(ready, 9, StopFlag(), timeout=0.3)  # the others never come (failed to start)
+    assert 0.3 <= time.monotonic() - started < 3
+
+
 def test_two_workers_finish_exactly_n_trials_and_the_same_command_resumes(tmp_path):
     first = job(tmp_path, n_trials=4, n_timesteps=2000)
     result = tune(first, workers=2, plots=False)

@@ -21,7 +21,7 @@ EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
 
 
 def signal_name_of_exit(code: int | None) -> str | None:
-    """"SIGINT" / "SIGTERM" for a child process's return code that says it was stopped so."""
+    """The signal (SIGINT or SIGTERM) that a child process's return code says stopped it, else None."""
     for name, exit_code in EXIT_CODES.items():
         if code in (exit_code, -signal.Signals[name].value):
             return name

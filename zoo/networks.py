@@ -138,9 +138,10 @@ class NumpyForward:
 
 
 class EnsembleMLP(nn.Module):
-    """`n_members` independent MLPs evaluated in one batched pass (torch.baddbmm per layer).
+    """`n_members` independent MLPs evaluated in one batched pass (torch.baddbmm per layer; a
+    one-output head as a product and sum).
 
-    Used for SAC's twin critics: one kernel per layer for both instead of one each, with each
+    Used for SAC's and TD3's twin critics: one kernel per layer for both instead of one each, with each
     member initialised exactly as an nn.Linear of the same shape would be. Input [B, in] ->
     output [n_members, B, out].
     """

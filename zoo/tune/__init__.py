@@ -87,7 +87,8 @@ def _run_workers(job: TuneJob, workers: int) -> str | None:
     from zoo.interrupt import stop_on_interrupt, wait_passing_on
 
     context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=run_worker, args=(job, index)) for index in range(workers)]
+    ready = context.Value("i", 0)  # how many have started up (zoo.tune.study.start_together)
+    processes = [context.Process(target=run_worker, args=(job, index, ready, workers)) for index in range(workers)]
     for process in processes:
         process.start()
     with stop_on_interrupt() as stop:

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 EVAL_SEED_OFFSET = 10_000  # the final policy is judged on fresh episodes, as in zoo benchmark
 POLL_SECONDS = 1.0
+STARTUP_WAIT_SECONDS = 60.0  # how long started workers wait for the others to start
 
 
 @dataclass(frozen=True)
@@ -265,9 +266,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def run_worker(job: TuneJob, index: int = 0) -> str | None:
+def run_worker(job: TuneJob, index: int = 0, ready: Any = None, n_workers: int = 1) -> str | None:
     """Run trials until the study holds `n_trials` finished ones (or the timeout, or Ctrl-C).
-    Returns the name of the signal that stopped it (SIGINT, SIGTERM), or None."""
+    `ready`, `n_workers`: local workers started together (start_together). Returns the name of
+    the signal that stopped it (SIGINT, SIGTERM), or None."""
     import torch
 
     from zoo.environments import import_env_packages
@@ -279,8 +281,22 @@ def run_worker(job: TuneJob, index: int = 0) -> str | None:
     storage = open_storage(job)
     study = open_study(job, storage, space, index)
     with stop_on_interrupt() as stop:  # between trainings; train() takes over the signals while it runs
+        if ready is not None:
+            start_together(ready, n_workers, stop)
         _work(job, study, Objective(job, space, index, stop), stop)
     return stop.signal_name if stop.requested else None
+
+
+def start_together(ready: Any, n_workers: int, stop: StopFlag, timeout: float = STARTUP_WAIT_SECONDS) -> None:
+    """Wait until all `n_workers` local workers have started up (imports, storage, study), so
+    that they share the trials: a worker whose imports took a few seconds longer used to find
+    a short study's trials all taken. `ready` counts them (a shared multiprocessing.Value). A
+    stop, or a worker that never arrives (it failed to start), ends the wait."""
+    with ready.get_lock():
+        ready.value += 1
+    deadline = time.monotonic() + timeout
+    while ready.value < n_workers and not stop.requested and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _work(job: TuneJob, study: optuna.Study, objective: Objective, stop: StopFlag) -> int:
