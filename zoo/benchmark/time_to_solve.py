@@ -170,9 +170,9 @@ def _run(command: list[str], run_dir: Path, who: str) -> None:
         child = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
         wait_passing_on(stop, lambda: [child] if child.poll() is None else [], lambda alive: time.sleep(0.2))
     code = child.returncode
-    stopped_by = stop.signal_name or signal_name_of_exit(code)
-    if stop.requested or stopped_by is not None:
-        raise SeedInterrupted(stopped_by or "SIGINT", who, run_dir)
+    stopped_by = stop.signal_name or signal_name_of_exit(code)  # a stop always names its signal
+    if stopped_by is not None:
+        raise SeedInterrupted(stopped_by, who, run_dir)
     if code != 0:
         tail = " | ".join(log.read_text(errors="replace").strip().splitlines()[-3:])
         raise ZooError(f"{who} failed (exit code {code}); {log}: {tail[-500:]}")
