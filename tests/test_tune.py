@@ -238,7 +238,7 @@ def zoo_tune(tmp_path, *args, **popen):
 DQN_SPACE_SIZE = len(load_space(DQNConfig, {}, search_file("dqn")).dimensions)
 
 
-def wait_for_running_trial(study_name, storage, timeout=60):
+def wait_for_running_trial(study_name, storage, timeout=60, space_size=DQN_SPACE_SIZE):
     """The first trial that is RUNNING with all its parameters sampled: a worker killed while it
     was still sampling leaves a partial set, and the retry would then differ from this snapshot."""
     deadline = time.monotonic() + timeout
@@ -248,7 +248,7 @@ def wait_for_running_trial(study_name, storage, timeout=60):
         except KeyError:
             trials = []
         running = [t for t in trials if t.state.name == "RUNNING" and "pid" in t.user_attrs
-                   and len(t.params) == DQN_SPACE_SIZE]
+                   and len(t.params) == space_size]
         if running:
             return running[0]
         time.sleep(0.2)
@@ -310,10 +310,17 @@ def test_sigterm_to_the_parent_alone_stops_every_worker(tmp_path):
 
 @pytest.mark.slow  # ~20 s of three workers and a grace period; .ci/run's slow pass runs it on PostgreSQL
 def test_postgres_two_machines_join_one_study_and_a_killed_worker_is_retried(postgres_url, tmp_path):
-    args = ("--storage", postgres_url, "--study-name", "shared", "--heartbeat", 1, "--grace", 3)
+    # Trials that differ only in their learning rate, so each costs the same (~1.3 s at 3000 steps
+    # beside the other worker): with the full DQN space a 600-step trial mostly never trained
+    # (learning_starts up to 5000) and took ~0.3 s, and in CI (2026-11-26) a worker that started
+    # ~1 s late under load found all 4 trials taken. It would now have to be ~3 trials (~4 s) late.
+    space = tmp_path / "space.yml"
+    space.write_text("learning_rate: {log_uniform: [1.0e-4, 1.0e-2]}\n")
+    args = ("--storage", postgres_url, "--study-name", "shared", "--heartbeat", 1, "--grace", 3,
+            "--search", space, "--hp", "train_freq=4", "--hp", "gradient_steps=1", "--hp", "net_arch=[64, 64]")
     # one worker is killed (SIGKILL) in the middle of a long trial...
     doomed = zoo_tune(tmp_path / "a", "--trials", 4, "--steps", 100_000, *args)
-    killed = wait_for_running_trial("shared", postgres_url)
+    killed = wait_for_running_trial("shared", postgres_url, space_size=1)
     doomed.kill()
     doomed.wait()
     # ...as if on another machine, so that only its missed heartbeats can tell it died
@@ -323,7 +330,7 @@ def test_postgres_two_machines_join_one_study_and_a_killed_worker_is_retried(pos
     # trials below could all finish before any worker looked for stale trials
     time.sleep(4)
     # ...then two workers, as on two machines, finish the study with short trials
-    workers = [zoo_tune(tmp_path / name, "--trials", 4, "--steps", 600, *args) for name in ("b", "c")]
+    workers = [zoo_tune(tmp_path / name, "--trials", 4, "--steps", 3000, *args) for name in ("b", "c")]
     for process in workers:
         _, stderr = process.communicate(timeout=180)
         assert process.returncode == 0, stderr
