@@ -38,6 +38,22 @@ def test_agent_follows_the_protocol_and_round_trips(algo, tmp_path):
         np.testing.assert_array_equal(fresh.state_arrays()[name], array)
 
 
+@pytest.mark.parametrize("algo", list(ALGOS))
+def test_greedy_actions_of_a_batch_are_the_deterministic_actions_one_by_one(algo):
+    # training's evaluation asks for a batch at once (zoo.evaluation.evaluate_in_lockstep)
+    agent, env = trained_agent(algo)
+    env.observation_space.seed(0)
+    observations = [env.observation_space.sample() for _ in range(7)]
+    batch = np.stack(observations)
+    one_by_one = [agent.take_action(o, deterministic=True) for o in observations]
+    together = agent.greedy_actions(batch)
+    assert len(together) == len(one_by_one)
+    for single, batched in zip(one_by_one, together):
+        np.testing.assert_allclose(np.asarray(batched, dtype=np.float64), np.asarray(single, dtype=np.float64),
+                                   rtol=1e-5, atol=1e-6)
+        assert np.shape(batched) == np.shape(single)
+
+
 def test_loading_refuses_another_algo_or_env(tmp_path):
     agent, _ = trained_agent("ucb")
     path = agent.save(tmp_path / "model.zip")

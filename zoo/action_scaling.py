@@ -28,6 +28,10 @@ class BoxActions:
         """[-1, 1] -> the env's [low, high]."""
         return (squashed * self.scale + self.bias).reshape(self.space.shape)
 
+    def batch_to_env(self, squashed: np.ndarray) -> np.ndarray:
+        """A batch of [-1, 1] actions, one row each -> the env's [low, high]."""
+        return (squashed * self.scale + self.bias).reshape(len(squashed), *self.shape)
+
     def to_policy(self, env_actions: torch.Tensor) -> torch.Tensor:
         """A replayed batch of env actions -> [-1, 1]."""
         return (env_actions.reshape(len(env_actions), -1) - self._bias_tensor) / self._scale_tensor

@@ -74,6 +74,12 @@ class BaseAgent:
     def take_action(self, observation: Any, deterministic: bool = False) -> Any:
         raise NotImplementedError
 
+    def greedy_actions(self, observations: np.ndarray) -> Any:
+        """The deterministic actions for a batch of observations, one per row (evaluation plays
+        several episodes at once). One take_action each here; agents with a batched forward
+        pass override it."""
+        return [self.take_action(observation, deterministic=True) for observation in observations]
+
     # Hooks of the off-policy loop, which most agents do not need (zoo.contracts.OffPolicyAgent).
 
     def record_observation(self, observation: np.ndarray) -> None:

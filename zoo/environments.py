@@ -108,6 +108,42 @@ class EnvDescription:
         return make_env(self.env_id, self.env_kwargs, render_mode, wrappers=self.wrappers,
                         flatten_observations=self.flatten_observations, image_pipeline=self.image_pipeline)
 
+    def make_for_evaluation(self, n_envs: int) -> list[gym.Env] | gym.vector.VectorEnv:
+        """Envs to play `n_envs` evaluation episodes at once (zoo.evaluation.evaluate_in_lockstep).
+
+        The env's own numpy vector version (Gymnasium's `vector_entry_point`, e.g. CartPole's)
+        when it is the plain env with the same spaces: it steps all episodes in one call, ~10x
+        less time per episode step than a copy each. Otherwise `n_envs` copies; one env for an
+        image pipeline, whose copies would each render and hold frames."""
+        single = self.make()
+        if self.image_pipeline is not None or n_envs == 1:
+            return [single]
+        vector = self._plain_vector_env(n_envs)
+        if vector is not None and (vector.single_observation_space == single.observation_space
+                                   and vector.single_action_space == single.action_space):
+            single.close()
+            return vector
+        if vector is not None:
+            vector.close()
+        return [single, *(self.make() for _ in range(n_envs - 1))]
+
+    def _plain_vector_env(self, n_envs: int) -> gym.vector.VectorEnv | None:
+        if self.env_kwargs or self.wrappers or self.flatten_observations:
+            return None
+        spec = gym.spec(self.env_id)
+        if spec.vector_entry_point is None or spec.kwargs:
+            return None
+        try:
+            vector = gym.make_vec(self.env_id, num_envs=n_envs, vectorization_mode="vector_entry_point")
+        except (ImportError, TypeError, ValueError, gym.error.Error):
+            return None  # e.g. a JAX version without JAX installed: copies do
+        # evaluate_in_lockstep skips the step after an episode's end as the reset: next-step autoreset
+        next_step = gym.vector.AutoresetMode.NEXT_STEP
+        if vector.metadata.get("autoreset_mode", next_step) != next_step:
+            vector.close()
+            return None
+        return vector
+
     def make_vector(self, n_envs: int, vectorization: str = "sync") -> gym.vector.VectorEnv:
         if self.image_pipeline is not None:
             raise ZooError("Vector envs of image pipelines are not supported; use n_envs: 1.")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
+
+# Training's evaluation envs: copies of the env, or its own vector version (EnvDescription.make_for_evaluation).
+EvaluationEnvs = Sequence[gym.Env] | gym.vector.VectorEnv
 
 
 class Player(Protocol):
@@ -74,4 +77,79 @@ def evaluate_agent(
                 on_step(env)
         result.returns.append(episode_return)
         result.lengths.append(length)
+    return result
+
+
+def greedy_actions(agent: Player, observations: np.ndarray | list) -> Any:
+    """The deterministic actions for several observations at once: the agent's own batched
+    `greedy_actions` when it has one (one forward pass for all), else one take_action each."""
+    batched = getattr(agent, "greedy_actions", None)
+    if batched is not None and isinstance(observations, np.ndarray):
+        return batched(observations)
+    return [agent.take_action(observation, deterministic=True) for observation in observations]
+
+
+def evaluate_in_lockstep(agent: Player, envs: EvaluationEnvs, n_episodes: int) -> EvaluationResult:
+    """Play `n_episodes` of the deterministic policy on several copies of the env at once, one
+    batched forward pass per step for all running episodes (training's periodic evaluation).
+
+    Episodes are dealt to the copies up front, env i playing every len(envs)-th one (as SB3's
+    evaluate_policy does on a VecEnv): dealing them to whichever copy finishes first would favour
+    short episodes. `envs` is a list of single envs or a VectorEnv whose sub-envs reset themselves
+    on the step after an episode ends (Gymnasium's next-step autoreset, e.g. CartPole's numpy
+    vector env). The envs are seeded by whoever made them; every call starts fresh episodes.
+    """
+    if isinstance(envs, gym.vector.VectorEnv):
+        return _evaluate_on_vector_env(agent, envs, n_episodes)
+    n_envs = len(envs)
+    episodes_left = [len(range(index, n_episodes, n_envs)) for index in range(n_envs)]
+    playing = [index for index in range(n_envs) if episodes_left[index] > 0]
+    observations = {index: envs[index].reset()[0] for index in playing}
+    returns = dict.fromkeys(playing, 0.0)
+    lengths = dict.fromkeys(playing, 0)
+    stackable = isinstance(envs[0].observation_space, gym.spaces.Box)
+    result = EvaluationResult()
+    while playing:
+        batch = [observations[index] for index in playing]
+        actions = greedy_actions(agent, np.stack(batch) if stackable else batch)
+        still_playing = []
+        for index, action in zip(playing, actions):
+            observation, reward, terminated, truncated, _ = envs[index].step(action)
+            returns[index] += float(reward)
+            lengths[index] += 1
+            if terminated or truncated:
+                result.returns.append(returns[index])
+                result.lengths.append(lengths[index])
+                episodes_left[index] -= 1
+                if episodes_left[index] == 0:
+                    continue
+                observation, _ = envs[index].reset()
+                returns[index], lengths[index] = 0.0, 0
+            observations[index] = observation
+            still_playing.append(index)
+        playing = still_playing
+    return result
+
+
+def _evaluate_on_vector_env(agent: Player, envs: gym.vector.VectorEnv, n_episodes: int) -> EvaluationResult:
+    n_envs = envs.num_envs
+    episodes_left = np.array([len(range(index, n_episodes, n_envs)) for index in range(n_envs)])
+    observations, _ = envs.reset()
+    returns = np.zeros(n_envs)
+    lengths = np.zeros(n_envs, dtype=np.int64)
+    resetting = np.zeros(n_envs, dtype=bool)  # this step only resets these sub-envs (next-step autoreset)
+    result = EvaluationResult()
+    while episodes_left.any():
+        actions = np.asarray(greedy_actions(agent, observations))
+        observations, rewards, terminated, truncated, _ = envs.step(actions)
+        counted = (episodes_left > 0) & ~resetting
+        returns[counted] += rewards[counted]
+        lengths[counted] += 1
+        ended = counted & (terminated | truncated)
+        for index in np.flatnonzero(ended):
+            result.returns.append(float(returns[index]))
+            result.lengths.append(int(lengths[index]))
+        episodes_left[ended] -= 1
+        returns[ended], lengths[ended] = 0.0, 0
+        resetting = ended
     return result

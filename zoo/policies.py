@@ -126,6 +126,16 @@ class PolicyNetwork(nn.Module):
             return int(out.argmax())
         return self.to_env(out[None])[0]
 
+    def deterministic_batch(self, observations: np.ndarray) -> np.ndarray:
+        """`deterministic` for a batch of observations, one row each, in one forward pass."""
+        flat = np.asarray(observations, dtype=np.float32).reshape(len(observations), -1)
+        if self.greedy is not None:
+            out = self.greedy(flat)
+        else:
+            with torch.inference_mode():
+                out = self.head(self.torso(torch.from_numpy(flat).to(self.device))).cpu().numpy()
+        return out.argmax(1) if self.discrete else self.to_env(out)
+
     def act(self, observation, deterministic: bool = False):
         """One env action for one observation: the mode, or a sample sent through to_env."""
         if deterministic:

@@ -157,19 +157,20 @@ def _run_loop(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescript
 
         return planning_loop(agent, env, seed=seed, run_dir=run_dir)
     config = agent.config
-    eval_env = description.make() if config.eval_freq > 0 else None
+    # Up to 32 evaluation episodes at a time: a larger n_eval_episodes plays in rounds.
+    eval_envs = description.make_for_evaluation(min(config.n_eval_episodes, 32)) if config.eval_freq > 0 else None
     every_callback = [*run_callbacks(run_dir, f"{spec.name} {description.env_id}", stop_at_return=config.stop_at_return,
                                      progress=progress, tensorboard=tensorboard), *callbacks]
     if spec.family == "off_policy":
         from zoo.loops.off_policy import off_policy_loop
 
-        return off_policy_loop(agent, env, eval_env, seed=seed, run_dir=run_dir, callbacks=every_callback, stop=stop,
+        return off_policy_loop(agent, env, eval_envs, seed=seed, run_dir=run_dir, callbacks=every_callback, stop=stop,
                                start_step=start_step, replay=replay)
     if spec.family == "on_policy":
         from zoo.loops.on_policy import on_policy_loop
 
         envs = description.make_vector(config.n_envs, config.vectorization)
-        return on_policy_loop(agent, envs, eval_env, seed=seed, callbacks=every_callback, stop=stop,
+        return on_policy_loop(agent, envs, eval_envs, seed=seed, callbacks=every_callback, stop=stop,
                               start_step=start_step)
     raise ValueError(f"no training loop for family {spec.family!r}")
 

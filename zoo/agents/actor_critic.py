@@ -71,6 +71,9 @@ class ActorCriticAgent(BaseAgent):
     def take_action(self, observation: Any, deterministic: bool = False):
         return self.policy.act(observation, deterministic)
 
+    def greedy_actions(self, observations: np.ndarray) -> np.ndarray:
+        return self.policy.deterministic_batch(observations)
+
     def act_batch(self, observations: np.ndarray) -> ActionBatch:
         return self.policy.act_batch(observations)
 

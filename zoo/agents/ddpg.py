@@ -129,6 +129,21 @@ class DDPGAgent(BaseAgent):
             action = np.clip(action + self.exploration_noise(), -1.0, 1.0)
         return self.actions.to_env(action.astype(np.float32))
 
+    def greedy_actions(self, observations: np.ndarray) -> np.ndarray:
+        observations = np.asarray(observations, dtype=np.float32)
+        if observations.shape[1:] != self.observation_shape:
+            raise ZooError(f"{self.algo}: observations of shape {observations.shape[1:]}, "
+                           f"this agent takes {self.observation_shape}.")
+        if self.normalizer is not None:
+            observations = self.normalizer(observations)
+        flat = observations.reshape(len(observations), -1)
+        if self.greedy is not None:
+            squashed = np.tanh(self.greedy(flat))
+        else:
+            with torch.inference_mode():
+                squashed = self.actor(torch.from_numpy(flat).to(self.device)).cpu().numpy()
+        return self.actions.batch_to_env(squashed.astype(np.float32))
+
     def exploration_noise(self) -> np.ndarray:
         config = self.config
         if config.noise == "none":

@@ -152,6 +152,16 @@ class DQNAgent(BaseAgent):
         with torch.inference_mode():
             return int(self.q_network(torch.as_tensor(observation)[None].to(self.device)).argmax())
 
+    def greedy_actions(self, observations: np.ndarray) -> np.ndarray:
+        observations = np.asarray(observations, dtype=self.observation_dtype)
+        if observations.shape[1:] != self.observation_shape:
+            raise ZooError(f"{self.algo}: observations of shape {observations.shape[1:]}, "
+                           f"this agent takes {self.observation_shape}.")
+        if self.greedy_scores is not None:
+            return self.greedy_scores(observations.reshape(len(observations), -1)).argmax(1)
+        with torch.inference_mode():
+            return self.q_network(torch.as_tensor(observations).to(self.device)).argmax(1).cpu().numpy()
+
     def random_actions(self, n: int) -> np.ndarray:
         return self.np_random.integers(self.n_actions, size=n)
 

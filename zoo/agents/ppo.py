@@ -163,6 +163,9 @@ class PPOAgent(BaseAgent):
     def take_action(self, observation: Any, deterministic: bool = False):
         return self.policy.act(self.normalized(observation), deterministic)
 
+    def greedy_actions(self, observations: np.ndarray) -> np.ndarray:
+        return self.policy.deterministic_batch(self.normalized(observations))
+
     def act_batch(self, observations: np.ndarray) -> ActionBatch:
         inputs = self.normalized(observations)
         sampled = self.policy.sample_with_log_probs(inputs, self.np_random)

@@ -179,6 +179,22 @@ class SACAgent(BaseAgent):
                 return self.box_actions().to_env(torch.tanh(self.actor(batch)[0])[0].cpu().numpy())
             return self.box_actions().to_env(self.squashed_actor().sample(batch)[0][0].cpu().numpy())
 
+    def greedy_actions(self, observations: np.ndarray) -> np.ndarray:
+        observations = np.asarray(observations, dtype=np.float32)
+        if observations.shape[1:] != self.observation_shape:
+            raise ZooError(f"sac: observations of shape {observations.shape[1:]}, "
+                           f"this agent takes {self.observation_shape}.")
+        if self.normalizer is not None:
+            observations = self.normalizer(observations)
+        flat = observations.reshape(len(observations), -1)
+        if self.greedy is not None:
+            out = self.greedy(flat)
+        else:
+            with torch.inference_mode():
+                batch = torch.from_numpy(flat).to(self.device)
+                out = (self.actor(batch) if self.discrete else self.actor(batch)[0]).cpu().numpy()
+        return out.argmax(1) if self.discrete else self.box_actions().batch_to_env(np.tanh(out))
+
     def random_actions(self, n: int) -> np.ndarray:
         if self.discrete:
             return self.np_random.integers(self.n_actions, size=n)

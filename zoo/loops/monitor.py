@@ -17,7 +17,7 @@ import numpy as np
 from zoo.callbacks import Callback, Episode, Evaluation, overrides_on_step
 from zoo.contracts import Agent, Metrics, RunSummary, TrainingConfig
 from zoo.errors import ZooError
-from zoo.evaluation import evaluate_agent
+from zoo.evaluation import EvaluationEnvs, evaluate_in_lockstep
 
 
 class TrainingDiverged(ZooError):
@@ -36,12 +36,17 @@ def check_finite(metrics: Metrics, step: int) -> None:
 
 
 class TrainingMonitor:
-    def __init__(self, agent: Agent, config: TrainingConfig, eval_env: gym.Env | None, callbacks: Sequence[Callback],
-                 *, seed: int | None, start_step: int = 0):
+    def __init__(self, agent: Agent, config: TrainingConfig, eval_envs: EvaluationEnvs | None,
+                 callbacks: Sequence[Callback], *, seed: int | None, start_step: int = 0):
         self.agent, self.config, self.callbacks = agent, config, list(callbacks)
-        self.eval_env = eval_env if config.eval_freq > 0 else None
-        if self.eval_env is not None:
-            self.eval_env.reset(seed=None if seed is None else seed + 1_000)  # apart from training's stream
+        self.eval_envs = eval_envs if config.eval_freq > 0 else None
+        # Seeded once, apart from training's stream; every evaluation then plays fresh episodes.
+        eval_seed = None if seed is None else seed + 1_000
+        if isinstance(self.eval_envs, gym.vector.VectorEnv):
+            self.eval_envs.reset(seed=eval_seed)  # sub-env i gets eval_seed + i (Gymnasium's rule)
+        elif self.eval_envs is not None:
+            for index, env in enumerate(self.eval_envs):
+                env.reset(seed=None if eval_seed is None else eval_seed + index)
         self.next_evaluation = config.eval_freq
         self.start_step = start_step  # > 0 when resuming
         self.step_callbacks = [callback for callback in self.callbacks if overrides_on_step(callback)]
@@ -75,12 +80,12 @@ class TrainingMonitor:
 
     def evaluate_if_due(self, step: int) -> bool:
         """Evaluate when `step` has passed the next multiple of eval_freq. True: stop training."""
-        if self.eval_env is None or step < self.next_evaluation:
+        if self.eval_envs is None or step < self.next_evaluation:
             return False
         while self.next_evaluation <= step:
             self.next_evaluation += self.config.eval_freq
         self.agent.num_timesteps = step  # a checkpoint saved by a callback (best_model.zip) records where it stands
-        result = evaluate_agent(self.agent, self.eval_env, self.config.n_eval_episodes)
+        result = evaluate_in_lockstep(self.agent, self.eval_envs, self.config.n_eval_episodes)
         evaluation = Evaluation(result.mean, result.std, float(np.mean(result.lengths)), tuple(result.returns),
                                 self.elapsed())
         return any([callback.on_evaluation(step, evaluation) for callback in self.callbacks])
@@ -88,8 +93,11 @@ class TrainingMonitor:
     def close(self, step: int) -> RunSummary:
         for callback in self.callbacks:
             callback.on_training_end(step)
-        if self.eval_env is not None:
-            self.eval_env.close()
+        if isinstance(self.eval_envs, gym.vector.VectorEnv):
+            self.eval_envs.close()
+        elif self.eval_envs is not None:
+            for env in self.eval_envs:
+                env.close()
         elapsed = self.elapsed()
         summary: RunSummary = {
             "steps": step,

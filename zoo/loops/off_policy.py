@@ -18,6 +18,7 @@ import numpy as np
 from zoo.allocator import keep_freed_memory
 from zoo.callbacks import Callback
 from zoo.contracts import Metrics, OffPolicyAgent, RunSummary
+from zoo.evaluation import EvaluationEnvs
 from zoo.files import write_arrays
 from zoo.interrupt import StopFlag
 from zoo.loops.monitor import TrainingMonitor, check_finite
@@ -26,7 +27,7 @@ from zoo.networks import set_torch_threads
 REPLAY_BUFFER_NAME = "replay_buffer.npz"
 
 
-def off_policy_loop(agent: OffPolicyAgent, env: gym.Env, eval_env: gym.Env | None, *, seed: int | None,
+def off_policy_loop(agent: OffPolicyAgent, env: gym.Env, eval_envs: EvaluationEnvs | None, *, seed: int | None,
                     run_dir: Path, callbacks: Sequence[Callback] = (), stop: StopFlag | None = None,
                     start_step: int = 0, replay: dict[str, np.ndarray] | None = None) -> RunSummary:
     """`start_step` and `replay` (a saved buffer's arrays) continue an earlier run (resume)."""
@@ -37,7 +38,7 @@ def off_policy_loop(agent: OffPolicyAgent, env: gym.Env, eval_env: gym.Env | Non
     if replay is not None:
         buffer.load_state_arrays(replay)
     warmup_actions = agent.random_actions(max(0, config.learning_starts - start_step))
-    monitor = TrainingMonitor(agent, config, eval_env, callbacks, seed=seed, start_step=start_step)
+    monitor = TrainingMonitor(agent, config, eval_envs, callbacks, seed=seed, start_step=start_step)
     watch_steps = monitor.watches_steps
     metrics: Metrics = {}
     episode_return, episode_length = 0.0, 0

@@ -18,6 +18,7 @@ import numpy as np
 from zoo.allocator import keep_freed_memory
 from zoo.callbacks import Callback
 from zoo.contracts import Metrics, OnPolicyAgent, Rollout, RunSummary
+from zoo.evaluation import EvaluationEnvs
 from zoo.interrupt import StopFlag
 from zoo.loops.monitor import TrainingMonitor, check_finite
 from zoo.networks import set_torch_threads
@@ -80,14 +81,14 @@ class RolloutCollector:
         )
 
 
-def on_policy_loop(agent: OnPolicyAgent, envs: gym.vector.VectorEnv, eval_env: gym.Env | None, *,
+def on_policy_loop(agent: OnPolicyAgent, envs: gym.vector.VectorEnv, eval_envs: EvaluationEnvs | None, *,
                    seed: int | None, callbacks: Sequence[Callback] = (), stop: StopFlag | None = None,
                    start_step: int = 0) -> RunSummary:
     """`start_step`: env steps an earlier run already trained (resume). Closes `envs`."""
     config = agent.config
     set_torch_threads(config.n_threads)
     keep_freed_memory()  # no page faults to take back freed activations (zoo/allocator.py)
-    monitor = TrainingMonitor(agent, config, eval_env, callbacks, seed=seed, start_step=start_step)
+    monitor = TrainingMonitor(agent, config, eval_envs, callbacks, seed=seed, start_step=start_step)
     collector = RolloutCollector(agent, envs, monitor, seed, start_step)
     try:
         while collector.steps < config.n_timesteps and not (stop is not None and stop.requested):
