@@ -105,6 +105,7 @@ def test_the_step_that_resets_a_vector_sub_env_is_not_counted():
     (EnvDescription("CartPole-v1", env_kwargs={"sutton_barto_reward": True}), "copies"),  # only the plain env
     (EnvDescription("CartPole-v1", wrappers=("time_aware_observation",)), "copies"),
     (EnvDescription("Pendulum-v1"), "copies"),  # no vector version
+    (EnvDescription("envs:CliffWalking4x12-v0"), "copies"),  # a package's env named with its package
 ])
 def test_evaluation_envs_are_the_vector_version_only_for_the_plain_env(description, expected):
     made = description.make_for_evaluation(4)

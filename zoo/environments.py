@@ -130,10 +130,10 @@ class EnvDescription:
     def _plain_vector_env(self, n_envs: int) -> gym.vector.VectorEnv | None:
         if self.env_kwargs or self.wrappers or self.flatten_observations:
             return None
-        spec = gym.spec(self.env_id)
-        if spec.vector_entry_point is None or spec.kwargs:
-            return None
         try:
+            spec = gym.spec(self.env_id)  # 'package:EnvId' has no spec under that name: copies do
+            if spec.vector_entry_point is None or spec.kwargs:
+                return None
             vector = gym.make_vec(self.env_id, num_envs=n_envs, vectorization_mode="vector_entry_point")
         except (ImportError, TypeError, ValueError, gym.error.Error):
             return None  # e.g. a JAX version without JAX installed: copies do
