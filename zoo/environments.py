@@ -112,9 +112,10 @@ class EnvDescription:
         """Envs to play `n_envs` evaluation episodes at once (zoo.evaluation.evaluate_in_lockstep).
 
         The env's own numpy vector version (Gymnasium's `vector_entry_point`, e.g. CartPole's)
-        when it is the plain env with the same spaces: it steps all episodes in one call, ~10x
-        less time per episode step than a copy each. Otherwise `n_envs` copies; one env for an
-        image pipeline, whose copies would each render and hold frames."""
+        when it is the plain env with the same spaces: it steps all episodes in one call (20
+        CartPole episodes of a solved policy: 0.08 s against 0.27 s one at a time, 0.15 s on
+        copies). Otherwise `n_envs` copies; one env for an image pipeline, whose copies would
+        each render and hold frames."""
         single = self.make()
         if self.image_pipeline is not None or n_envs == 1:
             return [single]
