@@ -54,6 +54,14 @@ def test_greedy_actions_of_a_batch_are_the_deterministic_actions_one_by_one(algo
         assert np.shape(batched) == np.shape(single)
 
 
+@pytest.mark.parametrize("algo", ["dqn", "ddpg", "sac"])
+def test_a_batch_of_the_wrong_observation_shape_is_one_clear_error(algo):
+    agent, env = trained_agent(algo)
+    wrong = np.zeros((2, env.observation_space.shape[0] + 1), dtype=np.float32)
+    with pytest.raises(ZooError, match=f"{algo}: observations of shape \\({wrong.shape[1]},\\), this agent takes"):
+        agent.greedy_actions(wrong)
+
+
 def test_loading_refuses_another_algo_or_env(tmp_path):
     agent, _ = trained_agent("ucb")
     path = agent.save(tmp_path / "model.zip")

@@ -80,6 +80,15 @@ class BaseAgent:
         pass override it."""
         return [self.take_action(observation, deterministic=True) for observation in observations]
 
+    def observation_batch(self, observations: Any, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+        """`observations` as one array of rows of `shape`, or one clear error naming the algo."""
+        from zoo.errors import ZooError
+
+        batch = np.asarray(observations, dtype=dtype)
+        if batch.shape[1:] != shape:
+            raise ZooError(f"{self.algo}: observations of shape {batch.shape[1:]}, this agent takes {shape}.")
+        return batch
+
     # Hooks of the off-policy loop, which most agents do not need (zoo.contracts.OffPolicyAgent).
 
     def record_observation(self, observation: np.ndarray) -> None:

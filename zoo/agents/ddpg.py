@@ -130,10 +130,7 @@ class DDPGAgent(BaseAgent):
         return self.actions.to_env(action.astype(np.float32))
 
     def greedy_actions(self, observations: np.ndarray) -> np.ndarray:
-        observations = np.asarray(observations, dtype=np.float32)
-        if observations.shape[1:] != self.observation_shape:
-            raise ZooError(f"{self.algo}: observations of shape {observations.shape[1:]}, "
-                           f"this agent takes {self.observation_shape}.")
+        observations = self.observation_batch(observations, self.observation_shape)
         if self.normalizer is not None:
             observations = self.normalizer(observations)
         flat = observations.reshape(len(observations), -1)

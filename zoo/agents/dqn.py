@@ -153,10 +153,7 @@ class DQNAgent(BaseAgent):
             return int(self.q_network(torch.as_tensor(observation)[None].to(self.device)).argmax())
 
     def greedy_actions(self, observations: np.ndarray) -> np.ndarray:
-        observations = np.asarray(observations, dtype=self.observation_dtype)
-        if observations.shape[1:] != self.observation_shape:
-            raise ZooError(f"{self.algo}: observations of shape {observations.shape[1:]}, "
-                           f"this agent takes {self.observation_shape}.")
+        observations = self.observation_batch(observations, self.observation_shape, self.observation_dtype)
         if self.greedy_scores is not None:
             return self.greedy_scores(observations.reshape(len(observations), -1)).argmax(1)
         with torch.inference_mode():

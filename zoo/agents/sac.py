@@ -180,10 +180,7 @@ class SACAgent(BaseAgent):
             return self.box_actions().to_env(self.squashed_actor().sample(batch)[0][0].cpu().numpy())
 
     def greedy_actions(self, observations: np.ndarray) -> np.ndarray:
-        observations = np.asarray(observations, dtype=np.float32)
-        if observations.shape[1:] != self.observation_shape:
-            raise ZooError(f"sac: observations of shape {observations.shape[1:]}, "
-                           f"this agent takes {self.observation_shape}.")
+        observations = self.observation_batch(observations, self.observation_shape)
         if self.normalizer is not None:
             observations = self.normalizer(observations)
         flat = observations.reshape(len(observations), -1)
