@@ -215,6 +215,25 @@ def test_wall_to_return_minimises_seconds_best_first_and_keeps_its_study(tmp_pat
     assert report.unit == "seconds to solve" and [row["value"] for row in report.best] == values
 
 
+def test_reporting_on_a_study_that_does_not_exist_is_one_error_and_leaves_nothing(tmp_path):
+    # --trials 0 only reports: a mistyped --study-name must not create an empty study
+    with pytest.raises(ZooError, match="There is no study 'nope' in .* check --study-name"):
+        tune(job(tmp_path, n_trials=0, study_name="nope", study_dir=tmp_path / "tune" / "nope"), plots=False)
+    assert not (tmp_path / "tune").exists()
+    result = subprocess.run([sys.executable, "-m", "zoo", "tune", "dqn", "CartPole-v1", "--trials", "0",
+                             "--study-name", "nope", "--out", str(tmp_path / "runs")],
+                            capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 1 and "There is no study 'nope'" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slow  # the PostgreSQL server of .ci/run's slow pass
+def test_reporting_on_a_study_not_in_the_database_is_one_error_and_creates_none(postgres_url, tmp_path):
+    with pytest.raises(ZooError, match="There is no study 'nope' in --storage postgresql"):
+        tune(job(tmp_path, n_trials=0, study_name="nope", storage=postgres_url), plots=False)
+    assert "nope" not in optuna.get_all_study_names(postgres_url)
+
+
 @pytest.mark.parametrize("storage, message", [
     ("nosuchdb://x/y", "--storage nosuchdb://x/y: cannot open it"),
     ("postgresql+psycopg://zoo@/zoo?host=/nonexistent-socket-dir", "cannot open it"),

@@ -65,7 +65,11 @@ def tune(job: TuneJob, *, workers: int = 1, save_best: Path | None = None, plots
         raise ZooError(f"{job.spec.name} ({job.spec.family}) has no learning run to tune; zoo tune is for the "
                        "deep-RL algos.")
     space = load_job_space(job)  # every error of the space before any trial or process starts
-    study = open_study(job, open_storage(job), space)
+    if job.n_trials == 0 and job.storage is None and not (job.study_dir / "journal.log").exists():
+        # only a report: never leave an empty study (and its folder) behind for a mistyped name
+        raise ZooError(f"There is no study '{job.study_name}' in {job.study_dir} to report on (--trials 0 only "
+                       "reports): check --study-name and --out.")
+    study = open_study(job, open_storage(job), space, create=job.n_trials > 0)
     if job.goal_from_study:
         from zoo.tune.objectives import parse_objective
 

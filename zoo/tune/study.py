@@ -147,12 +147,17 @@ def quiet_optuna() -> None:
             handler.addFilter(_OneLine())
 
 
-def open_study(job: TuneJob, storage: Any, space: SearchSpace | None = None, worker: int = 0) -> optuna.Study:
-    """Create the study or join it; refuse one made for another algo or env. A new study's
-    first trial is the shipped entry's parameters (when the space holds any)."""
+def open_study(job: TuneJob, storage: Any, space: SearchSpace | None = None, worker: int = 0, *,
+               create: bool = True) -> optuna.Study:
+    """Create the study or join it (`create=False`: only join); refuse one made for another algo
+    or env. A new study's first trial is the shipped entry's parameters (when the space holds any)."""
     import optuna
 
     quiet_optuna()
+    if not create and job.study_name not in _study_names(storage):
+        where = f"--storage {_without_password(job.storage)}" if job.storage is not None else str(job.study_dir)
+        raise ZooError(f"There is no study '{job.study_name}' in {where} to report on (--trials 0 only reports): "
+                       "check --study-name.")
     seed = sampler_seed(job, worker)
     sampler: optuna.samplers.BaseSampler = (
         optuna.samplers.RandomSampler(seed=seed) if job.sampler == "random"
@@ -181,6 +186,16 @@ def open_study(job: TuneJob, storage: Any, space: SearchSpace | None = None, wor
             if shipped:
                 study.enqueue_trial(shipped, user_attrs={"origin": "shipped entry"})
     return study
+
+
+def _study_names(storage: Any) -> list[str]:
+    import optuna
+
+    try:
+        return optuna.get_all_study_names(storage)
+    except Exception as error:  # the database's own errors (refused, no such database...)
+        raise ZooError(f"Cannot list the studies in the storage: {type(error).__name__}: {_first_line(error)}") \
+            from None
 
 
 def make_pruner(job: TuneJob) -> optuna.pruners.BasePruner:
