@@ -227,6 +227,18 @@ def test_reporting_on_a_study_that_does_not_exist_is_one_error_and_leaves_nothin
     assert "Traceback" not in result.stderr and not (tmp_path / "runs").exists()
 
 
+def test_a_study_recording_an_unknown_objective_is_named_not_the_objective_flag(tmp_path):
+    tune(job(tmp_path, n_trials=1), plots=False)
+    study = optuna.load_study(study_name="study", storage=open_storage(job(tmp_path)))
+    study.set_user_attr("objective", "x" * 500)  # a study file from elsewhere, or damaged
+    with pytest.raises(ZooError, match="Study 'study' records an objective zoo does not know") as raised:
+        tune(job(tmp_path, n_trials=0, goal_from_study=True), plots=False)
+    assert "--objective" not in str(raised.value) and len(str(raised.value)) < 300
+    with pytest.raises(ZooError, match="optimises x+\\.\\.\\., not --objective return") as raised:
+        tune(job(tmp_path, n_trials=1), plots=False)
+    assert len(str(raised.value)) < 300
+
+
 @pytest.mark.slow  # the PostgreSQL server of .ci/run's slow pass
 def test_reporting_on_a_study_not_in_the_database_is_one_error_and_creates_none(postgres_url, tmp_path):
     with pytest.raises(ZooError, match="There is no study 'nope' in --storage postgresql"):

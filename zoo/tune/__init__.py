@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from zoo.errors import ZooError
+from zoo.errors import ZooError, brief
 from zoo.tune.study import TuneJob, load_job_space, open_storage, open_study, run_worker
 
 if TYPE_CHECKING:
@@ -73,7 +73,13 @@ def tune(job: TuneJob, *, workers: int = 1, save_best: Path | None = None, plots
     if job.goal_from_study:
         from zoo.tune.objectives import parse_objective
 
-        job = dataclasses.replace(job, goal=parse_objective(str(study.user_attrs.get("objective", "return"))))
+        stored = str(study.user_attrs.get("objective", "return"))
+        try:
+            goal = parse_objective(stored)
+        except ZooError:  # a study file from elsewhere: name it, not the --objective nobody gave
+            raise ZooError(f"Study '{job.study_name}' records an objective zoo does not know ({brief(stored)}): "
+                           "it was not made by zoo tune, or its storage is damaged.") from None
+        job = dataclasses.replace(job, goal=goal)
     stopped_by = None
     if job.n_trials > 0:
         stopped_by = run_worker(job, 0) if workers == 1 else _run_workers(job, workers)

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.callbacks import Evaluation
-from zoo.errors import ZooError
+from zoo.errors import ZooError, brief_text
 from zoo.interrupt import StopFlag, stop_on_interrupt
 from zoo.registry import AlgoSpec, get_algo
 from zoo.tune.objectives import Goal, SolveClock, TrialWatch
@@ -172,8 +172,8 @@ def open_study(job: TuneJob, storage: Any, space: SearchSpace | None = None, wor
     # a new study has no attrs yet; one made before --objective existed maximised the mean return
     objective = attrs.get("objective", "return" if "algo" in attrs else job.goal.label)
     if objective != job.goal.label and not job.goal_from_study:
-        raise ZooError(f"Study '{job.study_name}' optimises {objective}, not --objective {job.goal.label}. "
-                       "Choose another --study-name.")
+        raise ZooError(f"Study '{job.study_name}' optimises {brief_text(objective)}, not --objective "
+                       f"{job.goal.label}. Choose another --study-name.")
     if "algo" in attrs and (attrs["algo"], attrs["env_id"]) != (job.spec.name, job.env_id):
         raise ZooError(f"Study '{job.study_name}' tunes {attrs['algo']} on {attrs['env_id']}, not "
                        f"{job.spec.name} on {job.env_id}. Choose another --study-name.")
