@@ -339,6 +339,35 @@ def test_sigterm_to_the_parent_alone_stops_every_worker(tmp_path):
     assert not [t for t in trials_of(tune_job) if t.state.name == "RUNNING"]  # no trial left hanging
 
 
+def spawned_workers(parent_pid):
+    """The pids of a process's multiprocessing-spawned children (not its resource tracker)."""
+    children = Path(f"/proc/{parent_pid}/task/{parent_pid}/children").read_text().split()
+    workers = []
+    for child in children:
+        try:
+            if "spawn_main" in Path(f"/proc/{child}/cmdline").read_text():
+                workers.append(int(child))
+        except OSError:
+            pass
+    return workers
+
+
+@pytest.mark.slow  # ~10 s: two spawned workers
+def test_ctrl_c_while_workers_are_still_starting_up_stops_all_without_a_traceback(tmp_path):
+    parent = zoo_tune(tmp_path, "--trials", 4, "--steps", 200_000, "--study-name", "s", "--workers", 2,
+                      start_new_session=True)
+    deadline = time.monotonic() + 60
+    while len(spawned_workers(parent.pid)) < 2:
+        assert time.monotonic() < deadline and parent.poll() is None, parent.communicate()
+        time.sleep(0.01)
+    os.killpg(parent.pid, signal.SIGINT)  # a terminal's Ctrl-C: the workers are importing torch
+    _, stderr = parent.communicate(timeout=90)
+    assert parent.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    tune_job = job(tmp_path, study_name="s", study_dir=tmp_path / "runs" / "tune" / "s")
+    assert not [t for t in trials_of(tune_job) if t.state.name == "RUNNING"]
+
+
 @pytest.mark.slow  # ~20 s of three workers and a grace period; .ci/run's slow pass runs it on PostgreSQL
 def test_postgres_two_machines_join_one_study_and_a_killed_worker_is_retried(postgres_url, tmp_path):
     # Trials that differ only in their learning rate, so each costs the same (~1.3 s at 3000 steps
