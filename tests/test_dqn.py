@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import new_agent
 from zoo.agents.dqn import DQNAgent, DQNConfig, QNetwork
 from zoo.build import load_agent
 from zoo.contracts import Batch
@@ -221,3 +222,43 @@ def test_shipped_entries_for_the_other_envs_run(env_id, tmp_path):
     result = train("dqn", env_id, seed=0, n_timesteps=300, out_dir=tmp_path,
                    overrides={"learning_starts": 100, "eval_freq": 0})
     assert result.summary["steps"] == 300 and result.agent.n_updates > 0
+
+
+@pytest.mark.parametrize("variant", [
+    {}, {"double": True}, {"dueling": True}, {"double": True, "dueling": True},
+    {"activation": "tanh", "loss": "mse"}, {"max_grad_norm": 0.05}, {"max_grad_norm": 0.0, "net_arch": [16]},
+])
+def test_the_numpy_update_is_the_autograd_update(variant):
+    """DQN's update runs in numpy where numpy mirrors the network (zoo/numpy_mlp.py); it must
+    be the plain PyTorch update: same loss, weights and Adam state, update after update."""
+    config = DQNConfig(**{"net_arch": [32, 32], "learning_rate": 3e-3, "gamma": 0.9, **variant})
+    space = gym.spaces.Box(-5, 5, (6,), np.float32)
+    in_numpy, with_autograd = (DQNAgent(space, gym.spaces.Discrete(3), config, seed=0) for _ in range(2))
+    assert in_numpy.numpy_q_network is not None
+    rng = np.random.default_rng(1)  # the target network stays at the initial weights: Double DQN's pick matters
+    for _ in range(4):
+        n = 40
+        transitions = Batch(
+            observations=torch.from_numpy(rng.normal(size=(n, 6)).astype(np.float32) * 3),
+            actions=torch.from_numpy(rng.integers(3, size=n)),
+            rewards=torch.from_numpy(rng.normal(size=n).astype(np.float32) * 4),
+            next_observations=torch.from_numpy(rng.normal(size=(n, 6)).astype(np.float32) * 3),
+            terminated=torch.from_numpy((rng.random(n) < 0.3).astype(np.float32)))
+        ours, reference = in_numpy.update_in_numpy(transitions), with_autograd.update_with_autograd(transitions)
+        assert ours["loss"] == pytest.approx(reference["loss"], rel=1e-5)
+        expected = with_autograd.state_arrays()
+        for name, value in in_numpy.state_arrays().items():
+            np.testing.assert_allclose(value, expected[name], rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def test_networks_numpy_cannot_mirror_or_would_be_slower_in_learn_with_autograd():
+    elu = DQNAgent(OBS, ACTIONS, DQNConfig(net_arch=[8], activation="elu"), seed=0)
+    vision, _, _ = new_agent("vision_dqn")
+    large = DQNAgent(OBS, ACTIONS, DQNConfig(net_arch=[400, 300], batch_size=256), seed=0)
+    assert DQNAgent(OBS, ACTIONS, DQNConfig(net_arch=[256, 256], batch_size=64), seed=0).numpy_q_network
+    for agent in (elu, vision, large):
+        assert agent.numpy_q_network is None
+    before = [p.detach().clone() for p in elu.q_parameters]
+    transitions = batch([[1.0, 2.0], [0.5, -1.0]], [1.0, 0.0], [0.0, 1.0])
+    assert np.isfinite(elu.update(transitions)["loss"])
+    assert any(not torch.equal(a, b) for a, b in zip(before, elu.q_parameters))

@@ -100,8 +100,31 @@ def test_the_step_that_resets_a_vector_sub_env_is_not_counted():
     assert min(result.lengths) >= 8
 
 
+class DictCartPole(gym.ObservationWrapper):
+    """CartPole observing {'cart': [x, v], 'pole': [angle, angular velocity]}."""
+
+    def __init__(self, **kwargs):
+        super().__init__(gym.make("CartPole-v1", **kwargs))
+        box = self.env.observation_space
+        self.observation_space = gym.spaces.Dict({
+            "cart": gym.spaces.Box(box.low[:2], box.high[:2], dtype=np.float32),
+            "pole": gym.spaces.Box(box.low[2:], box.high[2:], dtype=np.float32)})
+
+    def observation(self, observation):
+        return {"cart": observation[:2], "pole": observation[2:]}
+
+
+gym.register("test/DictCartPoleWithVector-v0", entry_point=DictCartPole,
+             vector_entry_point="gymnasium.envs.classic_control.cartpole:CartPoleVectorEnv")
+
+
 @pytest.mark.parametrize("description, expected", [
     (EnvDescription("CartPole-v1"), "vector"),
+    # what training's agents ask for: a Box observation needs no flattening (the DQN family's
+    # evaluations played on copies until 2026-11-26 because of this flag)
+    (EnvDescription("CartPole-v1", flatten_observations=True), "vector"),
+    # flattened to the same Box(4) as its vector version: only its spaces would pass
+    (EnvDescription("test/DictCartPoleWithVector-v0", flatten_observations=True), "copies"),
     (EnvDescription("CartPole-v1", env_kwargs={"sutton_barto_reward": True}), "copies"),  # only the plain env
     (EnvDescription("CartPole-v1", wrappers=("time_aware_observation",)), "copies"),
     (EnvDescription("Pendulum-v1"), "copies"),  # no vector version

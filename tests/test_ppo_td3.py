@@ -253,17 +253,19 @@ def _plain_critic(ensemble, member):
     return torch.nn.Sequential(*layers[:-1])
 
 
-def test_td3_updates_equal_a_plain_pytorch_td3_from_the_same_state():
+@pytest.mark.parametrize("path", ["update_with_autograd", "update_in_numpy"])
+def test_td3_updates_equal_a_plain_pytorch_td3_from_the_same_state(path):
     """Our update (fused Adam, both critics in one batched pass, in-place ReLU, no critic
-    gradients in the actor's pass) against TD3 written plainly, as SB3 does: two nn.Sequential
-    critics, torch.optim.Adam, F.mse_loss. Five updates from the same weights and batches
-    (policy_delay 2: the actor and targets move at updates 2 and 4); every parameter within
-    1e-5 relative."""
+    gradients in the actor's pass; or all of it in numpy, zoo/numpy_mlp.py) against TD3 written
+    plainly, as SB3 does: two nn.Sequential critics, torch.optim.Adam, F.mse_loss. Five updates
+    from the same weights and batches (policy_delay 2: the actor and targets move at updates 2
+    and 4); every parameter within 1e-5 relative."""
     import copy
 
     import torch.nn.functional as F
 
     agent = td3({"net_arch": [64, 48], "batch_size": 32, "gamma": 0.98})
+    assert agent.numpy_networks is not None
     actor = copy.deepcopy(agent.actor)
     critics = [_plain_critic(agent.critic, m) for m in (0, 1)]
     target_actor = copy.deepcopy(agent.target_actor)
@@ -274,7 +276,7 @@ def test_td3_updates_equal_a_plain_pytorch_td3_from_the_same_state():
     for update in range(1, 6):
         batch = _batch(agent, seed=update)
         torch.manual_seed(update)  # the target policy noise, drawn alike
-        agent.update(batch)
+        getattr(agent, path)(batch)
         torch.manual_seed(update)
         actions = batch.actions / 2.0  # Pendulum's [-2, 2] in the policy's [-1, 1]
         with torch.no_grad():
@@ -305,6 +307,33 @@ def test_td3_updates_equal_a_plain_pytorch_td3_from_the_same_state():
             for a, b in zip(_plain_critic(ours, member).parameters(), plain[member].parameters()):
                 torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
     assert not torch.equal(next(agent.actor.parameters()), next(agent.target_actor.parameters()))
+
+
+@pytest.mark.parametrize("algo, overrides", [
+    ("ddpg", {}), ("ddpg", {"normalize_observations": True, "activation": "tanh"}), ("td3", {}),
+    ("td3", {"policy_delay": 1, "net_arch": [16]}),
+])
+def test_ddpg_and_td3_update_in_numpy_as_with_autograd(algo, overrides):
+    """The update runs in numpy where numpy mirrors the networks: the same losses, weights,
+    targets and Adam state as autograd's, update after update."""
+    in_numpy, _, _ = new_agent(algo, overrides={"net_arch": [32, 24], **overrides})
+    with_autograd, _, _ = new_agent(algo, overrides={"net_arch": [32, 24], **overrides})
+    assert in_numpy.numpy_networks is not None
+    if in_numpy.normalizer is not None:
+        for agent in (in_numpy, with_autograd):
+            agent.record_observation(np.random.default_rng(0).normal(2.0, 3.0, size=(50, 3)))
+    for update in range(1, 6):
+        batch = _batch(in_numpy, seed=update)
+        torch.manual_seed(update)  # TD3's target policy noise, drawn alike
+        ours = in_numpy.update_in_numpy(batch)
+        torch.manual_seed(update)
+        reference = with_autograd.update_with_autograd(batch)
+        assert ours.keys() == reference.keys()
+        for name in ours:
+            assert ours[name] == pytest.approx(reference[name], rel=1e-5, abs=1e-7)
+    expected = with_autograd.state_arrays()
+    for name, value in in_numpy.state_arrays().items():
+        np.testing.assert_allclose(value, expected[name], rtol=1e-5, atol=1e-6, err_msg=name)
 
 
 def test_td3s_critics_are_two_independent_mlps_in_one_pass():

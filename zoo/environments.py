@@ -119,7 +119,7 @@ class EnvDescription:
         single = self.make()
         if self.image_pipeline is not None or n_envs == 1:
             return [single]
-        vector = self._plain_vector_env(n_envs)
+        vector = self._plain_vector_env(n_envs, flattened=isinstance(single, gym.wrappers.FlattenObservation))
         if vector is not None and (vector.single_observation_space == single.observation_space
                                    and vector.single_action_space == single.action_space):
             single.close()
@@ -128,8 +128,10 @@ class EnvDescription:
             vector.close()
         return [single, *(self.make() for _ in range(n_envs - 1))]
 
-    def _plain_vector_env(self, n_envs: int) -> gym.vector.VectorEnv | None:
-        if self.env_kwargs or self.wrappers or self.flatten_observations:
+    def _plain_vector_env(self, n_envs: int, *, flattened: bool) -> gym.vector.VectorEnv | None:
+        # flatten_observations only matters when it wrapped the env (Dict or Tuple observations):
+        # every DQN, DDPG, SAC... description asks for it, and CartPole's Box passes through.
+        if self.env_kwargs or self.wrappers or flattened:
             return None
         try:
             spec = gym.spec(self.env_id)  # 'package:EnvId' has no spec under that name: copies do

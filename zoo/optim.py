@@ -10,6 +10,8 @@ CPU). This class keeps the same state and arithmetic (the results are identical 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -22,13 +24,41 @@ class ClippedAdam:
     def __init__(self, params, lr: float, max_grad_norm: float = 0.0, betas=(0.9, 0.999), eps: float = 1e-8):
         self.params = list(params)
         self.lr, self.max_grad_norm, self.betas, self.eps = float(lr), float(max_grad_norm), betas, eps
+        # The moments and step counts live in one flat buffer each (the kernel gets per-parameter
+        # views): numpy_step then runs Adam as a handful of whole-buffer operations. One buffer
+        # needs one dtype and device; mixed parameters get one tensor each and no numpy_step.
         # torch.zeros, not zeros_like: on the meta device (zoo.build's dry build) *_like imports
         # torch's symbolic-shapes machinery and sympy, 0.7 s of every `zoo train` start-up
-        self.exp_avgs = [torch.zeros(p.shape, dtype=p.dtype, device=p.device) for p in self.params]
-        self.exp_avg_sqs = [torch.zeros(p.shape, dtype=p.dtype, device=p.device) for p in self.params]
-        # the fused kernels take each step count on its parameter's device (CPU and CUDA alike)
-        self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
+        self._flat = len({(p.dtype, p.device) for p in self.params}) == 1
+        if self._flat:
+            dtype, device = self.params[0].dtype, self.params[0].device
+            size = sum(p.numel() for p in self.params)
+            self.flat_exp_avg = torch.zeros(size, dtype=dtype, device=device)
+            self.flat_exp_avg_sq = torch.zeros(size, dtype=dtype, device=device)
+            # the fused kernels take each step count on its parameter's device (CPU and CUDA alike)
+            self.flat_steps = torch.zeros(len(self.params), dtype=torch.float32, device=device)
+            self.exp_avgs = _views(self.flat_exp_avg, self.params)
+            self.exp_avg_sqs = _views(self.flat_exp_avg_sq, self.params)
+            self.steps = list(self.flat_steps.unbind())
+        else:
+            self.exp_avgs = [torch.zeros(p.shape, dtype=p.dtype, device=p.device) for p in self.params]
+            self.exp_avg_sqs = [torch.zeros(p.shape, dtype=p.dtype, device=p.device) for p in self.params]
+            self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
         self._fallback = None if _HAS_FUSED_KERNEL else torch.optim.Adam(self.params, lr=lr, betas=betas, eps=eps)
+        self._flat_gradient: np.ndarray | None = None  # numpy_gradients', made on first use
+
+    @property
+    def runs_in_numpy(self) -> bool:
+        """Whether `numpy_step` can update these parameters (CPU tensors, this class's own state)."""
+        return (self._fallback is None and self._flat and self.params[0].device.type == "cpu"
+                and self.params[0].dtype == torch.float32)
+
+    def numpy_gradients(self) -> list[np.ndarray]:
+        """Arrays for gradients computed in numpy (zoo.numpy_mlp), one per parameter in order,
+        views of the one buffer `numpy_step` reads."""
+        if self._flat_gradient is None:
+            self._flat_gradient = np.zeros(self.flat_exp_avg.numel(), dtype=np.float32)
+        return [view.numpy() for view in _views(torch.from_numpy(self._flat_gradient), self.params)]
 
     def set_learning_rate(self, lr: float) -> None:
         """A schedule's value for the next steps (PPO's `lin_3e-4`)."""
@@ -56,6 +86,37 @@ class ClippedAdam:
             lr=self.lr, beta1=self.betas[0], beta2=self.betas[1], weight_decay=0.0, eps=self.eps,
             amsgrad=False, maximize=False,
         )
+
+    def numpy_step(self) -> None:
+        """`step` for the gradients written to `numpy_gradients`: the same clipping and Adam
+        arithmetic, in numpy on zero-copy views of the parameters and the flat state (equal to
+        the fused kernel's within float32 rounding, tested)."""
+        gradient = self._flat_gradient
+        assert gradient is not None, "numpy_gradients() first"
+        if self.max_grad_norm > 0:
+            scale = self.max_grad_norm / (math.sqrt(float(np.dot(gradient, gradient))) + 1e-6)
+            if scale < 1.0:
+                gradient *= scale
+        counts = self.flat_steps.numpy()
+        counts += 1
+        step = float(counts[0])  # the counts move together (load_state_arrays refuses otherwise)
+        beta1, beta2 = self.betas
+        exp_avg, exp_avg_sq = self.flat_exp_avg.numpy(), self.flat_exp_avg_sq.numpy()
+        exp_avg *= beta1
+        exp_avg += (1.0 - beta1) * gradient
+        exp_avg_sq *= beta2
+        exp_avg_sq += (1.0 - beta2) * gradient * gradient
+        change = np.sqrt(exp_avg_sq)
+        change *= 1.0 / math.sqrt(1.0 - beta2**step)
+        change += self.eps
+        np.divide(exp_avg, change, out=change)
+        change *= self.lr / (1.0 - beta1**step)
+        start = 0
+        for param in self.params:
+            size = param.numel()
+            view = param.detach().numpy()
+            view -= change[start:start + size].reshape(view.shape)
+            start += size
 
     # -- checkpoints -------------------------------------------------------------------
 
@@ -87,4 +148,16 @@ class ClippedAdam:
                     if key not in arrays or tuple(arrays[key].shape) != tuple(tensor.shape):
                         raise ZooError(f"The checkpoint's optimizer state '{key}' does not fit this agent.")
                     tensor.copy_(torch.from_numpy(np.asarray(arrays[key])))
+        counts = {float(count) for count in self.steps}
+        if len(counts) != 1:  # every step moves them all together; numpy_step relies on it
+            raise ZooError(f"The checkpoint's optimizer step counts differ between parameters "
+                           f"({', '.join(f'{c:g}' for c in sorted(counts)[:4])}): it is corrupt.")
 
+
+def _views(flat: torch.Tensor, params: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Consecutive slices of `flat` shaped like `params`."""
+    views, start = [], 0
+    for p in params:
+        views.append(flat[start:start + p.numel()].view(p.shape))
+        start += p.numel()
+    return views

@@ -37,6 +37,7 @@ from zoo.contracts import Batch, Metrics, OffPolicyConfig, ReplayStore
 from zoo.errors import ZooError
 from zoo.networks import ActivationName, EnsembleMLP, NumpyForward, mlp, observation_size
 from zoo.normalization import ObservationNormalizer
+from zoo.numpy_mlp import NumpyMLP, numpy_is_faster
 from zoo.optim import ClippedAdam
 from zoo.replay_buffer import ReplayBuffer
 from zoo.torch_state import load_module_arrays, module_arrays
@@ -110,6 +111,36 @@ class DDPGAgent(BaseAgent):
         self.noise_state = np.zeros(self.action_dim, dtype=np.float32)
         self.normalizer = ObservationNormalizer(self.observation_shape) if config.normalize_observations else None
         self.n_updates = 0
+        # The update runs in numpy where numpy mirrors the networks (update_in_numpy), with
+        # autograd elsewhere (update_with_autograd): the same arithmetic, tested to agree.
+        self.numpy_networks = self.build_numpy_networks()
+
+    def build_numpy_networks(self) -> dict[str, NumpyMLP] | None:
+        """Numpy mirrors of the actor, critic(s) and targets (zoo/numpy_mlp.py), or None (a GPU,
+        other activations). "actor_critic" is the critic the actor follows: Q1 for TD3."""
+        config = self.config
+        if not (self.actor_optimizer.runs_in_numpy and self.critic_optimizer.runs_in_numpy
+                and numpy_is_faster(config.batch_size, config.net_arch)):
+            return None
+        actor_gradients = dict(zip(map(id, self.actor_optimizer.params), self.actor_optimizer.numpy_gradients()))
+        critic_gradients = dict(zip(map(id, self.critic_parameters), self.critic_optimizer.numpy_gradients()))
+
+        def critic(network: nn.Module, member: int | None = None,
+                   gradient_of: dict[int, np.ndarray] | None = None) -> NumpyMLP | None:
+            if isinstance(network, EnsembleMLP):  # TD3's twin critics
+                return NumpyMLP.from_ensemble(network, member=member, gradient_of=gradient_of)
+            return NumpyMLP.build(network, gradient_of=gradient_of)
+
+        networks = {
+            "actor": NumpyMLP.build(*self.actor, gradient_of=actor_gradients),
+            "critic": critic(self.critic, gradient_of=critic_gradients),
+            "actor_critic": critic(self.critic, member=0),
+            "target_actor": NumpyMLP.build(*self.target_actor),
+            "target_critic": critic(self.target_critic),
+        }
+        if any(network is None for network in networks.values()):
+            return None
+        return {name: network for name, network in networks.items() if network is not None}
 
     # -- acting ------------------------------------------------------------------------
 
@@ -169,6 +200,11 @@ class DDPGAgent(BaseAgent):
     # -- learning ----------------------------------------------------------------------
 
     def update(self, batch: Batch) -> Metrics:
+        if self.numpy_networks is not None:
+            return self.update_in_numpy(batch)
+        return self.update_with_autograd(batch)
+
+    def update_with_autograd(self, batch: Batch) -> Metrics:
         batch = batch.to(self.device)
         if self.normalizer is not None:
             batch = dataclasses.replace(batch, observations=self.normalizer.torch(batch.observations),
@@ -202,10 +238,52 @@ class DDPGAgent(BaseAgent):
             with torch.no_grad():
                 torch._foreach_lerp_(self.target_parameters, self.online_parameters, config.tau)
             self.last_actor_loss = float(actor_loss.detach())
-        metrics = {"loss": float(critic_loss.detach())}
+        return self.update_metrics(float(critic_loss.detach()))
+
+    def update_metrics(self, critic_loss: float) -> Metrics:
+        metrics = {"loss": critic_loss}
         if self.last_actor_loss is not None:
             metrics["actor_loss"] = self.last_actor_loss
         return metrics
+
+    def update_in_numpy(self, batch: Batch) -> Metrics:
+        """update_with_autograd's arithmetic by hand (TD3's update with [64, 64] networks,
+        batch 256: 1.7-3.4 -> 1.2-1.5 ms here; zoo/numpy_mlp.py)."""
+        networks, config = self.numpy_networks, self.config
+        assert networks is not None
+        n = len(batch.rewards)
+        observations = batch.observations.numpy().reshape(n, -1)
+        next_observations = batch.next_observations.numpy().reshape(n, -1)
+        if self.normalizer is not None:
+            observations, next_observations = self.normalizer(observations), self.normalizer(next_observations)
+        actions = self.actions.to_policy(batch.actions).numpy()
+        next_actions = networks["target_actor"].forward(next_observations)
+        if config.target_policy_noise > 0:  # torch's generator, as update_with_autograd's randn_like
+            noise = torch.randn(next_actions.shape).numpy() * config.target_policy_noise
+            next_actions = np.clip(next_actions + np.clip(noise, -config.target_noise_clip, config.target_noise_clip),
+                                   -1.0, 1.0)
+        next_q = networks["target_critic"].forward(np.concatenate([next_observations, next_actions], 1))[..., 0]
+        if config.twin_critics:
+            next_q = next_q.min(axis=0)
+        td_target = batch.rewards.numpy() + config.gamma * (1.0 - batch.terminated.numpy()) * next_q
+        critic = networks["critic"]
+        td_error = critic.forward(np.concatenate([observations, actions], 1), keep=True)[..., 0] - td_target
+        critic_loss = float((td_error * td_error).mean(axis=-1).sum())  # TD3: both critics' losses summed
+        critic.backward((td_error * (2.0 / n))[..., None])
+        self.critic_optimizer.numpy_step()
+        self.n_updates += 1
+
+        if self.n_updates % config.policy_delay == 0:
+            actor = networks["actor"]
+            policy_actions = actor.forward(observations, keep=True)  # tanh(...), in [-1, 1]
+            q1 = networks["actor_critic"].forward(np.concatenate([observations, policy_actions], 1), keep=True)
+            state_action_gradient = networks["actor_critic"].backward_to_input(np.full_like(q1, -1.0 / n))
+            actor.backward(state_action_gradient[:, observations.shape[1]:])
+            self.actor_optimizer.numpy_step()
+            with torch.no_grad():
+                torch._foreach_lerp_(self.target_parameters, self.online_parameters, config.tau)
+            self.last_actor_loss = -float(q1.mean())
+        return self.update_metrics(critic_loss)
 
     def target_q(self, next_observations: torch.Tensor) -> torch.Tensor:
         """Q'(s', a') of the target networks: a' smoothed by clipped noise (TD3), the smaller of
