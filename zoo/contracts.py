@@ -45,7 +45,7 @@ class TrainingConfig:
     # Stop once an evaluation's mean return reaches this; the policy that reached it is the
     # final one. None: always use the whole budget.
     stop_at_return: float | None = None
-    n_threads: int = 1  # torch threads; one is fastest for small networks on this CPU
+    n_threads: int = 1  # torch's and numpy's BLAS threads (zoo/threads.py); one is fastest for small networks here
 
     def __post_init__(self) -> None:
         for name in ("n_timesteps", "n_eval_episodes"):

@@ -84,12 +84,6 @@ def observation_size(shape: tuple[int, ...]) -> int:
     return int(math.prod(shape))
 
 
-def set_torch_threads(n_threads: int) -> None:
-    """Small networks train faster on one thread than two here (measured): fewer handoffs."""
-    if n_threads > 0 and torch.get_num_threads() != n_threads:
-        torch.set_num_threads(n_threads)
-
-
 def _leaky_relu(x: np.ndarray, slope: float) -> np.ndarray:
     return np.where(x > 0, x, x * slope)
 

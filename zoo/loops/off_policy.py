@@ -22,7 +22,7 @@ from zoo.evaluation import EvaluationEnvs
 from zoo.files import write_arrays
 from zoo.interrupt import StopFlag
 from zoo.loops.monitor import TrainingMonitor, check_finite
-from zoo.networks import set_torch_threads
+from zoo.threads import set_training_threads
 
 REPLAY_BUFFER_NAME = "replay_buffer.npz"
 
@@ -32,7 +32,7 @@ def off_policy_loop(agent: OffPolicyAgent, env: gym.Env, eval_envs: EvaluationEn
                     start_step: int = 0, replay: dict[str, np.ndarray] | None = None) -> RunSummary:
     """`start_step` and `replay` (a saved buffer's arrays) continue an earlier run (resume)."""
     config = agent.config
-    set_torch_threads(config.n_threads)
+    set_training_threads(config.n_threads)
     keep_freed_memory()  # no page faults to take back freed activations (zoo/allocator.py)
     buffer = agent.make_replay_buffer(min(config.buffer_size, config.n_timesteps), seed)
     if replay is not None:

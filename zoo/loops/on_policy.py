@@ -21,7 +21,7 @@ from zoo.contracts import Metrics, OnPolicyAgent, Rollout, RunSummary
 from zoo.evaluation import EvaluationEnvs
 from zoo.interrupt import StopFlag
 from zoo.loops.monitor import TrainingMonitor, check_finite
-from zoo.networks import set_torch_threads
+from zoo.threads import set_training_threads
 
 
 class RolloutCollector:
@@ -86,7 +86,7 @@ def on_policy_loop(agent: OnPolicyAgent, envs: gym.vector.VectorEnv, eval_envs: 
                    start_step: int = 0) -> RunSummary:
     """`start_step`: env steps an earlier run already trained (resume). Closes `envs`."""
     config = agent.config
-    set_torch_threads(config.n_threads)
+    set_training_threads(config.n_threads)
     keep_freed_memory()  # no page faults to take back freed activations (zoo/allocator.py)
     monitor = TrainingMonitor(agent, config, eval_envs, callbacks, seed=seed, start_step=start_step)
     collector = RolloutCollector(agent, envs, monitor, seed, start_step)
