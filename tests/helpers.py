@@ -1,7 +1,8 @@
 """What several test files share: an agent of any algo that has learned a little, built and fed
-through the library's public parts (no private loop class)."""
+through the library's public parts (no private loop class), and a CartPole with Dict observations."""
 
 import gymnasium as gym
+import numpy as np
 
 import envs
 from zoo.build import build_agent, describe_env
@@ -70,3 +71,17 @@ def trained_agent(algo, seed=0, device="cpu"):
             agent.on_step(step)
     assert isinstance(metrics, dict) and all(isinstance(v, float | int) for v in metrics.values())
     return agent, env
+
+
+class DictCartPole(gym.ObservationWrapper):
+    """CartPole observing {'cart': [x, v], 'pole': [angle, angular velocity]}."""
+
+    def __init__(self, **kwargs):
+        super().__init__(gym.make("CartPole-v1", **kwargs))
+        box = self.env.observation_space
+        self.observation_space = gym.spaces.Dict({
+            "cart": gym.spaces.Box(box.low[:2], box.high[:2], dtype=np.float32),
+            "pole": gym.spaces.Box(box.low[2:], box.high[2:], dtype=np.float32)})
+
+    def observation(self, observation):
+        return {"cart": observation[:2], "pole": observation[2:]}

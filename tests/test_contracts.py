@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-from helpers import new_agent, quiet_monitor
+from helpers import DictCartPole, new_agent, quiet_monitor
 from zoo.build import load_agent
 from zoo.callbacks import Callback
 from zoo.config import resolve_hyperparams
@@ -165,20 +165,6 @@ def test_unsupported_spaces_are_refused_before_a_run_folder_exists(algo, env_id,
     with pytest.raises(ZooError, match=message):
         train(algo, env_id, out_dir=tmp_path)
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
-
-
-class DictCartPole(gym.ObservationWrapper):
-    """CartPole observing {'cart': [x, v], 'pole': [angle, angular velocity]}."""
-
-    def __init__(self, **kwargs):
-        super().__init__(gym.make("CartPole-v1", **kwargs))
-        box = self.env.observation_space
-        self.observation_space = gym.spaces.Dict({
-            "cart": gym.spaces.Box(box.low[:2], box.high[:2], dtype=np.float32),
-            "pole": gym.spaces.Box(box.low[2:], box.high[2:], dtype=np.float32)})
-
-    def observation(self, observation):
-        return {"cart": observation[:2], "pole": observation[2:]}
 
 
 gym.register("test/DictCartPole-v0", entry_point=DictCartPole)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import envs
-from helpers import new_agent
+from helpers import DictCartPole, new_agent
 from zoo.environments import EnvDescription
 from zoo.evaluation import evaluate_agent, evaluate_in_lockstep
 
@@ -98,20 +98,6 @@ def test_the_step_that_resets_a_vector_sub_env_is_not_counted():
     assert len(result.returns) == 8
     assert result.returns == [float(n) for n in result.lengths]
     assert min(result.lengths) >= 8
-
-
-class DictCartPole(gym.ObservationWrapper):
-    """CartPole observing {'cart': [x, v], 'pole': [angle, angular velocity]}."""
-
-    def __init__(self, **kwargs):
-        super().__init__(gym.make("CartPole-v1", **kwargs))
-        box = self.env.observation_space
-        self.observation_space = gym.spaces.Dict({
-            "cart": gym.spaces.Box(box.low[:2], box.high[:2], dtype=np.float32),
-            "pole": gym.spaces.Box(box.low[2:], box.high[2:], dtype=np.float32)})
-
-    def observation(self, observation):
-        return {"cart": observation[:2], "pole": observation[2:]}
 
 
 gym.register("test/DictCartPoleWithVector-v0", entry_point=DictCartPole,
