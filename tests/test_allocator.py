@@ -39,6 +39,13 @@ SCRIPT = textwrap.dedent("""
             counts.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
         return sorted(counts)[n // 2]
 
+    # glibc's default thresholds (128 KiB), pinned: left dynamic, glibc raises them after the
+    # first large free, so how often the control faults depended on what the process had freed
+    # before (0-49 per update after ClippedAdam's state became flat buffers, ~230 before)
+    import ctypes
+    libc = ctypes.CDLL(None)
+    libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
+    libc.mallopt(-1, 128 * 1024)  # M_TRIM_THRESHOLD
     glibc_defaults = faults_per_update()
     assert zoo.allocator._applied is None
     # any training run sets it up (here a short one of the off-policy loop)
