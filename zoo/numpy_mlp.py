@@ -25,11 +25,12 @@ from torch import nn
 
 from zoo.networks import EnsembleMLP
 
-# Measured here (2026-11-26, update per call, autograd on one torch thread -> numpy): DQN [128,
-# 128] batch 64 1.46 -> 0.32 ms, [256, 256] batch 64 (RL Zoo's CartPole entry) 0.27x SB3's
-# wall time end to end; TD3 [64, 64] batch 256 1.7-3.4 -> 1.2-1.5 ms, [128, 128] 4.0 -> 3.4 ms,
-# [256, 256] 12.6 -> 8.2 ms but 9.0 ms with two torch threads against numpy's 22 ms (the two
-# thread pools contend), [400, 300] (RL Zoo's) 9.6-10.6 -> 15.8-17.5 ms.
+# Measured here (2026-11-26, update per call, autograd on one torch thread -> numpy, before
+# n_threads limited OpenBLAS too: zoo/threads.py): DQN [128, 128] batch 64 1.46 -> 0.32 ms,
+# [256, 256] batch 64 (RL Zoo's CartPole entry) 0.27x SB3's wall time end to end; TD3 [64, 64]
+# batch 256 1.7-3.4 -> 1.2-1.5 ms, [128, 128] 4.0 -> 3.4 ms, [256, 256] 12.6 -> 8.2 ms (but 22 ms
+# beside two torch threads: the thread pools contended), [400, 300] (RL Zoo's, two torch
+# threads) 9.6-10.6 -> 15.8-17.5 ms. The bound sits where numpy still clearly won.
 LARGEST_ACTIVATIONS = 256 * 128  # batch x widest layer, per network
 
 
