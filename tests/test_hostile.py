@@ -590,6 +590,30 @@ def test_a_full_disk_is_one_clear_error_and_the_last_good_checkpoint_is_kept(tmp
     assert not list(run.glob(".*"))  # no temporary file left
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # numpy's float warnings fail the run, not just print
+def test_an_update_overflowing_in_numpy_ends_in_one_line_without_numpy_warnings(tmp_path, monkeypatch):
+    import torch
+
+    from zoo.agents.dqn import DQNAgent
+
+    real_update = DQNAgent.update
+
+    def exploding_update(self, batch):
+        assert self.numpy_q_network is not None  # the numpy path, whose overflows numpy warns about
+        with torch.no_grad():
+            for parameter in self.q_parameters:
+                parameter.fill_(1e30)  # finite weights whose products overflow float32
+        return real_update(self, batch)
+
+    monkeypatch.setattr(DQNAgent, "update", exploding_update)
+    result = invoke("train", "dqn", "CartPole-v1", "--steps", 500, "--hp", "eval_freq=0", "--hp",
+                    "stop_at_return=null", "--hp", "learning_starts=100", "--hp", "train_freq=1", cwd=tmp_path)
+    assert result.exit_code == 1, result.output
+    assert "Training diverged at step 101: the update's loss is" in result.stderr, result.stderr
+    assert "Warning" not in result.stderr, result.stderr
+    assert "Traceback" not in result.output, result.output
+
+
 def test_a_diverging_run_stops_and_never_overwrites_the_last_finite_checkpoint(tmp_path, monkeypatch):
     from zoo.agents.dqn import DQNAgent
 
