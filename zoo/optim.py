@@ -57,7 +57,11 @@ class ClippedAdam:
         """Arrays for gradients computed in numpy (zoo.numpy_mlp), one per parameter in order,
         views of the one buffer `numpy_step` reads."""
         if self._flat_gradient is None:
-            self._flat_gradient = np.zeros(self.flat_exp_avg.numel(), dtype=np.float32)
+            size = self.flat_exp_avg.numel()
+            self._flat_gradient, self._flat_change = np.zeros(size, np.float32), np.zeros(size, np.float32)
+            # made once: per-parameter views of the parameters and of the step to subtract from them
+            self._numpy_parameters = [p.detach().numpy() for p in self.params]
+            self._changes = [view.numpy() for view in _views(torch.from_numpy(self._flat_change), self.params)]
         return [view.numpy() for view in _views(torch.from_numpy(self._flat_gradient), self.params)]
 
     def set_learning_rate(self, lr: float) -> None:
@@ -106,17 +110,13 @@ class ClippedAdam:
         exp_avg += (1.0 - beta1) * gradient
         exp_avg_sq *= beta2
         exp_avg_sq += (1.0 - beta2) * gradient * gradient
-        change = np.sqrt(exp_avg_sq)
+        change = np.sqrt(exp_avg_sq, out=self._flat_change)
         change *= 1.0 / math.sqrt(1.0 - beta2**step)
         change += self.eps
         np.divide(exp_avg, change, out=change)
         change *= self.lr / (1.0 - beta1**step)
-        start = 0
-        for param in self.params:
-            size = param.numel()
-            view = param.detach().numpy()
-            view -= change[start:start + size].reshape(view.shape)
-            start += size
+        for param, param_change in zip(self._numpy_parameters, self._changes):
+            param -= param_change
 
     # -- checkpoints -------------------------------------------------------------------
 
