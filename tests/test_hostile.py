@@ -124,6 +124,13 @@ def test_non_finite_weights_are_refused(tmp_path, checkpoint_parts):
     evaluate(path, tmp_path, "'q_network.torso.0.weight' holds NaN or infinite values")
 
 
+def test_optimizer_step_counts_that_differ_are_refused_naming_the_file(tmp_path, checkpoint_parts):
+    """Every Adam step moves all of them together; numpy_step (zoo/optim.py) relies on it."""
+    metadata, arrays = checkpoint_parts
+    path = forge(tmp_path / "m.zip", metadata, {**arrays, "optimizer.1.step": arrays["optimizer.1.step"] + 3})
+    evaluate(path, tmp_path, ("m.zip: The checkpoint's optimizer step counts differ between parameters", "corrupt"))
+
+
 def test_metadata_describing_huge_networks_is_refused_before_allocating(tmp_path, checkpoint_parts):
     metadata, arrays = checkpoint_parts
     forged = {**metadata, "config": {**metadata["config"], "net_arch": [65_536, 65_536, 65_536]}}  # 8.6e9

@@ -115,10 +115,14 @@ class BaseAgent:
     def restore(self, metadata: dict[str, Any], arrays: dict[str, np.ndarray], path: str | Path) -> BaseAgent:
         """`load` for a checkpoint already read (`path` names it in errors)."""
         from zoo.checkpoint import check_compatible
+        from zoo.errors import ZooError
 
         check_compatible(metadata, path, algo=self.algo, env_id=self.env_id,
                          observation_space=self.observation_space, action_space=self.action_space)
-        self.load_state_arrays(arrays)
+        try:
+            self.load_state_arrays(arrays)
+        except ZooError as error:  # "The checkpoint's ...": say which file the user gave
+            raise ZooError(f"{path}: {error}") from None
         self.num_timesteps = int(metadata.get("num_timesteps", 0))
         return self
 
