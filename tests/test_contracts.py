@@ -147,6 +147,29 @@ def test_callbacks_see_every_step_episode_and_evaluation_and_can_stop(algo, tmp_
     assert result.checkpoint.exists()  # a callback's stop saves like Ctrl-C
 
 
+@pytest.mark.parametrize("streak", [1, 3])
+def test_training_stops_after_stop_streak_evaluations_in_a_row_reach_stop_at_return(streak, tmp_path):
+    recorder = Recorder()
+    # every CartPole episode lasts at least 8 steps: each evaluation reaches 8
+    result = train("dqn", "CartPole-v1", seed=0, n_timesteps=2000, out_dir=tmp_path, callbacks=[recorder],
+                   overrides={"eval_freq": 40, "n_eval_episodes": 1, "stop_at_return": 8, "stop_streak": streak,
+                              "learning_starts": 1000})
+    assert [step for step, _ in recorder.evaluations] == [40 * (k + 1) for k in range(streak)]
+    assert result.summary["steps"] == result.summary["solved_at"] == 40 * streak
+
+
+def test_a_failed_evaluation_restarts_the_streak():
+    from zoo.callbacks import Evaluation, StopAtReturn
+
+    stop = StopAtReturn(-180.0, streak=2)
+    stops = [stop.on_evaluation(1000 * (k + 1), Evaluation(mean, 0.0, 200.0, (mean,), 1.0))
+             for k, mean in enumerate([-170.0, -190.0, -150.0, -179.0])]
+    assert stops == [False, False, False, True]
+    assert stop.summary() == {"solved_at": 4000}
+    with pytest.raises(ZooError, match="stop_streak"):
+        resolve_hyperparams(ALGOS["ddpg"], "Pendulum-v1", {"stop_streak": 0}, None)
+
+
 def test_callbacks_are_refused_for_algos_without_a_learning_curve(tmp_path):
     with pytest.raises(ZooError, match="callbacks are for the deep-RL algos"):
         train("ucb", "BernoulliBandit-v0", callbacks=[Recorder()], out_dir=tmp_path)

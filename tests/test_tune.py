@@ -177,14 +177,17 @@ STEPS_JOB = dict(n_trials=1, n_timesteps=600, trial_seeds=2,
                  overrides={**TINY_DQN, "eval_freq": 200, "n_eval_episodes": 2})
 
 
-def test_steps_to_return_counts_the_steps_of_the_solving_evaluation(tmp_path):
-    # Any CartPole episode returns >= 1: the first evaluation (step 200) solves every seed.
-    solving = job(tmp_path, goal=parse_objective("steps-to-return:1"), **STEPS_JOB)
+@pytest.mark.parametrize("streak", [1, 2])
+def test_steps_to_return_counts_the_steps_of_the_solving_evaluation(streak, tmp_path):
+    # Any CartPole episode returns >= 1: the first evaluation (step 200) solves every seed, or
+    # the second (400) completes an entry's stop_streak of 2, as a user's run would stop.
+    solving = job(tmp_path, goal=parse_objective("steps-to-return:1"),
+                  **{**STEPS_JOB, "overrides": {**STEPS_JOB["overrides"], "stop_streak": streak}})
     result = tune(solving, plots=False)
     (trial,) = trials_of(solving)
-    assert trial.value == 200.0 and trial.user_attrs["solved"] == [True, True]
-    assert trial.user_attrs["steps"] == 400  # each seed stopped at its solving evaluation
-    assert result.best[0]["value"] == 200.0
+    assert trial.value == 200.0 * streak and trial.user_attrs["solved"] == [True, True]
+    assert trial.user_attrs["steps"] == 400 * streak  # each seed stopped at its solving evaluation
+    assert result.best[0]["value"] == 200.0 * streak
 
 
 def test_an_unsolved_trial_costs_its_budget_plus_the_penalty_and_reports_so_to_the_pruner(tmp_path):

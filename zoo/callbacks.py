@@ -182,20 +182,23 @@ class BestCheckpoint(Callback):
 
 
 class StopAtReturn(Callback):
-    """Stops once an evaluation's mean return reaches `threshold` (SB3's StopTrainingOnRewardThreshold)."""
+    """Stops once `streak` evaluations in a row have a mean return >= `threshold` (with a
+    streak of 1, SB3's StopTrainingOnRewardThreshold)."""
 
-    def __init__(self, threshold: float):
-        self.threshold = threshold
+    def __init__(self, threshold: float, streak: int = 1):
+        self.threshold, self.streak = threshold, streak
+        self.passed_in_a_row = 0
         self.solved_at: int | None = None
 
     def on_evaluation(self, step: int, evaluation: Evaluation) -> bool:
-        if evaluation.mean_return >= self.threshold:
+        self.passed_in_a_row = self.passed_in_a_row + 1 if evaluation.mean_return >= self.threshold else 0
+        if self.passed_in_a_row >= self.streak:
             self.solved_at = step
             return True
         return False
 
     def summary(self) -> RunSummary:
-        return {"solved_at": self.solved_at}  # the step whose evaluation reached the threshold
+        return {"solved_at": self.solved_at}  # the step whose evaluation completed the streak
 
 
 def require_tensorboard() -> Any:
@@ -234,7 +237,7 @@ class TensorBoardLog(Callback):
 
 
 def run_callbacks(run_dir: Path, description: str, *, stop_at_return: float | None, progress: bool,
-                  tensorboard: bool) -> list[Callback]:
+                  tensorboard: bool, stop_streak: int = 1) -> list[Callback]:
     """The zoo's own callbacks for a deep-RL run, in the order they are called."""
     callbacks: list[Callback] = [ProgressBar(description)] if progress else []
     episodes, evaluations = EpisodeLog(run_dir), EvaluationLog(run_dir)
@@ -243,6 +246,6 @@ def run_callbacks(run_dir: Path, description: str, *, stop_at_return: float | No
         callbacks.append(TensorBoardLog(run_dir / TENSORBOARD_DIR_NAME))
     callbacks.append(BestCheckpoint(run_dir / BEST_CHECKPOINT_NAME, logs=[episodes.log, evaluations.log]))
     if stop_at_return is not None:
-        callbacks.append(StopAtReturn(stop_at_return))
+        callbacks.append(StopAtReturn(stop_at_return, stop_streak))
     return callbacks
 

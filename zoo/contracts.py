@@ -45,10 +45,13 @@ class TrainingConfig:
     # Stop once an evaluation's mean return reaches this; the policy that reached it is the
     # final one. None: always use the whole budget.
     stop_at_return: float | None = None
+    # Evaluations in a row that must reach stop_at_return: 2 or more keep one lucky evaluation
+    # of an early, fragile policy from ending training (SB3's callback stops at the first).
+    stop_streak: int = 1
     n_threads: int = 1  # torch's and numpy's BLAS threads (zoo/threads.py); one is fastest for small networks here
 
     def __post_init__(self) -> None:
-        for name in ("n_timesteps", "n_eval_episodes"):
+        for name in ("n_timesteps", "n_eval_episodes", "stop_streak"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("eval_freq", "n_threads"):

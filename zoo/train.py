@@ -160,7 +160,8 @@ def _run_loop(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescript
     # Up to 32 evaluation episodes at a time: a larger n_eval_episodes plays in rounds.
     eval_envs = description.make_for_evaluation(min(config.n_eval_episodes, 32)) if config.eval_freq > 0 else None
     every_callback = [*run_callbacks(run_dir, f"{spec.name} {description.env_id}", stop_at_return=config.stop_at_return,
-                                     progress=progress, tensorboard=tensorboard), *callbacks]
+                                     stop_streak=config.stop_streak, progress=progress, tensorboard=tensorboard),
+                      *callbacks]
     if spec.family == "off_policy":
         from zoo.loops.off_policy import off_policy_loop
 

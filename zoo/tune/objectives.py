@@ -109,18 +109,20 @@ class TrialWatch(Callback):
 
 
 class SolveClock(TrialWatch):
-    """One seed of a time objective: stops its training at the first evaluation averaging >= the
-    target and records when (seconds since `started`, env steps); reports to the pruner while
-    unsolved; stops a diverged run."""
+    """One seed of a time objective: stops its training once `streak` evaluations in a row (the
+    entry's stop_streak, as a user's run would stop) average >= the target and records when
+    (seconds since `started`, env steps); reports to the pruner while unsolved; stops a
+    diverged run."""
 
     def __init__(self, goal: Goal, trial: optuna.Trial, *, seed_index: int, finished: list[float],
-                 trial_seeds: int, budget_steps: int, started: float):
+                 trial_seeds: int, budget_steps: int, started: float, streak: int = 1):
         super().__init__()
         self.goal, self.trial = goal, trial
         self.seed_index, self.finished, self.trial_seeds = seed_index, finished, trial_seeds
-        self.budget_steps, self.started = budget_steps, started
+        self.budget_steps, self.started, self.streak = budget_steps, started, streak
         self.solved_at: float | None = None  # seconds or steps, in the objective's unit
         self.evaluations = 0
+        self.passed_in_a_row = 0
 
     def cost(self, step: int) -> float:
         return time.perf_counter() - self.started if self.goal.kind == "wall-to-return" else float(step)
@@ -133,7 +135,8 @@ class SolveClock(TrialWatch):
             return True
         cost = self.cost(step)
         assert self.goal.target is not None
-        if evaluation.mean_return >= self.goal.target:
+        self.passed_in_a_row = self.passed_in_a_row + 1 if evaluation.mean_return >= self.goal.target else 0
+        if self.passed_in_a_row >= self.streak:
             self.solved_at = cost
             return True  # solved: the clock stops here, and so does the training
         self.evaluations += 1

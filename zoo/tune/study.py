@@ -431,11 +431,12 @@ class Objective:
         confirmed by its final policy; an unsolved seed costs what it used plus the penalty."""
         goal = self.job.goal
         assert goal.target is not None
+        streak = self.config(overrides).stop_streak
         values: list[float] = []
         returns, solved = [], []
         for k in range(self.job.trial_seeds):
             clock = SolveClock(goal, trial, seed_index=k, finished=values, trial_seeds=self.job.trial_seeds,
-                               budget_steps=budget, started=time.perf_counter())
+                               budget_steps=budget, started=time.perf_counter(), streak=streak)
             result = self.train_seed(trial, overrides, k, clock)
             used = clock.cost(int(result.summary["steps"] or 0))  # before the final evaluation: tuning's own
             final = self.final_return(result, k)
@@ -494,23 +495,24 @@ class Objective:
             raise TrialFailed("diverged: non-finite final return")
         return final.mean
 
-    def budget(self, overrides: dict[str, Any]) -> int:
+    def config(self, overrides: dict[str, Any]) -> Any:
+        """The trial's resolved config (the entry under `overrides`)."""
         from zoo.config import resolve_hyperparams
 
-        return int(resolve_hyperparams(self.job.spec, self.job.env_id, overrides, self.job.hyperparams)
-                   .config.n_timesteps)
+        return resolve_hyperparams(self.job.spec, self.job.env_id, overrides, self.job.hyperparams).config
+
+    def budget(self, overrides: dict[str, Any]) -> int:
+        return int(self.config(overrides).n_timesteps)
 
     def evaluation_schedule(self, overrides: dict[str, Any], budget: int) -> dict[str, Any]:
         """For the mean return: `n_evaluations` periodic evaluations over the budget, for the
         pruner. For a time objective the entry's own schedule (its `eval_freq`, which the space
         may search: how often a user's run checks whether it is done), else the same
         `n_evaluations`; and no `stop_at_return` of the entry: the target decides when to stop."""
-        from zoo.config import resolve_hyperparams
-
         every = max(1, budget // max(1, self.job.n_evaluations))
         if self.job.goal.kind == "return":
             return {"eval_freq": every}
-        config = resolve_hyperparams(self.job.spec, self.job.env_id, overrides, self.job.hyperparams).config
+        config = self.config(overrides)
         return {"eval_freq": config.eval_freq or every, "stop_at_return": None}
 
 
