@@ -270,7 +270,8 @@ def hyperparams_file(algo: str, hyperparams: str | Path | None = None) -> Path:
     named = hyperparams_dir() / str(hyperparams) / f"{algo}.yml"
     if str(hyperparams) != SEARCH_SPACES and named.exists():
         return named
-    sets = sorted(p.name for p in hyperparams_dir().iterdir() if p.is_dir() and p.name != SEARCH_SPACES)
+    sets = sorted(p.name for p in hyperparams_dir().iterdir()
+                  if p.is_dir() and p.name != SEARCH_SPACES and (p / f"{algo}.yml").is_file())
     raise ZooError(
         f"No hyperparameters '{hyperparams}' for {algo}: not a YAML file, a folder, or a shipped set "
         f"with {algo}.yml (shipped sets: {', '.join(sets) or 'none'})."
