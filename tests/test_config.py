@@ -110,7 +110,7 @@ def test_a_shipped_set_is_chosen_by_name_and_an_unknown_one_is_a_clear_error():
     assert rl_zoo.sources == ["rl_zoo/dqn.yml [default]", "rl_zoo/dqn.yml [CartPole-v1]"]
     with pytest.raises(ZooError, match=r"shipped sets: rl_zoo, v0_1, v0_2\)"):
         resolve_hyperparams(get_algo("dqn"), "CartPole-v1", hyperparams="nope")
-    # only the sets that hold the algo's file (v0_3 has DDPG's alone)
+    # only the sets that hold the algo's file (v0_3 has no dqn.yml)
     with pytest.raises(ZooError, match=r"shipped sets: rl_zoo, v0_1, v0_2, v0_3\)"):
         resolve_hyperparams(get_algo("td3"), "Pendulum-v1", hyperparams="nope")
     # hyperparams/search/ holds zoo tune's search spaces: not a set of hyperparameters
