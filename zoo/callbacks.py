@@ -181,18 +181,30 @@ class BestCheckpoint(Callback):
         return {"best_eval_return": None if self.best == -np.inf else float(self.best)}
 
 
+class Streak:
+    """Whether `length` evaluations in a row have reached `threshold` (a stop_streak): the
+    count starts again at every evaluation below it. Shared by StopAtReturn and zoo tune's
+    SolveClock, so a study's clock stops where a user's run would."""
+
+    def __init__(self, threshold: float, length: int = 1):
+        self.threshold, self.length = threshold, length
+        self.in_a_row = 0
+
+    def reached(self, evaluation: Evaluation) -> bool:
+        self.in_a_row = self.in_a_row + 1 if evaluation.mean_return >= self.threshold else 0
+        return self.in_a_row >= self.length
+
+
 class StopAtReturn(Callback):
     """Stops once `streak` evaluations in a row have a mean return >= `threshold` (with a
     streak of 1, SB3's StopTrainingOnRewardThreshold)."""
 
     def __init__(self, threshold: float, streak: int = 1):
-        self.threshold, self.streak = threshold, streak
-        self.passed_in_a_row = 0
+        self.streak = Streak(threshold, streak)
         self.solved_at: int | None = None
 
     def on_evaluation(self, step: int, evaluation: Evaluation) -> bool:
-        self.passed_in_a_row = self.passed_in_a_row + 1 if evaluation.mean_return >= self.threshold else 0
-        if self.passed_in_a_row >= self.streak:
+        if self.streak.reached(evaluation):
             self.solved_at = step
             return True
         return False

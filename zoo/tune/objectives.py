@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from zoo.callbacks import Callback, Episode, Evaluation
+from zoo.callbacks import Callback, Episode, Evaluation, Streak
 from zoo.errors import ZooError, brief
 
 if TYPE_CHECKING:
@@ -119,10 +119,11 @@ class SolveClock(TrialWatch):
         super().__init__()
         self.goal, self.trial = goal, trial
         self.seed_index, self.finished, self.trial_seeds = seed_index, finished, trial_seeds
-        self.budget_steps, self.started, self.streak = budget_steps, started, streak
+        self.budget_steps, self.started = budget_steps, started
+        assert goal.target is not None
+        self.streak = Streak(goal.target, streak)
         self.solved_at: float | None = None  # seconds or steps, in the objective's unit
         self.evaluations = 0
-        self.passed_in_a_row = 0
 
     def cost(self, step: int) -> float:
         return time.perf_counter() - self.started if self.goal.kind == "wall-to-return" else float(step)
@@ -134,9 +135,7 @@ class SolveClock(TrialWatch):
         if self.evaluation_diverged(step, evaluation):
             return True
         cost = self.cost(step)
-        assert self.goal.target is not None
-        self.passed_in_a_row = self.passed_in_a_row + 1 if evaluation.mean_return >= self.goal.target else 0
-        if self.passed_in_a_row >= self.streak:
+        if self.streak.reached(evaluation):
             self.solved_at = cost
             return True  # solved: the clock stops here, and so does the training
         self.evaluations += 1

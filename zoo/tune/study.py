@@ -407,13 +407,14 @@ class Objective:
             raise TrialFailed(f"surplus: {job.n_trials} trials were already finished or running")
         sampled = self.space.sample(trial)
         overrides = {**trial_overrides(job), **sampled}
-        budget = self.budget(overrides)
-        overrides.update(self.evaluation_schedule(overrides, budget))  # the same for every seed of the trial
+        entry = self.resolved_config(overrides)  # the entry under the sampled values, read once
+        budget = int(entry.n_timesteps)
+        overrides.update(self.evaluation_schedule(entry.eval_freq, budget))  # the same for every seed of the trial
         self.started = time.perf_counter()
         self.steps, self.run_dirs = 0, []
         if job.goal.kind == "return":
             return self.mean_final_return(trial, overrides)
-        return self.time_to_solve(trial, overrides, budget)
+        return self.time_to_solve(trial, overrides, budget, entry.stop_streak)
 
     def mean_final_return(self, trial: optuna.Trial, overrides: dict[str, Any]) -> float:
         earlier: list[list[float]] = []
@@ -426,12 +427,11 @@ class Objective:
         trial.set_user_attr("returns", returns)
         return sum(returns) / len(returns)
 
-    def time_to_solve(self, trial: optuna.Trial, overrides: dict[str, Any], budget: int) -> float:
+    def time_to_solve(self, trial: optuna.Trial, overrides: dict[str, Any], budget: int, streak: int) -> float:
         """zoo/tune/objectives.py: each seed's seconds (or steps) to an evaluation >= the target,
         confirmed by its final policy; an unsolved seed costs what it used plus the penalty."""
         goal = self.job.goal
         assert goal.target is not None
-        streak = self.config(overrides).stop_streak
         values: list[float] = []
         returns, solved = [], []
         for k in range(self.job.trial_seeds):
@@ -495,16 +495,13 @@ class Objective:
             raise TrialFailed("diverged: non-finite final return")
         return final.mean
 
-    def config(self, overrides: dict[str, Any]) -> Any:
-        """The trial's resolved config (the entry under `overrides`)."""
+    def resolved_config(self, overrides: dict[str, Any]) -> Any:
+        """The trial's config: the entry under `overrides`."""
         from zoo.config import resolve_hyperparams
 
         return resolve_hyperparams(self.job.spec, self.job.env_id, overrides, self.job.hyperparams).config
 
-    def budget(self, overrides: dict[str, Any]) -> int:
-        return int(self.config(overrides).n_timesteps)
-
-    def evaluation_schedule(self, overrides: dict[str, Any], budget: int) -> dict[str, Any]:
+    def evaluation_schedule(self, entry_eval_freq: int, budget: int) -> dict[str, Any]:
         """For the mean return: `n_evaluations` periodic evaluations over the budget, for the
         pruner. For a time objective the entry's own schedule (its `eval_freq`, which the space
         may search: how often a user's run checks whether it is done), else the same
@@ -512,8 +509,7 @@ class Objective:
         every = max(1, budget // max(1, self.job.n_evaluations))
         if self.job.goal.kind == "return":
             return {"eval_freq": every}
-        config = self.config(overrides)
-        return {"eval_freq": config.eval_freq or every, "stop_at_return": None}
+        return {"eval_freq": entry_eval_freq or every, "stop_at_return": None}
 
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:
