@@ -229,7 +229,7 @@ def test_shipped_entries_for_the_other_envs_run(env_id, tmp_path):
     {"activation": "tanh", "loss": "mse"}, {"max_grad_norm": 0.05}, {"max_grad_norm": 0.0, "net_arch": [16]},
 ])
 def test_the_numpy_update_is_the_autograd_update(variant):
-    """DQN's update runs in numpy where numpy mirrors the network (zoo/numpy_mlp.py); it must
+    """DQN's update runs in numpy where numpy mirrors the network (zoo/hand_mlp.py); it must
     be the plain PyTorch update: same loss, weights and Adam state, update after update."""
     config = DQNConfig(**{"net_arch": [32, 32], "learning_rate": 3e-3, "gamma": 0.9, **variant})
     space = gym.spaces.Box(-5, 5, (6,), np.float32)

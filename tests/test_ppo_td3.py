@@ -14,6 +14,7 @@ from zoo.build import load_agent
 from zoo.config import resolve_hyperparams
 from zoo.contracts import Batch, Rollout
 from zoo.errors import ZooError
+from zoo.hand_mlp import NumpyOps, TorchOps
 from zoo.registry import get_algo
 from zoo.train import train
 
@@ -253,10 +254,11 @@ def _plain_critic(ensemble, member):
     return torch.nn.Sequential(*layers[:-1])
 
 
-@pytest.mark.parametrize("path", ["update_with_autograd", "update_in_numpy"])
+@pytest.mark.parametrize("path", ["update_with_autograd", "numpy", "torch"])
 def test_td3_updates_equal_a_plain_pytorch_td3_from_the_same_state(path):
     """Our update (fused Adam, both critics in one batched pass, in-place ReLU, no critic
-    gradients in the actor's pass; or all of it in numpy, zoo/numpy_mlp.py) against TD3 written
+    gradients in the actor's pass; or all of it by hand, zoo/hand_mlp.py, in numpy or in torch
+    operations) against TD3 written
     plainly, as SB3 does: two nn.Sequential critics, torch.optim.Adam, F.mse_loss. Five updates
     from the same weights and batches (policy_delay 2: the actor and targets move at updates 2
     and 4); every parameter within 1e-5 relative."""
@@ -265,7 +267,12 @@ def test_td3_updates_equal_a_plain_pytorch_td3_from_the_same_state(path):
     import torch.nn.functional as F
 
     agent = td3({"net_arch": [64, 48], "batch_size": 32, "gamma": 0.98})
-    assert agent.numpy_networks is not None
+    run_update = agent.update_with_autograd
+    if path != "update_with_autograd":
+        agent.hand_networks = agent.build_hand_networks(backend=path)
+        assert agent.hand_networks is not None
+        assert isinstance(agent.hand_networks["critic"].ops, NumpyOps if path == "numpy" else TorchOps)
+        run_update = agent.update_by_hand
     actor = copy.deepcopy(agent.actor)
     critics = [_plain_critic(agent.critic, m) for m in (0, 1)]
     target_actor = copy.deepcopy(agent.target_actor)
@@ -276,7 +283,7 @@ def test_td3_updates_equal_a_plain_pytorch_td3_from_the_same_state(path):
     for update in range(1, 6):
         batch = _batch(agent, seed=update)
         torch.manual_seed(update)  # the target policy noise, drawn alike
-        getattr(agent, path)(batch)
+        run_update(batch)
         torch.manual_seed(update)
         actions = batch.actions / 2.0  # Pendulum's [-2, 2] in the policy's [-1, 1]
         with torch.no_grad():
@@ -309,23 +316,26 @@ def test_td3_updates_equal_a_plain_pytorch_td3_from_the_same_state(path):
     assert not torch.equal(next(agent.actor.parameters()), next(agent.target_actor.parameters()))
 
 
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
 @pytest.mark.parametrize("algo, overrides", [
     ("ddpg", {}), ("ddpg", {"normalize_observations": True, "activation": "tanh"}), ("td3", {}),
     ("td3", {"policy_delay": 1, "net_arch": [16]}),
 ])
-def test_ddpg_and_td3_update_in_numpy_as_with_autograd(algo, overrides):
-    """The update runs in numpy where numpy mirrors the networks: the same losses, weights,
-    targets and Adam state as autograd's, update after update."""
+def test_ddpg_and_td3_update_by_hand_as_with_autograd(algo, overrides, backend):
+    """The update runs by hand where the networks can be mirrored (numpy for small ones, torch
+    operations without autograd for larger ones): the same losses, weights, targets and Adam
+    state as autograd's, update after update."""
     in_numpy, _, _ = new_agent(algo, overrides={"net_arch": [32, 24], **overrides})
     with_autograd, _, _ = new_agent(algo, overrides={"net_arch": [32, 24], **overrides})
-    assert in_numpy.numpy_networks is not None
+    in_numpy.hand_networks = in_numpy.build_hand_networks(backend=backend)
+    assert in_numpy.hand_networks is not None
     if in_numpy.normalizer is not None:
         for agent in (in_numpy, with_autograd):
             agent.record_observation(np.random.default_rng(0).normal(2.0, 3.0, size=(50, 3)))
     for update in range(1, 6):
         batch = _batch(in_numpy, seed=update)
         torch.manual_seed(update)  # TD3's target policy noise, drawn alike
-        ours = in_numpy.update_in_numpy(batch)
+        ours = in_numpy.update_by_hand(batch)
         torch.manual_seed(update)
         reference = with_autograd.update_with_autograd(batch)
         assert ours.keys() == reference.keys()

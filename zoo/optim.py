@@ -48,21 +48,28 @@ class ClippedAdam:
         self._flat_gradient: np.ndarray | None = None  # numpy_gradients', made on first use
 
     @property
-    def runs_in_numpy(self) -> bool:
-        """Whether `numpy_step` can update these parameters (CPU tensors, this class's own state)."""
+    def runs_by_hand(self) -> bool:
+        """Whether gradients computed by hand (zoo.hand_mlp) can drive this optimizer: CPU
+        tensors, this class's own flat state (`numpy_step`, or `step` on `torch_gradients`)."""
         return (self._fallback is None and self._flat and self.params[0].device.type == "cpu"
                 and self.params[0].dtype == torch.float32)
 
     def numpy_gradients(self) -> list[np.ndarray]:
-        """Arrays for gradients computed in numpy (zoo.numpy_mlp), one per parameter in order,
+        """Arrays for gradients computed in numpy (zoo.hand_mlp), one per parameter in order,
         views of the one buffer `numpy_step` reads."""
+        return [view.numpy() for view in self.torch_gradients()]
+
+    def torch_gradients(self) -> list[torch.Tensor]:
+        """The same buffer's per-parameter views as tensors, for gradients computed by torch
+        operations outside autograd: `step(self.torch_gradients())` reads them."""
         if self._flat_gradient is None:
             size = self.flat_exp_avg.numel()
             self._flat_gradient, self._flat_change = np.zeros(size, np.float32), np.zeros(size, np.float32)
             # made once: per-parameter views of the parameters and of the step to subtract from them
             self._numpy_parameters = [p.detach().numpy() for p in self.params]
             self._changes = [view.numpy() for view in _views(torch.from_numpy(self._flat_change), self.params)]
-        return [view.numpy() for view in _views(torch.from_numpy(self._flat_gradient), self.params)]
+            self._gradient_views = _views(torch.from_numpy(self._flat_gradient), self.params)
+        return list(self._gradient_views)
 
     def set_learning_rate(self, lr: float) -> None:
         """A schedule's value for the next steps (PPO's `lin_3e-4`)."""
@@ -75,8 +82,9 @@ class ClippedAdam:
         for p in self.params:
             p.grad = None
 
-    def step(self) -> None:
-        grads = [p.grad for p in self.params]
+    def step(self, gradients: list[torch.Tensor] | None = None) -> None:
+        """Clip and step on the parameters' .grad, or on `gradients` (one per parameter)."""
+        grads = [p.grad for p in self.params] if gradients is None else gradients
         if self.max_grad_norm > 0:
             # clip_grad_norm_'s arithmetic: scale by max_norm / (norm + 1e-6) when that is below 1
             total_norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
@@ -96,7 +104,7 @@ class ClippedAdam:
         arithmetic, in numpy on zero-copy views of the parameters and the flat state (equal to
         the fused kernel's within float32 rounding, tested)."""
         gradient = self._flat_gradient
-        assert gradient is not None, "numpy_gradients() first"
+        assert gradient is not None, "numpy_gradients() or torch_gradients() first"
         if self.max_grad_norm > 0:
             scale = self.max_grad_norm / (math.sqrt(float(np.dot(gradient, gradient))) + 1e-6)
             if scale < 1.0:

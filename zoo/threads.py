@@ -1,7 +1,7 @@
 """How many threads training's arithmetic may use: torch's, and numpy's BLAS (OpenBLAS).
 
 One knob, `n_threads` in every config, sets both. Numpy's BLAS matters since small networks
-learn in numpy (zoo/numpy_mlp.py): OpenBLAS starts one thread per core by default, and its
+learn in numpy (zoo/hand_mlp.py): OpenBLAS starts one thread per core by default, and its
 idle threads spin. Measured here (2026-11-26, two `zoo train dqn CartPole-v1` processes at
 once on this 2-core machine, as `zoo tune --workers 2` runs): the updates took 31-93 s per
 run with OpenBLAS's default threads against 1.9-3.1 s with one each. A process alone showed no

@@ -35,9 +35,9 @@ from zoo.action_scaling import BoxActions
 from zoo.agent import BaseAgent
 from zoo.contracts import Batch, Metrics, OffPolicyConfig, ReplayStore
 from zoo.errors import ZooError
+from zoo.hand_mlp import Backend, HandMLP, hand_backend
 from zoo.networks import ActivationName, EnsembleMLP, NumpyForward, mlp, observation_size
 from zoo.normalization import ObservationNormalizer
-from zoo.numpy_mlp import NumpyMLP, numpy_is_faster
 from zoo.optim import ClippedAdam
 from zoo.replay_buffer import ReplayBuffer
 from zoo.torch_state import load_module_arrays, module_arrays
@@ -111,31 +111,35 @@ class DDPGAgent(BaseAgent):
         self.noise_state = np.zeros(self.action_dim, dtype=np.float32)
         self.normalizer = ObservationNormalizer(self.observation_shape) if config.normalize_observations else None
         self.n_updates = 0
-        # The update runs in numpy where numpy mirrors the networks (update_in_numpy), with
-        # autograd elsewhere (update_with_autograd): the same arithmetic, tested to agree.
-        self.numpy_networks = self.build_numpy_networks()
+        # The update runs by hand where the networks can be mirrored (update_by_hand: in numpy for
+        # small networks, in torch operations without autograd for larger ones), with autograd
+        # elsewhere (update_with_autograd): the same arithmetic, tested to agree.
+        self.hand_networks = self.build_hand_networks()
 
-    def build_numpy_networks(self) -> dict[str, NumpyMLP] | None:
-        """Numpy mirrors of the actor, critic(s) and targets (zoo/numpy_mlp.py), or None (a GPU,
-        other activations). "actor_critic" is the critic the actor follows: Q1 for TD3."""
+    def build_hand_networks(self, backend: Backend | None = None) -> dict[str, HandMLP] | None:
+        """Mirrors of the actor, critic(s) and targets (zoo/hand_mlp.py), or None (a GPU, other
+        activations). "actor_critic" is the critic the actor follows: Q1 for TD3. The backend
+        goes by the networks' size unless given (tests run both on one agent)."""
         config = self.config
-        if not (self.actor_optimizer.runs_in_numpy and self.critic_optimizer.runs_in_numpy
-                and numpy_is_faster(config.batch_size, config.net_arch)):
+        if not (self.actor_optimizer.runs_by_hand and self.critic_optimizer.runs_by_hand):
             return None
-        actor_gradients = dict(zip(map(id, self.actor_optimizer.params), self.actor_optimizer.numpy_gradients()))
-        critic_gradients = dict(zip(map(id, self.critic_parameters), self.critic_optimizer.numpy_gradients()))
+        backend = backend or hand_backend(config.batch_size, config.net_arch)
+
+        def gradients(optimizer: ClippedAdam) -> dict[int, Any]:
+            arrays = optimizer.numpy_gradients() if backend == "numpy" else optimizer.torch_gradients()
+            return dict(zip(map(id, optimizer.params), arrays))
 
         def critic(network: nn.Module, member: int | None = None,
-                   gradient_of: dict[int, np.ndarray] | None = None) -> NumpyMLP | None:
+                   gradient_of: dict[int, Any] | None = None) -> HandMLP | None:
             if isinstance(network, EnsembleMLP):  # TD3's twin critics
-                return NumpyMLP.from_ensemble(network, member=member, gradient_of=gradient_of)
-            return NumpyMLP.build(network, gradient_of=gradient_of)
+                return HandMLP.from_ensemble(network, member=member, gradient_of=gradient_of, backend=backend)
+            return HandMLP.build(network, gradient_of=gradient_of, backend=backend)
 
         networks = {
-            "actor": NumpyMLP.build(*self.actor, gradient_of=actor_gradients),
-            "critic": critic(self.critic, gradient_of=critic_gradients),
+            "actor": HandMLP.build(*self.actor, gradient_of=gradients(self.actor_optimizer), backend=backend),
+            "critic": critic(self.critic, gradient_of=gradients(self.critic_optimizer)),
             "actor_critic": critic(self.critic, member=0),
-            "target_actor": NumpyMLP.build(*self.target_actor),
+            "target_actor": HandMLP.build(*self.target_actor, backend=backend),
             "target_critic": critic(self.target_critic),
         }
         if any(network is None for network in networks.values()):
@@ -200,8 +204,8 @@ class DDPGAgent(BaseAgent):
     # -- learning ----------------------------------------------------------------------
 
     def update(self, batch: Batch) -> Metrics:
-        if self.numpy_networks is not None:
-            return self.update_in_numpy(batch)
+        if self.hand_networks is not None:
+            return self.update_by_hand(batch)
         return self.update_with_autograd(batch)
 
     def update_with_autograd(self, batch: Batch) -> Metrics:
@@ -246,40 +250,44 @@ class DDPGAgent(BaseAgent):
             metrics["actor_loss"] = self.last_actor_loss
         return metrics
 
-    def update_in_numpy(self, batch: Batch) -> Metrics:
-        """update_with_autograd's arithmetic by hand (TD3's update with [64, 64] networks,
-        batch 256: 1.7-3.4 -> 1.2-1.5 ms here; zoo/numpy_mlp.py)."""
-        networks, config = self.numpy_networks, self.config
+    def update_by_hand(self, batch: Batch) -> Metrics:
+        """update_with_autograd's arithmetic by hand (zoo/hand_mlp.py), in numpy or in torch
+        operations without autograd. Measured here, batch 256: TD3 [64, 64] 1.7-3.4 -> 1.2-1.5 ms
+        (numpy); DDPG [400, 300] 0.87x autograd's time (torch, interleaved in one process)."""
+        networks, config = self.hand_networks, self.config
         assert networks is not None
+        ops: Any = networks["critic"].ops  # NumpyOps or TorchOps: this body is written once for both
         n = len(batch.rewards)
-        observations = batch.observations.numpy().reshape(n, -1)
-        next_observations = batch.next_observations.numpy().reshape(n, -1)
+        observations, next_observations = batch.observations.reshape(n, -1), batch.next_observations.reshape(n, -1)
         if self.normalizer is not None:
-            observations, next_observations = self.normalizer(observations), self.normalizer(next_observations)
-        actions = self.actions.to_policy(batch.actions).numpy()
+            observations = self.normalizer.torch(observations)
+            next_observations = self.normalizer.torch(next_observations)
+        observations, next_observations = ops.array(observations), ops.array(next_observations)
+        actions = ops.array(self.actions.to_policy(batch.actions))
         next_actions = networks["target_actor"].forward(next_observations)
         if config.target_policy_noise > 0:  # torch's generator, as update_with_autograd's randn_like
-            noise = torch.randn(next_actions.shape).numpy() * config.target_policy_noise
-            next_actions = np.clip(next_actions + np.clip(noise, -config.target_noise_clip, config.target_noise_clip),
-                                   -1.0, 1.0)
-        next_q = networks["target_critic"].forward(np.concatenate([next_observations, next_actions], 1))[..., 0]
+            noise = ops.array(torch.randn(tuple(next_actions.shape))) * config.target_policy_noise
+            next_actions = ops.clip(next_actions + ops.clip(noise, -config.target_noise_clip, config.target_noise_clip),
+                                    -1.0, 1.0)
+        next_q = networks["target_critic"].forward(ops.concat([next_observations, next_actions]))[..., 0]
         if config.twin_critics:
-            next_q = next_q.min(axis=0)
-        td_target = batch.rewards.numpy() + config.gamma * (1.0 - batch.terminated.numpy()) * next_q
+            next_q = ops.member_min(next_q)
+        td_target = ops.array(batch.rewards) + config.gamma * (1.0 - ops.array(batch.terminated)) * next_q
         critic = networks["critic"]
-        td_error = critic.forward(np.concatenate([observations, actions], 1), keep=True)[..., 0] - td_target
-        critic_loss = float((td_error * td_error).mean(axis=-1).sum())  # TD3: both critics' losses summed
+        td_error = critic.forward(ops.concat([observations, actions]), keep=True)[..., 0] - td_target
+        critic_loss = float((td_error * td_error).mean(-1).sum())  # TD3: both critics' losses summed
         critic.backward((td_error * (2.0 / n))[..., None])
-        self.critic_optimizer.numpy_step()
+        ops.step(self.critic_optimizer)
         self.n_updates += 1
 
         if self.n_updates % config.policy_delay == 0:
             actor = networks["actor"]
             policy_actions = actor.forward(observations, keep=True)  # tanh(...), in [-1, 1]
-            q1 = networks["actor_critic"].forward(np.concatenate([observations, policy_actions], 1), keep=True)
-            state_action_gradient = networks["actor_critic"].backward_to_input(np.full_like(q1, -1.0 / n))
-            actor.backward(state_action_gradient[:, observations.shape[1]:])
-            self.actor_optimizer.numpy_step()
+            q1 = networks["actor_critic"].forward(ops.concat([observations, policy_actions]), keep=True)
+            action_gradient = networks["actor_critic"].backward_to_input(
+                ops.full_like(q1, -1.0 / n), columns=slice(observations.shape[1], None))
+            actor.backward(action_gradient)
+            ops.step(self.actor_optimizer)
             with torch.no_grad():
                 torch._foreach_lerp_(self.target_parameters, self.online_parameters, config.tau)
             self.last_actor_loss = -float(q1.mean())

@@ -27,8 +27,8 @@ from torch import nn
 from zoo.agent import BaseAgent
 from zoo.contracts import Batch, Metrics, OffPolicyConfig, ReplayStore
 from zoo.errors import ZooError
+from zoo.hand_mlp import HandMLP, numpy_is_faster
 from zoo.networks import ActivationName, InitName, NumpyForward, init_weights, mlp, observation_size
-from zoo.numpy_mlp import NumpyMLP, numpy_is_faster
 from zoo.optim import ClippedAdam
 from zoo.replay_buffer import ReplayBuffer
 from zoo.torch_state import load_module_arrays, module_arrays
@@ -89,9 +89,9 @@ class QNetwork(nn.Module):
 
 class NumpyQNetwork:
     """A QNetwork's forward and backward passes in numpy, on views of its parameters
-    (zoo/numpy_mlp.py), for the update without autograd: 4x faster on CartPole's network."""
+    (zoo/hand_mlp.py), for the update without autograd: 4x faster on CartPole's network."""
 
-    def __init__(self, torso: NumpyMLP, heads: list[NumpyMLP], dueling: bool):
+    def __init__(self, torso: HandMLP, heads: list[HandMLP], dueling: bool):
         self.torso, self.heads, self.dueling = torso, heads, dueling
 
     @classmethod
@@ -99,8 +99,8 @@ class NumpyQNetwork:
         """None where numpy cannot mirror it (vision backbones, other activations, a GPU)."""
         if not isinstance(network, QNetwork):
             return None
-        torso = NumpyMLP.build(network.torso, gradient_of=gradient_of)
-        heads = [NumpyMLP.build(head, gradient_of=gradient_of) for head in (
+        torso = HandMLP.build(network.torso, gradient_of=gradient_of)
+        heads = [HandMLP.build(head, gradient_of=gradient_of) for head in (
             (network.value_head, network.advantage_head) if network.dueling else (network.q_head,))]
         if torso is None or None in heads:
             return None
@@ -156,7 +156,7 @@ class DQNAgent(BaseAgent):
         # The update runs in numpy where numpy mirrors the network (update_in_numpy), with autograd
         # elsewhere (update_with_autograd): the same arithmetic, tested to agree.
         self.numpy_q_network = self.numpy_target_q_network = None
-        if self.optimizer.runs_in_numpy and numpy_is_faster(config.batch_size, config.net_arch):
+        if self.optimizer.runs_by_hand and numpy_is_faster(config.batch_size, config.net_arch):
             gradients = dict(zip(map(id, self.q_parameters), self.optimizer.numpy_gradients()))
             online = NumpyQNetwork.build(self.q_network, gradient_of=gradients)
             target = NumpyQNetwork.build(self.target_q_network)  # no gradients

@@ -63,7 +63,7 @@ def off_policy_loop(agent: OffPolicyAgent, env: gym.Env, eval_envs: EvaluationEn
             agent.on_step(step)
 
             if step > config.learning_starts and step % config.train_freq == 0:
-                # An update in numpy (zoo/numpy_mlp.py) that overflows would print numpy's float
+                # An update in numpy (zoo/hand_mlp.py) that overflows would print numpy's float
                 # warnings from deep inside; as with torch, check_finite reports it, in one line.
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                     for _ in range(config.gradient_steps):
