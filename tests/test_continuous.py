@@ -254,3 +254,75 @@ def test_ornstein_uhlenbeck_noise_restarts_at_each_episode_end():
     assert np.abs(agent.noise_state).sum() > 0
     agent.on_episode_end()  # the off-policy loop calls it when an episode ends, as SB3 resets its noise
     np.testing.assert_array_equal(agent.noise_state, 0.0)
+
+
+def _replay_batch(seed, n=32, action_low=-2.0, action_high=2.0):
+    rng = np.random.default_rng(seed)
+    return Batch(observations=torch.tensor(rng.normal(size=(n, 3)), dtype=torch.float32),
+                 actions=torch.tensor(rng.uniform(action_low, action_high, size=(n, 1)), dtype=torch.float32),
+                 rewards=torch.tensor(rng.normal(size=n), dtype=torch.float32),
+                 next_observations=torch.tensor(rng.normal(size=(n, 3)), dtype=torch.float32),
+                 terminated=torch.tensor(rng.integers(0, 2, size=n), dtype=torch.float32))
+
+
+@pytest.mark.parametrize("overrides", [{}, {"ent_coef": 0.1}, {"normalize_observations": True, "activation": "tanh"},
+                                       {"net_arch": [16]}])
+def test_sac_update_by_hand_as_with_autograd(overrides):
+    """SAC's continuous update with its backward pass written out (the squashed Gaussian's, the
+    min over critics'; zoo/hand_mlp.py for the networks) against autograd's, from the same
+    state and the same draws, update after update: losses, alpha, weights, targets and Adam
+    state within 1e-5 relative."""
+    space = gym.spaces.Box(-2.0, 2.0, (1,), np.float32)
+    config = SACConfig(**{"net_arch": [32, 24], "learning_rate": 1e-3, **overrides})
+    by_hand, with_autograd = (SACAgent(OBS, space, config, algo="sac", env_id="Pendulum-v1", seed=0)
+                              for _ in range(2))
+    assert by_hand.hand_networks is not None
+    for agent in (by_hand, with_autograd):
+        if agent.normalizer is not None:
+            agent.record_observation(np.random.default_rng(0).normal(2.0, 3.0, size=(50, 3)))
+    for update in range(1, 6):
+        batch = _replay_batch(update)
+        torch.manual_seed(update)  # the policy's draws, alike
+        ours = by_hand.update_by_hand(batch)
+        torch.manual_seed(update)
+        reference = with_autograd.update_with_autograd(batch)
+        assert ours.keys() == reference.keys()
+        for name in ours:
+            assert ours[name] == pytest.approx(reference[name], rel=1e-5, abs=1e-7), name
+    expected = with_autograd.state_arrays()
+    for name, value in by_hand.state_arrays().items():
+        np.testing.assert_allclose(value, expected[name], rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def test_the_squashed_samples_backward_pass_is_autograds_on_both_sides_of_the_clamp():
+    """_SquashedSample.backward against autograd through SquashedGaussianActor.sample's and
+    squashed_log_prob's arithmetic, in float64 (where a std of e^-20 still moves u), with raw
+    log-stds below -20, inside, and above 2 (outside the clamp the gradient is zero)."""
+    from zoo.agents.sac import _SquashedSample
+
+    torch.manual_seed(0)
+    mean = torch.randn(300, 2, dtype=torch.float64, requires_grad=True)
+    raw_log_std = (torch.rand(300, 2, dtype=torch.float64) * 30.0 - 24.0).requires_grad_()
+    assert (raw_log_std < -20).any() and (raw_log_std > 2).any()
+    action_gradient, log_prob_gradient = torch.randn(300, 2, dtype=torch.float64), 0.37
+    torch.manual_seed(1)
+    sample = _SquashedSample.draw(mean.detach(), raw_log_std.detach())
+    torch.manual_seed(1)
+    log_std = raw_log_std.clamp(-20.0, 2.0)
+    pre_tanh = mean + log_std.exp() * torch.randn_like(mean)
+    action = torch.tanh(pre_tanh)
+    ((action * action_gradient).sum() + log_prob_gradient * squashed_log_prob(pre_tanh, mean, log_std).sum()).backward()
+    torch.testing.assert_close(sample.action, action.detach())
+    mean_gradient, log_std_gradient = sample.backward(action_gradient, log_prob_gradient)
+    # Where std is e^-20 autograd sums two opposite terms of ~1e8 into mean's gradient (rounding
+    # ~1e-8 in float64); the walk leaves them out, as their exact sum is 0.
+    torch.testing.assert_close(mean_gradient, mean.grad, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(log_std_gradient, raw_log_std.grad, rtol=1e-9, atol=1e-9)
+    assert (log_std_gradient[(raw_log_std < -20) | (raw_log_std > 2)] == 0).all()
+
+
+def test_sac_updates_by_hand_where_the_networks_can_be_mirrored():
+    space = gym.spaces.Box(-2.0, 2.0, (1,), np.float32)
+    assert SACAgent(OBS, space, SACConfig(), algo="sac", seed=0).hand_networks is not None
+    assert SACAgent(OBS, space, SACConfig(activation="elu"), algo="sac", seed=0).hand_networks is None
+    assert SACAgent(OBS, gym.spaces.Discrete(3), SACConfig(), algo="sac", seed=0).hand_networks is None
