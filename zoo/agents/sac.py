@@ -361,15 +361,17 @@ class SACAgent(BaseAgent):
             torso.backward(features_gradient)
         self.critic_optimizer.step(self.critic_optimizer.torch_gradients())
         self.actor_optimizer.step(self.actor_optimizer.torch_gradients())
-        alpha_loss = self.temperature_loss(sample.log_prob)
-        if alpha_loss is not None:  # d/d log alpha of -mean(log alpha (log pi + target)) = -mean(log pi + target)
-            self.alpha_optimizer.torch_gradients()[0].fill_(-float((sample.log_prob + self.target_entropy).mean()))
+        alpha_loss = 0.0
+        if self.fixed_alpha is None:  # temperature_loss, -mean(log alpha (log pi + target)), is linear in log alpha
+            alpha_gradient = -float((sample.log_prob + self.target_entropy).mean())
+            alpha_loss = float(self.log_alpha.detach()) * alpha_gradient
+            self.alpha_optimizer.torch_gradients()[0].fill_(alpha_gradient)
             self.alpha_optimizer.step(self.alpha_optimizer.torch_gradients())
         with torch.no_grad():
             torch._foreach_lerp_(self.target_parameters, self.critic_parameters, self.config.tau)
         self.n_updates += 1
-        return {"loss": float(critic_loss), "actor_loss": float(actor_loss),
-                "alpha_loss": 0.0 if alpha_loss is None else float(alpha_loss.detach()), "alpha": float(alpha)}
+        return {"loss": float(critic_loss), "actor_loss": float(actor_loss), "alpha_loss": alpha_loss,
+                "alpha": float(alpha)}
 
     def temperature_loss(self, log_pi: torch.Tensor) -> torch.Tensor | None:
         """-mean(log alpha * (log pi + target_entropy)): its gradient step grows alpha while the
