@@ -15,7 +15,7 @@ tensors (`backend="torch"`): no graph to record, no gradients nobody reads (only
 columns of dQ/dInput, TD3's actor following the first critic), and skinny products laid out
 the way MKL runs them fast ([in, B] x [B, out] for a layer of 4 inputs: 24 us against 73 us for
 [out, B] x [B, in]). Measured 2026-11-26 on RL Zoo's [400, 300] nets, batch 256, two threads,
-interleaved in one process: DDPG 0.84-0.89x and TD3 0.89-0.94x autograd's time per update.
+interleaved in one process: DDPG 0.84-0.92x and TD3 0.89-0.94x autograd's time per update.
 
 `HandMLP.build` mirrors Linear layers with ReLU or Tanh between them and returns None for
 anything else (other activations, convolutions, normalisation, another device).

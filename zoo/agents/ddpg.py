@@ -253,7 +253,7 @@ class DDPGAgent(BaseAgent):
     def update_by_hand(self, batch: Batch) -> Metrics:
         """update_with_autograd's arithmetic by hand (zoo/hand_mlp.py), in numpy or in torch
         operations without autograd. Measured here, batch 256: TD3 [64, 64] 1.7-3.4 -> 1.2-1.5 ms
-        (numpy); [400, 300] 0.84-0.89x (DDPG) and 0.89-0.94x (TD3) autograd's time (torch,
+        (numpy); [400, 300] 0.84-0.92x (DDPG) and 0.89-0.94x (TD3) autograd's time (torch,
         interleaved in one process)."""
         networks, config = self.hand_networks, self.config
         assert networks is not None
