@@ -11,6 +11,7 @@ CPU). This class keeps the same state and arithmetic (the results are identical 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -70,6 +71,12 @@ class ClippedAdam:
             self._changes = [view.numpy() for view in _views(torch.from_numpy(self._flat_change), self.params)]
             self._gradient_views = _views(torch.from_numpy(self._flat_gradient), self.params)
         return list(self._gradient_views)
+
+    def gradient_of(self, backend: str) -> dict[int, Any]:
+        """id(parameter) -> its view of the gradient buffer, as numpy arrays ("numpy") or tensors
+        ("torch"): what zoo.hand_mlp's `gradient_of` takes."""
+        views = self.numpy_gradients() if backend == "numpy" else self.torch_gradients()
+        return dict(zip(map(id, self.params), views))
 
     def set_learning_rate(self, lr: float) -> None:
         """A schedule's value for the next steps (PPO's `lin_3e-4`)."""

@@ -125,10 +125,6 @@ class DDPGAgent(BaseAgent):
             return None
         backend = backend or hand_backend(config.batch_size, config.net_arch)
 
-        def gradients(optimizer: ClippedAdam) -> dict[int, Any]:
-            arrays = optimizer.numpy_gradients() if backend == "numpy" else optimizer.torch_gradients()
-            return dict(zip(map(id, optimizer.params), arrays))
-
         def critic(network: nn.Module, member: int | None = None,
                    gradient_of: dict[int, Any] | None = None) -> HandMLP | None:
             if isinstance(network, EnsembleMLP):  # TD3's twin critics
@@ -136,8 +132,8 @@ class DDPGAgent(BaseAgent):
             return HandMLP.build(network, gradient_of=gradient_of, backend=backend)
 
         networks = {
-            "actor": HandMLP.build(*self.actor, gradient_of=gradients(self.actor_optimizer), backend=backend),
-            "critic": critic(self.critic, gradient_of=gradients(self.critic_optimizer)),
+            "actor": HandMLP.build(*self.actor, gradient_of=self.actor_optimizer.gradient_of(backend), backend=backend),
+            "critic": critic(self.critic, gradient_of=self.critic_optimizer.gradient_of(backend)),
             "actor_critic": critic(self.critic, member=0),
             "target_actor": HandMLP.build(*self.target_actor, backend=backend),
             "target_critic": critic(self.target_critic),

@@ -157,7 +157,7 @@ class DQNAgent(BaseAgent):
         # elsewhere (update_with_autograd): the same arithmetic, tested to agree.
         self.numpy_q_network = self.numpy_target_q_network = None
         if self.optimizer.runs_by_hand and numpy_is_faster(config.batch_size, config.net_arch):
-            gradients = dict(zip(map(id, self.q_parameters), self.optimizer.numpy_gradients()))
+            gradients = self.optimizer.gradient_of("numpy")
             online = NumpyQNetwork.build(self.q_network, gradient_of=gradients)
             target = NumpyQNetwork.build(self.target_q_network)  # no gradients
             if online is not None and target is not None:

@@ -83,9 +83,9 @@ class SquashedGaussianActor(nn.Module):
 
     def sample(self, observations: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """A reparameterised squashed sample in [-1, 1] and its log-probability."""
-        mean, log_std = self(observations)
-        pre_tanh = mean + log_std.exp() * torch.randn_like(mean)
-        return torch.tanh(pre_tanh), squashed_log_prob(pre_tanh, mean, log_std)
+        mean, log_std = self(observations)  # clamped already: draw's clamp leaves it, and its gradient, as is
+        sample = _SquashedSample.draw(mean, log_std)
+        return sample.action, sample.log_prob
 
 
 def squashed_log_prob(pre_tanh: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
@@ -96,7 +96,7 @@ def squashed_log_prob(pre_tanh: torch.Tensor, mean: torch.Tensor, log_std: torch
 
 class _SquashedSample:
     """A reparameterised tanh-squashed Gaussian sample, and the backward pass of
-    SquashedGaussianActor.sample and squashed_log_prob written out (SACAgent.update_by_hand):
+    its arithmetic and of squashed_log_prob written out (SACAgent.update_by_hand):
     what autograd would give dLoss/dmean and dLoss/d(log_std before its clamp)."""
 
     def __init__(self, mean: torch.Tensor, raw_log_std: torch.Tensor, std: torch.Tensor, noise: torch.Tensor,
@@ -106,7 +106,8 @@ class _SquashedSample:
 
     @classmethod
     def draw(cls, mean: torch.Tensor, raw_log_std: torch.Tensor) -> _SquashedSample:
-        """SquashedGaussianActor.sample's arithmetic, the same draw from torch's generator."""
+        """The reparameterised sample (SquashedGaussianActor.sample draws through this too, with
+        autograd following): log-std clamped, u = mean + std * noise, a = tanh(u), log pi(a)."""
         log_std = raw_log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
         std = log_std.exp()
         noise = torch.randn_like(mean)
@@ -193,8 +194,8 @@ class SACAgent(BaseAgent):
         if self.discrete or not all(optimizer.runs_by_hand for optimizer in optimizers):
             return None
         actor = self.squashed_actor()
-        actor_gradients = dict(zip(map(id, self.actor_optimizer.params), self.actor_optimizer.torch_gradients()))
-        critic_gradients = dict(zip(map(id, self.critic_parameters), self.critic_optimizer.torch_gradients()))
+        actor_gradients = self.actor_optimizer.gradient_of("torch")
+        critic_gradients = self.critic_optimizer.gradient_of("torch")
         networks = {
             "torso": HandMLP.build(actor.torso, gradient_of=actor_gradients, backend="torch"),
             "mean_head": HandMLP.build(actor.mean_head, gradient_of=actor_gradients, backend="torch"),
