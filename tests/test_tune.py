@@ -355,6 +355,44 @@ def spawned_workers(parent_pid):
     return workers
 
 
+def blocked_signals(pid):
+    """The signal numbers a process's main thread holds blocked, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigBlk:"):
+            mask = int(line.split()[1], 16)
+            return {number for number in range(1, 65) if mask >> (number - 1) & 1}
+    raise AssertionError("no SigBlk line")
+
+
+def test_a_ctrl_c_while_workers_are_being_started_reaches_the_parent_after_and_waits_in_the_worker():
+    # CI (2026-11-26): SIGINT ignored while starting workers lost a Ctrl-C that came while the
+    # last one was being started; held (blocked), it stays pending and arrives when the start ends
+    import multiprocessing
+
+    from zoo.interrupt import ctrl_c_held_for_children, ctrl_c_released, stop_on_interrupt
+
+    with stop_on_interrupt() as stop:
+        with ctrl_c_held_for_children():
+            worker = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(30,))
+            worker.start()  # the first spawn starts multiprocessing's resource tracker, which unblocks SIGINT
+            os.kill(os.getpid(), signal.SIGINT)
+            assert not stop.requested
+            assert signal.SIGINT in blocked_signals(os.getpid())
+        assert stop.requested and stop.signal_name == "SIGINT"
+    try:
+        assert signal.SIGINT in blocked_signals(worker.pid)  # a Ctrl-C waits in it until ctrl_c_released
+    finally:
+        worker.kill()
+        worker.join()
+    assert signal.SIGINT not in blocked_signals(os.getpid())
+    with stop_on_interrupt() as stop, ctrl_c_held_for_children():  # what a worker's ctrl_c_released delivers
+        os.kill(os.getpid(), signal.SIGINT)
+        with ctrl_c_released():
+            assert stop.requested
+        assert signal.SIGINT in blocked_signals(os.getpid())
+    assert signal.SIGINT not in blocked_signals(os.getpid())
+
+
 @pytest.mark.slow  # ~10 s: two spawned workers
 def test_ctrl_c_while_workers_are_still_starting_up_stops_all_without_a_traceback(tmp_path):
     parent = zoo_tune(tmp_path, "--trials", 4, "--steps", 200_000, "--study-name", "s", "--workers", 2,

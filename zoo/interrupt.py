@@ -72,3 +72,44 @@ def wait_passing_on(stop: StopFlag, running: Callable[[], list[Any]], wait: Call
             passed_on = True
         wait(alive)
     return passed_on
+
+
+@contextmanager
+def ctrl_c_held_for_children() -> Iterator[None]:
+    """SIGINT blocked (held pending, not lost) while child processes are started. The children
+    inherit the blocked mask across fork and exec, so a Ctrl-C during their seconds of imports
+    waits in them until they can stop cleanly (`ctrl_c_released`) instead of killing them
+    mid-import or printing a traceback; this process gets its own Ctrl-C as soon as the block
+    ends. Ignoring SIGINT instead (SIG_IGN, inherited the same way) lost a Ctrl-C that came
+    while the last child was being started: the parent restored its handler only afterwards
+    (CI, 2026-11-26: `zoo tune` ran to the end after a Ctrl-C).
+
+    multiprocessing's resource tracker is started first: starting it unblocks SIGINT in the
+    calling thread (it blocks and then unblocks SIGINT and SIGTERM rather than restoring the
+    mask), which would end the block before the children inherit it."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield  # only the main thread receives Python's signal handlers; no signal masks on Windows
+        return
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextmanager
+def ctrl_c_released() -> Iterator[None]:
+    """In a child started under `ctrl_c_held_for_children`, inside its `stop_on_interrupt()`:
+    SIGINT unblocked, so a Ctrl-C that came during its start-up reaches the stop flag now;
+    blocked again (as inherited) before the handler goes. Nothing to do where it was not held."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

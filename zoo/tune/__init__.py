@@ -5,15 +5,12 @@ as YAML (zoo/tune/space.py), and what a study leaves behind: trials.csv, the bes
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import multiprocessing
 import multiprocessing.connection
 import signal
-import threading
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -97,18 +94,17 @@ def _run_workers(job: TuneJob, workers: int) -> str | None:
     can hang. Ctrl-C reaches the whole process group; a signal to this process alone (SIGTERM
     from `timeout` or a scheduler, `kill -INT`) is passed on to the workers as SIGTERM. Either
     way each worker stops after its step and records its trial. Returns the signal's name, or None."""
-    from zoo.interrupt import stop_on_interrupt, wait_passing_on
+    from zoo.interrupt import ctrl_c_held_for_children, stop_on_interrupt, wait_passing_on
 
     context = multiprocessing.get_context("spawn")
     ready = context.Value("i", 0)  # how many have started up (zoo.tune.study.start_together)
     processes = [context.Process(target=run_worker, args=(job, index, ready, workers)) for index in range(workers)]
     with stop_on_interrupt() as stop:
-        # The workers start with Ctrl-C ignored (an ignored signal stays ignored across exec, and
-        # Python then installs no KeyboardInterrupt handler): a Ctrl-C during their seconds of
-        # imports used to kill them mid-import (exit -2, reported as a worker error) or print a
-        # traceback. run_worker installs its own handler once it can stop cleanly; until then the
-        # SIGTERM passed on below ends a worker quietly.
-        with _ctrl_c_ignored_by_children():
+        # Started with Ctrl-C held (blocked): a Ctrl-C during their seconds of imports used to
+        # kill them mid-import (exit -2, reported as a worker error) or print a traceback; now
+        # it waits until run_worker can stop cleanly, and the SIGTERM passed on below ends a
+        # worker still importing quietly.
+        with ctrl_c_held_for_children():
             for process in processes:
                 process.start()
         passed_on = wait_passing_on(
@@ -123,20 +119,6 @@ def _run_workers(job: TuneJob, workers: int) -> str | None:
         raise ZooError(f"tune worker(s) {failed} ended with an error (exit codes "
                        f"{[processes[i].exitcode for i in failed]}); see their messages above.")
     return stop.signal_name if stop.requested else None
-
-
-@contextlib.contextmanager
-def _ctrl_c_ignored_by_children() -> Iterator[None]:
-    """SIGINT ignored while child processes are started (they inherit it); this process's own
-    handler is back as soon as they are (a Ctrl-C in those milliseconds is lost)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may change handlers; a library caller's thread keeps them
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def report(study: optuna.Study, job: TuneJob, *, save_best: Path | None, plots: bool, top: int) -> TuneResult:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoo.callbacks import Evaluation
 from zoo.errors import ZooError, brief_text
-from zoo.interrupt import StopFlag, stop_on_interrupt
+from zoo.interrupt import StopFlag, ctrl_c_released, stop_on_interrupt
 from zoo.registry import AlgoSpec, get_algo
 from zoo.tune.objectives import Goal, SolveClock, TrialWatch
 from zoo.tune.space import SearchSpace
@@ -295,7 +295,9 @@ def run_worker(job: TuneJob, index: int = 0, ready: Any = None, n_workers: int =
     space = load_job_space(job)
     storage = open_storage(job)
     study = open_study(job, storage, space, index)
-    with stop_on_interrupt() as stop:  # between trainings; train() takes over the signals while it runs
+    # between trainings (train() takes over the signals while it runs); a Ctrl-C held since this
+    # worker was started (zoo.interrupt.ctrl_c_held_for_children) reaches the flag here
+    with stop_on_interrupt() as stop, ctrl_c_released():
         if ready is not None:
             start_together(ready, n_workers, stop)
         _work(job, study, Objective(job, space, index, stop), stop)
