@@ -225,3 +225,90 @@ def test_time_to_solve_runs_sb3_on_rl_zoos_entry_in_its_own_process_and_keeps_it
     assert not list(sb3_run.glob("*.zip"))  # nothing to unpickle
     (ours,) = folder.glob("zoo/seed_0/dqn/CartPole-v1_1")
     assert plot_runs([ours, sb3_run], tmp_path / "both.png", x="seconds") == [tmp_path / "both.png"]
+
+
+# ---- Pendulum's judge sets: the best mean return any policy reaches (zoo/benchmark/ceiling.py) ----
+
+SMALL_GRID = (128, 81, 21)  # ~1 s; the shipped grid is 4x finer on each state axis
+
+
+def test_the_ceiling_solvers_pendulum_steps_as_gymnasiums_does():
+    import gymnasium as gym
+    import numpy as np
+
+    from zoo.benchmark.ceiling import PendulumDynamics
+
+    env = gym.make("Pendulum-v1", g=9.81)
+    dynamics = PendulumDynamics.of(env)
+    assert dynamics is not None and dynamics.gravity == 9.81  # read from the env, not assumed
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        env.reset(seed=int(rng.integers(1000)))
+        env.unwrapped.state = np.array([rng.uniform(-7, 7), rng.uniform(-8, 8)])
+        torque = rng.uniform(-3, 3)  # beyond the limit too: clipped alike
+        angle, velocity, cost = dynamics.step(*env.unwrapped.state, torque)
+        _, reward, *_ = env.step(np.array([torque], dtype=np.float32))
+        np.testing.assert_allclose([angle, velocity, -cost], [*env.unwrapped.state, reward], rtol=1e-5, atol=1e-5)
+    assert PendulumDynamics.of(gym.make("CartPole-v1")) is None
+
+
+def test_the_ceiling_is_a_real_policys_return_above_simple_policies_and_near_zero_upright():
+    import gymnasium as gym
+    import numpy as np
+
+    from zoo.benchmark.ceiling import PendulumDynamics, PendulumSolver, judge_ceilings
+    from zoo.benchmark.runner import EVAL_SEED_OFFSET
+
+    def mean_return(policy, seed, episodes=20):
+        env, total = gym.make("Pendulum-v1"), 0.0
+        for episode in range(episodes):
+            env.reset(seed=EVAL_SEED_OFFSET + seed if episode == 0 else None)
+            done = False
+            while not done:
+                _, reward, terminated, truncated, _ = env.step(np.array([policy(*env.unwrapped.state)], np.float32))
+                total, done = total + reward, terminated or truncated
+        return total / episodes
+
+    def pump_and_hold(angle, velocity):  # energy pumping away from the top, a PD hold near it
+        angle = (angle + np.pi) % (2 * np.pi) - np.pi
+        return -10 * angle - 2 * velocity if abs(angle) < 0.5 else 2.0 * np.sign(velocity or 1.0)
+
+    ceilings = judge_ceilings(lambda: gym.make("Pendulum-v1"), [0, 942], 20, SMALL_GRID)
+    assert ceilings is not None and set(ceilings) == {0, 942}
+    for seed, ceiling in ceilings.items():
+        assert ceiling > mean_return(lambda angle, velocity: 0.0, seed) + 300
+        assert ceiling > mean_return(pump_and_hold, seed) + 10
+        assert -240 < ceiling < -100  # Pendulum's good policies score -120 to -180 over 20 episodes
+    assert ceilings[942] < -170  # a judge set where -170 is out of every policy's reach (-173.0 on the fine grid)
+
+    solver = PendulumSolver(PendulumDynamics.of(gym.make("Pendulum-v1")), 200, SMALL_GRID)
+    angle, velocity, total = 0.05, 0.0, 0.0  # nearly upright (play() starts where reset puts it)
+    for step in range(200):
+        torque = solver.torque(angle, velocity, 200 - step)
+        angle, velocity, cost = solver.dynamics.step(angle, velocity, torque)
+        total -= cost
+    assert total > -1.0  # held up: nothing to lose but the start's tilt
+
+
+def test_judge_ceilings_is_none_for_other_envs():
+    import gymnasium as gym
+
+    from zoo.benchmark.ceiling import judge_ceilings
+
+    assert judge_ceilings(lambda: gym.make("CartPole-v1"), [0], 2, SMALL_GRID) is None
+
+
+def test_time_to_solve_on_pendulum_reports_each_judge_sets_ceiling_and_which_seeds_are_out_of_reach(
+        tmp_path, monkeypatch):
+    import zoo.benchmark.ceiling
+    from zoo.benchmark.time_to_solve import run_time_to_solve
+
+    monkeypatch.setattr(zoo.benchmark.ceiling, "GRID", SMALL_GRID)
+    overrides = {"n_timesteps": 300, "learning_starts": 100, "eval_freq": 0, "stop_at_return": None,
+                 "net_arch": [16]}
+    report, _ = run_time_to_solve("sac", "Pendulum-v1", [942], overrides=overrides, eval_episodes=20,
+                                  compare_sb3=False, target=-170, out_dir=tmp_path)
+    (ceiling_note,) = [note for note in report.notes if "best mean return found for any policy" in note]
+    assert "seed 942 -17" in ceiling_note
+    assert "-170 is out of every policy's reach on 1 of 1 judge sets (seeds 942)" in report.notes
+    assert "zoo: 0 of 1 seeds reach -170" in report.notes
