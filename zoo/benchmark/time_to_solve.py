@@ -119,7 +119,7 @@ def run_time_to_solve(
             _record(report, SeedResult("sb3", seed, trained["mean_return"], trained["std_return"],
                                        trained["trained_at"] - wall_started, trained["steps"], trained["threads"]),
                     on_result)
-    # Pendulum's judge sets differ in what any policy can reach (zoo/benchmark/ceiling.py): ~40 s, untimed
+    # Pendulum's judge sets differ in what any policy can reach (zoo/benchmark/ceiling.py): ~15 s + ~3 s a seed, untimed
     try:
         ceilings = judge_ceilings(description.make, seeds, eval_episodes)
     except KeyboardInterrupt:  # every run is done: a Ctrl-C here skips only this, and the report is written
