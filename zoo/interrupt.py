@@ -84,6 +84,8 @@ def ctrl_c_held_for_children() -> Iterator[None]:
     while the last child was being started: the parent restored its handler only afterwards
     (CI, 2026-11-26: `zoo tune` ran to the end after a Ctrl-C).
 
+    A mask is a thread's: a Ctrl-C to the process may be taken by another thread that does not
+    block it, whose C handler passes it to the main thread's handler at once - not lost either.
     multiprocessing's resource tracker is started first: starting it unblocks SIGINT in the
     calling thread (it blocks and then unblocks SIGINT and SIGTERM rather than restoring the
     mask), which would end the block before the children inherit it."""
