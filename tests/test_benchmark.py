@@ -312,3 +312,39 @@ def test_time_to_solve_on_pendulum_reports_each_judge_sets_ceiling_and_which_see
     assert "seed 942 -17" in ceiling_note
     assert "-170 is out of every policy's reach on 1 of 1 judge sets (seeds 942)" in report.notes
     assert "zoo: 0 of 1 seeds reach -170" in report.notes
+
+
+# ---- --per-update: ours and SB3's updates, alternating blocks in one process ----------------
+
+
+def test_per_update_times_our_updates_alone_and_writes_json(tmp_path):
+    result = CliRunner().invoke(app, ["benchmark", "dqn", "CartPole-v1", "--per-update", "2", "--no-sb3",
+                                      "--hp", "net_arch=[16]", "--hp", "batch_size=32", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())  # rich wraps the title
+    assert "time per update, batch 32" in output and "zoo / SB3" not in output and "│ zoo │" in output
+    (path,) = (tmp_path / "benchmarks").glob("per_update_dqn_CartPole-v1_*.json")
+    written = json.loads(path.read_text())
+    assert len(written["ours_ms"]) == 2 and all(ms > 0 for ms in written["ours_ms"])
+    assert written["sb3_ms"] == [] and written["ratio_zoo_over_sb3"] is None
+    assert written["hyperparams"]["net_arch"] == [16]
+
+
+@pytest.mark.parametrize("args, says", [
+    (["ppo", "CartPole-v1", "--per-update", "2"], "ppo is not an off-policy algo"),
+    (["dqn", "CartPole-v1", "--per-update", "0"], "--per-update must be at least 1"),
+])
+def test_per_update_mistakes_are_one_clear_error(tmp_path, args, says):
+    result = CliRunner().invoke(app, ["benchmark", *args, "--no-sb3", "--out", str(tmp_path)])
+    assert result.exit_code == 1 and says in result.stderr, result.output
+
+
+@pytest.mark.skipif(not sb3_available(), reason="Stable-Baselines3 is not installed (extra: benchmark)")
+def test_per_update_alternates_ours_and_sb3s_updates_on_equal_buffers():
+    from zoo.benchmark.per_update import run_per_update
+
+    report = run_per_update("sac", "Pendulum-v1", 2, overrides={"net_arch": [16], "batch_size": 32},
+                            compare_sb3=True, sb3_threads=1)
+    assert len(report.ours_ms) == len(report.sb3_ms) == 2 and report.ratio() > 0
+    assert all(ms > 0 for ms in report.sb3_ms)
+    assert report.threads["sb3"] == 1 and report.to_dict()["summary"]["sb3"]["blocks"] == 2

@@ -412,6 +412,11 @@ def benchmark(
         typer.Option("--backbone", help="Vision agents: one run per backbone, as a table; 'NAME' or "
                                         "'NAME {option: value}' (repeatable)."),
     ] = None,
+    per_update: Annotated[
+        Optional[int],
+        typer.Option("--per-update", help="Off-policy algos: time N blocks of updates, ours and SB3's alternating "
+                                          "in one process, on equal buffers (no training run)."),
+    ] = None,
     device: DeviceOpt = "auto",
     env_package: EnvPackageOpt = None,
 ):
@@ -426,6 +431,10 @@ def benchmark(
     check_seed(first_seed, "--first-seed")
     check_seed(first_seed + seeds - 1, "--first-seed + --seeds - 1")
     seed_list = list(range(first_seed, first_seed + seeds))
+    if per_update is not None:
+        _benchmark_per_update(algo, env_id, per_update, parse_overrides(hp or []), hyperparams, sb3, sb3_threads,
+                              first_seed, out)
+        return
     if time_to_solve:
         _benchmark_time_to_solve(algo, env_id, seed_list, steps, parse_overrides(hp or []), hyperparams, episodes,
                                  sb3, sb3_seeds, sb3_threads, sb3_eval_freq, sb3_steps, target, out)
@@ -441,6 +450,32 @@ def benchmark(
                            on_result=lambda result: _show_seed_result(result.library, result))
     _print_report(report, f"{report.algo} on {report.env_id}: {report.n_timesteps} steps, {episodes} eval episodes",
                   out)
+
+
+def _benchmark_per_update(algo: str, env_id: str, blocks: int, overrides: dict, hyperparams: Optional[str],
+                          sb3: Optional[bool], sb3_threads: Optional[int], seed: int, out: Path) -> None:
+    import statistics
+
+    from zoo.benchmark.per_update import BLOCK_UPDATES, run_per_update, write_per_update_report
+
+    report = run_per_update(algo, env_id, blocks, hyperparams=hyperparams, overrides=overrides, compare_sb3=sb3,
+                            sb3_threads=sb3_threads, seed=seed)
+    table = Table(title=f"{report.algo} on {report.env_id}: time per update, batch {report.batch_size}, "
+                        f"{blocks} alternating blocks of {BLOCK_UPDATES}")
+    for column in ("library", "median", "min", "threads"):
+        table.add_column(column, justify="right")
+    for library, times in (("zoo", report.ours_ms), ("sb3", report.sb3_ms)):
+        if times:
+            table.add_row(library, f"{statistics.median(times):.2f} ms", f"{min(times):.2f} ms",
+                          str(report.threads[library]))
+    console.print(table)
+    for note in report.notes:
+        console.print(f"note: {escape(note)}", highlight=False)
+    ratio = report.ratio()
+    if ratio is not None:
+        console.print(f"zoo / SB3 time per update (median of block ratios): [bold]{ratio:.2f}[/]")
+    path = write_per_update_report(report, out)
+    console.print(f"written to {escape(str(path))}")
 
 
 def _benchmark_time_to_solve(algo: str, env_id: str, seeds: list[int], steps: Optional[int], overrides: dict,
