@@ -348,3 +348,15 @@ def test_per_update_alternates_ours_and_sb3s_updates_on_equal_buffers():
     assert len(report.ours_ms) == len(report.sb3_ms) == 2 and report.ratio() > 0
     assert all(ms > 0 for ms in report.sb3_ms)
     assert report.threads["sb3"] == 1 and report.to_dict()["summary"]["sb3"]["blocks"] == 2
+
+
+def test_ctrl_c_during_per_update_is_one_line_and_exit_130(tmp_path, monkeypatch):
+    import zoo.benchmark.per_update
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(zoo.benchmark.per_update, "run_per_update", interrupted)
+    result = CliRunner().invoke(app, ["benchmark", "dqn", "CartPole-v1", "--per-update", "2", "--out", str(tmp_path)])
+    assert result.exit_code == 130 and result.stderr.strip() == "Interrupted by SIGINT: no report; exit code 130."
+    assert not (tmp_path / "benchmarks").exists()

@@ -458,8 +458,12 @@ def _benchmark_per_update(algo: str, env_id: str, blocks: int, overrides: dict, 
 
     from zoo.benchmark.per_update import BLOCK_UPDATES, run_per_update, write_per_update_report
 
-    report = run_per_update(algo, env_id, blocks, hyperparams=hyperparams, overrides=overrides, compare_sb3=sb3,
-                            sb3_threads=sb3_threads, seed=seed)
+    try:
+        report = run_per_update(algo, env_id, blocks, hyperparams=hyperparams, overrides=overrides,
+                                compare_sb3=sb3, sb3_threads=sb3_threads, seed=seed)
+    except KeyboardInterrupt:  # nothing is trained or saved here: one line, as the other commands
+        error_console.print("[yellow]Interrupted by SIGINT:[/] no report; exit code 130.", highlight=False)
+        raise typer.Exit(INTERRUPTED_EXIT_CODES["SIGINT"]) from None
     table = Table(title=f"{report.algo} on {report.env_id}: time per update, batch {report.batch_size}, "
                         f"{blocks} alternating blocks of {BLOCK_UPDATES}")
     for column in ("library", "median", "min", "threads"):

@@ -98,7 +98,9 @@ def run_per_update(algo: str, env_id: str, blocks: int, *, hyperparams: str | Pa
                 raise ZooError("Stable-Baselines3 is not installed: pip install 'zoo[benchmark]'." if not
                                sb3_available() else f"SB3 has no counterpart for {spec.name} on {env_id}.")
             else:
-                report.notes.append("SB3 is not installed or has no counterpart: ours only.")
+                report.notes.append("Stable-Baselines3 is not installed (pip install 'zoo[benchmark]'): ours only."
+                                    if not sb3_available() else f"SB3 has no counterpart for {spec.name} on "
+                                    f"{env.action_space}: ours only.")
         buffer = agent.make_replay_buffer(FILL_TRANSITIONS, seed)
         _fill(env, seed, agent, buffer, sb3_model)
     finally:
