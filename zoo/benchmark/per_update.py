@@ -113,7 +113,7 @@ def run_per_update(algo: str, env_id: str, blocks: int, *, hyperparams: str | Pa
     keep_freed_memory()  # as our training loop does
 
     def ours() -> float:
-        set_training_threads(config.n_threads)
+        set_training_threads(report.threads["zoo"])  # explicit: SB3's block before may have changed torch's
         started = time.perf_counter()
         for _ in range(BLOCK_UPDATES):
             agent.update(buffer.sample(config.batch_size))
