@@ -88,19 +88,19 @@ def run_per_update(algo: str, env_id: str, blocks: int, *, hyperparams: str | Pa
         report = PerUpdateReport(spec.name, env_id, config.batch_size, dataclasses.asdict(config))
         sb3_model = None
         if compare_sb3 is not False:
+            available = sb3_available()
             equivalent = SB3_EQUIVALENTS.get(spec.hyperparams_name)
-            translated = equivalent(config, env.action_space) if equivalent and sb3_available() else None
+            translated = equivalent(config, env.action_space) if equivalent and available else None
             if translated is not None:
                 sb3_class, sb3_kwargs, sb3_notes = translated
                 report.notes += sb3_notes
                 sb3_model = _sb3_model(sb3_class, sb3_kwargs, env, seed)
-            elif compare_sb3:
-                raise ZooError("Stable-Baselines3 is not installed: pip install 'zoo[benchmark]'." if not
-                               sb3_available() else f"SB3 has no counterpart for {spec.name} on {env_id}.")
             else:
-                report.notes.append("Stable-Baselines3 is not installed (pip install 'zoo[benchmark]'): ours only."
-                                    if not sb3_available() else f"SB3 has no counterpart for {spec.name} on "
-                                    f"{env.action_space}: ours only.")
+                why = ("Stable-Baselines3 is not installed (pip install 'zoo[benchmark]')" if not available
+                       else f"SB3 has no counterpart for {spec.name} on {env.action_space}")
+                if compare_sb3:
+                    raise ZooError(why + ".")
+                report.notes.append(why + ": ours only.")
         buffer = agent.make_replay_buffer(FILL_TRANSITIONS, seed)
         _fill(env, seed, agent, buffer, sb3_model)
     finally:
