@@ -454,8 +454,6 @@ def benchmark(
 
 def _benchmark_per_update(algo: str, env_id: str, blocks: int, overrides: dict, hyperparams: Optional[str],
                           sb3: Optional[bool], sb3_threads: Optional[int], seed: int, out: Path) -> None:
-    import statistics
-
     from zoo.benchmark.per_update import BLOCK_UPDATES, run_per_update, write_per_update_report
 
     try:
@@ -468,10 +466,9 @@ def _benchmark_per_update(algo: str, env_id: str, blocks: int, overrides: dict, 
                         f"{blocks} alternating blocks of {BLOCK_UPDATES}")
     for column in ("library", "median", "min", "threads"):
         table.add_column(column, justify="right")
-    for library, times in (("zoo", report.ours_ms), ("sb3", report.sb3_ms)):
-        if times:
-            table.add_row(library, f"{statistics.median(times):.2f} ms", f"{min(times):.2f} ms",
-                          str(report.threads[library]))
+    for library, times in report.summary().items():
+        table.add_row(library, f"{times['median_ms']:.2f} ms", f"{times['min_ms']:.2f} ms",
+                      str(report.threads[library]))
     console.print(table)
     for note in report.notes:
         console.print(f"note: {escape(note)}", highlight=False)

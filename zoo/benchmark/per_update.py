@@ -55,11 +55,14 @@ class PerUpdateReport:
             return None
         return statistics.median(ours / theirs for ours, theirs in zip(self.ours_ms, self.sb3_ms))
 
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Per library that ran: the median and fastest block's time per update, and the blocks."""
+        return {library: {"median_ms": statistics.median(times), "min_ms": min(times), "blocks": len(times)}
+                for library, times in (("zoo", self.ours_ms), ("sb3", self.sb3_ms)) if times}
+
     def to_dict(self) -> dict[str, Any]:
-        summary = {library: {"median_ms": statistics.median(times), "min_ms": min(times), "blocks": len(times)}
-                   for library, times in (("zoo", self.ours_ms), ("sb3", self.sb3_ms)) if times}
         return {"algo": self.algo, "env_id": self.env_id, "batch_size": self.batch_size,
-                "updates_per_block": BLOCK_UPDATES, "threads": self.threads, "summary": summary,
+                "updates_per_block": BLOCK_UPDATES, "threads": self.threads, "summary": self.summary(),
                 "ratio_zoo_over_sb3": self.ratio(), "ours_ms": self.ours_ms, "sb3_ms": self.sb3_ms,
                 "hyperparams": self.hyperparams, "notes": self.notes}
 
