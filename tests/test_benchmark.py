@@ -333,6 +333,7 @@ def test_per_update_times_our_updates_alone_and_writes_json(tmp_path):
 @pytest.mark.parametrize("args, says", [
     (["ppo", "CartPole-v1", "--per-update", "2"], "ppo is not an off-policy algo"),
     (["dqn", "CartPole-v1", "--per-update", "0"], "--per-update must be at least 1"),
+    (["dqn", "CartPole-v1", "--per-update", "2", "--time-to-solve"], "does not combine with --time-to-solve"),
 ])
 def test_per_update_mistakes_are_one_clear_error(tmp_path, args, says):
     result = CliRunner().invoke(app, ["benchmark", *args, "--no-sb3", "--out", str(tmp_path)])

@@ -432,6 +432,9 @@ def benchmark(
     check_seed(first_seed + seeds - 1, "--first-seed + --seeds - 1")
     seed_list = list(range(first_seed, first_seed + seeds))
     if per_update is not None:
+        if time_to_solve or backbone:
+            raise ZooError("--per-update times updates without training runs: it does not combine with "
+                           "--time-to-solve or --backbone.")
         _benchmark_per_update(algo, env_id, per_update, parse_overrides(hp or []), hyperparams, sb3, sb3_threads,
                               first_seed, out)
         return
