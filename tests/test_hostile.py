@@ -548,6 +548,38 @@ def test_sigterm_saves_flushes_the_logs_and_exits_143(tmp_path):
     assert len((run / "evaluations.csv").read_text().splitlines()) > 1
 
 
+def test_a_relayed_sigterm_landing_during_the_final_save_keeps_the_model_and_the_ctrl_c(tmp_path):
+    # CI (2026-11-26): `zoo benchmark --time-to-solve` got the terminal's Ctrl-C with its `zoo train`
+    # child and relayed SIGTERM, which reached the child while it saved, after its stop handlers
+    # were gone: the child died and its model.zip was never written. Here both land in order.
+    script = textwrap.dedent(f"""
+        import signal
+        from zoo.agents.dqn import DQNAgent
+        from zoo.callbacks import Callback
+        from zoo.train import train
+
+        class CtrlCAtStep(Callback):
+            def on_step(self, step):
+                if step == 300:
+                    signal.raise_signal(signal.SIGINT)
+                return False
+
+        real_save = DQNAgent.save
+        def save_as_the_relay_lands(self, path):
+            signal.raise_signal(signal.SIGTERM)
+            return real_save(self, path)
+
+        DQNAgent.save = save_as_the_relay_lands
+        result = train("dqn", "CartPole-v1", out_dir={str(tmp_path)!r}, callbacks=[CtrlCAtStep()],
+                       overrides={{"learning_starts": 100, "net_arch": [16]}})
+        print(result.stopped_by, result.interrupted, result.agent.num_timesteps)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["SIGINT", "True", "300"]  # the stop is the Ctrl-C's, at its step
+    assert load_agent(tmp_path / "dqn" / "CartPole-v1_1").num_timesteps == 300
+
+
 def _start_saver(target: Path) -> subprocess.Popen:
     """A process that saves a bandit agent to `target` over and over, as fast as it can."""
     saver = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""

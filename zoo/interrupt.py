@@ -45,8 +45,9 @@ def stop_on_interrupt(flag: StopFlag | None = None) -> Iterator[StopFlag]:
     previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
+        if not flag.requested:  # the stop is named after the signal that asked first, not a relay of it
+            flag.signal_name = signal.Signals(signum).name
         flag.requested = True
-        flag.signal_name = signal.Signals(signum).name
         signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
 
     for signum in previous:

@@ -136,11 +136,16 @@ def _discard_if_refused(run_dir: Path) -> Iterator[None]:
 def _run(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescription, seed: int, run_dir: Path, *,
          progress: bool, tensorboard: bool, callbacks: Sequence[Callback], start_step: int = 0,
          replay: dict | None = None, stop: StopFlag | None = None) -> TrainResult:
-    """The family's loop, Ctrl-C and SIGTERM turned into a clean stop, then the final checkpoint."""
+    """The family's loop, Ctrl-C and SIGTERM turned into a clean stop, then the final checkpoint.
+    The checkpoint is written while the stop handlers still hold: a stop signal that lands during
+    the save (the SIGTERM a `zoo benchmark` or `zoo tune` parent relays after a terminal's Ctrl-C
+    reached both of them) only asks again for the stop under way. Written after them, it killed
+    the run mid-save and lost what was learned (CI, 2026-11-26). A second signal of the same kind
+    still acts at once; the save is atomic, so that never leaves half a file."""
     with stop_on_interrupt(stop) as stop:
         summary = _run_loop(spec, agent, env, description, seed, run_dir, stop, progress=progress,
                             tensorboard=tensorboard, callbacks=callbacks, start_step=start_step, replay=replay)
-    checkpoint = agent.save(run_dir / CHECKPOINT_NAME)
+        checkpoint = agent.save(run_dir / CHECKPOINT_NAME)
     return TrainResult(run_dir, checkpoint, agent, env, summary, interrupted=stop.requested,
                        stopped_by=stop.signal_name)
 
