@@ -6,6 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from zoo.agents.ddpg import DDPGAgent, DDPGConfig
 from zoo.agents.sac import SACAgent, SACConfig, squashed_log_prob
@@ -326,3 +327,36 @@ def test_sac_updates_by_hand_where_the_networks_can_be_mirrored():
     assert SACAgent(OBS, space, SACConfig(), algo="sac", seed=0).hand_networks is not None
     assert SACAgent(OBS, space, SACConfig(activation="elu"), algo="sac", seed=0).hand_networks is None
     assert SACAgent(OBS, gym.spaces.Discrete(3), SACConfig(), algo="sac", seed=0).hand_networks is None
+
+
+def test_a_hand_mirror_learns_from_the_rows_a_loss_reads():
+    """HandMLP's `rows` (SAC's actor runs s and s' in one pass; its loss reads s's rows) and
+    `parameter_gradients=False` (the actor's loss through critics it does not move): the same
+    gradients as passes over each batch alone, and no parameter gradient written."""
+    from zoo.hand_mlp import HandMLP
+    from zoo.optim import ClippedAdam
+
+    torch.manual_seed(0)
+    network = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 2))
+    optimizer = ClippedAdam(list(network.parameters()), 1e-3)
+    mirror = HandMLP.build(network, gradient_of=optimizer.gradient_of("torch"), backend="torch")
+    assert mirror is not None
+    first_batch, second_batch = torch.randn(5, 3), torch.randn(5, 3)
+    first_gradient, second_gradient = torch.randn(5, 2), torch.randn(5, 2)
+
+    mirror.forward(first_batch, keep=True)
+    mirror.backward(first_gradient)
+    expected = [gradient.clone() for gradient in optimizer.torch_gradients()]
+    mirror.forward(second_batch, keep=True)
+    expected_input_gradient = mirror.backward_to_input(second_gradient, columns=slice(1, None))
+
+    for gradient in optimizer.torch_gradients():
+        gradient.fill_(7.0)
+    mirror.forward(torch.cat([first_batch, second_batch]), keep=True)
+    input_gradient = mirror.backward_to_input(second_gradient, columns=slice(1, None), rows=slice(5, 10),
+                                              parameter_gradients=False)
+    torch.testing.assert_close(input_gradient, expected_input_gradient)
+    assert all((gradient == 7.0).all() for gradient in optimizer.torch_gradients())  # untouched
+    mirror.backward(first_gradient, rows=slice(0, 5))
+    for gradient, reference in zip(optimizer.torch_gradients(), expected):
+        torch.testing.assert_close(gradient, reference)

@@ -41,3 +41,34 @@ def test_state_round_trips_and_a_fresh_optimizer_continues_identically():
     fresh.load_state_arrays("opt", arrays)
     for name, value in fresh.state_arrays("opt").items():
         np.testing.assert_array_equal(value, arrays[name])
+
+
+@pytest.mark.parametrize("learning_rates, max_grad_norm", [((1e-2, 1e-2, 1e-2), 0.0),  # one fused call
+                                                           ((1e-2, 3e-3, 1e-2), 0.0),  # step sizes differ
+                                                           ((1e-2, 1e-2, 1e-2), 0.5)])  # clipping
+def test_stepping_together_is_stepping_each(learning_rates, max_grad_norm):
+    """zoo.optim.step_together (SAC's three optimizers in one fused call where they can share it)
+    leaves exactly what each optimizer's own step would: parameters, moments, step counts."""
+    def optimizers():
+        torch.manual_seed(0)
+        shapes = [[(6, 4), (4,)], [(3, 5)], [()]]  # a critic, an actor, a temperature
+        return [ClippedAdam([torch.nn.Parameter(torch.randn(shape)) for shape in group], lr, max_grad_norm)
+                for group, lr in zip(shapes, learning_rates)]
+
+    together, each = optimizers(), optimizers()
+    gradients = torch.Generator().manual_seed(1)
+    for _ in range(4):
+        for joint, alone in zip(together, each):
+            for joint_gradient, alone_gradient in zip(joint.torch_gradients(), alone.torch_gradients()):
+                joint_gradient.copy_(torch.randn(joint_gradient.shape, generator=gradients))
+                alone_gradient.copy_(joint_gradient)
+        zoo.optim.step_together(together)
+        for optimizer in each:
+            optimizer.step(optimizer.torch_gradients())
+    for index, (joint, alone) in enumerate(zip(together, each)):
+        for parameter, expected in zip(joint.params, alone.params):
+            torch.testing.assert_close(parameter, expected, rtol=0, atol=0)
+        expected_state = alone.state_arrays(f"opt{index}")
+        for name, value in joint.state_arrays(f"opt{index}").items():
+            np.testing.assert_array_equal(value, expected_state[name], err_msg=name)
+        assert float(joint.flat_steps[0]) == 4.0

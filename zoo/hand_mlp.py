@@ -145,25 +145,33 @@ class HandMLP:
             self._kept = kept
         return x
 
-    def backward(self, output_gradient: Any) -> None:
+    def backward(self, output_gradient: Any, *, rows: slice = slice(None)) -> None:
         """The parameters' gradients of the kept forward pass, given dLoss/dOutput: written
-        (not added) to the arrays `gradient_of` named."""
-        self._backward(output_gradient, input_gradient=False)
+        (not added) to the arrays `gradient_of` named. `rows`: the kept pass's batch rows the
+        loss reads (SAC's actor runs s and s' in one pass; its loss reads s's rows)."""
+        self._backward(output_gradient, input_gradient=False, rows=rows)
 
-    def backward_to_input(self, output_gradient: Any, columns: slice = slice(None)) -> Any:
+    def backward_to_input(self, output_gradient: Any, columns: slice = slice(None), *, rows: slice = slice(None),
+                          parameter_gradients: bool = True) -> Any:
         """`backward`, and dLoss/dInput returned (a torso feeding two heads, an actor through
-        its critic), for the input `columns` asked (an actor needs dQ/da, not dQ/ds)."""
-        return self._backward(output_gradient, input_gradient=True, columns=columns)
+        its critic), for the input `columns` asked (an actor needs dQ/da, not dQ/ds).
+        Without `parameter_gradients` only dLoss/dInput (an actor's loss through critics whose
+        weights it does not move)."""
+        return self._backward(output_gradient, input_gradient=True, columns=columns, rows=rows,
+                              parameter_gradients=parameter_gradients)
 
-    def _backward(self, output_gradient: Any, *, input_gradient: bool, columns: slice = slice(None)) -> Any:
+    def _backward(self, output_gradient: Any, *, input_gradient: bool, columns: slice = slice(None),
+                  rows: slice = slice(None), parameter_gradients: bool = True) -> Any:
         ops, d = self.ops, output_gradient
         fresh = False  # the caller's gradient is not ours to overwrite
         for index in range(len(self.layers) - 1, -1, -1):
             layer, kept = self.layers[index], self._kept[index]
+            if rows != slice(None):
+                kept = kept[..., rows, :]
             if isinstance(layer, _Linear):
-                if layer.weight_gradient is not None:
+                if parameter_gradients and layer.weight_gradient is not None:
                     ops.weight_gradient(d, kept, layer)
-                if layer.bias_gradient is not None:
+                if parameter_gradients and layer.bias_gradient is not None:
                     ops.bias_gradient(d, layer)
                 if index > 0 or input_gradient:
                     d = ops.input_gradient(d, layer, kept.ndim, columns if index == 0 else slice(None))

@@ -11,6 +11,7 @@ CPU). This class keeps the same state and arithmetic (the results are identical 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -167,6 +168,28 @@ class ClippedAdam:
         if len(counts) != 1:  # every step moves them all together; numpy_step relies on it
             raise ZooError(f"The checkpoint's optimizer step counts differ between parameters "
                            f"({', '.join(f'{c:g}' for c in sorted(counts)[:4])}): it is corrupt.")
+
+
+def step_together(optimizers: Sequence[ClippedAdam]) -> None:
+    """Each optimizer's `step(torch_gradients())` (gradients computed by hand), as one call of
+    the fused kernel where they can share it: flat state, no clipping, the same step size,
+    betas and eps (SAC's critics, actor and temperature). Adam's arithmetic is per parameter,
+    so the results are the same; the dispatches drop from six to two (SAC's three steps 143 ->
+    116 us per update on RL Zoo's [256, 256], measured 2026-11-26)."""
+    first = optimizers[0]
+    if any(o._fallback is not None or not o._flat or o.max_grad_norm > 0
+           or (o.lr, o.betas, o.eps) != (first.lr, first.betas, first.eps) for o in optimizers):
+        for optimizer in optimizers:
+            optimizer.step(optimizer.torch_gradients())
+        return
+    torch._foreach_add_([o.flat_steps for o in optimizers], 1)  # the per-parameter step counts are its views
+    torch._fused_adam_(
+        [p for o in optimizers for p in o.params], [g for o in optimizers for g in o.torch_gradients()],
+        [m for o in optimizers for m in o.exp_avgs], [v for o in optimizers for v in o.exp_avg_sqs], [],
+        [step for o in optimizers for step in o.steps],
+        lr=first.lr, beta1=first.betas[0], beta2=first.betas[1], weight_decay=0.0, eps=first.eps,
+        amsgrad=False, maximize=False,
+    )
 
 
 def _views(flat: torch.Tensor, params: list[torch.Tensor]) -> list[torch.Tensor]:

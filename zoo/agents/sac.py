@@ -38,7 +38,7 @@ from zoo.errors import ZooError
 from zoo.hand_mlp import HandMLP
 from zoo.networks import ActivationName, EnsembleMLP, NumpyForward, mlp, observation_size
 from zoo.normalization import ObservationNormalizer
-from zoo.optim import ClippedAdam
+from zoo.optim import ClippedAdam, step_together
 from zoo.replay_buffer import ReplayBuffer
 from zoo.torch_state import load_module_arrays, module_arrays
 
@@ -81,10 +81,12 @@ class SquashedGaussianActor(nn.Module):
         features = self.torso(observations)
         return self.mean_head(features), self.log_std_head(features).clamp(LOG_STD_MIN, LOG_STD_MAX)
 
-    def sample(self, observations: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """A reparameterised squashed sample in [-1, 1] and its log-probability."""
+    def sample(self, observations: torch.Tensor,
+               noise: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """A reparameterised squashed sample in [-1, 1] and its log-probability (`noise`: the
+        standard normal draw to use, else a fresh one)."""
         mean, log_std = self(observations)  # clamped already: draw's clamp leaves it, and its gradient, as is
-        sample = _SquashedSample.draw(mean, log_std)
+        sample = _SquashedSample.draw(mean, log_std, noise)
         return sample.action, sample.log_prob
 
 
@@ -105,15 +107,20 @@ class _SquashedSample:
         self.pre_tanh, self.action, self.log_prob = pre_tanh, action, log_prob
 
     @classmethod
-    def draw(cls, mean: torch.Tensor, raw_log_std: torch.Tensor) -> _SquashedSample:
+    def draw(cls, mean: torch.Tensor, raw_log_std: torch.Tensor, noise: torch.Tensor | None = None) -> _SquashedSample:
         """The reparameterised sample (SquashedGaussianActor.sample draws through this too, with
         autograd following): log-std clamped, u = mean + std * noise, a = tanh(u), log pi(a)."""
         log_std = raw_log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
         std = log_std.exp()
-        noise = torch.randn_like(mean)
+        noise = torch.randn_like(mean) if noise is None else noise
         pre_tanh = mean + std * noise
         return cls(mean, raw_log_std, std, noise, pre_tanh, torch.tanh(pre_tanh),
                    squashed_log_prob(pre_tanh, mean, log_std))
+
+    def rows(self, rows: slice) -> _SquashedSample:
+        """The samples of these batch rows (views)."""
+        return _SquashedSample(*(tensor[rows] for tensor in (self.mean, self.raw_log_std, self.std, self.noise,
+                                                             self.pre_tanh, self.action, self.log_prob)))
 
     def backward(self, action_gradient: torch.Tensor,
                  log_prob_gradient: torch.Tensor | float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -188,8 +195,8 @@ class SACAgent(BaseAgent):
 
     def build_hand_networks(self) -> dict[str, HandMLP] | None:
         """Torch-operation mirrors (zoo/hand_mlp.py) of the actor's torso and heads, the critics
-        (with gradients, for the critic loss; frozen, for the actor's pass) and the target
-        critics; None for discrete actions, a GPU or other activations."""
+        (their weights' gradients for the critic loss, their input's for the actor's) and the
+        target critics; None for discrete actions, a GPU or other activations."""
         optimizers = (self.actor_optimizer, self.critic_optimizer, self.alpha_optimizer)
         if self.discrete or not all(optimizer.runs_by_hand for optimizer in optimizers):
             return None
@@ -201,7 +208,6 @@ class SACAgent(BaseAgent):
             "mean_head": HandMLP.build(actor.mean_head, gradient_of=actor_gradients, backend="torch"),
             "log_std_head": HandMLP.build(actor.log_std_head, gradient_of=actor_gradients, backend="torch"),
             "critics": HandMLP.from_ensemble(self.critics, gradient_of=critic_gradients, backend="torch"),
-            "frozen_critics": HandMLP.from_ensemble(self.critics, backend="torch"),
             "target_critics": HandMLP.from_ensemble(self.target_critics, backend="torch"),
         }
         if any(network is None for network in networks.values()):
@@ -285,6 +291,12 @@ class SACAgent(BaseAgent):
     # On the CPU the continuous update then runs by hand (update_by_hand): the same losses and
     # steps, no graph, 0.885x autograd's time on RL Zoo's entry (interleaved in one process,
     # 2026-11-26); against SB3's SAC in the same process 0.51-0.55x its time per update.
+    # There the policy's passes on s and s' run as one (one noise draw for both, which
+    # _continuous_losses draws alike) and the three Adam steps as one fused call
+    # (zoo.optim.step_together): 0.96-0.98x the time per update before, with bit-identical
+    # results (old and new alternating in one process, 2026-11-26, on RL Zoo's [256, 256] batch
+    # 256 and the flagship's [64, 64] batch 128). The critics' two passes merged too (one pass
+    # over 2B rows) cost 5% at [256, 256] instead: they stay two.
 
     def update(self, batch: Batch) -> Metrics:
         if self.hand_networks is not None:
@@ -329,45 +341,46 @@ class SACAgent(BaseAgent):
             observations = self.normalizer.torch(observations)
             next_observations = self.normalizer.torch(next_observations)
         alpha = self.temperature()
+        first, second = slice(0, n), slice(n, 2 * n)
         with torch.no_grad():
-            # the policy's reparameterised sample on s, kept for its backward pass
-            features = torso.forward(observations, keep=True)
-            mean = mean_head.forward(features, keep=True)
-            raw_log_std = log_std_head.forward(features, keep=True)
-            sample = _SquashedSample.draw(mean, raw_log_std)
-            # the soft TD target: a' ~ pi(s') from the target critics
-            next_features = torso.forward(next_observations)
-            next_sample = _SquashedSample.draw(mean_head.forward(next_features),
-                                               log_std_head.forward(next_features))
+            # The policy on s and s' in one pass (the same weights; one draw of noise, s's rows
+            # first, as _continuous_losses draws it): the reparameterised sample on s, kept for
+            # its backward pass, and a' ~ pi(s') for the soft TD target.
+            features = torso.forward(torch.cat([observations, next_observations]), keep=True)
+            samples = _SquashedSample.draw(mean_head.forward(features, keep=True),
+                                           log_std_head.forward(features, keep=True))
+            sample, next_sample = samples.rows(first), samples.rows(second)
             next_q = networks["target_critics"].forward(torch.cat([next_observations, next_sample.action], 1))
             td_target = batch.rewards + config.gamma * (1.0 - batch.terminated) * (
                 next_q.min(0).values.squeeze(-1) - alpha * next_sample.log_prob)
             # critic loss 1/2 sum_i mean((Q_i(s, a) - y)^2): dL/dQ_i = (Q_i - y) / B
             buffer_actions = self.box_actions().to_policy(batch.actions)
-            td_error = networks["critics"].forward(torch.cat([observations, buffer_actions], 1),
-                                                   keep=True).squeeze(-1) - td_target
+            critics = networks["critics"]
+            td_error = critics.forward(torch.cat([observations, buffer_actions], 1), keep=True).squeeze(-1) - td_target
             critic_loss = 0.5 * (td_error * td_error).mean(1).sum()
-            networks["critics"].backward((td_error / n).unsqueeze(-1))
-            # actor loss mean(alpha log pi - min_i Q_i(s, a~)): min's gradient goes to the member it chose
-            frozen = networks["frozen_critics"]
-            q_pi = frozen.forward(torch.cat([observations, sample.action], 1), keep=True).squeeze(-1)
+            critics.backward((td_error / n).unsqueeze(-1))
+            # actor loss mean(alpha log pi - min_i Q_i(s, a~)) through the same pre-update critics:
+            # min's gradient goes to the member it chose, and stops at the action (the critics'
+            # weights do not learn from it)
+            q_pi = critics.forward(torch.cat([observations, sample.action], 1), keep=True).squeeze(-1)
             smallest, chosen = q_pi.min(0)
             actor_loss = (alpha * sample.log_prob - smallest).mean()
             q_gradient = torch.zeros_like(q_pi).scatter_(0, chosen.unsqueeze(0), -1.0 / n)
-            action_gradient = frozen.backward_to_input(q_gradient.unsqueeze(-1),
-                                                       columns=slice(observations.shape[1], None))
+            action_gradient = critics.backward_to_input(q_gradient.unsqueeze(-1),
+                                                        columns=slice(observations.shape[1], None),
+                                                        parameter_gradients=False)
             mean_gradient, log_std_gradient = sample.backward(action_gradient, alpha / n)
-            features_gradient = mean_head.backward_to_input(mean_gradient)
-            features_gradient += log_std_head.backward_to_input(log_std_gradient)
-            torso.backward(features_gradient)
-        self.critic_optimizer.step(self.critic_optimizer.torch_gradients())
-        self.actor_optimizer.step(self.actor_optimizer.torch_gradients())
+            features_gradient = mean_head.backward_to_input(mean_gradient, rows=first)
+            features_gradient += log_std_head.backward_to_input(log_std_gradient, rows=first)
+            torso.backward(features_gradient, rows=first)
+        optimizers = [self.critic_optimizer, self.actor_optimizer]
         alpha_loss = 0.0
         if self.fixed_alpha is None:  # temperature_loss, -mean(log alpha (log pi + target)), is linear in log alpha
             alpha_gradient = -float((sample.log_prob + self.target_entropy).mean())
             alpha_loss = float(self.log_alpha.detach()) * alpha_gradient
             self.alpha_optimizer.torch_gradients()[0].fill_(alpha_gradient)
-            self.alpha_optimizer.step(self.alpha_optimizer.torch_gradients())
+            optimizers.append(self.alpha_optimizer)
+        step_together(optimizers)
         with torch.no_grad():
             torch._foreach_lerp_(self.target_parameters, self.critic_parameters, self.config.tau)
         self.n_updates += 1
@@ -390,11 +403,14 @@ class SACAgent(BaseAgent):
             self.critics.requires_grad_(True)
 
     def _continuous_losses(self, batch: Batch, alpha: torch.Tensor):
-        observations = batch.observations
+        observations, n = batch.observations, len(batch.observations)
         actor = self.squashed_actor()
-        pi_actions, log_pi = actor.sample(observations)
+        # one standard normal draw for the samples on s and on s', s's rows first (update_by_hand
+        # samples both in one pass)
+        noise = torch.randn(2 * n, self.action_dim, device=observations.device)
+        pi_actions, log_pi = actor.sample(observations, noise[:n])
         with torch.no_grad():
-            next_actions, next_log_pi = actor.sample(batch.next_observations)
+            next_actions, next_log_pi = actor.sample(batch.next_observations, noise[n:])
             next_q = self.target_critics(torch.cat([batch.next_observations, next_actions], 1)).min(0).values
             td_target = batch.rewards + self.config.gamma * (1.0 - batch.terminated) * (
                 next_q.squeeze(-1) - alpha * next_log_pi)
