@@ -360,3 +360,35 @@ def test_a_hand_mirror_learns_from_the_rows_a_loss_reads():
     mirror.backward(first_gradient, rows=slice(0, 5))
     for gradient, reference in zip(optimizer.torch_gradients(), expected):
         torch.testing.assert_close(gradient, reference)
+
+
+def test_sac_explores_in_numpy_as_its_torch_sampler_would():
+    """SAC's exploring action (numpy, the agent's generator): tanh(mean + std * noise) of the
+    torch actor's own mean and clamped log-std, for that noise, rescaled to the env's bounds."""
+    import copy
+
+    space = gym.spaces.Box(np.array([-2.0], np.float32), np.array([1.0], np.float32))
+    agent = SACAgent(OBS, space, SACConfig(net_arch=[16, 16]), seed=0)
+    assert agent.exploring is not None
+    observation = np.array([0.3, -1.2, 0.7], np.float32)
+
+    def torch_sample(noise: float) -> np.ndarray:
+        with torch.no_grad():
+            mean, log_std = agent.squashed_actor()(torch.from_numpy(observation)[None])
+            return agent.box_actions().to_env(torch.tanh(mean[0] + log_std[0].exp() * noise).numpy())
+
+    generator = copy.deepcopy(agent.np_random)
+    action = agent.take_action(observation)
+    np.testing.assert_allclose(action, torch_sample(float(generator.standard_normal())), rtol=1e-5, atol=1e-6)
+    assert space.contains(action)
+    assert not np.array_equal(agent.take_action(observation), action)  # a fresh draw each step
+
+    class SmallNoise:  # a noise that tells a clamped std (e^2) from an unclamped one (e^5)
+        def standard_normal(self, shape):
+            return np.full(shape, 0.05)
+
+    with torch.no_grad():
+        agent.squashed_actor().log_std_head.bias.fill_(5.0)
+        agent.squashed_actor().log_std_head.weight.zero_()
+    agent.np_random = SmallNoise()
+    np.testing.assert_allclose(agent.take_action(observation), torch_sample(0.05), rtol=1e-5, atol=1e-6)
