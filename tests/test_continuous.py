@@ -392,3 +392,45 @@ def test_sac_explores_in_numpy_as_its_torch_sampler_would():
         agent.squashed_actor().log_std_head.weight.zero_()
     agent.np_random = SmallNoise()
     np.testing.assert_allclose(agent.take_action(observation), torch_sample(0.05), rtol=1e-5, atol=1e-6)
+
+
+def test_sac_follows_a_linear_learning_rate_schedule_and_resumes_it(tmp_path):
+    """RL Zoo's lin_<start> for SAC's step size (actor, critics and temperature alike): start x
+    the remaining fraction of n_timesteps at every update; a checkpoint resumed with a larger
+    budget goes on from where the schedule stood; a bad value is one error naming the key."""
+    from zoo.config import resolve_hyperparams
+    from zoo.errors import ZooError
+    from zoo.registry import get_algo
+
+    space = gym.spaces.Box(-2.0, 2.0, (1,), np.float32)
+    named = {"algo": "sac", "env_id": "Pendulum-v1", "seed": 0}
+    agent = SACAgent(OBS, space, SACConfig(net_arch=[8], learning_rate="lin_1e-3", n_timesteps=1000), **named)
+    optimizers = (agent.actor_optimizer, agent.critic_optimizer, agent.alpha_optimizer)
+    assert all(optimizer.lr == pytest.approx(1e-3) for optimizer in optimizers)
+    batch = _replay_batch(0)
+    agent.on_step(250)
+    agent.update(batch)
+    assert all(optimizer.lr == pytest.approx(7.5e-4) for optimizer in optimizers)
+    agent.on_step(600)
+    agent.update(batch)
+    assert all(optimizer.lr == pytest.approx(4e-4) for optimizer in optimizers)
+    constant = SACAgent(OBS, space, SACConfig(net_arch=[8], learning_rate=1e-3, n_timesteps=1000), **named)
+    constant.on_step(600)
+    constant.update(batch)
+    assert constant.critic_optimizer.lr == 1e-3
+
+    agent.num_timesteps = 600
+    path = agent.save(tmp_path / "model.zip")
+    resumed = SACAgent(OBS, space, SACConfig(net_arch=[8], learning_rate="lin_1e-3", n_timesteps=2000), **named)
+    resumed.load(path)
+    assert resumed.schedule_anchor == (600, pytest.approx(0.4))
+    resumed.on_step(1300)  # halfway from 600 to the new end: half of the 4e-4 it had reached
+    resumed.update(batch)
+    assert resumed.critic_optimizer.lr == pytest.approx(2e-4)
+    same_budget = SACAgent(OBS, space, SACConfig(net_arch=[8], learning_rate="lin_1e-3", n_timesteps=1000), **named)
+    assert same_budget.load(path).schedule_anchor == (0, 1.0)
+
+    with pytest.raises(ZooError, match="learning_rate must be a number or 'lin_<number>'"):
+        resolve_hyperparams(get_algo("sac"), "Pendulum-v1", {"learning_rate": "lin_fast"})
+    with pytest.raises(ZooError, match="learning_rate must start above 0"):
+        resolve_hyperparams(get_algo("sac"), "Pendulum-v1", {"learning_rate": "lin_-1e-3"})

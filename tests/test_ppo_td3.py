@@ -9,13 +9,13 @@ import pytest
 import torch
 
 from helpers import new_agent
-from zoo.agents.ppo import parse_schedule, remaining_fraction
 from zoo.build import load_agent
 from zoo.config import resolve_hyperparams
 from zoo.contracts import Batch, Rollout
 from zoo.errors import ZooError
 from zoo.hand_mlp import NumpyOps, TorchOps
 from zoo.registry import get_algo
+from zoo.schedules import parse_schedule, remaining_fraction
 from zoo.train import train
 
 # ---- PPO ------------------------------------------------------------------------------

@@ -25,7 +25,6 @@ so the observations an update sees are exactly those the stored log-probabilitie
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,30 +40,8 @@ from zoo.networks import ActivationName, InitName, NumpyForward
 from zoo.normalization import ObservationNormalizer
 from zoo.optim import ClippedAdam
 from zoo.policies import PolicyNetwork, value_network
+from zoo.schedules import Schedule, anchor_for_new_budget, anchor_from_arrays, parse_schedule, remaining_fraction
 from zoo.torch_state import load_module_arrays, module_arrays
-
-Schedule = float | str  # a constant, or 'lin_<start>' (RL Zoo's linear schedule)
-
-
-def parse_schedule(value: Schedule, name: str) -> tuple[str, float]:
-    """('constant' | 'linear', start) of a schedule, or ValueError naming `name`."""
-    kind, text = "constant", value
-    if isinstance(value, str):
-        kind, _, text = ("linear", "", value[4:]) if value.startswith("lin_") else ("constant", "", value)
-    try:
-        start = float(text)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number or 'lin_<number>' (a linear schedule), got {value!r}") from None
-    if not math.isfinite(start) or start <= 0:
-        raise ValueError(f"{name} must start above 0 and be finite, got {value!r}")
-    return kind, start
-
-
-def remaining_fraction(anchor: tuple[int, float], step: int, budget: int) -> float:
-    """Of a linear schedule that had `anchor` = (step0, remaining0) and reaches 0 at `budget`."""
-    step0, remaining0 = anchor
-    span = budget - step0
-    return remaining0 * max(0.0, (budget - step) / span) if span > 0 else 0.0
 
 
 @dataclass
@@ -297,11 +274,10 @@ class PPOAgent(BaseAgent):
     def restore(self, metadata: dict[str, Any], arrays: dict[str, np.ndarray], path: Any) -> PPOAgent:
         super().restore(metadata, arrays, path)
         self.steps_trained = self.num_timesteps
-        saved_budget = metadata.get("config", {}).get("n_timesteps")
-        if isinstance(saved_budget, int) and saved_budget != self.config.n_timesteps:
-            # a resume with another budget: the schedules go on from where they are, to 0 at the new end
-            self.schedule_anchor = (self.steps_trained,
-                                    remaining_fraction(self.schedule_anchor, self.steps_trained, saved_budget))
+        # a resume with another budget: the schedules go on from where they are, to 0 at the new end
+        self.schedule_anchor = anchor_for_new_budget(self.schedule_anchor, self.steps_trained,
+                                                     metadata.get("config", {}).get("n_timesteps"),
+                                                     self.config.n_timesteps)
         return self
 
     def state_arrays(self) -> dict[str, np.ndarray]:
@@ -318,9 +294,7 @@ class PPOAgent(BaseAgent):
         load_module_arrays("value_network", self.value_network, arrays)
         self.optimizer.load_state_arrays("optimizer", arrays)
         self.n_updates = int(arrays.get("n_updates", 0))
-        anchor = np.asarray(arrays.get("schedule_anchor", [0.0, 1.0]), dtype=np.float64).reshape(-1)
-        if anchor.shape == (2,):
-            self.schedule_anchor = (int(anchor[0]), float(np.clip(anchor[1], 0.0, 1.0)))
+        self.schedule_anchor = anchor_from_arrays(arrays, self.schedule_anchor)
         if self.normalizer is not None:
             self.normalizer.load_state_arrays("observation_statistics", arrays)
         if self.reward_normalizer is not None:

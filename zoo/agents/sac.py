@@ -40,6 +40,7 @@ from zoo.networks import ActivationName, EnsembleMLP, NumpyForward, mlp, observa
 from zoo.normalization import ObservationNormalizer
 from zoo.optim import ClippedAdam, step_together
 from zoo.replay_buffer import ReplayBuffer
+from zoo.schedules import Schedule, anchor_for_new_budget, anchor_from_arrays, parse_schedule, scheduled
 from zoo.torch_state import load_module_arrays, module_arrays
 
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0  # keeps sigma in a range where exp and log stay finite
@@ -50,7 +51,7 @@ class SACConfig(OffPolicyConfig):
     # Defaults are SB3's SAC.
     batch_size: int = 256
     train_freq: int = 1
-    learning_rate: float = 3e-4  # Adam step size for actor, critics and temperature
+    learning_rate: Schedule = 3e-4  # Adam step size for actor, critics and temperature: a number or lin_<start>
     tau: float = 0.005  # Polyak averaging of the target critics after every update
     ent_coef: float | None = None  # fixed temperature alpha; None: tuned toward target_entropy
     initial_alpha: float = 1.0  # starting alpha when tuned
@@ -65,8 +66,9 @@ class SACConfig(OffPolicyConfig):
             raise ValueError(f"tau must be in (0, 1], got {self.tau}")
         if self.ent_coef is not None and self.ent_coef < 0:
             raise ValueError(f"ent_coef must be >= 0, got {self.ent_coef}")
-        if self.initial_alpha <= 0 or self.learning_rate <= 0:
-            raise ValueError("initial_alpha and learning_rate must be > 0")
+        parse_schedule(self.learning_rate, "learning_rate")
+        if self.initial_alpha <= 0:
+            raise ValueError(f"initial_alpha must be > 0, got {self.initial_alpha}")
 
 
 class SquashedGaussianActor(nn.Module):
@@ -192,9 +194,15 @@ class SACAgent(BaseAgent):
         self.log_alpha = torch.tensor(math.log(config.initial_alpha), device=self.device, requires_grad=True)
         self.fixed_alpha = None if config.ent_coef is None else torch.tensor(float(config.ent_coef),
                                                                              device=self.device)
-        self.actor_optimizer = ClippedAdam(list(self.actor.parameters()), config.learning_rate)
-        self.critic_optimizer = ClippedAdam(self.critic_parameters, config.learning_rate)
-        self.alpha_optimizer = ClippedAdam([self.log_alpha], config.learning_rate)
+        # RL Zoo's lin_<start> falls to 0 over n_timesteps, read before every update at the env
+        # steps done (SB3 reads it once per train() call, after collecting: the same value)
+        self.learning_rate_schedule = parse_schedule(config.learning_rate, "learning_rate")
+        self.schedule_anchor = (0, 1.0)  # (step, remaining fraction) the schedule falls from
+        self.steps_trained = 0  # env steps, from the loop's on_step
+        start = self.learning_rate_schedule[1]
+        self.actor_optimizer = ClippedAdam(list(self.actor.parameters()), start)
+        self.critic_optimizer = ClippedAdam(self.critic_parameters, start)
+        self.alpha_optimizer = ClippedAdam([self.log_alpha], start)
         self.normalizer = ObservationNormalizer(self.observation_shape) if config.normalize_observations else None
         self.n_updates = 0
         # The continuous update runs by hand where the networks can be mirrored (update_by_hand),
@@ -319,7 +327,15 @@ class SACAgent(BaseAgent):
     # 256 and the flagship's [64, 64] batch 128). The critics' two passes merged too (one pass
     # over 2B rows) cost 5% at [256, 256] instead: they stay two.
 
+    def on_step(self, num_timesteps: int) -> None:
+        self.steps_trained = num_timesteps
+
     def update(self, batch: Batch) -> Metrics:
+        if self.learning_rate_schedule[0] == "linear":
+            learning_rate = scheduled(self.learning_rate_schedule, self.schedule_anchor, self.steps_trained,
+                                      self.config.n_timesteps)
+            for optimizer in (self.actor_optimizer, self.critic_optimizer, self.alpha_optimizer):
+                optimizer.set_learning_rate(learning_rate)
         if self.hand_networks is not None:
             return self.update_by_hand(batch)
         return self.update_with_autograd(batch)
@@ -462,8 +478,18 @@ class SACAgent(BaseAgent):
 
     # -- checkpoints -------------------------------------------------------------------
 
+    def restore(self, metadata: dict[str, Any], arrays: dict[str, np.ndarray], path: Any) -> SACAgent:
+        super().restore(metadata, arrays, path)
+        self.steps_trained = self.num_timesteps
+        # a resume with another budget: the schedule goes on from where it is, to 0 at the new end
+        self.schedule_anchor = anchor_for_new_budget(self.schedule_anchor, self.steps_trained,
+                                                     metadata.get("config", {}).get("n_timesteps"),
+                                                     self.config.n_timesteps)
+        return self
+
     def state_arrays(self) -> dict[str, np.ndarray]:
         return {
+            "schedule_anchor": np.array(self.schedule_anchor, dtype=np.float64),
             **module_arrays("actor", self.actor), **module_arrays("critics", self.critics),
             **module_arrays("target_critics", self.target_critics),
             **self.actor_optimizer.state_arrays("actor_optimizer"),
@@ -484,3 +510,4 @@ class SACAgent(BaseAgent):
             with torch.no_grad():
                 self.log_alpha.copy_(torch.from_numpy(np.asarray(arrays["log_alpha"], dtype=np.float32)))
         self.n_updates = int(arrays.get("n_updates", 0))
+        self.schedule_anchor = anchor_from_arrays(arrays, self.schedule_anchor)

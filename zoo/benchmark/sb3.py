@@ -66,7 +66,7 @@ def _on_policy_kwargs(config: Any) -> dict[str, Any]:
 
 def _sb3_schedule(value: Any) -> Any:
     """Our `lin_<start>` as SB3's callable of the remaining progress (RL Zoo's linear_schedule)."""
-    from zoo.agents.ppo import parse_schedule
+    from zoo.schedules import parse_schedule
 
     kind, start = parse_schedule(value, "schedule")
     return (lambda progress_remaining: progress_remaining * start) if kind == "linear" else start
@@ -91,7 +91,7 @@ def _off_policy_kwargs(config: Any) -> dict[str, Any]:
     from torch import nn
 
     return {
-        "learning_rate": config.learning_rate, "buffer_size": config.buffer_size,
+        "learning_rate": _sb3_schedule(config.learning_rate), "buffer_size": config.buffer_size,
         "learning_starts": config.learning_starts, "batch_size": config.batch_size, "tau": config.tau,
         "gamma": config.gamma, "train_freq": config.train_freq, "gradient_steps": config.gradient_steps,
         "policy_kwargs": {"net_arch": list(config.net_arch),
