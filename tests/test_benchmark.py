@@ -143,6 +143,26 @@ def test_sb3_td3_is_sb3s_td3_with_our_flags():
     assert ddpg_class is stable_baselines3.DDPG
 
 
+@pytest.mark.skipif(not sb3_available(), reason="Stable-Baselines3 is not installed (extra: benchmark)")
+def test_sb3_sac_takes_our_learning_rate_schedule():
+    import gymnasium as gym
+    import stable_baselines3
+
+    from zoo.benchmark.sb3 import SB3_EQUIVALENTS
+    from zoo.config import resolve_hyperparams
+    from zoo.registry import get_algo
+
+    box = gym.spaces.Box(-2.0, 2.0, (1,))
+    for value, at_half in (("lin_1e-3", 5e-4), (1e-3, None)):
+        config = resolve_hyperparams(get_algo("sac"), "Pendulum-v1", {"learning_rate": value}).config
+        sb3_class, kwargs, _ = SB3_EQUIVALENTS["sac"](config, box)
+        assert sb3_class is stable_baselines3.SAC
+        if at_half is None:
+            assert kwargs["learning_rate"] == 1e-3
+        else:
+            assert kwargs["learning_rate"](0.5) == pytest.approx(at_half)
+
+
 # ---- --time-to-solve: whole processes, ours on our entry, SB3 on RL Zoo's ------------------
 
 TINY_HP = ["--hp", "n_timesteps=600", "--hp", "learning_starts=100", "--hp", "eval_freq=300",
