@@ -10,6 +10,10 @@ checkpoint, (0, 1.0) for a fresh run.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
 
 Schedule = float | str  # a constant, or 'lin_<start>' (RL Zoo's linear schedule)
 
@@ -49,11 +53,9 @@ def anchor_for_new_budget(anchor: tuple[int, float], step: int, saved_budget: ob
     return anchor
 
 
-def anchor_from_arrays(arrays: dict, current: tuple[int, float]) -> tuple[int, float]:
+def anchor_from_arrays(arrays: Mapping[str, Any], current: tuple[int, float]) -> tuple[int, float]:
     """A checkpoint's `schedule_anchor` array as an anchor (a missing or malformed one leaves
     `current`; the fraction is clipped to [0, 1])."""
-    import numpy as np
-
     anchor = np.asarray(arrays.get("schedule_anchor", [current[0], current[1]]), dtype=np.float64).reshape(-1)
     if anchor.shape != (2,) or not np.isfinite(anchor).all():
         return current
