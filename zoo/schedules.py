@@ -45,9 +45,11 @@ def scheduled(schedule: tuple[str, float], anchor: tuple[int, float], step: int,
     return start * remaining_fraction(anchor, step, budget) if kind == "linear" else start
 
 
-def anchor_for_new_budget(anchor: tuple[int, float], step: int, saved_budget: object, budget: int) -> tuple[int, float]:
-    """The anchor a resumed run goes on from: unchanged if the budget is the checkpoint's, else
-    where the schedule stood at `step` under the saved budget."""
+def anchor_after_resume(anchor: tuple[int, float], step: int, metadata: Mapping[str, Any],
+                        budget: int) -> tuple[int, float]:
+    """The anchor a resumed run goes on from, at env step `step`: unchanged if the budget is the
+    checkpoint's (`metadata`'s config), else where the schedule stood under the saved budget."""
+    saved_budget = metadata.get("config", {}).get("n_timesteps")
     if isinstance(saved_budget, int) and saved_budget != budget:
         return step, remaining_fraction(anchor, step, saved_budget)
     return anchor

@@ -40,7 +40,7 @@ from zoo.networks import ActivationName, InitName, NumpyForward
 from zoo.normalization import ObservationNormalizer
 from zoo.optim import ClippedAdam
 from zoo.policies import PolicyNetwork, value_network
-from zoo.schedules import Schedule, anchor_for_new_budget, anchor_from_arrays, parse_schedule, remaining_fraction
+from zoo.schedules import Schedule, anchor_after_resume, anchor_from_arrays, parse_schedule, remaining_fraction
 from zoo.torch_state import load_module_arrays, module_arrays
 
 
@@ -275,9 +275,8 @@ class PPOAgent(BaseAgent):
         super().restore(metadata, arrays, path)
         self.steps_trained = self.num_timesteps
         # a resume with another budget: the schedules go on from where they are, to 0 at the new end
-        self.schedule_anchor = anchor_for_new_budget(self.schedule_anchor, self.steps_trained,
-                                                     metadata.get("config", {}).get("n_timesteps"),
-                                                     self.config.n_timesteps)
+        self.schedule_anchor = anchor_after_resume(self.schedule_anchor, self.steps_trained, metadata,
+                                                   self.config.n_timesteps)
         return self
 
     def state_arrays(self) -> dict[str, np.ndarray]:

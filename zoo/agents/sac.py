@@ -40,7 +40,7 @@ from zoo.networks import ActivationName, EnsembleMLP, NumpyForward, mlp, observa
 from zoo.normalization import ObservationNormalizer
 from zoo.optim import ClippedAdam, step_together
 from zoo.replay_buffer import ReplayBuffer
-from zoo.schedules import Schedule, anchor_for_new_budget, anchor_from_arrays, parse_schedule, scheduled
+from zoo.schedules import Schedule, anchor_after_resume, anchor_from_arrays, parse_schedule, scheduled
 from zoo.torch_state import load_module_arrays, module_arrays
 
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0  # keeps sigma in a range where exp and log stay finite
@@ -482,9 +482,8 @@ class SACAgent(BaseAgent):
         super().restore(metadata, arrays, path)
         self.steps_trained = self.num_timesteps
         # a resume with another budget: the schedule goes on from where it is, to 0 at the new end
-        self.schedule_anchor = anchor_for_new_budget(self.schedule_anchor, self.steps_trained,
-                                                     metadata.get("config", {}).get("n_timesteps"),
-                                                     self.config.n_timesteps)
+        self.schedule_anchor = anchor_after_resume(self.schedule_anchor, self.steps_trained, metadata,
+                                                   self.config.n_timesteps)
         return self
 
     def state_arrays(self) -> dict[str, np.ndarray]:
