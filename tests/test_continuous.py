@@ -409,14 +409,14 @@ def test_sac_follows_a_linear_learning_rate_schedule_and_resumes_it(tmp_path):
     assert all(optimizer.lr == pytest.approx(1e-3) for optimizer in optimizers)
     batch = _replay_batch(0)
     agent.on_step(250)
-    agent.update(batch)
+    assert agent.update(batch)["learning_rate"] == pytest.approx(7.5e-4)  # logged, as PPO's
     assert all(optimizer.lr == pytest.approx(7.5e-4) for optimizer in optimizers)
     agent.on_step(600)
     agent.update(batch)
     assert all(optimizer.lr == pytest.approx(4e-4) for optimizer in optimizers)
     constant = SACAgent(OBS, space, SACConfig(net_arch=[8], learning_rate=1e-3, n_timesteps=1000), **named)
     constant.on_step(600)
-    constant.update(batch)
+    assert "learning_rate" not in constant.update(batch)  # a constant's runs log as before
     assert constant.critic_optimizer.lr == 1e-3
 
     agent.num_timesteps = 600
