@@ -331,14 +331,16 @@ class SACAgent(BaseAgent):
         self.steps_trained = num_timesteps
 
     def update(self, batch: Batch) -> Metrics:
-        if self.learning_rate_schedule[0] == "constant":
-            return self.update_by_hand(batch) if self.hand_networks is not None else self.update_with_autograd(batch)
-        learning_rate = scheduled(self.learning_rate_schedule, self.schedule_anchor, self.steps_trained,
-                                  self.config.n_timesteps)
-        for optimizer in (self.actor_optimizer, self.critic_optimizer, self.alpha_optimizer):
-            optimizer.set_learning_rate(learning_rate)
+        learning_rate = None
+        if self.learning_rate_schedule[0] == "linear":
+            learning_rate = scheduled(self.learning_rate_schedule, self.schedule_anchor, self.steps_trained,
+                                      self.config.n_timesteps)
+            for optimizer in (self.actor_optimizer, self.critic_optimizer, self.alpha_optimizer):
+                optimizer.set_learning_rate(learning_rate)
         metrics = self.update_by_hand(batch) if self.hand_networks is not None else self.update_with_autograd(batch)
-        return {**metrics, "learning_rate": learning_rate}  # logged as PPO's (and SB3's train/learning_rate)
+        if learning_rate is not None:  # logged as PPO's (and SB3's train/learning_rate); a constant's metrics as before
+            metrics["learning_rate"] = learning_rate
+        return metrics
 
     def update_with_autograd(self, batch: Batch) -> Metrics:
         batch = batch.to(self.device)
