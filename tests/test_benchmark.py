@@ -144,7 +144,10 @@ def test_sb3_td3_is_sb3s_td3_with_our_flags():
 
 
 @pytest.mark.skipif(not sb3_available(), reason="Stable-Baselines3 is not installed (extra: benchmark)")
-def test_sb3_sac_takes_our_learning_rate_schedule():
+@pytest.mark.parametrize("algo, env_id, sb3_name", [
+    ("sac", "Pendulum-v1", "SAC"), ("ddpg", "Pendulum-v1", "DDPG"), ("td3", "Pendulum-v1", "TD3"),
+    ("dqn", "CartPole-v1", "DQN"), ("actor_critic", "CartPole-v1", "A2C"), ("ppo", "CartPole-v1", "PPO")])
+def test_sb3_takes_our_learning_rate_schedule(algo, env_id, sb3_name):
     import gymnasium as gym
     import stable_baselines3
 
@@ -152,11 +155,12 @@ def test_sb3_sac_takes_our_learning_rate_schedule():
     from zoo.config import resolve_hyperparams
     from zoo.registry import get_algo
 
-    box = gym.spaces.Box(-2.0, 2.0, (1,))
+    spec = get_algo(algo)
+    space = gym.make(env_id).action_space
     for value, at_half in (("lin_1e-3", 5e-4), (1e-3, None)):
-        config = resolve_hyperparams(get_algo("sac"), "Pendulum-v1", {"learning_rate": value}).config
-        sb3_class, kwargs, _ = SB3_EQUIVALENTS["sac"](config, box)
-        assert sb3_class is stable_baselines3.SAC
+        config = resolve_hyperparams(spec, env_id, {"learning_rate": value}).config
+        sb3_class, kwargs, _ = SB3_EQUIVALENTS[spec.hyperparams_name](config, space)
+        assert sb3_class is getattr(stable_baselines3, sb3_name)
         if at_half is None:
             assert kwargs["learning_rate"] == 1e-3
         else:

@@ -80,6 +80,11 @@ def test_an_error_names_the_layer_that_caused_it(tmp_path):
 def test_range_checks_in_the_config_become_clear_errors():
     with pytest.raises(ZooError, match="'epsilon' must be in"):
         build_config(get_algo("epsilon_greedy").load_config_class(), {"epsilon": 2.0}, source="--hp")
+    # a linear schedule's start is held to the same range as the constant it replaces
+    for algo in ("dqn", "ddpg", "sac", "actor_critic", "ppo"):
+        with pytest.raises(ZooError, match="--hp: hyperparameter 'learning_rate' must be in"):
+            build_config(get_algo(algo).load_config_class(), {"learning_rate": "lin_5"}, source="--hp")
+        build_config(get_algo(algo).load_config_class(), {"learning_rate": "lin_1"}, source="--hp")
 
 
 @pytest.mark.parametrize("algo", list(ALGOS))

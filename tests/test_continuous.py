@@ -423,14 +423,14 @@ def test_sac_follows_a_linear_learning_rate_schedule_and_resumes_it(tmp_path):
     path = agent.save(tmp_path / "model.zip")
     resumed = SACAgent(OBS, space, SACConfig(net_arch=[8], learning_rate="lin_1e-3", n_timesteps=2000), **named)
     resumed.load(path)
-    assert resumed.schedule_anchor == (600, pytest.approx(0.4))
+    assert resumed.clock.anchor == (600, pytest.approx(0.4))
     resumed.on_step(1300)  # halfway from 600 to the new end: half of the 4e-4 it had reached
     resumed.update(batch)
     assert resumed.critic_optimizer.lr == pytest.approx(2e-4)
     same_budget = SACAgent(OBS, space, SACConfig(net_arch=[8], learning_rate="lin_1e-3", n_timesteps=1000), **named)
-    assert same_budget.load(path).schedule_anchor == (0, 1.0)
+    assert same_budget.load(path).clock.anchor == (0, 1.0)
 
     with pytest.raises(ZooError, match="learning_rate must be a number or 'lin_<number>'"):
         resolve_hyperparams(get_algo("sac"), "Pendulum-v1", {"learning_rate": "lin_fast"})
-    with pytest.raises(ZooError, match="learning_rate must start above 0"):
+    with pytest.raises(ZooError, match=r"'learning_rate' must be in \(0, 1\], got 'lin_-1e-3'"):
         resolve_hyperparams(get_algo("sac"), "Pendulum-v1", {"learning_rate": "lin_-1e-3"})

@@ -157,12 +157,12 @@ def test_ppo_learns_cartpole_in_seconds_and_resumes_its_schedule(tmp_path):
     rows = (result.run_dir / "evaluations.csv").read_text().splitlines()[1:]
     evaluated_at = [int(row.split(",")[0]) for row in rows]
     assert best.num_timesteps in evaluated_at
-    assert result.agent.scheduled(result.agent.learning_rate_schedule) == pytest.approx(0.0, abs=1e-4)
+    assert result.agent.clock.value(result.agent.learning_rate_schedule) == pytest.approx(0.0, abs=1e-4)
     resumed = train("ppo", "CartPole-v1", seed=0, n_timesteps=12_800, out_dir=tmp_path, resume=result.run_dir,
                     overrides={"eval_freq": 0, "stop_at_return": None})
     # resumed where the first run ended (its schedule at ~0): the new budget starts from that value
-    assert resumed.agent.schedule_anchor[0] == result.agent.num_timesteps
-    assert resumed.agent.schedule_anchor[1] == pytest.approx(result.agent.progress_remaining(), abs=1e-9)
+    assert resumed.agent.clock.anchor[0] == result.agent.num_timesteps
+    assert resumed.agent.clock.anchor[1] == pytest.approx(result.agent.clock.remaining(), abs=1e-9)
 
 
 def test_ppo_on_box_actions_saves_its_normalisation_statistics(tmp_path):

@@ -184,11 +184,14 @@ def test_steps_to_return_counts_the_steps_of_the_solving_evaluation(streak, tmp_
     # the second (400) completes an entry's stop_streak of 2, as a user's run would stop.
     solving = job(tmp_path, goal=parse_objective("steps-to-return:1"),
                   **{**STEPS_JOB, "overrides": {**STEPS_JOB["overrides"], "stop_streak": streak}})
-    result = tune(solving, plots=False)
+    result = tune(solving, plots=False, save_best=tmp_path / "best.yml")
     (trial,) = trials_of(solving)
     assert trial.value == 200.0 * streak and trial.user_attrs["solved"] == [True, True]
     assert trial.user_attrs["steps"] == 400 * streak  # each seed stopped at its solving evaluation
     assert result.best[0]["value"] == 200.0 * streak
+    # the saved entry stops as its trial was judged: at the target, after the same streak
+    saved = yaml.safe_load((tmp_path / "best.yml").read_text())["CartPole-v1"]
+    assert (saved["stop_at_return"], saved["stop_streak"]) == (1.0, streak)
 
 
 def test_an_unsolved_trial_costs_its_budget_plus_the_penalty_and_reports_so_to_the_pruner(tmp_path):

@@ -18,6 +18,7 @@ import gymnasium as gym
 import numpy as np
 
 from zoo.contracts import Agent
+from zoo.schedules import ScheduleClock
 
 __all__ = ["Agent", "BaseAgent"]
 
@@ -34,6 +35,9 @@ class BaseAgent:
     algo: str  # the class's name for it; an instance built under an alias holds the alias
     uses_torch: ClassVar[bool] = False  # networks that can go on a GPU (zoo.devices)
     prefers_gpu: ClassVar[bool] = False  # networks big enough that `--device auto` gives them a GPU
+    # What the agent's lin_<start> schedules read (zoo/schedules.py), for agents that have them;
+    # `restore` sets it to the checkpoint's step, and a subclass lists its state_arrays.
+    clock: ScheduleClock | None = None
 
     def __init__(
         self,
@@ -124,6 +128,8 @@ class BaseAgent:
         except ZooError as error:  # "The checkpoint's ...": say which file the user gave
             raise ZooError(f"{path}: {error}") from None
         self.num_timesteps = int(metadata.get("num_timesteps", 0))
+        if self.clock is not None:  # another budget: the schedules go on from where they stood to 0 at the new end
+            self.clock.resume(self.num_timesteps, metadata)
         return self
 
     # -- what a subclass provides --------------------------------------------------------

@@ -1,19 +1,22 @@
 """RL Zoo's linear schedule, `lin_<start>`: a value that falls from start to 0 over the run's
-budget (n_timesteps), as a hyperparameter may be written in RL Zoo's YAML (PPO's learning rate
-and clip range, SAC's learning rate).
+budget (n_timesteps), as a hyperparameter may be written in RL Zoo's YAML (every deep-RL
+algo's learning rate but REINFORCE's, PPO's clip range).
 
 A resumed run whose budget differs goes on from the value the schedule had reached and falls
 to 0 at the new end: the agent keeps an anchor, (step, remaining fraction at that step), in its
-checkpoint, (0, 1.0) for a fresh run.
+checkpoint, (0, 1.0) for a fresh run. `ScheduleClock` holds both for an agent.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # only a type here: the schedules' arithmetic needs no torch
+    from zoo.optim import ClippedAdam
 
 Schedule = float | str  # a constant, or 'lin_<start>' (RL Zoo's linear schedule)
 
@@ -39,12 +42,6 @@ def remaining_fraction(anchor: tuple[int, float], step: int, budget: int) -> flo
     return remaining0 * max(0.0, (budget - step) / span) if span > 0 else 0.0
 
 
-def scheduled(schedule: tuple[str, float], anchor: tuple[int, float], step: int, budget: int) -> float:
-    """A parsed schedule's value at env step `step`."""
-    kind, start = schedule
-    return start * remaining_fraction(anchor, step, budget) if kind == "linear" else start
-
-
 def anchor_after_resume(anchor: tuple[int, float], step: int, metadata: Mapping[str, Any],
                         budget: int) -> tuple[int, float]:
     """The anchor a resumed run goes on from, at env step `step`: unchanged if the budget is the
@@ -62,3 +59,46 @@ def anchor_from_arrays(arrays: Mapping[str, Any], current: tuple[int, float]) ->
     if anchor.shape != (2,) or not np.isfinite(anchor).all():
         return current
     return int(anchor[0]), float(np.clip(anchor[1], 0.0, 1.0))
+
+
+class ScheduleClock:
+    """What an agent's linear schedules read: the env steps it has trained on (`step`, set by
+    its training loop), its budget, and the anchor the schedules fall from. The anchor lives in
+    the checkpoint (`state_arrays`), so a resumed run goes on from where its schedules stood."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self.step = 0
+        self.anchor: tuple[int, float] = (0, 1.0)
+
+    def remaining(self) -> float:
+        """The fraction left of a linear schedule: SB3's progress_remaining."""
+        return remaining_fraction(self.anchor, self.step, self.budget)
+
+    def value(self, schedule: tuple[str, float]) -> float:
+        kind, start = schedule
+        return start * self.remaining() if kind == "linear" else start
+
+    def resume(self, step: int, metadata: Mapping[str, Any]) -> None:
+        """After a checkpoint's restore, at its env step: the budget may have changed."""
+        self.step = step
+        self.anchor = anchor_after_resume(self.anchor, step, metadata, self.budget)
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        return {"schedule_anchor": np.array(self.anchor, dtype=np.float64)}
+
+    def load_state_arrays(self, arrays: Mapping[str, Any]) -> None:
+        self.anchor = anchor_from_arrays(arrays, self.anchor)
+
+
+def set_scheduled_learning_rate(schedule: tuple[str, float], clock: ScheduleClock,
+                                optimizers: Iterable[ClippedAdam]) -> float | None:
+    """Before an update: a linear schedule's step size at the clock's step, set on every
+    optimizer, and returned for the update's metrics (SB3 logs train/learning_rate); a constant
+    one is left as the optimizers were built, and None keeps the metrics as they were."""
+    if schedule[0] != "linear":
+        return None
+    learning_rate = clock.value(schedule)
+    for optimizer in optimizers:
+        optimizer.set_learning_rate(learning_rate)
+    return learning_rate

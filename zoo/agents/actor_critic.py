@@ -25,6 +25,7 @@ from zoo.contracts import ActionBatch, Metrics, OnPolicyConfig, Rollout
 from zoo.networks import ActivationName, InitName
 from zoo.optim import ClippedAdam
 from zoo.policies import PolicyNetwork, value_network
+from zoo.schedules import Schedule, ScheduleClock, parse_schedule, set_scheduled_learning_rate
 from zoo.torch_state import load_module_arrays, module_arrays
 
 
@@ -32,7 +33,7 @@ from zoo.torch_state import load_module_arrays, module_arrays
 class ActorCriticConfig(OnPolicyConfig):
     n_envs: int = 8
     n_steps: int = 5  # steps per env per update
-    learning_rate: float = 7e-4  # Adam step size, for both networks
+    learning_rate: Schedule = 7e-4  # Adam step size, for both networks: a number or lin_<start>
     gae_lambda: float = 0.0  # 0: TD(0) advantage (the notes); 1: n-step returns; between: GAE
     ent_coef: float = 0.0  # entropy bonus weight
     vf_coef: float = 0.5  # value loss weight
@@ -45,6 +46,7 @@ class ActorCriticConfig(OnPolicyConfig):
 
     def __post_init__(self):
         super().__post_init__()
+        parse_schedule(self.learning_rate, "learning_rate")
         if self.n_steps < 1:
             raise ValueError("actor_critic bootstraps from its critic: n_steps must be at least 1")
         if not 0.0 <= self.gae_lambda <= 1.0:
@@ -65,7 +67,10 @@ class ActorCriticAgent(BaseAgent):
         self.value_network = value_network(observation_space, config.net_arch, config.activation, config.init,
                                            self.device)
         parameters = list(self.policy.parameters()) + list(self.value_network.parameters())
-        self.optimizer = ClippedAdam(parameters, config.learning_rate, config.max_grad_norm)
+        self.learning_rate_schedule = parse_schedule(config.learning_rate, "learning_rate")  # RL Zoo's lin_ or a number
+        # the schedules' step: env steps of the rollouts learned from
+        self.clock: ScheduleClock = ScheduleClock(config.n_timesteps)
+        self.optimizer = ClippedAdam(parameters, self.learning_rate_schedule[1], config.max_grad_norm)
         self.n_updates = 0
 
     def take_action(self, observation: Any, deterministic: bool = False):
@@ -79,6 +84,8 @@ class ActorCriticAgent(BaseAgent):
 
     def update(self, rollout: Rollout) -> Metrics:
         steps, n_envs = rollout.rewards.shape
+        self.clock.step += steps * n_envs  # SB3 reads the schedule once per rollout, after collecting it
+        learning_rate = set_scheduled_learning_rate(self.learning_rate_schedule, self.clock, (self.optimizer,))
         on_device = functools.partial(torch.as_tensor, device=self.device)
         observations = on_device(rollout.observations.reshape(steps * n_envs, -1))
         values = self.value_network(observations).squeeze(-1)
@@ -99,15 +106,20 @@ class ActorCriticAgent(BaseAgent):
         loss.backward()
         self.optimizer.step()
         self.n_updates += 1
-        return {"loss": float(loss.detach()), "policy_loss": float(policy_loss.detach()),
-                "value_loss": float(value_loss.detach()), "entropy": float(entropy.mean().detach())}
+        metrics = {"loss": float(loss.detach()), "policy_loss": float(policy_loss.detach()),
+                   "value_loss": float(value_loss.detach()), "entropy": float(entropy.mean().detach())}
+        if learning_rate is not None:  # logged as PPO's; a constant's metrics as before
+            metrics["learning_rate"] = learning_rate
+        return metrics
 
     def state_arrays(self) -> dict[str, np.ndarray]:
         return {**module_arrays("policy", self.policy), **module_arrays("value_network", self.value_network),
-                **self.optimizer.state_arrays("optimizer"), "n_updates": np.array(self.n_updates)}
+                **self.optimizer.state_arrays("optimizer"), "n_updates": np.array(self.n_updates),
+                **self.clock.state_arrays()}
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         load_module_arrays("policy", self.policy, arrays)
         load_module_arrays("value_network", self.value_network, arrays)
         self.optimizer.load_state_arrays("optimizer", arrays)
         self.n_updates = int(arrays.get("n_updates", 0))
+        self.clock.load_state_arrays(arrays)

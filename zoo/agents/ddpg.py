@@ -40,6 +40,7 @@ from zoo.networks import ActivationName, EnsembleMLP, NumpyForward, mlp, observa
 from zoo.normalization import ObservationNormalizer
 from zoo.optim import ClippedAdam
 from zoo.replay_buffer import ReplayBuffer
+from zoo.schedules import Schedule, ScheduleClock, parse_schedule, set_scheduled_learning_rate
 from zoo.torch_state import load_module_arrays, module_arrays
 
 
@@ -48,7 +49,7 @@ class DDPGConfig(OffPolicyConfig):
     # Defaults are SB3's DDPG.
     batch_size: int = 256
     train_freq: int = 1
-    learning_rate: float = 1e-3  # Adam step size, actor and critic
+    learning_rate: Schedule = 1e-3  # Adam step size, actor and critic: a number or lin_<start>
     tau: float = 0.005  # Polyak averaging of both targets after every update
     noise: Literal["normal", "ornstein_uhlenbeck", "none"] = "normal"  # exploration noise
     noise_std: float = 0.1  # its scale, in the [-1, 1] action space
@@ -64,6 +65,7 @@ class DDPGConfig(OffPolicyConfig):
 
     def __post_init__(self):
         super().__post_init__()
+        parse_schedule(self.learning_rate, "learning_rate")
         if not 0.0 < self.tau <= 1.0:
             raise ValueError(f"tau must be in (0, 1], got {self.tau}")
         if self.noise_std < 0:
@@ -104,8 +106,13 @@ class DDPGAgent(BaseAgent):
         self.online_parameters: list[torch.Tensor] = [*self.actor.parameters(), *self.critic_parameters]
         self.target_parameters: list[torch.Tensor] = [*self.target_actor.parameters(),
                                                       *self.target_critic.parameters()]
-        self.actor_optimizer = ClippedAdam(list(self.actor.parameters()), config.learning_rate)
-        self.critic_optimizer = ClippedAdam(self.critic_parameters, config.learning_rate)  # one for both, as SB3
+        # RL Zoo's lin_<start> falls to 0 over n_timesteps, read before every update at the env
+        # steps done (SB3 reads it once per train() call, after collecting: the same value)
+        self.learning_rate_schedule = parse_schedule(config.learning_rate, "learning_rate")
+        self.clock: ScheduleClock = ScheduleClock(config.n_timesteps)  # its step: env steps, from the loop's on_step
+        start = self.learning_rate_schedule[1]
+        self.actor_optimizer = ClippedAdam(list(self.actor.parameters()), start)
+        self.critic_optimizer = ClippedAdam(self.critic_parameters, start)  # one for both critics, as SB3
         self.last_actor_loss: float | None = None  # reported from the first actor update on (TD3 delays it)
         self.greedy = NumpyForward.build(self.actor[0])  # tanh applied in numpy; None on a GPU
         self.noise_state = np.zeros(self.action_dim, dtype=np.float32)
@@ -199,10 +206,16 @@ class DDPGAgent(BaseAgent):
 
     # -- learning ----------------------------------------------------------------------
 
+    def on_step(self, num_timesteps: int) -> None:
+        self.clock.step = num_timesteps
+
     def update(self, batch: Batch) -> Metrics:
-        if self.hand_networks is not None:
-            return self.update_by_hand(batch)
-        return self.update_with_autograd(batch)
+        learning_rate = set_scheduled_learning_rate(self.learning_rate_schedule, self.clock,
+                                                    (self.actor_optimizer, self.critic_optimizer))
+        metrics = self.update_by_hand(batch) if self.hand_networks is not None else self.update_with_autograd(batch)
+        if learning_rate is not None:  # logged as PPO's (and SB3's train/learning_rate); a constant's metrics as before
+            metrics["learning_rate"] = learning_rate
+        return metrics
 
     def update_with_autograd(self, batch: Batch) -> Metrics:
         batch = batch.to(self.device)
@@ -306,7 +319,7 @@ class DDPGAgent(BaseAgent):
 
     def state_arrays(self) -> dict[str, np.ndarray]:
         return {
-            **module_arrays("actor", self.actor), **module_arrays("critic", self.critic),
+            **self.clock.state_arrays(), **module_arrays("actor", self.actor), **module_arrays("critic", self.critic),
             **module_arrays("target_actor", self.target_actor), **module_arrays("target_critic", self.target_critic),
             **self.actor_optimizer.state_arrays("actor_optimizer"),
             **self.critic_optimizer.state_arrays("critic_optimizer"), "n_updates": np.array(self.n_updates),
@@ -321,3 +334,4 @@ class DDPGAgent(BaseAgent):
         if self.normalizer is not None:
             self.normalizer.load_state_arrays("observation_statistics", arrays)
         self.n_updates = int(arrays.get("n_updates", 0))
+        self.clock.load_state_arrays(arrays)

@@ -31,13 +31,14 @@ from zoo.hand_mlp import HandMLP, numpy_is_faster
 from zoo.networks import ActivationName, InitName, NumpyForward, init_weights, mlp, observation_size
 from zoo.optim import ClippedAdam
 from zoo.replay_buffer import ReplayBuffer
+from zoo.schedules import Schedule, ScheduleClock, parse_schedule, set_scheduled_learning_rate
 from zoo.torch_state import load_module_arrays, module_arrays
 
 
 @dataclass
 class DQNConfig(OffPolicyConfig):
     # Defaults are SB3's, so that "same hyperparameters" means the same thing in benchmarks.
-    learning_rate: float = 1e-4  # Adam step size
+    learning_rate: Schedule = 1e-4  # Adam step size: a number or lin_<start>
     target_update_interval: int = 10_000  # env steps between target network updates
     tau: float = 1.0  # 1: hard copy; < 1: Polyak averaging at each target update
     exploration_fraction: float = 0.1  # fraction of n_timesteps over which epsilon decays
@@ -60,8 +61,7 @@ class DQNConfig(OffPolicyConfig):
         for name in ("exploration_initial_eps", "exploration_final_eps", "exploration_fraction"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+        parse_schedule(self.learning_rate, "learning_rate")
 
 
 class QNetwork(nn.Module):
@@ -149,7 +149,9 @@ class DQNAgent(BaseAgent):
         # Listed once: walking the module tree for them on every update cost ~5% of training.
         self.q_parameters: list[torch.Tensor] = list(self.q_network.parameters())
         self.target_parameters: list[torch.Tensor] = list(self.target_q_network.parameters())
-        self.optimizer = ClippedAdam(self.q_parameters, config.learning_rate, config.max_grad_norm)
+        self.learning_rate_schedule = parse_schedule(config.learning_rate, "learning_rate")  # RL Zoo's lin_ or a number
+        self.clock: ScheduleClock = ScheduleClock(config.n_timesteps)  # its step: env steps, from the loop's on_step
+        self.optimizer = ClippedAdam(self.q_parameters, self.learning_rate_schedule[1], config.max_grad_norm)
         self.exploration_rate = config.exploration_initial_eps
         self.n_updates = 0
         self.greedy_scores = self.build_greedy_scores()
@@ -214,6 +216,7 @@ class DQNAgent(BaseAgent):
 
     def on_step(self, num_timesteps: int) -> None:
         config = self.config
+        self.clock.step = num_timesteps
         decay_steps = config.exploration_fraction * config.n_timesteps
         progress = min(1.0, num_timesteps / decay_steps) if decay_steps > 0 else 1.0
         self.exploration_rate = config.exploration_initial_eps + progress * (
@@ -240,9 +243,11 @@ class DQNAgent(BaseAgent):
         return self.q_network(observations)
 
     def update(self, batch: Batch) -> Metrics:
-        if self.numpy_q_network is not None:
-            return self.update_in_numpy(batch)
-        return self.update_with_autograd(batch)
+        learning_rate = set_scheduled_learning_rate(self.learning_rate_schedule, self.clock, (self.optimizer,))
+        metrics = self.update_in_numpy(batch) if self.numpy_q_network is not None else self.update_with_autograd(batch)
+        if learning_rate is not None:  # logged as PPO's and SAC's; a constant's metrics as before
+            metrics["learning_rate"] = learning_rate
+        return metrics
 
     def update_with_autograd(self, batch: Batch) -> Metrics:
         batch = batch.to(self.device)  # frames cross as uint8, a quarter of float32
@@ -302,6 +307,7 @@ class DQNAgent(BaseAgent):
             **self.optimizer.state_arrays("optimizer"),
             "n_updates": np.array(self.n_updates),
             "exploration_rate": np.array(self.exploration_rate),
+            **self.clock.state_arrays(),
         }
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
@@ -310,4 +316,5 @@ class DQNAgent(BaseAgent):
         self.optimizer.load_state_arrays("optimizer", arrays)
         self.n_updates = int(arrays.get("n_updates", 0))
         self.exploration_rate = float(arrays.get("exploration_rate", self.config.exploration_final_eps))
+        self.clock.load_state_arrays(arrays)
 

@@ -40,7 +40,7 @@ from zoo.networks import ActivationName, InitName, NumpyForward
 from zoo.normalization import ObservationNormalizer
 from zoo.optim import ClippedAdam
 from zoo.policies import PolicyNetwork, value_network
-from zoo.schedules import Schedule, anchor_after_resume, anchor_from_arrays, parse_schedule, remaining_fraction
+from zoo.schedules import Schedule, ScheduleClock, parse_schedule
 from zoo.torch_state import load_module_arrays, module_arrays
 
 
@@ -127,8 +127,8 @@ class PPOAgent(BaseAgent):
         self.optimizer = ClippedAdam(parameters, self.learning_rate_schedule[1], config.max_grad_norm)
         self.normalizer = ObservationNormalizer(self.observation_shape) if config.normalize_observations else None
         self.reward_normalizer = ReturnNormalizer(config.gamma) if config.normalize_rewards else None
-        self.steps_trained = 0  # env steps of the rollouts learned from (the schedules' clock)
-        self.schedule_anchor = (0, 1.0)  # (step, remaining fraction) the schedules fall from, linearly to 0
+        # the schedules' step: env steps of the rollouts learned from
+        self.clock: ScheduleClock = ScheduleClock(config.n_timesteps)
         self.n_updates = 0
 
     # -- acting ------------------------------------------------------------------------
@@ -162,16 +162,6 @@ class PPOAgent(BaseAgent):
         return ActionBatch(chosen, self.policy.to_env(chosen), log_prob_tensor.cpu().numpy(),
                            value_tensor.cpu().numpy())
 
-    # -- schedules ---------------------------------------------------------------------
-
-    def progress_remaining(self) -> float:
-        """1 at the start of the budget, 0 at its end (from the anchor, after a resume)."""
-        return remaining_fraction(self.schedule_anchor, self.steps_trained, self.config.n_timesteps)
-
-    def scheduled(self, schedule: tuple[str, float]) -> float:
-        kind, start = schedule
-        return start * self.progress_remaining() if kind == "linear" else start
-
     # -- learning ----------------------------------------------------------------------
 
     def update(self, rollout: Rollout) -> Metrics:
@@ -179,10 +169,10 @@ class PPOAgent(BaseAgent):
         steps, n_envs = rollout.rewards.shape
         if rollout.log_probs is None or rollout.values is None:
             raise ValueError("ppo learns from rollouts collected by its own act_batch (log-probs and values)")
-        self.steps_trained += steps * n_envs
+        self.clock.step += steps * n_envs
         # SB3 reads the schedules once per rollout, at the progress reached after collecting it
-        learning_rate = self.scheduled(self.learning_rate_schedule)
-        clip_range = self.scheduled(self.clip_range_schedule)
+        learning_rate = self.clock.value(self.learning_rate_schedule)
+        clip_range = self.clock.value(self.clip_range_schedule)
         self.optimizer.set_learning_rate(learning_rate)
         on_device = functools.partial(torch.as_tensor, device=self.device)
 
@@ -271,19 +261,11 @@ class PPOAgent(BaseAgent):
 
     # -- checkpoints -------------------------------------------------------------------
 
-    def restore(self, metadata: dict[str, Any], arrays: dict[str, np.ndarray], path: Any) -> PPOAgent:
-        super().restore(metadata, arrays, path)
-        self.steps_trained = self.num_timesteps
-        # a resume with another budget: the schedules go on from where they are, to 0 at the new end
-        self.schedule_anchor = anchor_after_resume(self.schedule_anchor, self.steps_trained, metadata,
-                                                   self.config.n_timesteps)
-        return self
-
     def state_arrays(self) -> dict[str, np.ndarray]:
         return {
             **module_arrays("policy", self.policy), **module_arrays("value_network", self.value_network),
             **self.optimizer.state_arrays("optimizer"), "n_updates": np.array(self.n_updates),
-            "schedule_anchor": np.array(self.schedule_anchor, dtype=np.float64),
+            **self.clock.state_arrays(),
             **(self.normalizer.state_arrays("observation_statistics") if self.normalizer else {}),
             **(self.reward_normalizer.statistics.state_arrays("return_statistics") if self.reward_normalizer else {}),
         }
@@ -293,7 +275,7 @@ class PPOAgent(BaseAgent):
         load_module_arrays("value_network", self.value_network, arrays)
         self.optimizer.load_state_arrays("optimizer", arrays)
         self.n_updates = int(arrays.get("n_updates", 0))
-        self.schedule_anchor = anchor_from_arrays(arrays, self.schedule_anchor)
+        self.clock.load_state_arrays(arrays)
         if self.normalizer is not None:
             self.normalizer.load_state_arrays("observation_statistics", arrays)
         if self.reward_normalizer is not None:

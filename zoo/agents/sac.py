@@ -40,7 +40,7 @@ from zoo.networks import ActivationName, EnsembleMLP, NumpyForward, mlp, observa
 from zoo.normalization import ObservationNormalizer
 from zoo.optim import ClippedAdam, step_together
 from zoo.replay_buffer import ReplayBuffer
-from zoo.schedules import Schedule, anchor_after_resume, anchor_from_arrays, parse_schedule, scheduled
+from zoo.schedules import Schedule, ScheduleClock, parse_schedule, set_scheduled_learning_rate
 from zoo.torch_state import load_module_arrays, module_arrays
 
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0  # keeps sigma in a range where exp and log stay finite
@@ -197,8 +197,7 @@ class SACAgent(BaseAgent):
         # RL Zoo's lin_<start> falls to 0 over n_timesteps, read before every update at the env
         # steps done (SB3 reads it once per train() call, after collecting: the same value)
         self.learning_rate_schedule = parse_schedule(config.learning_rate, "learning_rate")
-        self.schedule_anchor = (0, 1.0)  # (step, remaining fraction) the schedule falls from
-        self.steps_trained = 0  # env steps, from the loop's on_step
+        self.clock: ScheduleClock = ScheduleClock(config.n_timesteps)  # its step: env steps, from the loop's on_step
         start = self.learning_rate_schedule[1]
         self.actor_optimizer = ClippedAdam(list(self.actor.parameters()), start)
         self.critic_optimizer = ClippedAdam(self.critic_parameters, start)
@@ -328,15 +327,11 @@ class SACAgent(BaseAgent):
     # over 2B rows) cost 5% at [256, 256] instead: they stay two.
 
     def on_step(self, num_timesteps: int) -> None:
-        self.steps_trained = num_timesteps
+        self.clock.step = num_timesteps
 
     def update(self, batch: Batch) -> Metrics:
-        learning_rate = None
-        if self.learning_rate_schedule[0] == "linear":
-            learning_rate = scheduled(self.learning_rate_schedule, self.schedule_anchor, self.steps_trained,
-                                      self.config.n_timesteps)
-            for optimizer in (self.actor_optimizer, self.critic_optimizer, self.alpha_optimizer):
-                optimizer.set_learning_rate(learning_rate)
+        optimizers = (self.actor_optimizer, self.critic_optimizer, self.alpha_optimizer)
+        learning_rate = set_scheduled_learning_rate(self.learning_rate_schedule, self.clock, optimizers)
         metrics = self.update_by_hand(batch) if self.hand_networks is not None else self.update_with_autograd(batch)
         if learning_rate is not None:  # logged as PPO's (and SB3's train/learning_rate); a constant's metrics as before
             metrics["learning_rate"] = learning_rate
@@ -480,18 +475,9 @@ class SACAgent(BaseAgent):
 
     # -- checkpoints -------------------------------------------------------------------
 
-    def restore(self, metadata: dict[str, Any], arrays: dict[str, np.ndarray], path: Any) -> SACAgent:
-        super().restore(metadata, arrays, path)
-        self.steps_trained = self.num_timesteps
-        # a resume with another budget: the schedule goes on from where it is, to 0 at the new end
-        self.schedule_anchor = anchor_after_resume(self.schedule_anchor, self.steps_trained, metadata,
-                                                   self.config.n_timesteps)
-        return self
-
     def state_arrays(self) -> dict[str, np.ndarray]:
         return {
-            "schedule_anchor": np.array(self.schedule_anchor, dtype=np.float64),
-            **module_arrays("actor", self.actor), **module_arrays("critics", self.critics),
+            **self.clock.state_arrays(), **module_arrays("actor", self.actor), **module_arrays("critics", self.critics),
             **module_arrays("target_critics", self.target_critics),
             **self.actor_optimizer.state_arrays("actor_optimizer"),
             **self.critic_optimizer.state_arrays("critic_optimizer"),
@@ -511,4 +497,4 @@ class SACAgent(BaseAgent):
             with torch.no_grad():
                 self.log_alpha.copy_(torch.from_numpy(np.asarray(arrays["log_alpha"], dtype=np.float32)))
         self.n_updates = int(arrays.get("n_updates", 0))
-        self.schedule_anchor = anchor_from_arrays(arrays, self.schedule_anchor)
+        self.clock.load_state_arrays(arrays)

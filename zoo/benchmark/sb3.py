@@ -27,7 +27,7 @@ def _sb3_dqn(config: Any, action_space: Any) -> tuple[Callable, dict[str, Any], 
     if config.init != "default":
         notes.append("SB3 keeps PyTorch's default init.")
     kwargs = {
-        "learning_rate": config.learning_rate, "buffer_size": config.buffer_size,
+        "learning_rate": _sb3_schedule(config.learning_rate), "buffer_size": config.buffer_size,
         "learning_starts": config.learning_starts, "batch_size": config.batch_size, "tau": config.tau,
         "gamma": config.gamma, "train_freq": config.train_freq, "gradient_steps": config.gradient_steps,
         "target_update_interval": config.target_update_interval,
@@ -45,7 +45,7 @@ def _sb3_a2c(config: Any, action_space: Any) -> tuple[Callable, dict[str, Any], 
     from stable_baselines3 import A2C
 
     notes = ["SB3's A2C uses RMSprop (its default, as in RL Zoo); ours uses Adam."]
-    kwargs = {"learning_rate": config.learning_rate, **_on_policy_kwargs(config)}
+    kwargs = {"learning_rate": _sb3_schedule(config.learning_rate), **_on_policy_kwargs(config)}
     return A2C, kwargs, notes
 
 
