@@ -165,3 +165,116 @@ def test_shipped_entries_for_the_other_envs_run(algo, env_id, tmp_path):
     result = train(algo, env_id, seed=0, n_timesteps=600, out_dir=tmp_path,
                    overrides={"eval_freq": 0, "stop_at_return": None})
     assert result.summary["steps"] >= 600 and result.agent.n_updates > 0
+
+
+# ---- gSDE (use_sde) ------------------------------------------------------------------------
+
+def _sde_policy(sample_freq=-1, seed=0):
+    from zoo.policies import PolicyNetwork
+
+    torch.manual_seed(seed)
+    box = gym.spaces.Box(-2.0, 2.0, (2,), np.float32)
+    policy = PolicyNetwork(gym.spaces.Box(-1.0, 1.0, (3,), np.float32), box, [8], "tanh", "orthogonal",
+                           use_sde=True, sde_sample_freq=sample_freq)
+    with torch.no_grad():
+        policy.log_std.copy_(torch.randn(8, 2) * 0.5 - 1.0)  # not all equal: each pair counts
+    return policy
+
+
+def test_gsde_scores_actions_by_the_state_dependent_gaussian_it_samples_from():
+    """log pi(a|s) and the entropy are those of N(mu(s), sqrt(z(s)^2 @ sigma^2 + 1e-6)); the
+    numpy sampler's actions are mu(s) + z(s) @ E with E the env's current matrix, and its
+    log-probabilities equal torch's for them."""
+    from torch.distributions import Normal
+
+    policy = _sde_policy()
+    observations = np.random.default_rng(0).uniform(-1, 1, (4, 3)).astype(np.float32)
+    actions, numpy_log_probs = policy.sample_with_log_probs(observations, np.random.default_rng(1))
+    obs = torch.from_numpy(observations)
+    with torch.no_grad():
+        features = policy.torso(obs)
+        mean = policy.head(features)
+        scale = torch.sqrt(features ** 2 @ policy.log_std.exp() ** 2 + 1e-6)
+        expected = Normal(mean, scale)
+        log_probs, entropy = policy.log_prob_and_entropy(obs, torch.from_numpy(actions))
+        noise = torch.einsum("bi,bij->bj", features, policy.exploration)
+    torch.testing.assert_close(torch.from_numpy(actions), mean + noise)
+    torch.testing.assert_close(log_probs, expected.log_prob(torch.from_numpy(actions)).sum(-1))
+    torch.testing.assert_close(entropy, expected.entropy().sum(-1))
+    np.testing.assert_allclose(numpy_log_probs, log_probs.numpy(), rtol=1e-5, atol=1e-5)
+    torch_actions, torch_log_probs = policy.sample_with_log_probs_torch(obs)  # the torch path: same matrices
+    torch.testing.assert_close(torch_actions, mean + noise)
+    torch.testing.assert_close(torch_log_probs, log_probs)
+    # the log std trains through the scale; the torso only through the mean (SB3's learn_features=False)
+    _, entropy = policy.log_prob_and_entropy(obs, torch.from_numpy(actions))
+    entropy.sum().backward()  # the entropy reads the scale alone
+    assert policy.log_std.grad is not None and policy.log_std.grad.abs().sum() > 0
+    assert all(parameter.grad is None for parameter in policy.torso.parameters())
+
+
+def test_gsde_matches_sb3s_state_dependent_noise_distribution():
+    pytest.importorskip("stable_baselines3", reason="Stable-Baselines3 is not installed (extra: benchmark)")
+    from stable_baselines3.common.distributions import StateDependentNoiseDistribution
+
+    policy = _sde_policy()
+    obs = torch.from_numpy(np.random.default_rng(2).uniform(-1, 1, (5, 3)).astype(np.float32))
+    actions = torch.randn(5, 2)
+    with torch.no_grad():
+        features = policy.torso(obs)
+        theirs = StateDependentNoiseDistribution(2).proba_distribution(policy.head(features), policy.log_std, features)
+        ours = policy.log_prob_and_entropy(obs, actions)
+    torch.testing.assert_close(ours[0], theirs.log_prob(actions))
+    torch.testing.assert_close(ours[1], theirs.entropy())
+
+
+def test_gsde_draws_its_noise_per_env_per_rollout_and_every_sde_sample_freq_steps():
+    same = np.full((2, 3), 0.5, np.float32)  # both envs see the same observation, every step
+    every_3 = _sde_policy(sample_freq=3)
+    rng = np.random.default_rng(0)
+    steps = [every_3.sample_with_log_probs(same, rng)[0] for _ in range(7)]
+    assert not np.allclose(steps[0][0], steps[0][1])  # one matrix per env
+    for first, last in ((0, 2), (3, 5)):
+        for step in range(first + 1, last + 1):
+            np.testing.assert_array_equal(steps[step], steps[first])  # held within the block
+    assert not np.allclose(steps[2], steps[3]) and not np.allclose(steps[5], steps[6])
+    once = _sde_policy()
+    held = [once.sample_with_log_probs(same, rng)[0] for _ in range(10)]
+    assert all(np.array_equal(step, held[0]) for step in held)  # -1: the whole rollout
+    once.new_rollout()  # an update ends the rollout
+    assert not np.allclose(once.sample_with_log_probs(same, rng)[0], held[0])
+
+
+def test_gsde_is_refused_for_discrete_actions_and_a_bad_sample_freq():
+    from zoo.config import resolve_hyperparams
+    from zoo.errors import ZooError
+    from zoo.registry import get_algo
+
+    with pytest.raises(ZooError, match="sde_sample_freq must be -1"):
+        resolve_hyperparams(get_algo("ppo"), "Pendulum-v1", {"use_sde": True, "sde_sample_freq": 0})
+    with pytest.raises(ZooError, match="use_sde .gSDE. is for Box actions"):
+        train("ppo", "CartPole-v1", n_timesteps=64, overrides={"use_sde": True, "n_steps": 64, "batch_size": 64})
+
+
+@pytest.mark.parametrize("algo", ["ppo", "actor_critic", "reinforce"])
+def test_gsde_agents_train_save_and_load(algo, tmp_path):
+    overrides = {"use_sde": True, "sde_sample_freq": 4, "net_arch": [16], "eval_freq": 0, "stop_at_return": None}
+    if algo != "reinforce":
+        overrides.update(n_envs=2, n_steps=64)
+    if algo == "ppo":
+        overrides.update(batch_size=64, n_epochs=2)
+    result = train(algo, "Pendulum-v1", seed=0, n_timesteps=1024, overrides=overrides, out_dir=tmp_path)
+    assert tuple(result.agent.policy.log_std.shape) == (16, 1)
+    loaded = load_agent(result.checkpoint)
+    for name, array in result.agent.state_arrays().items():
+        np.testing.assert_array_equal(loaded.state_arrays()[name], array)
+    again = train(algo, "Pendulum-v1", seed=0, n_timesteps=1024, overrides=overrides, out_dir=tmp_path)
+    np.testing.assert_array_equal(again.agent.policy.log_std.detach().numpy(),
+                                  result.agent.policy.log_std.detach().numpy())  # same seed, same numbers
+
+
+@pytest.mark.slow  # ~20 s: RL Zoo's PPO entry for Pendulum-v1, gSDE included, at its 100k steps
+def test_ppo_with_gsde_learns_pendulum_on_rl_zoos_entry(tmp_path):
+    result = train("ppo", "Pendulum-v1", seed=0, hyperparams="rl_zoo", overrides={"eval_freq": 0}, out_dir=tmp_path)
+    assert result.agent.config.use_sde and result.agent.config.sde_sample_freq == 4
+    env = gym.make("Pendulum-v1")
+    assert evaluate_agent(result.agent, env, 10, seed=123).mean > -300  # random play scores ~-1200

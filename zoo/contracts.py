@@ -87,6 +87,8 @@ class OnPolicyConfig(TrainingConfig):
     n_envs: int = 1  # envs stepped together
     n_steps: int = 5  # steps per env per rollout; 0: one whole episode (needs n_envs: 1)
     vectorization: Literal["sync", "async"] = "sync"  # async: one subprocess per env
+    use_sde: bool = False  # Box actions: gSDE exploration (zoo/policies.py) instead of per-step noise
+    sde_sample_freq: int = -1  # gSDE: draw the noise matrices every N steps of a rollout (-1: once per rollout)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -94,6 +96,8 @@ class OnPolicyConfig(TrainingConfig):
             raise ValueError(f"n_envs must be >= 1 and n_steps >= 0, got {self.n_envs} and {self.n_steps}")
         if self.n_steps == 0 and self.n_envs != 1:
             raise ValueError("n_steps: 0 (whole episodes) needs n_envs: 1")
+        if self.sde_sample_freq == 0 or self.sde_sample_freq < -1:
+            raise ValueError(f"sde_sample_freq must be -1 (once per rollout) or >= 1, got {self.sde_sample_freq}")
 
 
 # ---- data exchanged --------------------------------------------------------------------

@@ -3,6 +3,16 @@
 Discrete actions: Categorical(logits). Box actions: a diagonal Gaussian with a learned,
 state-independent log std (as SB3's A2C); sampled actions are clipped to the env's bounds
 when they are sent to the env, while log-probabilities use the unclipped sample.
+
+`use_sde` (Box actions): generalized State-Dependent Exploration (gSDE; Raffin, Kober and
+Stulp 2021), as SB3's StateDependentNoiseDistribution with its defaults (full_std, the torso's
+features not trained through the noise, exp for the std). The exploration noise is
+z(s) @ E, z(s) the torso's features and E a [features, actions] matrix drawn N(0, sigma^2)
+entrywise (sigma = exp(log_std), learned), one per env, drawn again at the start of every
+rollout and every `sde_sample_freq` steps of it (-1: once per rollout). Given s, the action is
+Gaussian with mean mu(s) and variance (z(s)^2) @ sigma^2 + 1e-6 per action dimension: that is
+what log-probabilities and the entropy use. The noise changes smoothly with the state instead
+of from step to step, which RL Zoo's entries for continuous control rely on.
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ from zoo.errors import ZooError
 from zoo.networks import NumpyForward, init_weights, mlp, observation_size
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+SDE_EPSILON = 1e-6  # added to gSDE's variance, as SB3's StateDependentNoiseDistribution
 
 
 def value_network(observation_space: gym.Space, net_arch: list[int], activation: str, init: str,
@@ -38,7 +49,7 @@ def value_network(observation_space: gym.Space, net_arch: list[int], activation:
 class PolicyNetwork(nn.Module):
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, net_arch: list[int],
                  activation: str, init: str = "default", log_std_init: float = 0.0,
-                 device: torch.device | None = None):
+                 device: torch.device | None = None, *, use_sde: bool = False, sde_sample_freq: int = -1):
         super().__init__()
         if not isinstance(observation_space, gym.spaces.Box):
             raise ZooError(f"Policy networks take Box (vector) observations, got {observation_space}.")
@@ -49,13 +60,22 @@ class PolicyNetwork(nn.Module):
         if isinstance(action_space, gym.spaces.Discrete):
             self.head = nn.Linear(width, int(action_space.n))
         elif isinstance(action_space, gym.spaces.Box):
-            self.head = nn.Linear(width, int(np.prod(action_space.shape)))
-            self.log_std = nn.Parameter(torch.full((int(np.prod(action_space.shape)),), float(log_std_init)))
+            action_dim = int(np.prod(action_space.shape))
+            self.head = nn.Linear(width, action_dim)
+            # gSDE: one log std per (feature, action) pair; otherwise one per action
+            self.log_std = nn.Parameter(torch.full((width, action_dim) if use_sde else (action_dim,),
+                                                   float(log_std_init)))
             # the env's bounds, for clipping sampled actions in numpy wherever the network lives
             self.low_bound = np.asarray(action_space.low, dtype=np.float32)
             self.high_bound = np.asarray(action_space.high, dtype=np.float32)
         else:
             raise ZooError(f"Policies support Discrete and Box actions, got {action_space}.")
+        if use_sde and self.discrete:
+            raise ZooError("use_sde (gSDE) is for Box actions; this env's actions are Discrete.")
+        self.use_sde, self.sde_sample_freq = use_sde, sde_sample_freq
+        self.exploration: torch.Tensor | None = None  # gSDE's matrices, [n_envs, features, actions]
+        self.sde_steps = 0  # steps since the matrices were drawn, counted within a rollout
+        self.rollout_started = True  # new_rollout(): draw them again before the next action
         # On the CPU, before the move: the same seed, the same weights anywhere. Orthogonal init
         # uses SB3's gains (ortho_init): sqrt(2) in the torso, 0.01 for the action head, so the
         # first policy is near uniform.
@@ -69,22 +89,57 @@ class PolicyNetwork(nn.Module):
         self.action_shape: tuple[int, ...] = tuple(action_space.shape or ())
         # Deterministic actions one observation at a time, in numpy (see NumpyForward); None on a GPU.
         self.greedy = NumpyForward.build(self.torso, self.head)
+        # gSDE samples in numpy too, from the torso's features and the head apart
+        self.numpy_torso = NumpyForward.build(self.torso) if use_sde else None
+        self.numpy_head = NumpyForward.build(self.head) if use_sde else None
+
+    # -- gSDE --------------------------------------------------------------------------
+
+    def new_rollout(self) -> None:
+        """The next action starts a rollout: gSDE draws its matrices again (SB3's reset_noise
+        at the start of collect_rollouts)."""
+        self.rollout_started = True
+
+    def exploration_matrices(self, n_envs: int) -> torch.Tensor:
+        """This step's gSDE matrices, one per env, drawn again when a rollout starts, every
+        `sde_sample_freq` steps of it, or when the number of envs changes. From torch's
+        generator (seeded by the agent), on the CPU."""
+        due = (self.rollout_started or self.exploration is None or len(self.exploration) != n_envs
+               or (self.sde_sample_freq > 0 and self.sde_steps % self.sde_sample_freq == 0))
+        if self.rollout_started:
+            self.sde_steps = 0
+        if due:
+            sigma = self.log_std.detach().exp().cpu()
+            self.exploration = torch.randn((n_envs, *sigma.shape)) * sigma
+            self.rollout_started = False
+        self.sde_steps += 1
+        assert self.exploration is not None
+        return self.exploration
+
+    def sde_scale(self, features: torch.Tensor) -> torch.Tensor:
+        """gSDE's std of the action given the features z(s): sqrt(z^2 @ sigma^2 + eps), with z
+        held fixed (SB3's learn_features=False: the noise does not train the torso)."""
+        return torch.sqrt(features.detach() ** 2 @ self.log_std.exp() ** 2 + SDE_EPSILON)
 
     def distribution(self, observations: torch.Tensor) -> Distribution:
-        out = self.head(self.torso(observations.flatten(1)))
+        features = self.torso(observations.flatten(1))
+        out = self.head(features)
         if self.discrete:
             return Categorical(logits=out)
+        if self.use_sde:
+            return Normal(out, self.sde_scale(features))
         return Normal(out, self.log_std.exp().expand_as(out))
 
     def log_prob_and_entropy(self, observations: torch.Tensor, actions: torch.Tensor):
         """log pi(a|s) and the entropy, by the closed forms (what torch.distributions computes,
         without building distribution objects: that was half the cost of a small PPO update)."""
-        out = self.head(self.torso(observations.flatten(1)))
+        features = self.torso(observations.flatten(1))
+        out = self.head(features)
         if self.discrete:
             log_probs = torch.log_softmax(out, -1)
             chosen = log_probs.gather(1, actions.long().reshape(-1, 1)).squeeze(1)
             return chosen, -(log_probs.exp() * log_probs).sum(-1)
-        log_std = self.log_std.expand_as(out)
+        log_std = self.sde_scale(features).log() if self.use_sde else self.log_std.expand_as(out)
         log_prob = (-0.5 * ((actions - out) * torch.exp(-log_std)) ** 2 - log_std - _HALF_LOG_2PI).sum(-1)
         entropy = (0.5 + _HALF_LOG_2PI + log_std).sum(-1)
         return log_prob, entropy
@@ -96,7 +151,16 @@ class PolicyNetwork(nn.Module):
         on the CPU (the caller then uses torch)."""
         if self.greedy is None:
             return None
-        out = self.greedy(np.asarray(observations, dtype=np.float32).reshape(len(observations), -1))
+        flat = np.asarray(observations, dtype=np.float32).reshape(len(observations), -1)
+        if self.use_sde and self.numpy_torso is not None and self.numpy_head is not None:
+            features = self.numpy_torso(flat)
+            mean = self.numpy_head(features)
+            noise = np.einsum("bi,bij->bj", features, self.exploration_matrices(len(flat)).numpy())
+            actions = (mean + noise).astype(np.float32)
+            variance = features ** 2 @ np.exp(2.0 * self.log_std.detach().numpy()) + SDE_EPSILON
+            log_prob = (-0.5 * (actions - mean) ** 2 / variance - 0.5 * np.log(variance) - _HALF_LOG_2PI).sum(-1)
+            return actions, log_prob.astype(np.float32)
+        out = self.greedy(flat)
         if self.discrete:
             shifted = out - out.max(-1, keepdims=True)
             log_probs = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
@@ -152,4 +216,17 @@ class PolicyNetwork(nn.Module):
         """Actions for a batch of observations (one per parallel env), unclipped."""
         with torch.inference_mode():
             obs = torch.as_tensor(observations, dtype=torch.float32).to(self.device)
-            return self.distribution(obs).sample().cpu().numpy()
+            return self.sample_with_log_probs_torch(obs)[0].cpu().numpy()
+
+    def sample_with_log_probs_torch(self, observations: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sampled actions and their log-probabilities in torch (on the network's device)."""
+        if not self.use_sde:
+            distribution = self.distribution(observations)
+            actions = distribution.sample()
+            log_probs = distribution.log_prob(actions)
+            return actions, log_probs if self.discrete else log_probs.sum(-1)
+        features = self.torso(observations.flatten(1))
+        mean = self.head(features)
+        exploration = self.exploration_matrices(len(features)).to(features.device)
+        actions = mean + torch.einsum("bi,bij->bj", features, exploration)
+        return actions, Normal(mean, self.sde_scale(features)).log_prob(actions).sum(-1)

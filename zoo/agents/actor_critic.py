@@ -63,7 +63,8 @@ class ActorCriticAgent(BaseAgent):
         if self.seed is not None:
             torch.manual_seed(self.seed)
         self.policy = PolicyNetwork(observation_space, action_space, config.net_arch, config.activation,
-                                    config.init, config.log_std_init, self.device)
+                                    config.init, config.log_std_init, self.device, use_sde=config.use_sde,
+                                    sde_sample_freq=config.sde_sample_freq)
         self.value_network = value_network(observation_space, config.net_arch, config.activation, config.init,
                                            self.device)
         parameters = list(self.policy.parameters()) + list(self.value_network.parameters())
@@ -83,6 +84,7 @@ class ActorCriticAgent(BaseAgent):
         return self.policy.act_batch(observations)
 
     def update(self, rollout: Rollout) -> Metrics:
+        self.policy.new_rollout()  # gSDE draws its noise again for the next rollout
         steps, n_envs = rollout.rewards.shape
         self.clock.step += steps * n_envs  # SB3 reads the schedule once per rollout, after collecting it
         learning_rate = set_scheduled_learning_rate(self.learning_rate_schedule, self.clock, (self.optimizer,))

@@ -116,7 +116,8 @@ class PPOAgent(BaseAgent):
         if self.seed is not None:
             torch.manual_seed(self.seed)
         self.policy = PolicyNetwork(observation_space, action_space, config.net_arch, config.activation,
-                                    config.init, config.log_std_init, self.device)
+                                    config.init, config.log_std_init, self.device, use_sde=config.use_sde,
+                                    sde_sample_freq=config.sde_sample_freq)
         self.observation_shape: tuple[int, ...] = tuple(observation_space.shape or ())
         self.value_network = value_network(observation_space, config.net_arch, config.activation, config.init,
                                            self.device)
@@ -152,11 +153,7 @@ class PPOAgent(BaseAgent):
             return ActionBatch(actions, self.policy.to_env(actions), log_probs, values.astype(np.float32))
         with torch.inference_mode():  # on a GPU
             batch = torch.as_tensor(inputs).to(self.device)
-            distribution = self.policy.distribution(batch)
-            action_tensor = distribution.sample()
-            log_prob_tensor = distribution.log_prob(action_tensor)
-            if not self.policy.discrete:
-                log_prob_tensor = log_prob_tensor.sum(-1)
+            action_tensor, log_prob_tensor = self.policy.sample_with_log_probs_torch(batch)
             value_tensor = self.value_network(batch.flatten(1)).squeeze(-1)
         chosen = action_tensor.cpu().numpy()
         return ActionBatch(chosen, self.policy.to_env(chosen), log_prob_tensor.cpu().numpy(),
@@ -165,6 +162,7 @@ class PPOAgent(BaseAgent):
     # -- learning ----------------------------------------------------------------------
 
     def update(self, rollout: Rollout) -> Metrics:
+        self.policy.new_rollout()  # gSDE draws its noise again for the next rollout
         config = self.config
         steps, n_envs = rollout.rewards.shape
         if rollout.log_probs is None or rollout.values is None:

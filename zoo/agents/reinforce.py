@@ -54,7 +54,8 @@ class ReinforceAgent(BaseAgent):
         if self.seed is not None:
             torch.manual_seed(self.seed)
         self.policy = PolicyNetwork(observation_space, action_space, config.net_arch, config.activation,
-                                    config.init, config.log_std_init, self.device)
+                                    config.init, config.log_std_init, self.device, use_sde=config.use_sde,
+                                    sde_sample_freq=config.sde_sample_freq)
         self.optimizer = ClippedAdam(list(self.policy.parameters()), config.learning_rate, config.max_grad_norm)
         self.n_updates = 0
 
@@ -68,6 +69,7 @@ class ReinforceAgent(BaseAgent):
         return self.policy.act_batch(observations)
 
     def update(self, rollout: Rollout) -> Metrics:
+        self.policy.new_rollout()  # gSDE draws its noise again for the next rollout
         episode_ends = np.maximum(rollout.terminated, rollout.truncated)
         returns = discounted_returns(rollout.rewards, episode_ends, self.config.gamma).reshape(-1)
         if self.config.normalize_returns and len(returns) > 1:

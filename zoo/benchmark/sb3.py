@@ -58,6 +58,7 @@ def _on_policy_kwargs(config: Any) -> dict[str, Any]:
         "ent_coef": config.ent_coef, "vf_coef": config.vf_coef,
         "max_grad_norm": config.max_grad_norm if config.max_grad_norm > 0 else float("inf"),
         "normalize_advantage": config.normalize_advantage,
+        "use_sde": config.use_sde, "sde_sample_freq": config.sde_sample_freq,
         "policy_kwargs": {"net_arch": {"pi": list(config.net_arch), "vf": list(config.net_arch)},
                           "activation_fn": getattr(nn, _SB3_ACTIVATIONS[config.activation]),
                           "ortho_init": config.init == "orthogonal", "log_std_init": config.log_std_init},
