@@ -271,10 +271,3 @@ def test_gsde_agents_train_save_and_load(algo, tmp_path):
     np.testing.assert_array_equal(again.agent.policy.log_std.detach().numpy(),
                                   result.agent.policy.log_std.detach().numpy())  # same seed, same numbers
 
-
-@pytest.mark.slow  # ~20 s: RL Zoo's PPO entry for Pendulum-v1, gSDE included, at its 100k steps
-def test_ppo_with_gsde_learns_pendulum_on_rl_zoos_entry(tmp_path):
-    result = train("ppo", "Pendulum-v1", seed=0, hyperparams="rl_zoo", overrides={"eval_freq": 0}, out_dir=tmp_path)
-    assert result.agent.config.use_sde and result.agent.config.sde_sample_freq == 4
-    env = gym.make("Pendulum-v1")
-    assert evaluate_agent(result.agent, env, 10, seed=123).mean > -300  # random play scores ~-1200
