@@ -216,17 +216,22 @@ class PolicyNetwork(nn.Module):
         """Actions for a batch of observations (one per parallel env), unclipped."""
         with torch.inference_mode():
             obs = torch.as_tensor(observations, dtype=torch.float32).to(self.device)
-            return self.sample_with_log_probs_torch(obs)[0].cpu().numpy()
+            actions = self.sde_sample(obs)[0] if self.use_sde else self.distribution(obs).sample()
+            return actions.cpu().numpy()
 
     def sample_with_log_probs_torch(self, observations: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Sampled actions and their log-probabilities in torch (on the network's device)."""
-        if not self.use_sde:
-            distribution = self.distribution(observations)
-            actions = distribution.sample()
-            log_probs = distribution.log_prob(actions)
-            return actions, log_probs if self.discrete else log_probs.sum(-1)
+        if self.use_sde:
+            actions, mean, features = self.sde_sample(observations)
+            return actions, Normal(mean, self.sde_scale(features)).log_prob(actions).sum(-1)
+        distribution = self.distribution(observations)
+        actions = distribution.sample()
+        log_probs = distribution.log_prob(actions)
+        return actions, log_probs if self.discrete else log_probs.sum(-1)
+
+    def sde_sample(self, observations: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """gSDE's actions mu(s) + z(s) @ E in torch, with the mean and the features z(s)."""
         features = self.torso(observations.flatten(1))
         mean = self.head(features)
         exploration = self.exploration_matrices(len(features)).to(features.device)
-        actions = mean + torch.einsum("bi,bij->bj", features, exploration)
-        return actions, Normal(mean, self.sde_scale(features)).log_prob(actions).sum(-1)
+        return mean + torch.einsum("bi,bij->bj", features, exploration), mean, features
