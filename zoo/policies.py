@@ -71,7 +71,8 @@ class PolicyNetwork(nn.Module):
         else:
             raise ZooError(f"Policies support Discrete and Box actions, got {action_space}.")
         if use_sde and self.discrete:
-            raise ZooError("use_sde (gSDE) is for Box actions; this env's actions are Discrete.")
+            raise ZooError(f"hyperparameter 'use_sde' (gSDE) is for Box actions; this env's actions are "
+                           f"{action_space}.")
         self.use_sde, self.sde_sample_freq = use_sde, sde_sample_freq
         self.exploration: torch.Tensor | None = None  # gSDE's matrices, [n_envs, features, actions]
         self.sde_steps = 0  # steps since the matrices were drawn, counted within a rollout
