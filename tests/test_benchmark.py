@@ -63,7 +63,22 @@ def test_sb3_a2c_runs_side_by_side_on_parallel_envs(tmp_path):
     report = run_benchmark("actor_critic", "CartPole-v1", [0], n_timesteps=400, eval_episodes=2,
                            overrides={"eval_freq": 0, "stop_at_return": None}, compare_sb3=True, out_dir=tmp_path)
     assert [r.library for r in report.results] == ["zoo", "sb3"]
-    assert report.results[1].steps == 400 and any("RMSprop" in note for note in report.notes)
+    assert report.results[1].steps == 400 and any("Adam on both sides" in note for note in report.notes)
+
+
+@pytest.mark.skipif(not sb3_available(), reason="Stable-Baselines3 is not installed (extra: benchmark)")
+def test_sb3_a2c_gets_our_optimizer():
+    import gymnasium as gym
+
+    from zoo.benchmark.sb3 import SB3_EQUIVALENTS
+    from zoo.config import resolve_hyperparams
+    from zoo.registry import get_algo
+
+    space = gym.spaces.Discrete(2)
+    for hyperparams, use_rms_prop in ((None, False), ("rl_zoo", True)):
+        config = resolve_hyperparams(get_algo("actor_critic"), "CartPole-v1", None, hyperparams).config
+        _, kwargs, _ = SB3_EQUIVALENTS["actor_critic"](config, space)
+        assert (kwargs["use_rms_prop"], kwargs["rms_prop_eps"]) == (use_rms_prop, 1e-5)
 
 
 @pytest.mark.slow  # two CNN trainings, ~10 s; the sweep's argument errors are tested in the default run

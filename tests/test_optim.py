@@ -3,7 +3,8 @@ import pytest
 import torch
 
 import zoo.optim
-from zoo.optim import ClippedAdam
+from zoo.errors import ZooError
+from zoo.optim import ClippedAdam, ClippedRMSprop
 
 
 def run(optimizer_factory, max_grad_norm, steps=15):
@@ -14,7 +15,7 @@ def run(optimizer_factory, max_grad_norm, steps=15):
     for _ in range(steps):
         for p in params:
             p.grad = torch.randn(p.shape, generator=gradients) * 3.0
-        if isinstance(optimizer, torch.optim.Adam):
+        if isinstance(optimizer, torch.optim.Optimizer):
             if max_grad_norm:
                 torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
             optimizer.step()
@@ -72,3 +73,21 @@ def test_stepping_together_is_stepping_each(learning_rates, max_grad_norm):
         for name, value in joint.state_arrays(f"opt{index}").items():
             np.testing.assert_array_equal(value, expected_state[name], err_msg=name)
         assert float(joint.flat_steps[0]) == 4.0
+
+
+@pytest.mark.parametrize("max_grad_norm", [0.0, 0.5])
+def test_rmsprop_matches_torch_rmsprop_as_sb3s_a2c_builds_it(max_grad_norm):
+    expected, _ = run(lambda ps: torch.optim.RMSprop(ps, lr=1e-2, alpha=0.99, eps=1e-5, weight_decay=0), max_grad_norm)
+    ours, optimizer = run(lambda ps: ClippedRMSprop(ps, 1e-2, max_grad_norm, eps=1e-5), max_grad_norm)
+    for a, b in zip(expected, ours):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+    # its state round-trips, and a checkpoint's that does not fit or is no mean of squares is refused
+    arrays = optimizer.state_arrays("opt")
+    fresh = ClippedRMSprop([torch.nn.Parameter(p.detach().clone()) for p in optimizer.params], 1e-2, max_grad_norm)
+    fresh.load_state_arrays("opt", arrays)
+    for name, value in fresh.state_arrays("opt").items():
+        np.testing.assert_array_equal(value, arrays[name])
+    for key, bad in (("opt.1.square_avg", np.zeros(5, np.float32)), ("opt.0.square_avg", -np.ones((6, 4), np.float32)),
+                     ("opt.0.square_avg", np.full((6, 4), np.nan, np.float32))):
+        with pytest.raises(ZooError, match="optimizer state 'opt.[01].square_avg'"):
+            fresh.load_state_arrays("opt", {**arrays, key: bad})

@@ -1,4 +1,5 @@
-"""Adam with gradient-norm clipping, as one lean step on PyTorch's fused kernel (CPU or CUDA).
+"""Adam with gradient-norm clipping, as one lean step on PyTorch's fused kernel (CPU or CUDA);
+and RMSprop with clipping (ClippedRMSprop), for SB3's A2C optimizer.
 
 `torch.optim.Adam(fused=True)` spends ~60 us of Python around a ~10 us kernel on every step,
 and `clip_grad_norm_` plus `zero_grad` another ~50 us; for the small networks of RL, whose
@@ -93,10 +94,7 @@ class ClippedAdam:
     def step(self, gradients: list[torch.Tensor] | None = None) -> None:
         """Clip and step on the parameters' .grad, or on `gradients` (one per parameter)."""
         grads = [p.grad for p in self.params] if gradients is None else gradients
-        if self.max_grad_norm > 0:
-            # clip_grad_norm_'s arithmetic: scale by max_norm / (norm + 1e-6) when that is below 1
-            total_norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
-            torch._foreach_mul_(grads, torch.clamp(self.max_grad_norm / (total_norm + 1e-6), max=1.0))
+        _clip(grads, self.max_grad_norm)
         if self._fallback is not None:
             self._fallback.step()
             return
@@ -168,6 +166,68 @@ class ClippedAdam:
         if len(counts) != 1:  # every step moves them all together; numpy_step relies on it
             raise ZooError(f"The checkpoint's optimizer step counts differ between parameters "
                            f"({', '.join(f'{c:g}' for c in sorted(counts)[:4])}): it is corrupt.")
+
+
+class ClippedRMSprop:
+    """RMSprop with gradient-norm clipping, as SB3's A2C steps (its default `use_rms_prop`:
+    torch.optim.RMSprop with alpha 0.99, eps 1e-5, no momentum, not centered), in torch's
+    multi-tensor operations: square_avg = alpha * square_avg + (1 - alpha) * g^2, then
+    p -= lr * g / (sqrt(square_avg) + eps). Equal to torch.optim.RMSprop after
+    clip_grad_norm_ (tested); the same interface as ClippedAdam where A2C uses it."""
+
+    def __init__(self, params, lr: float, max_grad_norm: float = 0.0, alpha: float = 0.99, eps: float = 1e-5):
+        self.params = list(params)
+        self.lr, self.max_grad_norm, self.alpha, self.eps = float(lr), float(max_grad_norm), alpha, eps
+        self.square_avgs = [torch.zeros(p.shape, dtype=p.dtype, device=p.device) for p in self.params]
+        self.steps = 0
+
+    def set_learning_rate(self, lr: float) -> None:
+        self.lr = float(lr)
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        held = [i for i, p in enumerate(self.params) if p.grad is not None]  # as torch's: no gradient, no step
+        params = [self.params[i] for i in held]
+        grads = [p.grad for p in params]
+        averages = [self.square_avgs[i] for i in held]
+        with torch.no_grad():
+            _clip(grads, self.max_grad_norm)
+            torch._foreach_mul_(averages, self.alpha)
+            torch._foreach_addcmul_(averages, grads, grads, value=1.0 - self.alpha)
+            denominators = torch._foreach_sqrt(averages)
+            torch._foreach_add_(denominators, self.eps)
+            torch._foreach_addcdiv_(params, grads, denominators, value=-self.lr)
+        self.steps += 1
+
+    def state_arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        arrays = {f"{prefix}.{i}.square_avg": v.cpu().numpy().copy() for i, v in enumerate(self.square_avgs)}
+        return {**arrays, f"{prefix}.steps": np.array(self.steps)}
+
+    def load_state_arrays(self, prefix: str, arrays: dict[str, np.ndarray]) -> None:
+        """Restore the running averages; a checkpoint saved before any update has none."""
+        if f"{prefix}.steps" not in arrays:
+            return
+        with torch.no_grad():
+            for i, average in enumerate(self.square_avgs):
+                key = f"{prefix}.{i}.square_avg"
+                value = arrays.get(key)
+                if value is None or tuple(np.shape(value)) != tuple(average.shape):
+                    raise ZooError(f"The checkpoint's optimizer state '{key}' does not fit this agent.")
+                stored = torch.from_numpy(np.asarray(value, dtype=np.float32))
+                if not bool(torch.isfinite(stored).all()) or bool((stored < 0).any()):
+                    raise ZooError(f"The checkpoint's optimizer state '{key}' is not a running mean of squares.")
+                average.copy_(stored)
+        self.steps = int(np.asarray(arrays[f"{prefix}.steps"]).reshape(-1)[0])
+
+
+def _clip(grads: list[torch.Tensor], max_grad_norm: float) -> None:
+    """clip_grad_norm_'s arithmetic: scale by max_norm / (norm + 1e-6) when that is below 1."""
+    if max_grad_norm > 0:
+        total_norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+        torch._foreach_mul_(grads, torch.clamp(max_grad_norm / (total_norm + 1e-6), max=1.0))
 
 
 def step_together(optimizers: Sequence[ClippedAdam]) -> None:

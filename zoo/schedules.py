@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:  # only a type here: the schedules' arithmetic needs no torch
-    from zoo.optim import ClippedAdam
+    from zoo.optim import ClippedAdam, ClippedRMSprop
 
 Schedule = float | str  # a constant, or 'lin_<start>' (RL Zoo's linear schedule)
 
@@ -92,7 +92,7 @@ class ScheduleClock:
 
 
 def set_scheduled_learning_rate(schedule: tuple[str, float], clock: ScheduleClock,
-                                optimizers: Iterable[ClippedAdam]) -> float | None:
+                                optimizers: Iterable[ClippedAdam | ClippedRMSprop]) -> float | None:
     """Before an update: a linear schedule's step size at the clock's step, set on every
     optimizer, and returned for the update's metrics (SB3 logs train/learning_rate); a constant
     one is left as the optimizers were built, and None keeps the metrics as they were."""

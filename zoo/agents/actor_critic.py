@@ -23,7 +23,7 @@ from zoo.advantages import gae
 from zoo.agent import BaseAgent
 from zoo.contracts import ActionBatch, Metrics, OnPolicyConfig, Rollout
 from zoo.networks import ActivationName, InitName
-from zoo.optim import ClippedAdam
+from zoo.optim import ClippedAdam, ClippedRMSprop
 from zoo.policies import PolicyNetwork, value_network
 from zoo.schedules import Schedule, ScheduleClock, parse_schedule, set_scheduled_learning_rate
 from zoo.torch_state import load_module_arrays, module_arrays
@@ -33,7 +33,11 @@ from zoo.torch_state import load_module_arrays, module_arrays
 class ActorCriticConfig(OnPolicyConfig):
     n_envs: int = 8
     n_steps: int = 5  # steps per env per update
-    learning_rate: Schedule = 7e-4  # Adam step size, for both networks: a number or lin_<start>
+    learning_rate: Schedule = 7e-4  # step size, for both networks: a number or lin_<start>
+    # SB3's A2C steps with RMSprop by default (alpha 0.99, eps rms_prop_eps), and RL Zoo's
+    # entries with it; ours was tuned with Adam, so Adam stays our default
+    use_rms_prop: bool = False
+    rms_prop_eps: float = 1e-5
     gae_lambda: float = 0.0  # 0: TD(0) advantage (the notes); 1: n-step returns; between: GAE
     ent_coef: float = 0.0  # entropy bonus weight
     vf_coef: float = 0.5  # value loss weight
@@ -47,6 +51,8 @@ class ActorCriticConfig(OnPolicyConfig):
     def __post_init__(self):
         super().__post_init__()
         parse_schedule(self.learning_rate, "learning_rate")
+        if not 0.0 < self.rms_prop_eps <= 1.0:
+            raise ValueError(f"rms_prop_eps must be in (0, 1], got {self.rms_prop_eps}")
         if self.n_steps < 1:
             raise ValueError("actor_critic bootstraps from its critic: n_steps must be at least 1")
         if not 0.0 <= self.gae_lambda <= 1.0:
@@ -71,7 +77,9 @@ class ActorCriticAgent(BaseAgent):
         self.learning_rate_schedule = parse_schedule(config.learning_rate, "learning_rate")  # RL Zoo's lin_ or a number
         # the schedules' step: env steps of the rollouts learned from
         self.clock: ScheduleClock = ScheduleClock(config.n_timesteps)
-        self.optimizer = ClippedAdam(parameters, self.learning_rate_schedule[1], config.max_grad_norm)
+        start = self.learning_rate_schedule[1]
+        self.optimizer = (ClippedRMSprop(parameters, start, config.max_grad_norm, eps=config.rms_prop_eps)
+                          if config.use_rms_prop else ClippedAdam(parameters, start, config.max_grad_norm))
         self.n_updates = 0
 
     def take_action(self, observation: Any, deterministic: bool = False):

@@ -44,8 +44,9 @@ def _sb3_dqn(config: Any, action_space: Any) -> tuple[Callable, dict[str, Any], 
 def _sb3_a2c(config: Any, action_space: Any) -> tuple[Callable, dict[str, Any], list[str]] | None:
     from stable_baselines3 import A2C
 
-    notes = ["SB3's A2C uses RMSprop (its default, as in RL Zoo); ours uses Adam."]
-    kwargs = {"learning_rate": _sb3_schedule(config.learning_rate), **_on_policy_kwargs(config)}
+    notes = [] if config.use_rms_prop else ["Adam on both sides (use_rms_prop: false); SB3's uses eps 1e-5, ours 1e-8."]
+    kwargs = {"learning_rate": _sb3_schedule(config.learning_rate), "use_rms_prop": config.use_rms_prop,
+              "rms_prop_eps": config.rms_prop_eps, **_on_policy_kwargs(config)}
     return A2C, kwargs, notes
 
 
