@@ -91,14 +91,15 @@ class ScheduleClock:
         self.anchor = anchor_from_arrays(arrays, self.anchor)
 
 
-def set_scheduled_learning_rate(schedule: tuple[str, float], clock: ScheduleClock,
-                                optimizers: Iterable[ClippedAdam | ClippedRMSprop]) -> float | None:
+def apply_learning_rate_schedule(schedule: tuple[str, float], clock: ScheduleClock,
+                                 optimizers: Iterable[ClippedAdam | ClippedRMSprop]) -> dict[str, float]:
     """Before an update: a linear schedule's step size at the clock's step, set on every
-    optimizer, and returned for the update's metrics (SB3 logs train/learning_rate); a constant
-    one is left as the optimizers were built, and None keeps the metrics as they were."""
+    optimizer and returned as the metrics to add to the update's ({"learning_rate": value}: SB3
+    logs train/learning_rate); a constant one is left as the optimizers were built and adds
+    nothing, so a constant's metrics stay as they were."""
     if schedule[0] != "linear":
-        return None
+        return {}
     learning_rate = clock.value(schedule)
     for optimizer in optimizers:
         optimizer.set_learning_rate(learning_rate)
-    return learning_rate
+    return {"learning_rate": learning_rate}

@@ -25,7 +25,7 @@ from zoo.contracts import ActionBatch, Metrics, OnPolicyConfig, Rollout
 from zoo.networks import ActivationName, InitName
 from zoo.optim import ClippedAdam, ClippedRMSprop
 from zoo.policies import PolicyNetwork, value_network
-from zoo.schedules import Schedule, ScheduleClock, parse_schedule, set_scheduled_learning_rate
+from zoo.schedules import Schedule, ScheduleClock, apply_learning_rate_schedule, parse_schedule
 from zoo.torch_state import load_module_arrays, module_arrays
 
 
@@ -95,7 +95,7 @@ class ActorCriticAgent(BaseAgent):
         self.policy.new_rollout()  # gSDE draws its noise again for the next rollout
         steps, n_envs = rollout.rewards.shape
         self.clock.step += steps * n_envs  # SB3 reads the schedule once per rollout, after collecting it
-        learning_rate = set_scheduled_learning_rate(self.learning_rate_schedule, self.clock, (self.optimizer,))
+        scheduled = apply_learning_rate_schedule(self.learning_rate_schedule, self.clock, (self.optimizer,))
         on_device = functools.partial(torch.as_tensor, device=self.device)
         observations = on_device(rollout.observations.reshape(steps * n_envs, -1))
         values = self.value_network(observations).squeeze(-1)
@@ -116,11 +116,8 @@ class ActorCriticAgent(BaseAgent):
         loss.backward()
         self.optimizer.step()
         self.n_updates += 1
-        metrics = {"loss": float(loss.detach()), "policy_loss": float(policy_loss.detach()),
-                   "value_loss": float(value_loss.detach()), "entropy": float(entropy.mean().detach())}
-        if learning_rate is not None:  # logged as PPO's; a constant's metrics as before
-            metrics["learning_rate"] = learning_rate
-        return metrics
+        return {"loss": float(loss.detach()), "policy_loss": float(policy_loss.detach()),
+                "value_loss": float(value_loss.detach()), "entropy": float(entropy.mean().detach()), **scheduled}
 
     def state_arrays(self) -> dict[str, np.ndarray]:
         return {**module_arrays("policy", self.policy), **module_arrays("value_network", self.value_network),

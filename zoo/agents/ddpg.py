@@ -40,7 +40,7 @@ from zoo.networks import ActivationName, EnsembleMLP, NumpyForward, mlp, observa
 from zoo.normalization import ObservationNormalizer
 from zoo.optim import ClippedAdam
 from zoo.replay_buffer import ReplayBuffer
-from zoo.schedules import Schedule, ScheduleClock, parse_schedule, set_scheduled_learning_rate
+from zoo.schedules import Schedule, ScheduleClock, apply_learning_rate_schedule, parse_schedule
 from zoo.torch_state import load_module_arrays, module_arrays
 
 
@@ -210,12 +210,10 @@ class DDPGAgent(BaseAgent):
         self.clock.step = num_timesteps
 
     def update(self, batch: Batch) -> Metrics:
-        learning_rate = set_scheduled_learning_rate(self.learning_rate_schedule, self.clock,
-                                                    (self.actor_optimizer, self.critic_optimizer))
+        scheduled = apply_learning_rate_schedule(self.learning_rate_schedule, self.clock,
+                                                 (self.actor_optimizer, self.critic_optimizer))
         metrics = self.update_by_hand(batch) if self.hand_networks is not None else self.update_with_autograd(batch)
-        if learning_rate is not None:  # logged as PPO's (and SB3's train/learning_rate); a constant's metrics as before
-            metrics["learning_rate"] = learning_rate
-        return metrics
+        return {**metrics, **scheduled}
 
     def update_with_autograd(self, batch: Batch) -> Metrics:
         batch = batch.to(self.device)

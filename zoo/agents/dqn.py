@@ -31,7 +31,7 @@ from zoo.hand_mlp import HandMLP, numpy_is_faster
 from zoo.networks import ActivationName, InitName, NumpyForward, init_weights, mlp, observation_size
 from zoo.optim import ClippedAdam
 from zoo.replay_buffer import ReplayBuffer
-from zoo.schedules import Schedule, ScheduleClock, parse_schedule, set_scheduled_learning_rate
+from zoo.schedules import Schedule, ScheduleClock, apply_learning_rate_schedule, parse_schedule
 from zoo.torch_state import load_module_arrays, module_arrays
 
 
@@ -243,11 +243,9 @@ class DQNAgent(BaseAgent):
         return self.q_network(observations)
 
     def update(self, batch: Batch) -> Metrics:
-        learning_rate = set_scheduled_learning_rate(self.learning_rate_schedule, self.clock, (self.optimizer,))
+        scheduled = apply_learning_rate_schedule(self.learning_rate_schedule, self.clock, (self.optimizer,))
         metrics = self.update_in_numpy(batch) if self.numpy_q_network is not None else self.update_with_autograd(batch)
-        if learning_rate is not None:  # logged as PPO's and SAC's; a constant's metrics as before
-            metrics["learning_rate"] = learning_rate
-        return metrics
+        return {**metrics, **scheduled}
 
     def update_with_autograd(self, batch: Batch) -> Metrics:
         batch = batch.to(self.device)  # frames cross as uint8, a quarter of float32

@@ -40,7 +40,7 @@ from zoo.networks import ActivationName, EnsembleMLP, NumpyForward, mlp, observa
 from zoo.normalization import ObservationNormalizer
 from zoo.optim import ClippedAdam, step_together
 from zoo.replay_buffer import ReplayBuffer
-from zoo.schedules import Schedule, ScheduleClock, parse_schedule, set_scheduled_learning_rate
+from zoo.schedules import Schedule, ScheduleClock, apply_learning_rate_schedule, parse_schedule
 from zoo.torch_state import load_module_arrays, module_arrays
 
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0  # keeps sigma in a range where exp and log stay finite
@@ -331,11 +331,9 @@ class SACAgent(BaseAgent):
 
     def update(self, batch: Batch) -> Metrics:
         optimizers = (self.actor_optimizer, self.critic_optimizer, self.alpha_optimizer)
-        learning_rate = set_scheduled_learning_rate(self.learning_rate_schedule, self.clock, optimizers)
+        scheduled = apply_learning_rate_schedule(self.learning_rate_schedule, self.clock, optimizers)
         metrics = self.update_by_hand(batch) if self.hand_networks is not None else self.update_with_autograd(batch)
-        if learning_rate is not None:  # logged as PPO's (and SB3's train/learning_rate); a constant's metrics as before
-            metrics["learning_rate"] = learning_rate
-        return metrics
+        return {**metrics, **scheduled}
 
     def update_with_autograd(self, batch: Batch) -> Metrics:
         batch = batch.to(self.device)
