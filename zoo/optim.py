@@ -179,7 +179,6 @@ class ClippedRMSprop:
         self.params = list(params)
         self.lr, self.max_grad_norm, self.alpha, self.eps = float(lr), float(max_grad_norm), alpha, eps
         self.square_avgs = [torch.zeros(p.shape, dtype=p.dtype, device=p.device) for p in self.params]
-        self.steps = 0
 
     def set_learning_rate(self, lr: float) -> None:
         self.lr = float(lr)
@@ -200,16 +199,12 @@ class ClippedRMSprop:
             denominators = torch._foreach_sqrt(averages)
             torch._foreach_add_(denominators, self.eps)
             torch._foreach_addcdiv_(params, grads, denominators, value=-self.lr)
-        self.steps += 1
 
     def state_arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        arrays = {f"{prefix}.{i}.square_avg": v.cpu().numpy().copy() for i, v in enumerate(self.square_avgs)}
-        return {**arrays, f"{prefix}.steps": np.array(self.steps)}
+        return {f"{prefix}.{i}.square_avg": v.cpu().numpy().copy() for i, v in enumerate(self.square_avgs)}
 
     def load_state_arrays(self, prefix: str, arrays: dict[str, np.ndarray]) -> None:
-        """Restore the running averages; a checkpoint saved before any update has none."""
-        if f"{prefix}.steps" not in arrays:
-            return
+        """Restore the running averages (all zero before the first update)."""
         with torch.no_grad():
             for i, average in enumerate(self.square_avgs):
                 key = f"{prefix}.{i}.square_avg"
@@ -220,7 +215,6 @@ class ClippedRMSprop:
                 if not bool(torch.isfinite(stored).all()) or bool((stored < 0).any()):
                     raise ZooError(f"The checkpoint's optimizer state '{key}' is not a running mean of squares.")
                 average.copy_(stored)
-        self.steps = int(np.asarray(arrays[f"{prefix}.steps"]).reshape(-1)[0])
 
 
 def _clip(grads: list[torch.Tensor], max_grad_norm: float) -> None:
