@@ -149,15 +149,15 @@ def check_value(key: str, value: Any, source: str) -> None:
             raise ZooError(f"{source}: hyperparameter '{key}' must be a finite number, got {brief(value)}.")
         if isinstance(number, int) and abs(number) > 2**53:
             raise ZooError(f"{source}: hyperparameter '{key}' is out of range, got {brief(value)}.")
-    number = value
+    ranged = value  # what the range applies to
     if isinstance(value, str) and value.startswith("lin_"):  # RL Zoo's linear schedule: its start is the value
         try:
-            number = float(value[4:])
+            ranged = float(value[4:])
         except ValueError:
-            number = None  # the config names the form it takes (zoo.schedules.parse_schedule)
-    if key in RANGES and isinstance(number, (int, float)) and not isinstance(number, bool):
+            ranged = None  # the config names the form it takes (zoo.schedules.parse_schedule)
+    if key in RANGES and isinstance(ranged, (int, float)) and not isinstance(ranged, bool):
         low, high, low_inclusive = RANGES[key]
-        if not ((number >= low if low_inclusive else number > low) and number <= high):
+        if not ((ranged >= low if low_inclusive else ranged > low) and ranged <= high):
             bracket = "[" if low_inclusive else "("
             raise ZooError(f"{source}: hyperparameter '{key}' must be in {bracket}{low:g}, {high:g}], "
                            f"got {brief(value)}.")
