@@ -159,6 +159,25 @@ def test_sb3_td3_is_sb3s_td3_with_our_flags():
 
 
 @pytest.mark.skipif(not sb3_available(), reason="Stable-Baselines3 is not installed (extra: benchmark)")
+def test_sb3_sac_explores_with_gsde_when_ours_does():
+    import gymnasium as gym
+
+    from zoo.benchmark.sb3 import SB3_EQUIVALENTS
+    from zoo.config import resolve_hyperparams
+    from zoo.registry import get_algo
+
+    env = gym.make("MountainCarContinuous-v0")
+    config = resolve_hyperparams(get_algo("sac"), "MountainCarContinuous-v0", hyperparams="rl_zoo").config
+    assert config.use_sde
+    sb3_class, kwargs, _ = SB3_EQUIVALENTS["sac"](config, env.action_space)
+    model = sb3_class("MlpPolicy", env, **kwargs)
+    assert model.use_sde and model.sde_sample_freq == -1 and model.actor.use_sde
+    assert float(model.actor.log_std.mean()) == pytest.approx(-3.67)
+    plain = resolve_hyperparams(get_algo("sac"), "Pendulum-v1", hyperparams="rl_zoo").config
+    assert "use_sde" not in SB3_EQUIVALENTS["sac"](plain, env.action_space)[1]
+
+
+@pytest.mark.skipif(not sb3_available(), reason="Stable-Baselines3 is not installed (extra: benchmark)")
 @pytest.mark.parametrize("algo, env_id, sb3_name", [
     ("sac", "Pendulum-v1", "SAC"), ("ddpg", "Pendulum-v1", "DDPG"), ("td3", "Pendulum-v1", "TD3"),
     ("dqn", "CartPole-v1", "DQN"), ("actor_critic", "CartPole-v1", "A2C"), ("ppo", "CartPole-v1", "PPO")])

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from zoo.agents.ddpg import DDPGAgent, DDPGConfig
-from zoo.agents.sac import SACAgent, SACConfig, squashed_log_prob
+from zoo.agents.sac import LOG_STD_MAX, LOG_STD_MIN, SACAgent, SACConfig, squashed_log_prob
 from zoo.build import load_agent
 from zoo.contracts import Batch
 from zoo.evaluation import evaluate_agent
@@ -185,7 +185,7 @@ def test_shipped_entries_for_the_other_envs_run(algo, env_id, tmp_path):
     if env_id.startswith("LunarLander"):
         pytest.importorskip("Box2D")
     result = train(algo, env_id, seed=0, n_timesteps=300, out_dir=tmp_path,
-                   overrides={"learning_starts": 100, "eval_freq": 0, "net_arch": [32]})
+                   overrides={"learning_starts": 100, "eval_freq": 0, "stop_at_return": None, "net_arch": [32]})
     assert result.summary["steps"] == 300 and result.agent.n_updates > 0
 
 
@@ -373,8 +373,10 @@ def test_sac_explores_in_numpy_as_its_torch_sampler_would():
     observation = np.array([0.3, -1.2, 0.7], np.float32)
 
     def torch_sample(noise: float) -> np.ndarray:
+        actor = agent.squashed_actor()
         with torch.no_grad():
-            mean, log_std = agent.squashed_actor()(torch.from_numpy(observation)[None])
+            features = actor.torso(torch.from_numpy(observation)[None])
+            mean, log_std = actor.mean_head(features), actor.log_std_head(features).clamp(LOG_STD_MIN, LOG_STD_MAX)
             return agent.box_actions().to_env(torch.tanh(mean[0] + log_std[0].exp() * noise).numpy())
 
     generator = copy.deepcopy(agent.np_random)
@@ -434,3 +436,148 @@ def test_sac_follows_a_linear_learning_rate_schedule_and_resumes_it(tmp_path):
         resolve_hyperparams(get_algo("sac"), "Pendulum-v1", {"learning_rate": "lin_fast"})
     with pytest.raises(ZooError, match=r"'learning_rate' must be in \(0, 1\], got 'lin_-1e-3'"):
         resolve_hyperparams(get_algo("sac"), "Pendulum-v1", {"learning_rate": "lin_-1e-3"})
+
+
+# -- SAC with gSDE --------------------------------------------------------------------
+
+def _sde_sac(**config) -> SACAgent:
+    agent = SACAgent(OBS, gym.spaces.Box(-2.0, 2.0, (2,), np.float32),
+                     SACConfig(net_arch=[8], use_sde=True, **config), seed=0)
+    with torch.no_grad():  # each (feature, action) pair its own sigma, so that every one counts
+        agent.squashed_actor().log_std.copy_(torch.randn(8, 2) * 0.3 - 1.0)
+    return agent
+
+
+def test_sac_gsde_samples_scores_and_trains_as_sb3s_sac_actor():
+    """gSDE's sample in SAC, against SB3's StateDependentNoiseDistribution as its SAC actor uses
+    it (squashed, learn_features, the mean clipped to +-2, E = sigma * N(0, 1)): the same
+    actions and log-probabilities for the same E, and the same gradients of an actor loss on
+    the log std and on the torso (which learns through the noise: fails with z detached)."""
+    pytest.importorskip("stable_baselines3", reason="Stable-Baselines3 is not installed (extra: benchmark)")
+    from stable_baselines3.common.distributions import StateDependentNoiseDistribution
+
+    agent = _sde_sac()
+    actor = agent.squashed_actor()
+    with torch.no_grad():
+        actor.mean_head.bias.copy_(torch.tensor([2.5, -0.3]))  # one mean beyond the clip on some rows
+    observations = torch.from_numpy(np.random.default_rng(0).uniform(-1, 1, (6, 3)).astype(np.float32))
+    noise = torch.randn(8, 2)
+
+    def ours():
+        actor.zero_grad()
+        actions, log_probs = actor.sample(observations, noise)
+        (0.1 * log_probs - actions.sum(-1)).mean().backward()
+        return actions, log_probs, [p.grad.clone() for p in (actor.log_std, *actor.torso.parameters())]
+
+    def sb3s():
+        actor.zero_grad()
+        features = actor.torso(observations)
+        mean = torch.nn.functional.hardtanh(actor.mean_head(features), -2.0, 2.0)
+        distribution = StateDependentNoiseDistribution(2, learn_features=True, squash_output=True)
+        distribution.sample_weights(actor.log_std)
+        distribution.exploration_mat = actor.log_std.exp() * noise  # their rsample, with our draw
+        actions, log_probs = distribution.log_prob_from_params(mean, actor.log_std, features)
+        (0.1 * log_probs - actions.sum(-1)).mean().backward()
+        return actions, log_probs, [p.grad.clone() for p in (actor.log_std, *actor.torso.parameters())]
+
+    (our_actions, our_log_probs, our_gradients), (their_actions, their_log_probs, their_gradients) = ours(), sb3s()
+    torch.testing.assert_close(our_actions, their_actions)
+    # SB3 scores at atanh(tanh(u)), we at u: equal up to float32 rounding through tanh
+    torch.testing.assert_close(our_log_probs, their_log_probs, rtol=1e-4, atol=1e-4)
+    for our_gradient, their_gradient in zip(our_gradients, their_gradients):
+        assert our_gradient.abs().sum() > 0
+        torch.testing.assert_close(our_gradient, their_gradient, rtol=1e-3, atol=1e-5)
+
+
+def test_sac_gsde_log_probability_is_the_squashed_state_dependent_gaussians():
+    agent = _sde_sac()
+    actor = agent.squashed_actor()
+    observations = torch.from_numpy(np.random.default_rng(1).uniform(-1, 1, (5, 3)).astype(np.float32))
+    noise = torch.randn(8, 2)
+    with torch.no_grad():
+        actions, log_probs = actor.sample(observations, noise)
+        features = actor.torso(observations)
+        mean = actor.mean_head(features).clamp(-2.0, 2.0)
+        sigma = actor.log_std.exp()
+        pre_tanh = mean + features @ (sigma * noise)
+        gaussian = torch.distributions.Normal(mean, torch.sqrt(features**2 @ sigma**2 + 1e-6))
+        expected = (gaussian.log_prob(pre_tanh) - torch.log(1 - torch.tanh(pre_tanh) ** 2 + 1e-6)).sum(-1)
+    torch.testing.assert_close(actions, torch.tanh(pre_tanh))
+    torch.testing.assert_close(log_probs, expected)
+
+
+def test_sac_gsde_holds_its_exploration_matrix_for_a_collection_or_sde_sample_freq_steps():
+    """While acting, E is drawn at the start of every collection of train_freq steps and every
+    sde_sample_freq steps into one (SB3's collect_rollouts), and the numpy action is the torch
+    actor's tanh(clip(mu(s)) + z(s) @ E) for it."""
+    observation = np.array([0.3, -0.8, 0.5], np.float32)
+
+    def actions(agent: SACAgent, steps: int) -> list[np.ndarray]:
+        taken = []
+        for step in range(1, steps + 1):
+            taken.append(agent.take_action(observation))
+            agent.on_step(step)
+        return taken
+
+    def changes(taken: list[np.ndarray]) -> list[int]:
+        return [i for i in range(1, len(taken)) if not np.array_equal(taken[i], taken[i - 1])]
+
+    assert changes(actions(_sde_sac(train_freq=4), 12)) == [4, 8]
+    assert changes(actions(_sde_sac(train_freq=4, sde_sample_freq=2), 12)) == [2, 4, 6, 8, 10]
+    assert changes(actions(_sde_sac(train_freq=3, sde_sample_freq=2), 9)) == [2, 3, 5, 6, 8]  # counted per collection
+
+    agent = _sde_sac()
+    assert agent.exploring is not None
+    action = agent.take_action(observation)
+    with torch.no_grad():
+        matrix = agent.exploration_matrix
+        assert matrix is not None
+        expected = agent.squashed_actor().explore_with(torch.from_numpy(observation)[None], matrix)[0].numpy()
+    np.testing.assert_allclose(action, agent.box_actions().to_env(expected), rtol=1e-5, atol=1e-6)
+
+
+def test_sac_gsde_acts_greedily_on_the_clipped_mean():
+    agent = _sde_sac()
+    with torch.no_grad():
+        agent.squashed_actor().mean_head.weight.zero_()
+        agent.squashed_actor().mean_head.bias.copy_(torch.tensor([10.0, -0.5]))
+    expected = agent.box_actions().to_env(np.tanh(np.array([2.0, -0.5], np.float32)))  # SB3's clip_mean: 2
+    observation = np.zeros(3, np.float32)
+    np.testing.assert_allclose(agent.take_action(observation, deterministic=True), expected, rtol=1e-6)
+    np.testing.assert_allclose(agent.greedy_actions(observation[None])[0], expected, rtol=1e-6)
+    agent.greedy = None  # the torch path (a GPU's) clips alike
+    np.testing.assert_allclose(agent.take_action(observation, deterministic=True), expected, rtol=1e-6)
+
+
+def test_sac_gsde_is_refused_for_discrete_actions_and_a_bad_sample_freq():
+    from zoo.config import resolve_hyperparams
+    from zoo.errors import ZooError
+    from zoo.registry import get_algo
+
+    with pytest.raises(ZooError, match="sde_sample_freq must be -1"):
+        resolve_hyperparams(get_algo("sac"), "Pendulum-v1", {"use_sde": True, "sde_sample_freq": -2})
+    with pytest.raises(ZooError, match=r"'use_sde' \(gSDE\) is for Box actions; this env's actions are Discrete\(2\)"):
+        train("sac", "CartPole-v1", n_timesteps=64, overrides={"use_sde": True})
+
+
+def test_sac_gsde_trains_saves_loads_and_reproduces(tmp_path):
+    overrides = {"use_sde": True, "sde_sample_freq": 8, "net_arch": [16], "learning_starts": 100, "eval_freq": 0,
+                 "stop_at_return": None, "batch_size": 64}
+    result = train("sac", "Pendulum-v1", seed=0, n_timesteps=400, overrides=overrides, out_dir=tmp_path)
+    assert result.agent.hand_networks is None and result.agent.n_updates > 0  # autograd trains gSDE
+    assert tuple(result.agent.squashed_actor().log_std.shape) == (16, 1)
+    loaded = load_agent(result.checkpoint)
+    for name, array in result.agent.state_arrays().items():
+        np.testing.assert_array_equal(loaded.state_arrays()[name], array)
+    again = train("sac", "Pendulum-v1", seed=0, n_timesteps=400, overrides=overrides, out_dir=tmp_path)
+    for name, array in result.agent.state_arrays().items():
+        np.testing.assert_array_equal(again.agent.state_arrays()[name], array)  # same seed, same numbers
+
+
+@pytest.mark.slow
+def test_sac_gsde_solves_mountain_car_on_the_shipped_entry(tmp_path):
+    """The shipped MountainCarContinuous entry (RL Zoo's, gSDE) reaches the goal: without gSDE
+    SAC stands still (best evaluation -0.00, measured); solved is 90."""
+    result = train("sac", "MountainCarContinuous-v0", seed=0, out_dir=tmp_path)
+    evaluation = evaluate_agent(result.agent, result.env, 10, seed=123)
+    assert evaluation.mean >= 90, (result.summary, evaluation.returns)

@@ -60,7 +60,8 @@ class TrainingConfig:
         if not 0.0 <= self.gamma <= 1.0:
             raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
         if self.stop_at_return is not None and self.eval_freq == 0:
-            raise ValueError("stop_at_return needs evaluations: set eval_freq > 0")
+            raise ValueError("stop_at_return needs evaluations: set eval_freq > 0, or stop_at_return=null to train "
+                             "the whole budget")
 
 
 @dataclass
@@ -96,8 +97,13 @@ class OnPolicyConfig(TrainingConfig):
             raise ValueError(f"n_envs must be >= 1 and n_steps >= 0, got {self.n_envs} and {self.n_steps}")
         if self.n_steps == 0 and self.n_envs != 1:
             raise ValueError("n_steps: 0 (whole episodes) needs n_envs: 1")
-        if self.sde_sample_freq == 0 or self.sde_sample_freq < -1:
-            raise ValueError(f"sde_sample_freq must be -1 (once per rollout) or >= 1, got {self.sde_sample_freq}")
+        check_sde_sample_freq(self.sde_sample_freq)
+
+
+def check_sde_sample_freq(sde_sample_freq: int) -> None:
+    """gSDE's redraw period (on-policy agents and SAC): -1, once per rollout or collection, or N >= 1."""
+    if sde_sample_freq == 0 or sde_sample_freq < -1:
+        raise ValueError(f"sde_sample_freq must be -1 (once per rollout) or >= 1, got {sde_sample_freq}")
 
 
 # ---- data exchanged --------------------------------------------------------------------

@@ -11,6 +11,18 @@ all three learned from the same parameters in one step, and Polyak-averaged targ
 every update. The deterministic action is tanh(mu(s)).
 The policy works in [-1, 1]; actions are rescaled to the env's bounds (and back for learning).
 
+`use_sde` (continuous actions): generalized State-Dependent Exploration (Raffin, Kober and
+Stulp 2021) as SB3's SAC runs it. The log std is a learned [features, actions] matrix instead
+of a head, the noise z(s) @ E with z(s) the torso's features and E ~ N(0, sigma^2) entrywise:
+    u = clip(mu(s), -2, 2) + z(s) @ E,   a = tanh(u),
+    log pi(a|s) = log N(u; mu, sqrt(z^2 @ sigma^2 + 1e-6)) - sum log(1 - tanh(u)^2 + 1e-6)
+with the mean clipped as SB3's clip_mean (2) and the features trained through the noise too
+(SB3's learn_features for SAC). Every update draws one E for its whole batch (s and s'), E =
+sigma * N(0, 1) so that the actor loss reaches log std through it (SB3's rsample); acting holds
+one E for a collection of train_freq steps, or sde_sample_freq steps of it. The deterministic
+action is tanh(clip(mu(s), -2, 2)). The log-probability is taken at u itself, where SB3 takes
+it at atanh(a) (equal but where tanh saturates in float32).
+
 Discrete actions: the critics give Q(s, .) for every action and expectations over pi replace
 samples: y uses V(s') = sum_a' pi(a'|s') (min_i Q'_i(s', a') - alpha log pi(a'|s')), the actor
 minimises sum_a pi(a|s) (alpha log pi(a|s) - min_i Q_i(s, a)), and the default target
@@ -33,17 +45,19 @@ from torch import nn
 
 from zoo.action_scaling import BoxActions
 from zoo.agent import BaseAgent
-from zoo.contracts import Batch, Metrics, OffPolicyConfig, ReplayStore
+from zoo.contracts import Batch, Metrics, OffPolicyConfig, ReplayStore, check_sde_sample_freq
 from zoo.errors import ZooError
 from zoo.hand_mlp import HandMLP
 from zoo.networks import ActivationName, EnsembleMLP, NumpyForward, mlp, observation_size
 from zoo.normalization import ObservationNormalizer
 from zoo.optim import ClippedAdam, step_together
+from zoo.policies import SDE_EPSILON
 from zoo.replay_buffer import ReplayBuffer
 from zoo.schedules import Schedule, ScheduleClock, apply_learning_rate_schedule, parse_schedule
 from zoo.torch_state import load_module_arrays, module_arrays
 
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0  # keeps sigma in a range where exp and log stay finite
+SDE_CLIP_MEAN = 2.0  # gSDE: the Gaussian's mean is clipped to +-this (SB3's clip_mean)
 
 
 @dataclass
@@ -59,11 +73,15 @@ class SACConfig(OffPolicyConfig):
     net_arch: list[int] = field(default_factory=lambda: [256, 256])  # actor and each critic
     activation: ActivationName = "relu"
     normalize_observations: bool = False  # running mean/std of observations (zoo/normalization.py)
+    use_sde: bool = False  # continuous actions: gSDE exploration (above) instead of per-step noise
+    sde_sample_freq: int = -1  # gSDE: draw E every N env steps (-1: once per train_freq steps)
+    log_std_init: float = -3.0  # gSDE: initial log std of E's entries (SB3's SAC default)
 
     def __post_init__(self):
         super().__post_init__()
         if not 0.0 < self.tau <= 1.0:
             raise ValueError(f"tau must be in (0, 1], got {self.tau}")
+        check_sde_sample_freq(self.sde_sample_freq)
         if self.ent_coef is not None and self.ent_coef < 0:
             raise ValueError(f"ent_coef must be >= 0, got {self.ent_coef}")
         parse_schedule(self.learning_rate, "learning_rate")
@@ -72,24 +90,47 @@ class SACConfig(OffPolicyConfig):
 
 
 class SquashedGaussianActor(nn.Module):
-    def __init__(self, in_features: int, action_dim: int, net_arch: list[int], activation: str):
+    def __init__(self, in_features: int, action_dim: int, net_arch: list[int], activation: str, *,
+                 use_sde: bool = False, log_std_init: float = -3.0):
         super().__init__()
         self.torso = mlp(in_features, None, net_arch, activation)
         width = net_arch[-1] if net_arch else in_features
         self.mean_head = nn.Linear(width, action_dim)
-        self.log_std_head = nn.Linear(width, action_dim)
+        self.use_sde = use_sde
+        if use_sde:  # gSDE: one log std per (feature, action) pair, not a function of the state
+            self.log_std = nn.Parameter(torch.full((width, action_dim), float(log_std_init)))
+        else:
+            self.log_std_head = nn.Linear(width, action_dim)
 
-    def forward(self, observations: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        features = self.torso(observations)
-        return self.mean_head(features), self.log_std_head(features).clamp(LOG_STD_MIN, LOG_STD_MAX)
+    def forward(self, observations: torch.Tensor) -> torch.Tensor:
+        """The Gaussian's mean, before tanh: the deterministic action is its tanh."""
+        mean = self.mean_head(self.torso(observations))
+        return mean.clamp(-SDE_CLIP_MEAN, SDE_CLIP_MEAN) if self.use_sde else mean
 
     def sample(self, observations: torch.Tensor,
                noise: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """A reparameterised squashed sample in [-1, 1] and its log-probability (`noise`: the
-        standard normal draw to use, else a fresh one)."""
-        mean, log_std = self(observations)  # clamped already: draw's clamp leaves it, and its gradient, as is
-        sample = _SquashedSample.draw(mean, log_std, noise)
+        """A reparameterised squashed sample in [-1, 1] and its log-probability. `noise`: the
+        standard normal draw to use, else a fresh one: [B, actions], or with gSDE the [features,
+        actions] draw behind E, one for the whole batch."""
+        features = self.torso(observations)
+        if self.use_sde:
+            return self._sde_sample(features, torch.randn_like(self.log_std) if noise is None else noise)
+        log_std = self.log_std_head(features).clamp(LOG_STD_MIN, LOG_STD_MAX)
+        sample = _SquashedSample.draw(self.mean_head(features), log_std, noise)  # draw's clamp leaves it as is
         return sample.action, sample.log_prob
+
+    def _sde_sample(self, features: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean = self.mean_head(features).clamp(-SDE_CLIP_MEAN, SDE_CLIP_MEAN)
+        sigma = self.log_std.exp()
+        pre_tanh = mean + features @ (sigma * noise)  # E = sigma * N(0, 1): the loss reaches sigma through E
+        std = torch.sqrt(features**2 @ sigma**2 + SDE_EPSILON)
+        return torch.tanh(pre_tanh), squashed_log_prob(pre_tanh, mean, std.log())
+
+    def explore_with(self, observations: torch.Tensor, exploration_matrix: torch.Tensor) -> torch.Tensor:
+        """gSDE's exploring action in [-1, 1] for a held E: tanh(clip(mu(s)) + z(s) @ E)."""
+        features = self.torso(observations)
+        mean = self.mean_head(features).clamp(-SDE_CLIP_MEAN, SDE_CLIP_MEAN)
+        return torch.tanh(mean + features @ exploration_matrix)
 
 
 def squashed_log_prob(pre_tanh: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
@@ -161,7 +202,12 @@ class SACAgent(BaseAgent):
         self.observation_shape: tuple[int, ...] = tuple(observation_space.shape or ())
         in_features = observation_size(self.observation_shape)
         self.actor: nn.Module
-        self.exploring: tuple[NumpyForward, NumpyForward, NumpyForward] | None = None  # continuous: explore()
+        # continuous: explore()'s numpy networks (torso, mean head, log-std head; no log-std head with gSDE)
+        self.exploring: tuple[NumpyForward, NumpyForward, NumpyForward | None] | None = None
+        self.exploration_matrix: torch.Tensor | None = None  # gSDE's E while acting; None: draw at the next action
+        if self.discrete and config.use_sde:
+            raise ZooError(f"hyperparameter 'use_sde' (gSDE) is for Box actions; this env's actions are "
+                           f"{action_space}.")
         if isinstance(action_space, gym.spaces.Discrete):
             self.n_actions = int(action_space.n)
             self.actor = mlp(in_features, self.n_actions, config.net_arch, config.activation).to(self.device)
@@ -172,7 +218,8 @@ class SACAgent(BaseAgent):
         else:
             assert self.actions is not None
             self.action_dim = self.actions.dim
-            actor = SquashedGaussianActor(in_features, self.action_dim, config.net_arch, config.activation)
+            actor = SquashedGaussianActor(in_features, self.action_dim, config.net_arch, config.activation,
+                                          use_sde=config.use_sde, log_std_init=config.log_std_init)
             self.actor = actor.to(self.device)
             self.critics = EnsembleMLP(2, in_features + self.action_dim, 1, config.net_arch,
                                        config.activation).to(self.device)
@@ -180,9 +227,9 @@ class SACAgent(BaseAgent):
             # The exploring action in numpy too (torso, mean head, log-std head; None on a GPU):
             # in torch it took ~190 us a step in the training loop on RL Zoo's entry (~4% of
             # the run), in numpy ~80 us there (measured 2026-11-26).
-            torso, mean_head, log_std_head = (NumpyForward.build(module)
-                                              for module in (actor.torso, actor.mean_head, actor.log_std_head))
-            if torso is not None and mean_head is not None and log_std_head is not None:
+            torso, mean_head = NumpyForward.build(actor.torso), NumpyForward.build(actor.mean_head)
+            log_std_head = None if config.use_sde else NumpyForward.build(actor.log_std_head)
+            if torso is not None and mean_head is not None and (config.use_sde or log_std_head is not None):
                 self.exploring = (torso, mean_head, log_std_head)
             default_target = -float(self.action_dim)
         self.target_critics = copy.deepcopy(self.critics).requires_grad_(False)
@@ -213,8 +260,8 @@ class SACAgent(BaseAgent):
         (their weights' gradients for the critic loss, their input's for the actor's) and the
         target critics; None for discrete actions, a GPU or other activations."""
         optimizers = (self.actor_optimizer, self.critic_optimizer, self.alpha_optimizer)
-        if self.discrete or not all(optimizer.runs_by_hand for optimizer in optimizers):
-            return None
+        if self.discrete or self.config.use_sde or not all(optimizer.runs_by_hand for optimizer in optimizers):
+            return None  # gSDE trains with autograd: its noise reaches the torso and log std another way
         actor = self.squashed_actor()
         actor_gradients = self.actor_optimizer.gradient_of("torch")
         critic_gradients = self.critic_optimizer.gradient_of("torch")
@@ -256,7 +303,7 @@ class SACAgent(BaseAgent):
             observation = self.normalizer(observation)
         if deterministic and self.greedy is not None:
             out = self.greedy(observation.reshape(-1))
-            return int(out.argmax()) if self.discrete else self.box_actions().to_env(np.tanh(out))
+            return int(out.argmax()) if self.discrete else self.box_actions().to_env(np.tanh(self.clip_mean(out)))
         if not self.discrete and not deterministic and self.exploring is not None:
             return self.box_actions().to_env(self.explore(observation.reshape(-1)))
         with torch.inference_mode():
@@ -266,19 +313,37 @@ class SACAgent(BaseAgent):
                 return int(logits.argmax()) if deterministic else int(torch.distributions.Categorical(
                     logits=logits).sample())
             if deterministic:
-                return self.box_actions().to_env(torch.tanh(self.actor(batch)[0])[0].cpu().numpy())
+                return self.box_actions().to_env(torch.tanh(self.actor(batch))[0].cpu().numpy())
+            if self.config.use_sde:
+                matrix = self.sde_exploration_matrix().to(self.device)
+                return self.box_actions().to_env(self.squashed_actor().explore_with(batch, matrix)[0].cpu().numpy())
             return self.box_actions().to_env(self.squashed_actor().sample(batch)[0][0].cpu().numpy())
+
+    def clip_mean(self, mean: np.ndarray) -> np.ndarray:
+        """The Gaussian's mean as the actor's forward gives it: clipped with gSDE."""
+        return np.clip(mean, -SDE_CLIP_MEAN, SDE_CLIP_MEAN) if self.config.use_sde else mean
 
     def explore(self, observation: np.ndarray) -> np.ndarray:
         """A squashed Gaussian sample in [-1, 1], tanh(mean + std * noise), as
         SquashedGaussianActor.sample draws it, in numpy with the agent's own generator (the
-        updates keep torch's)."""
+        updates keep torch's). With gSDE tanh(clip(mean) + z(s) @ E), E held between draws."""
         assert self.exploring is not None
         torso, mean_head, log_std_head = self.exploring
         features = torso(observation)
+        if log_std_head is None:  # gSDE
+            return np.tanh(self.clip_mean(mean_head(features)) + features @ self.sde_exploration_matrix().numpy())
         log_std = np.clip(log_std_head(features), LOG_STD_MIN, LOG_STD_MAX)
         noise = self.np_random.standard_normal(log_std.shape).astype(np.float32)
         return np.tanh(mean_head(features) + np.exp(log_std) * noise)
+
+    def sde_exploration_matrix(self) -> torch.Tensor:
+        """gSDE's E for acting, [features, actions] on the CPU: drawn N(0, sigma^2) from torch's
+        generator (seeded by the agent) with the current sigma, and held until on_step asks for
+        another (SB3's reset_noise in collect_rollouts)."""
+        if self.exploration_matrix is None:
+            sigma = self.squashed_actor().log_std.detach().exp().cpu()
+            self.exploration_matrix = torch.randn(sigma.shape) * sigma
+        return self.exploration_matrix
 
     def greedy_actions(self, observations: np.ndarray) -> np.ndarray:
         observations = self.observation_batch(observations, self.observation_shape)
@@ -287,10 +352,10 @@ class SACAgent(BaseAgent):
         flat = observations.reshape(len(observations), -1)
         if self.greedy is not None:
             out = self.greedy(flat)
+            out = out if self.discrete else self.clip_mean(out)
         else:
             with torch.inference_mode():
-                batch = torch.from_numpy(flat).to(self.device)
-                out = (self.actor(batch) if self.discrete else self.actor(batch)[0]).cpu().numpy()
+                out = self.actor(torch.from_numpy(flat).to(self.device)).cpu().numpy()
         return out.argmax(1) if self.discrete else self.box_actions().batch_to_env(np.tanh(out))
 
     def random_actions(self, n: int) -> np.ndarray:
@@ -328,6 +393,13 @@ class SACAgent(BaseAgent):
 
     def on_step(self, num_timesteps: int) -> None:
         self.clock.step = num_timesteps
+        if self.config.use_sde:
+            # gSDE's E is drawn again for the next action when it starts a collection of
+            # train_freq steps, and every sde_sample_freq steps into one (SB3's collect_rollouts)
+            into_collection = num_timesteps % self.config.train_freq
+            every = self.config.sde_sample_freq
+            if into_collection == 0 or (every > 0 and into_collection % every == 0):
+                self.exploration_matrix = None
 
     def update(self, batch: Batch) -> Metrics:
         optimizers = (self.actor_optimizer, self.critic_optimizer, self.alpha_optimizer)
@@ -437,12 +509,17 @@ class SACAgent(BaseAgent):
     def _continuous_losses(self, batch: Batch, alpha: torch.Tensor):
         observations, n = batch.observations, len(batch.observations)
         actor = self.squashed_actor()
-        # one standard normal draw for the samples on s and on s', s's rows first (update_by_hand
-        # samples both in one pass)
-        noise = torch.randn(2 * n, self.action_dim, device=observations.device)
-        pi_actions, log_pi = actor.sample(observations, noise[:n])
+        if actor.use_sde:  # one E for the whole batch, s and s' alike (SB3's reset_noise per gradient step)
+            noise = torch.randn(actor.log_std.shape, device=observations.device)
+            noise_on_s, noise_on_next = noise, noise
+        else:
+            # one standard normal draw for the samples on s and on s', s's rows first
+            # (update_by_hand samples both in one pass)
+            noise = torch.randn(2 * n, self.action_dim, device=observations.device)
+            noise_on_s, noise_on_next = noise[:n], noise[n:]
+        pi_actions, log_pi = actor.sample(observations, noise_on_s)
         with torch.no_grad():
-            next_actions, next_log_pi = actor.sample(batch.next_observations, noise[n:])
+            next_actions, next_log_pi = actor.sample(batch.next_observations, noise_on_next)
             next_q = self.target_critics(torch.cat([batch.next_observations, next_actions], 1)).min(0).values
             td_target = batch.rewards + self.config.gamma * (1.0 - batch.terminated) * (
                 next_q.squeeze(-1) - alpha * next_log_pi)
