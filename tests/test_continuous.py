@@ -489,7 +489,7 @@ def test_sac_gsde_samples_scores_and_trains_as_sb3s_sac_actor():
         torch.testing.assert_close(our_gradient, their_gradient, rtol=1e-3, atol=1e-5)
 
 
-def test_sac_gsde_log_probability_is_the_squashed_state_dependent_gaussians():
+def test_sac_gsde_scores_the_squashed_state_dependent_gaussian_and_trains_through_its_noise():
     agent = _sde_sac()
     actor = agent.squashed_actor()
     observations = torch.from_numpy(np.random.default_rng(1).uniform(-1, 1, (5, 3)).astype(np.float32))
@@ -504,6 +504,13 @@ def test_sac_gsde_log_probability_is_the_squashed_state_dependent_gaussians():
         expected = (gaussian.log_prob(pre_tanh) - torch.log(1 - torch.tanh(pre_tanh) ** 2 + 1e-6)).sum(-1)
     torch.testing.assert_close(actions, torch.tanh(pre_tanh))
     torch.testing.assert_close(log_probs, expected)
+    # The action alone reaches sigma through E, and with the mean head cut off from the torso,
+    # the torso only through z(s) in the noise (SB3's learn_features for SAC)
+    with torch.no_grad():
+        actor.mean_head.weight.zero_()
+    actor.sample(observations, noise)[0].sum().backward()
+    assert actor.log_std.grad is not None and actor.log_std.grad.abs().sum() > 0
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in actor.torso.parameters())
 
 
 def test_sac_gsde_holds_its_exploration_matrix_for_a_collection_or_sde_sample_freq_steps():
