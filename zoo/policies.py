@@ -46,6 +46,12 @@ def value_network(observation_space: gym.Space, net_arch: list[int], activation:
     return network.to(device or torch.device("cpu"))
 
 
+def refuse_sde_for_discrete_actions(action_space: gym.Space) -> None:
+    """gSDE perturbs continuous actions: `use_sde` on a Discrete env is one error naming it."""
+    if isinstance(action_space, gym.spaces.Discrete):
+        raise ZooError(f"hyperparameter 'use_sde' (gSDE) is for Box actions; this env's actions are {action_space}.")
+
+
 class PolicyNetwork(nn.Module):
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, net_arch: list[int],
                  activation: str, init: str = "default", log_std_init: float = 0.0,
@@ -70,9 +76,8 @@ class PolicyNetwork(nn.Module):
             self.high_bound = np.asarray(action_space.high, dtype=np.float32)
         else:
             raise ZooError(f"Policies support Discrete and Box actions, got {action_space}.")
-        if use_sde and self.discrete:
-            raise ZooError(f"hyperparameter 'use_sde' (gSDE) is for Box actions; this env's actions are "
-                           f"{action_space}.")
+        if use_sde:
+            refuse_sde_for_discrete_actions(action_space)
         self.use_sde, self.sde_sample_freq = use_sde, sde_sample_freq
         self.exploration: torch.Tensor | None = None  # gSDE's matrices, [n_envs, features, actions]
         self.sde_steps = 0  # steps since the matrices were drawn, counted within a rollout

@@ -51,7 +51,7 @@ from zoo.hand_mlp import HandMLP
 from zoo.networks import ActivationName, EnsembleMLP, NumpyForward, mlp, observation_size
 from zoo.normalization import ObservationNormalizer
 from zoo.optim import ClippedAdam, step_together
-from zoo.policies import SDE_EPSILON
+from zoo.policies import SDE_EPSILON, refuse_sde_for_discrete_actions
 from zoo.replay_buffer import ReplayBuffer
 from zoo.schedules import Schedule, ScheduleClock, apply_learning_rate_schedule, parse_schedule
 from zoo.torch_state import load_module_arrays, module_arrays
@@ -104,7 +104,10 @@ class SquashedGaussianActor(nn.Module):
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
         """The Gaussian's mean, before tanh: the deterministic action is its tanh."""
-        mean = self.mean_head(self.torso(observations))
+        return self.mean(self.torso(observations))
+
+    def mean(self, features: torch.Tensor) -> torch.Tensor:
+        mean = self.mean_head(features)
         return mean.clamp(-SDE_CLIP_MEAN, SDE_CLIP_MEAN) if self.use_sde else mean
 
     def sample(self, observations: torch.Tensor,
@@ -120,7 +123,7 @@ class SquashedGaussianActor(nn.Module):
         return sample.action, sample.log_prob
 
     def _sde_sample(self, features: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mean = self.mean_head(features).clamp(-SDE_CLIP_MEAN, SDE_CLIP_MEAN)
+        mean = self.mean(features)
         sigma = self.log_std.exp()
         pre_tanh = mean + features @ (sigma * noise)  # E = sigma * N(0, 1): the loss reaches sigma through E
         std = torch.sqrt(features**2 @ sigma**2 + SDE_EPSILON)
@@ -129,8 +132,7 @@ class SquashedGaussianActor(nn.Module):
     def explore_with(self, observations: torch.Tensor, exploration_matrix: torch.Tensor) -> torch.Tensor:
         """gSDE's exploring action in [-1, 1] for a held E: tanh(clip(mu(s)) + z(s) @ E)."""
         features = self.torso(observations)
-        mean = self.mean_head(features).clamp(-SDE_CLIP_MEAN, SDE_CLIP_MEAN)
-        return torch.tanh(mean + features @ exploration_matrix)
+        return torch.tanh(self.mean(features) + features @ exploration_matrix)
 
 
 def squashed_log_prob(pre_tanh: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
@@ -205,9 +207,8 @@ class SACAgent(BaseAgent):
         # continuous: explore()'s numpy networks (torso, mean head, log-std head; no log-std head with gSDE)
         self.exploring: tuple[NumpyForward, NumpyForward, NumpyForward | None] | None = None
         self.exploration_matrix: torch.Tensor | None = None  # gSDE's E while acting; None: draw at the next action
-        if self.discrete and config.use_sde:
-            raise ZooError(f"hyperparameter 'use_sde' (gSDE) is for Box actions; this env's actions are "
-                           f"{action_space}.")
+        if config.use_sde:
+            refuse_sde_for_discrete_actions(action_space)
         if isinstance(action_space, gym.spaces.Discrete):
             self.n_actions = int(action_space.n)
             self.actor = mlp(in_features, self.n_actions, config.net_arch, config.activation).to(self.device)
