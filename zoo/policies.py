@@ -46,6 +46,12 @@ def value_network(observation_space: gym.Space, net_arch: list[int], activation:
     return network.to(device or torch.device("cpu"))
 
 
+def sde_std(features: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """gSDE's std of each action given the features z(s) and E's stds sigma [features, actions]:
+    sqrt(z^2 @ sigma^2 + eps), what SB3's StateDependentNoiseDistribution scores with."""
+    return torch.sqrt(features**2 @ sigma**2 + SDE_EPSILON)
+
+
 def refuse_sde_for_discrete_actions(action_space: gym.Space) -> None:
     """gSDE perturbs continuous actions: `use_sde` on a Discrete env is one error naming it."""
     if isinstance(action_space, gym.spaces.Discrete):
@@ -125,7 +131,7 @@ class PolicyNetwork(nn.Module):
     def sde_scale(self, features: torch.Tensor) -> torch.Tensor:
         """gSDE's std of the action given the features z(s): sqrt(z^2 @ sigma^2 + eps), with z
         held fixed (SB3's learn_features=False: the noise does not train the torso)."""
-        return torch.sqrt(features.detach() ** 2 @ self.log_std.exp() ** 2 + SDE_EPSILON)
+        return sde_std(features.detach(), self.log_std.exp())
 
     def distribution(self, observations: torch.Tensor) -> Distribution:
         features = self.torso(observations.flatten(1))

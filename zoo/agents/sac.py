@@ -51,7 +51,7 @@ from zoo.hand_mlp import HandMLP
 from zoo.networks import ActivationName, EnsembleMLP, NumpyForward, mlp, observation_size
 from zoo.normalization import ObservationNormalizer
 from zoo.optim import ClippedAdam, step_together
-from zoo.policies import SDE_EPSILON, refuse_sde_for_discrete_actions
+from zoo.policies import refuse_sde_for_discrete_actions, sde_std
 from zoo.replay_buffer import ReplayBuffer
 from zoo.schedules import Schedule, ScheduleClock, apply_learning_rate_schedule, parse_schedule
 from zoo.torch_state import load_module_arrays, module_arrays
@@ -126,7 +126,7 @@ class SquashedGaussianActor(nn.Module):
         mean = self.mean(features)
         sigma = self.log_std.exp()
         pre_tanh = mean + features @ (sigma * noise)  # E = sigma * N(0, 1): the loss reaches sigma through E
-        std = torch.sqrt(features**2 @ sigma**2 + SDE_EPSILON)
+        std = sde_std(features, sigma)  # z not detached: the torso learns through the noise (learn_features)
         return torch.tanh(pre_tanh), squashed_log_prob(pre_tanh, mean, std.log())
 
     def explore_with(self, observations: torch.Tensor, exploration_matrix: torch.Tensor) -> torch.Tensor:
