@@ -362,6 +362,55 @@ def test_a_hand_mirror_learns_from_the_rows_a_loss_reads():
         torch.testing.assert_close(gradient, reference)
 
 
+def test_a_hand_mirror_leaves_dead_relu_units_out_of_its_backward_products(monkeypatch):
+    """Where half of a wide layer's ReLU units are dead on the batch (0 on every row),
+    TorchOps computes the backward products over the live units alone (zoo/hand_mlp.py,
+    live_outputs): the parameters' gradients (dead rows exactly 0) and dLoss/dInput as
+    autograd's, also for the `rows` of a pass and without parameter gradients."""
+    from zoo import hand_mlp
+    from zoo.hand_mlp import HandMLP
+    from zoo.optim import ClippedAdam
+
+    torch.manual_seed(0)
+    network = nn.Sequential(nn.Linear(5, 96), nn.ReLU(), nn.Linear(96, 80), nn.ReLU(), nn.Linear(80, 3))
+    with torch.no_grad():
+        network[2].bias[::2] = -1e3  # 40 of its 80 units output 0 for any input
+    optimizer = ClippedAdam(list(network.parameters()), 1e-3)
+    mirror = HandMLP.build(network, gradient_of=optimizer.gradient_of("torch"), backend="torch")
+    assert mirror is not None
+    live_counts = []
+    live_outputs = hand_mlp.TorchOps.live_outputs
+
+    def counted(activation, layer):
+        live = live_outputs(activation, layer)
+        live_counts.append(None if live is None else len(live))
+        return live
+
+    monkeypatch.setattr(hand_mlp.TorchOps, "live_outputs", staticmethod(counted))
+    other_rows, batch, output_gradient = torch.randn(7, 5), torch.randn(16, 5), torch.randn(16, 3)
+
+    inputs = batch.clone().requires_grad_()
+    (network(inputs) * output_gradient).sum().backward()
+    mirror.forward(torch.cat([other_rows, batch]), keep=True)
+    for gradient in optimizer.torch_gradients():
+        gradient.fill_(7.0)  # dead rows must be written as 0, not left as they were
+    input_gradient = mirror.backward_to_input(output_gradient, columns=slice(2, None), rows=slice(7, 23))
+    assert 0 < live_counts[0] <= 40  # the second layer's live units (its own dead ones aside)
+    for gradient, parameter in zip(optimizer.torch_gradients(), network.parameters()):
+        torch.testing.assert_close(gradient, parameter.grad, rtol=1e-5, atol=1e-6)
+    assert (optimizer.torch_gradients()[2][::2] == 0).all() and (optimizer.torch_gradients()[3][::2] == 0).all()
+    torch.testing.assert_close(input_gradient, inputs.grad[:, 2:], rtol=1e-5, atol=1e-6)
+    alone = mirror.backward_to_input(output_gradient, rows=slice(7, 23), parameter_gradients=False)
+    torch.testing.assert_close(alone, inputs.grad, rtol=1e-5, atol=1e-6)
+
+    with torch.no_grad():
+        network[2].bias[::2] = 0.1  # all live: the full products
+    live_counts.clear()
+    mirror.forward(batch, keep=True)
+    mirror.backward(output_gradient)
+    assert live_counts == [None, None]  # the second layer (too many live), the first (too narrow)
+
+
 def test_sac_explores_in_numpy_as_its_torch_sampler_would():
     """SAC's exploring action (numpy, the agent's generator): tanh(mean + std * noise) of the
     torch actor's own mean and clamped log-std, for that noise, rescaled to the env's bounds."""

@@ -346,6 +346,51 @@ def test_ddpg_and_td3_update_by_hand_as_with_autograd(algo, overrides, backend):
         np.testing.assert_allclose(value, expected[name], rtol=1e-5, atol=1e-6, err_msg=name)
 
 
+@pytest.mark.parametrize("algo", ["ddpg", "td3"])
+def test_ddpg_and_td3_by_hand_skip_dead_relu_units_as_autograd_would_not(algo, monkeypatch):
+    """Networks wide enough for TorchOps to leave dead ReLU units out of the backward products
+    (zoo/hand_mlp.py), half of the second layers' units dead (as DDPG's critic and actor on
+    Pendulum after ~1000 updates): the same losses, weights, targets and Adam state as autograd
+    over five updates, and the skip was taken (DDPG's actor and critic, TD3's actor and the
+    critic its actor follows; TD3's twin critics in one batched pass keep the full products)."""
+    from zoo import hand_mlp
+
+    overrides = {"net_arch": [96, 80], "policy_delay": 1}
+    by_hand, _, _ = new_agent(algo, overrides=overrides)
+    with_autograd, _, _ = new_agent(algo, overrides=overrides)
+    for agent in (by_hand, with_autograd):
+        with torch.no_grad():
+            agent.actor[0][2].bias[::2] = -1e3
+            critic = agent.critic
+            if isinstance(critic, torch.nn.Sequential):
+                critic[2].bias[::2] = -1e3
+            else:
+                critic.biases[1][..., ::2] = -1e3
+    by_hand.hand_networks = by_hand.build_hand_networks(backend="torch")
+    assert by_hand.hand_networks is not None
+    skipped = []
+    live_outputs = hand_mlp.TorchOps.live_outputs
+
+    def counted(activation, layer):
+        live = live_outputs(activation, layer)
+        skipped.append(live is not None)
+        return live
+
+    monkeypatch.setattr(hand_mlp.TorchOps, "live_outputs", staticmethod(counted))
+    for update in range(1, 6):
+        batch = _batch(by_hand, seed=update)
+        torch.manual_seed(update)
+        ours = by_hand.update_by_hand(batch)
+        torch.manual_seed(update)
+        reference = with_autograd.update_with_autograd(batch)
+        for name in ours:
+            assert ours[name] == pytest.approx(reference[name], rel=1e-5, abs=1e-7)
+    assert sum(skipped) == 5 * (3 if algo == "ddpg" else 2)  # per update: critic, critic to actor, actor
+    expected = with_autograd.state_arrays()
+    for name, value in by_hand.state_arrays().items():
+        np.testing.assert_allclose(value, expected[name], rtol=1e-5, atol=1e-6, err_msg=name)
+
+
 def test_td3s_critics_are_two_independent_mlps_in_one_pass():
     agent = td3()
     inputs = torch.randn(5, 4)
