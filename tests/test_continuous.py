@@ -376,13 +376,13 @@ def test_a_hand_mirror_leaves_dead_relu_units_out_of_its_backward_products(monke
     with torch.no_grad():
         network[2].bias[::2] = -1e3  # 40 of its 80 units output 0 for any input
     optimizer = ClippedAdam(list(network.parameters()), 1e-3)
-    mirror = HandMLP.build(network, gradient_of=optimizer.gradient_of("torch"), backend="torch")
+    mirror = HandMLP.build(network, gradient_of=optimizer.gradient_of("torch"), backend="torch", skip_dead_units=True)
     assert mirror is not None
     live_counts = []
     live_outputs = hand_mlp.TorchOps.live_outputs
 
-    def counted(activation, layer):
-        live = live_outputs(activation, layer)
+    def counted(activation, inputs, layer):
+        live = live_outputs(activation, inputs, layer)
         live_counts.append(None if live is None else len(live))
         return live
 
@@ -409,6 +409,45 @@ def test_a_hand_mirror_leaves_dead_relu_units_out_of_its_backward_products(monke
     mirror.forward(batch, keep=True)
     mirror.backward(output_gradient)
     assert live_counts == [None, None]  # the second layer (too many live), the first (too narrow)
+
+    with torch.no_grad():
+        network[2].bias[::2] = -1e3
+    live_counts.clear()
+    unasked = HandMLP.build(network, gradient_of=optimizer.gradient_of("torch"), backend="torch")
+    assert unasked is not None
+    unasked.forward(batch, keep=True)
+    unasked.backward(output_gradient)
+    assert live_counts == []  # without skip_dead_units (SAC's networks), no check
+
+
+def test_an_ensembles_mirror_leaves_each_members_dead_units_out_but_not_of_a_shared_input_layer():
+    """TD3's and SAC's twin critics as one EnsembleMLP: dead units member by member (different
+    ones in each), and a first layer wide enough to qualify whose input [B, in] both members
+    share, where the products stay whole; gradients and dLoss/dInput as autograd's."""
+    from zoo.hand_mlp import HandMLP, TorchOps
+    from zoo.optim import ClippedAdam
+
+    torch.manual_seed(0)
+    ensemble = EnsembleMLP(2, 70, 1, [96, 80])
+    with torch.no_grad():
+        ensemble.biases[0][:, 0, ::3] = -1e3  # the first layer: a third dead in each member
+        ensemble.biases[1][0, 0, ::2] = -1e3  # the second layer: member 0 half dead,
+        ensemble.biases[1][1, 0, :50] = -1e3  # member 1 50 of 80
+    optimizer = ClippedAdam(list(ensemble.parameters()), 1e-3)
+    mirror = HandMLP.from_ensemble(ensemble, gradient_of=optimizer.gradient_of("torch"), backend="torch",
+                                   skip_dead_units=True)
+    assert mirror is not None
+    inputs, output_gradient = torch.randn(32, 70, requires_grad=True), torch.randn(2, 32, 1)
+    (ensemble(inputs) * output_gradient).sum().backward()
+    mirror.forward(inputs.detach(), keep=True)
+    first_activation, second_activation = mirror._kept[1], mirror._kept[3]
+    assert TorchOps.live_outputs(first_activation, inputs, mirror.layers[0]) is None  # shared input
+    live = TorchOps.live_outputs(second_activation, first_activation, mirror.layers[2])
+    assert 0 < len(live[0]) <= 40 and 0 < len(live[1]) <= 30  # a few more dead by chance
+    input_gradient = mirror.backward_to_input(output_gradient)
+    for gradient, parameter in zip(optimizer.torch_gradients(), ensemble.parameters()):
+        torch.testing.assert_close(gradient, parameter.grad, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(input_gradient, inputs.grad, rtol=1e-5, atol=1e-6)
 
 
 def test_sac_explores_in_numpy_as_its_torch_sampler_would():

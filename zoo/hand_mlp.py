@@ -35,6 +35,9 @@ from zoo.networks import EnsembleMLP
 from zoo.optim import ClippedAdam
 
 Backend = Literal["numpy", "torch"]
+# Which output units of a layer the backward products cover (TorchOps.live_outputs): None for
+# all, an index of units, or one index per ensemble member
+Live = torch.Tensor | list[torch.Tensor] | None
 
 # Measured here (2026-11-26, update per call, autograd on one torch thread -> numpy, before
 # n_threads limited OpenBLAS too: zoo/threads.py): DQN [128, 128] batch 64 1.46 -> 0.32 ms,
@@ -50,8 +53,9 @@ SKINNY = 16  # a layer with fewer inputs gets its weight gradient as [in, B] x [
 # of their units live from the first thousand updates on (the actor's 34-43%, the critic's
 # ~49%), and the two backward products of such a layer took 750 us in full against ~490 us
 # over the live units, the liveness check and gathers included; DDPG's update 0.87-0.91x,
-# TD3's 0.96x (its twin critics keep the full products, TorchOps.live_outputs). SAC's layers
-# stay ~99% live in training, and there the check costs one matrix-vector product per layer.
+# TD3's 0.91-0.95x (its twin critics ~50% live each, taken member by member). SAC's layers
+# stay ~99% live in training (its entropy bonus keeps the policy's units moving), where the
+# check alone cost 2.5% of its update: HandMLP's `skip_dead_units` is DDPG's and TD3's only.
 DEAD_UNITS_MIN_WIDTH = 64
 LIVE_FRACTION = 0.8
 
@@ -84,20 +88,22 @@ _ACTIVATIONS = {nn.ReLU: "relu", nn.Tanh: "tanh"}
 
 
 class HandMLP:
-    def __init__(self, backend: Backend = "numpy") -> None:
+    def __init__(self, backend: Backend = "numpy", *, skip_dead_units: bool = False) -> None:
         self.ops: NumpyOps | TorchOps = NumpyOps() if backend == "numpy" else TorchOps()
+        self.skip_dead_units = skip_dead_units  # see TorchOps.live_outputs
         self.layers: list[_Linear | str] = []
         self._kept: list[Any] = []
 
     @classmethod
     def build(cls, *modules: nn.Module, gradient_of: Mapping[int, Any] | None = None,
-              backend: Backend = "numpy") -> HandMLP | None:
+              backend: Backend = "numpy", skip_dead_units: bool = False) -> HandMLP | None:
         """Linear layers and activations, in order (Sequentials are read through).
         `gradient_of` (id of a torch parameter -> an array of the backend) is where `backward`
         writes the parameters' gradients, for an optimizer to read (ClippedAdam.numpy_gradients,
         torch_gradients); without it `backward` computes only dLoss/dInput (a target network, a
-        critic the actor follows)."""
-        mirror = cls(backend)
+        critic the actor follows). `skip_dead_units`: the backward products leave out the ReLU
+        units dead on the batch (TorchOps.live_outputs), for networks that have many."""
+        mirror = cls(backend, skip_dead_units=skip_dead_units)
         for module in modules:
             for layer in module if isinstance(module, nn.Sequential) else [module]:
                 if isinstance(layer, nn.Linear):
@@ -112,13 +118,14 @@ class HandMLP:
 
     @classmethod
     def from_ensemble(cls, ensemble: EnsembleMLP, *, member: int | None = None,
-                      gradient_of: Mapping[int, Any] | None = None, backend: Backend = "numpy") -> HandMLP | None:
+                      gradient_of: Mapping[int, Any] | None = None, backend: Backend = "numpy",
+                      skip_dead_units: bool = False) -> HandMLP | None:
         """All members at once ([B, in] -> [members, B, out]), or one member's layers alone
-        ([B, in] -> [B, out]). `gradient_of` as in `build`."""
+        ([B, in] -> [B, out]). `gradient_of` and `skip_dead_units` as in `build`."""
         activation = _ACTIVATIONS.get(type(ensemble.activation))
         if activation is None or not all(_mirrorable(weight) for weight in ensemble.weights):
             return None
-        mirror = cls(backend)
+        mirror = cls(backend, skip_dead_units=skip_dead_units)
         view = mirror.ops.view
         last = len(ensemble.weights) - 1
         for index, (weight, bias) in enumerate(zip(ensemble.weights, ensemble.biases)):
@@ -181,9 +188,8 @@ class HandMLP:
             if isinstance(layer, _Linear):
                 if parameter_gradients and layer.bias_gradient is not None:
                     ops.bias_gradient(d, layer)
-                live = self._live_outputs(layer, index, rows)
-                if live is not None:  # from here on d holds the live units' columns alone
-                    d = d.index_select(1, live)
+                live = self._live_outputs(layer, index, kept, rows)
+                d = ops.live_columns(d, live)  # with `live`, from here on the live units' columns alone
                 if parameter_gradients and layer.weight_gradient is not None:
                     ops.weight_gradient(d, kept, layer, live)
                 if index > 0 or input_gradient:
@@ -194,16 +200,16 @@ class HandMLP:
                 fresh = True
         return d
 
-    def _live_outputs(self, layer: _Linear, index: int, rows: slice) -> Any:
-        """The output units of `layer` (at `index`) that the ReLU after it let through for some
-        row of the kept pass (`rows` of it), as an index the ops can select with; None for all
-        of them, or where the ops do not skip dead units (TorchOps.live_outputs)."""
-        if index + 1 >= len(self.layers) or self.layers[index + 1] != "relu":
+    def _live_outputs(self, layer: _Linear, index: int, inputs: Any, rows: slice) -> Live:
+        """The output units of `layer` (at `index`, fed `inputs`) that the ReLU after it let
+        through for some row of the kept pass (`rows` of it), as the ops select them; None for
+        all of them, or where the ops do not leave dead units out (TorchOps.live_outputs)."""
+        if not self.skip_dead_units or index + 1 >= len(self.layers) or self.layers[index + 1] != "relu":
             return None
         activation = self._kept[index + 1]
         if rows != slice(None):
             activation = activation[..., rows, :]
-        return self.ops.live_outputs(activation, layer)
+        return self.ops.live_outputs(activation, inputs, layer)
 
 
 class NumpyOps:
@@ -231,11 +237,15 @@ class NumpyOps:
         return d * (kept > 0) if name == "relu" else d * (1.0 - kept * kept)
 
     @staticmethod
-    def live_outputs(activation: np.ndarray, layer: _Linear) -> None:
-        return None  # numpy's networks are the small ones, where a skip would not pay (TorchOps)
+    def live_outputs(activation: np.ndarray, inputs: np.ndarray, layer: _Linear) -> None:
+        return None  # numpy's networks are the small ones, where leaving units out would not pay
 
     @staticmethod
-    def weight_gradient(d: np.ndarray, kept: np.ndarray, layer: _Linear, live: None) -> None:
+    def live_columns(d: np.ndarray, live: Live) -> np.ndarray:
+        return d  # live_outputs gave None
+
+    @staticmethod
+    def weight_gradient(d: np.ndarray, kept: np.ndarray, layer: _Linear, live: Live) -> None:
         if layer.out_by_in:
             np.matmul(d.T, kept, out=layer.weight_gradient)
         else:  # members that shared one input [B, in] broadcast against d [members, B, out]
@@ -246,7 +256,7 @@ class NumpyOps:
         np.sum(d, axis=-2, keepdims=layer.bias_gradient.ndim == d.ndim, out=layer.bias_gradient)
 
     @staticmethod
-    def input_gradient(d: np.ndarray, layer: _Linear, input_ndim: int, columns: slice, live: None) -> np.ndarray:
+    def input_gradient(d: np.ndarray, layer: _Linear, input_ndim: int, columns: slice, live: Live) -> np.ndarray:
         d = d @ np.swapaxes(layer.matrix[..., columns, :], -1, -2)
         return d.sum(axis=0) if d.ndim > input_ndim else d  # the members' shares of one input
 
@@ -311,30 +321,49 @@ class TorchOps:
         return torch.ops.aten.tanh_backward(d, kept)
 
     @staticmethod
-    def live_outputs(activation: torch.Tensor, layer: _Linear) -> torch.Tensor | None:
+    def live_outputs(activation: torch.Tensor, inputs: torch.Tensor, layer: _Linear) -> Live:
         """The units (columns) of a ReLU's output [B, out] that are not 0 on every row, where
-        skipping the others pays: a layer of nn.Linear at least DEAD_UNITS_MIN_WIDTH wide both
-        ways, with at most LIVE_FRACTION of its units live. A dead unit's column of dLoss/dOutput
-        is 0, so its row of the weight gradient is 0 and it adds nothing to dLoss/dInput: the
-        backward products can leave it out (fewer rows of dW, a shorter sum for dX). Not for a
-        whole ensemble ([members, in, out]: TD3's twin critics in one batched product per
-        layer), where each member has its own dead units: gathering per member cost about what
-        it saved (TD3's update 0.96-1.0x, measured as above)."""
-        if layer.matrix.ndim != 2 or min(layer.matrix.shape) < DEAD_UNITS_MIN_WIDTH:
+        leaving the others out pays: a layer at least DEAD_UNITS_MIN_WIDTH wide both ways, with
+        at most LIVE_FRACTION of its units live. A dead unit's column of dLoss/dOutput is 0, so
+        its row of the weight gradient is 0 and it adds nothing to dLoss/dInput: the backward
+        products can leave it out (fewer rows of dW, a shorter sum for dX). An ensemble's
+        members ([members, B, out]: TD3's and SAC's twin critics) each have their own: one
+        index per member, their products then one by one (not for a first layer, whose input
+        [B, in] the members share)."""
+        if min(layer.matrix.shape[-2:]) < DEAD_UNITS_MIN_WIDTH or inputs.ndim < activation.ndim:
             return None
         # Each column's sum over the batch: 0 only where every entry is (ReLU outputs are >= 0,
         # so nothing cancels); a NaN sum counts as live, so NaN still reaches the gradients.
         # A product with a vector of ones: 3-5x faster here than (x != 0).any(0) or x.amax(0).
-        sums = torch.mv(activation.t(), activation.new_ones(activation.shape[0]))
-        live = (sums != 0).nonzero().squeeze(1)
-        return live if len(live) <= LIVE_FRACTION * len(sums) else None
+        ones = activation.new_ones(activation.shape[-2])
+        if activation.ndim == 2:
+            sums = torch.mv(activation.t(), ones)
+        else:  # [members, out]
+            sums = torch.bmm(ones.expand(len(activation), 1, len(ones)), activation)[:, 0]
+        # counted first: where nothing is left out (SAC's layers), the check stays ~15 us
+        if int(torch.count_nonzero(sums)) > LIVE_FRACTION * sums.numel():
+            return None
+        if activation.ndim == 2:
+            return sums.nonzero().squeeze(1)
+        return [member.nonzero().squeeze(1) for member in sums]
 
     @staticmethod
-    def weight_gradient(d: torch.Tensor, kept: torch.Tensor, layer: _Linear, live: torch.Tensor | None) -> None:
-        """dW = d^T @ kept into the gradient array; with `live`, d holds those units' columns
-        only: the other rows of dW are 0."""
+    def live_columns(d: torch.Tensor, live: Live) -> Any:
+        """d's columns of the live units: [B, live], or one [B, live of the member] per member."""
+        if isinstance(live, list):
+            return [d[member].index_select(1, index) for member, index in enumerate(live)]
+        return d if live is None else d.index_select(1, live)
+
+    @staticmethod
+    def weight_gradient(d: Any, kept: torch.Tensor, layer: _Linear, live: Live) -> None:
+        """dW = d^T @ kept (kept^T @ d for the [in, out] layouts) into the gradient array; with
+        `live`, d holds those units' columns only (live_columns) and the rest of dW is 0."""
         gradient = layer.weight_gradient
-        if live is not None:  # a 2-D layer: nn.Linear's [out, in] or one member's [in, out]
+        if isinstance(live, list):  # an ensemble's [members, in, out], member by member
+            gradient.zero_()
+            for member, index in enumerate(live):
+                gradient[member].index_copy_(1, index, torch.mm(kept[member].t(), d[member]))
+        elif live is not None:  # nn.Linear's [out, in], or one member's [in, out]
             gradient.zero_()
             if layer.out_by_in:
                 gradient.index_copy_(0, live, torch.mm(d.t(), kept))
@@ -356,12 +385,16 @@ class TorchOps:
         torch.sum(d, dim=-2, keepdim=gradient.ndim == d.ndim, out=gradient)
 
     @staticmethod
-    def input_gradient(d: torch.Tensor, layer: _Linear, input_ndim: int, columns: slice,
-                       live: torch.Tensor | None) -> torch.Tensor:
+    def input_gradient(d: Any, layer: _Linear, input_ndim: int, columns: slice, live: Live) -> torch.Tensor:
         """dInput = d @ matrix^T; with `live` (d holding those columns), over those units only.
         The weight's live rows are gathered from its contiguous layout: nn.Linear's [out, in]
         by rows, an ensemble member's [in, out] by columns (a gather across a transposed view
         took 4x longer)."""
+        if isinstance(live, list):  # per member, into one [members, B, in]
+            gradient = d[0].new_empty((len(live), len(d[0]), layer.matrix.shape[-2]))
+            for member, index in enumerate(live):
+                torch.mm(d[member], layer.matrix[member].index_select(1, index).t(), out=gradient[member])
+            return gradient
         if live is not None:
             matrix = layer.matrix[columns, :]
             rows = matrix.t().index_select(0, live) if layer.out_by_in else matrix.index_select(1, live).t()

@@ -131,15 +131,19 @@ class DDPGAgent(BaseAgent):
         if not (self.actor_optimizer.runs_by_hand and self.critic_optimizer.runs_by_hand):
             return None
         backend = backend or hand_backend(config.batch_size, config.net_arch)
+        # A deterministic policy and its critics leave many ReLU units dead (half and more of RL
+        # Zoo's [400, 300] second layers on Pendulum): the backward products skip them (hand_mlp)
 
         def critic(network: nn.Module, member: int | None = None,
                    gradient_of: dict[int, Any] | None = None) -> HandMLP | None:
             if isinstance(network, EnsembleMLP):  # TD3's twin critics
-                return HandMLP.from_ensemble(network, member=member, gradient_of=gradient_of, backend=backend)
-            return HandMLP.build(network, gradient_of=gradient_of, backend=backend)
+                return HandMLP.from_ensemble(network, member=member, gradient_of=gradient_of, backend=backend,
+                                             skip_dead_units=True)
+            return HandMLP.build(network, gradient_of=gradient_of, backend=backend, skip_dead_units=True)
 
         networks = {
-            "actor": HandMLP.build(*self.actor, gradient_of=self.actor_optimizer.gradient_of(backend), backend=backend),
+            "actor": HandMLP.build(*self.actor, gradient_of=self.actor_optimizer.gradient_of(backend), backend=backend,
+                                   skip_dead_units=True),
             "critic": critic(self.critic, gradient_of=self.critic_optimizer.gradient_of(backend)),
             "actor_critic": critic(self.critic, member=0),
             "target_actor": HandMLP.build(*self.target_actor, backend=backend),
