@@ -327,20 +327,20 @@ class TorchOps:
         at most LIVE_FRACTION of its units live. A dead unit's column of dLoss/dOutput is 0, so
         its row of the weight gradient is 0 and it adds nothing to dLoss/dInput: the backward
         products can leave it out (fewer rows of dW, a shorter sum for dX). An ensemble's
-        members ([members, B, out]: TD3's and SAC's twin critics) each have their own: one
+        members ([members, B, out]: TD3's twin critics) each have their own: one
         index per member, their products then one by one (not for a first layer, whose input
         [B, in] the members share)."""
         if min(layer.matrix.shape[-2:]) < DEAD_UNITS_MIN_WIDTH or inputs.ndim < activation.ndim:
             return None
         # Each column's sum over the batch: 0 only where every entry is (ReLU outputs are >= 0,
         # so nothing cancels); a NaN sum counts as live, so NaN still reaches the gradients.
-        # A product with a vector of ones: 3-5x faster here than (x != 0).any(0) or x.amax(0).
+        # A product with a vector of ones: 3-10x faster here than x.amax(0) or (x != 0).any(0).
         ones = activation.new_ones(activation.shape[-2])
         if activation.ndim == 2:
             sums = torch.mv(activation.t(), ones)
         else:  # [members, out]
             sums = torch.bmm(ones.expand(len(activation), 1, len(ones)), activation)[:, 0]
-        # counted first: where nothing is left out (SAC's layers), the check stays ~15 us
+        # counted before indexed: where too many are live, the check ends at 12-19 us
         if int(torch.count_nonzero(sums)) > LIVE_FRACTION * sums.numel():
             return None
         if activation.ndim == 2:
