@@ -385,7 +385,7 @@ def test_per_update_times_our_updates_alone_and_writes_json(tmp_path):
     written = json.loads(path.read_text())
     assert len(written["ours_ms"]) == 2 and all(ms > 0 for ms in written["ours_ms"])
     assert written["sb3_ms"] == [] and written["ratio_zoo_over_sb3"] is None
-    assert written["hyperparams"]["net_arch"] == [16]
+    assert written["hyperparams"]["net_arch"] == [16] and written["warmup_updates"] == 1000
 
 
 @pytest.mark.parametrize("args, says", [
@@ -403,10 +403,25 @@ def test_per_update_alternates_ours_and_sb3s_updates_on_equal_buffers():
     from zoo.benchmark.per_update import run_per_update
 
     report = run_per_update("sac", "Pendulum-v1", 2, overrides={"net_arch": [16], "batch_size": 32},
-                            compare_sb3=True, sb3_threads=1)
+                            compare_sb3=True, sb3_threads=1, warmup_updates=10)
     assert len(report.ours_ms) == len(report.sb3_ms) == 2 and report.ratio() > 0
     assert all(ms > 0 for ms in report.sb3_ms)
     assert report.threads["sb3"] == 1 and report.to_dict()["summary"]["sb3"]["blocks"] == 2
+
+
+def test_per_update_times_blocks_after_untimed_warm_up_updates(monkeypatch):
+    """Updates from a state like a training run's (dead ReLU units have appeared, and ours skip
+    them): WARMUP_UPDATES untimed ones first (here 30), then the timed blocks."""
+    from zoo.agents.dqn import DQNAgent
+    from zoo.benchmark.per_update import BLOCK_UPDATES, WARMUP_UPDATES, run_per_update
+
+    calls = []
+    update = DQNAgent.update
+    monkeypatch.setattr(DQNAgent, "update", lambda self, batch: calls.append(1) or update(self, batch))
+    report = run_per_update("dqn", "CartPole-v1", 2, overrides={"net_arch": [16], "batch_size": 32},
+                            compare_sb3=False, warmup_updates=30)
+    assert len(calls) == 30 + 2 * BLOCK_UPDATES and len(report.ours_ms) == 2
+    assert report.to_dict()["warmup_updates"] == 30 and WARMUP_UPDATES == 1000
 
 
 def test_ctrl_c_during_per_update_is_one_line_and_exit_130(tmp_path, monkeypatch):

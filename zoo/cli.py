@@ -466,7 +466,7 @@ def _benchmark_per_update(algo: str, env_id: str, blocks: int, overrides: dict, 
         error_console.print("[yellow]Interrupted by SIGINT:[/] no report; exit code 130.", highlight=False)
         raise typer.Exit(INTERRUPTED_EXIT_CODES["SIGINT"]) from None
     table = Table(title=f"{report.algo} on {report.env_id}: time per update, batch {report.batch_size}, "
-                        f"{blocks} alternating blocks of {BLOCK_UPDATES}")
+                        f"{blocks} alternating blocks of {BLOCK_UPDATES} after {report.warmup_updates} untimed")
     for column in ("library", "median", "min", "threads"):
         table.add_column(column, justify="right")
     for library, times in report.summary().items():

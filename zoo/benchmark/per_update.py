@@ -5,12 +5,16 @@ Whole runs timed minutes apart are not comparable on a shared machine (this VM's
 up to 1.6x from minute to minute on 2026-11-26, so the same update measured 4.7 to 8.4 ms in
 separate runs). Here both sides hold the same config and equal replay buffers (the same random
 transitions), and N blocks of BLOCK_UPDATES updates alternate, ours then SB3's, so a drift
-slows both alike. An update is what each training loop does per gradient step: ours
-`agent.update(buffer.sample(batch_size))`, SB3's `model.train(gradient_steps=...)` (its own
-sampling included). Each side runs on its own thread count (ours: the config's `n_threads`;
-SB3: torch's default or `--sb3-threads`), set between blocks, outside the timing. The
-report gives the median time per update of each side and the median of the block-by-block
-ratios. Off-policy algos only: theirs is the update a run repeats.
+slows both alike. Before them each side runs WARMUP_UPDATES untimed updates, so that the timed
+ones start from a state like a training run's: ours leave the ReLU units dead on a batch out
+of the backward products (zoo/hand_mlp.py), and DDPG's and TD3's networks have half of their
+second layers' units dead by the 1000th update, not at the first. An update is what each
+training loop does per gradient step: ours `agent.update(buffer.sample(batch_size))`, SB3's
+`model.train(gradient_steps=...)` (its own sampling included). Each side runs on its own
+thread count (ours: the config's `n_threads`; SB3: torch's default or `--sb3-threads`), set
+between blocks, outside the timing. The report gives the median time per update of each side
+and the median of the block-by-block ratios. Off-policy algos only: theirs is the update a
+run repeats.
 
 One thing is shared that a separate SB3 process would not have: zoo.allocator.keep_freed_memory
 (glibc keeps freed activations instead of returning them to the kernel), set for the whole
@@ -35,6 +39,9 @@ from zoo.errors import ZooError
 from zoo.registry import get_algo
 
 BLOCK_UPDATES = 20  # updates per timed block: ~0.1-0.3 s each on these networks
+# untimed updates of each side first: DDPG's [400, 300] networks went from 3-6% of their
+# second layers' units dead at the first update to 51-57% at the 1000th (measured 2026-11-27)
+WARMUP_UPDATES = 1000
 FILL_TRANSITIONS = 5_000  # random transitions in both buffers (batches drawn from them)
 
 
@@ -44,6 +51,7 @@ class PerUpdateReport:
     env_id: str
     batch_size: int
     hyperparams: dict[str, Any]
+    warmup_updates: int = WARMUP_UPDATES
     ours_ms: list[float] = field(default_factory=list)  # each block's mean time per update
     sb3_ms: list[float] = field(default_factory=list)
     threads: dict[str, int] = field(default_factory=dict)
@@ -62,14 +70,16 @@ class PerUpdateReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"algo": self.algo, "env_id": self.env_id, "batch_size": self.batch_size,
-                "updates_per_block": BLOCK_UPDATES, "threads": self.threads, "summary": self.summary(),
+                "warmup_updates": self.warmup_updates, "updates_per_block": BLOCK_UPDATES, "threads": self.threads,
+                "summary": self.summary(),
                 "ratio_zoo_over_sb3": self.ratio(), "ours_ms": self.ours_ms, "sb3_ms": self.sb3_ms,
                 "hyperparams": self.hyperparams, "notes": self.notes}
 
 
 def run_per_update(algo: str, env_id: str, blocks: int, *, hyperparams: str | Path | None = None,
                    overrides: dict[str, Any] | None = None, compare_sb3: bool | None = None,
-                   sb3_threads: int | None = None, seed: int = 0) -> PerUpdateReport:
+                   sb3_threads: int | None = None, seed: int = 0,
+                   warmup_updates: int = WARMUP_UPDATES) -> PerUpdateReport:
     import torch
 
     from zoo.allocator import keep_freed_memory
@@ -88,7 +98,7 @@ def run_per_update(algo: str, env_id: str, blocks: int, *, hyperparams: str | Pa
         if not hasattr(built, "make_replay_buffer"):
             raise ZooError(f"--per-update times off-policy updates; {spec.name} is not an off-policy algo.")
         agent = cast(OffPolicyAgent, built)
-        report = PerUpdateReport(spec.name, env_id, config.batch_size, dataclasses.asdict(config))
+        report = PerUpdateReport(spec.name, env_id, config.batch_size, dataclasses.asdict(config), warmup_updates)
         sb3_model = None
         if compare_sb3 is not False:
             available = sb3_available()
@@ -115,23 +125,24 @@ def run_per_update(algo: str, env_id: str, blocks: int, *, hyperparams: str | Pa
         report.threads["sb3"] = sb3_threads or default_threads
     keep_freed_memory()  # as our training loop does
 
-    def ours() -> float:
+    def ours(updates: int = BLOCK_UPDATES) -> float:
         set_training_threads(report.threads["zoo"])  # explicit: SB3's block before may have changed torch's
         started = time.perf_counter()
-        for _ in range(BLOCK_UPDATES):
+        for _ in range(updates):
             agent.update(buffer.sample(config.batch_size))
-        return (time.perf_counter() - started) / BLOCK_UPDATES * 1e3
+        return (time.perf_counter() - started) / updates * 1e3
 
-    def theirs() -> float:
+    def theirs(updates: int = BLOCK_UPDATES) -> float:
         assert sb3_model is not None
         torch.set_num_threads(report.threads["sb3"])
         started = time.perf_counter()
-        sb3_model.train(gradient_steps=BLOCK_UPDATES, batch_size=config.batch_size)
-        return (time.perf_counter() - started) / BLOCK_UPDATES * 1e3
+        sb3_model.train(gradient_steps=updates, batch_size=config.batch_size)
+        return (time.perf_counter() - started) / updates * 1e3
 
-    ours()  # one untimed block each: first-call allocations and thread pools
+    # untimed: a training run's state (WARMUP_UPDATES), first-call allocations and thread pools
+    ours(max(1, warmup_updates))
     if sb3_model is not None:
-        theirs()
+        theirs(max(1, warmup_updates))
     for _ in range(blocks):
         report.ours_ms.append(ours())
         if sb3_model is not None:
