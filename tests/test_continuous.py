@@ -421,7 +421,7 @@ def test_a_hand_mirror_leaves_dead_relu_units_out_of_its_backward_products(monke
 
 
 def test_an_ensembles_mirror_leaves_each_members_dead_units_out_but_not_of_a_shared_input_layer():
-    """TD3's and SAC's twin critics as one EnsembleMLP: dead units member by member (different
+    """TD3's twin critics as one EnsembleMLP: dead units member by member (different
     ones in each), and a first layer wide enough to qualify whose input [B, in] both members
     share, where the products stay whole; gradients and dLoss/dInput as autograd's."""
     from zoo.hand_mlp import HandMLP, TorchOps

@@ -347,7 +347,7 @@ def test_ddpg_and_td3_update_by_hand_as_with_autograd(algo, overrides, backend):
 
 
 @pytest.mark.parametrize("algo", ["ddpg", "td3"])
-def test_ddpg_and_td3_by_hand_skip_dead_relu_units_as_autograd_would_not(algo, monkeypatch):
+def test_ddpg_and_td3_by_hand_leave_dead_relu_units_out_and_match_autograd(algo, monkeypatch):
     """Networks wide enough for TorchOps to leave dead ReLU units out of the backward products
     (zoo/hand_mlp.py), half of the second layers' units dead (as DDPG's critic and actor on
     Pendulum after ~1000 updates): the same losses, weights, targets and Adam state as autograd
