@@ -189,7 +189,8 @@ class HandMLP:
                 if parameter_gradients and layer.bias_gradient is not None:
                     ops.bias_gradient(d, layer)
                 live = self._live_outputs(layer, index, kept, rows)
-                d = ops.live_columns(d, live)  # with `live`, from here on the live units' columns alone
+                if live is not None:  # from here on d holds the live units' columns alone
+                    d = _live_columns(d, live)
                 if parameter_gradients and layer.weight_gradient is not None:
                     ops.weight_gradient(d, kept, layer, live)
                 if index > 0 or input_gradient:
@@ -239,10 +240,6 @@ class NumpyOps:
     @staticmethod
     def live_outputs(activation: np.ndarray, inputs: np.ndarray, layer: _Linear) -> None:
         return None  # numpy's networks are the small ones, where leaving units out would not pay
-
-    @staticmethod
-    def live_columns(d: np.ndarray, live: Live) -> np.ndarray:
-        return d  # live_outputs gave None
 
     @staticmethod
     def weight_gradient(d: np.ndarray, kept: np.ndarray, layer: _Linear, live: Live) -> None:
@@ -348,16 +345,9 @@ class TorchOps:
         return [member.nonzero().squeeze(1) for member in sums]
 
     @staticmethod
-    def live_columns(d: torch.Tensor, live: Live) -> Any:
-        """d's columns of the live units: [B, live], or one [B, live of the member] per member."""
-        if isinstance(live, list):
-            return [d[member].index_select(1, index) for member, index in enumerate(live)]
-        return d if live is None else d.index_select(1, live)
-
-    @staticmethod
     def weight_gradient(d: Any, kept: torch.Tensor, layer: _Linear, live: Live) -> None:
         """dW = d^T @ kept (kept^T @ d for the [in, out] layouts) into the gradient array; with
-        `live`, d holds those units' columns only (live_columns) and the rest of dW is 0."""
+        `live`, d holds those units' columns only (_live_columns) and the rest of dW is 0."""
         gradient = layer.weight_gradient
         if isinstance(live, list):  # an ensemble's [members, in, out], member by member
             gradient.zero_()
@@ -431,6 +421,14 @@ class TorchOps:
     @staticmethod
     def step(optimizer: ClippedAdam) -> None:
         optimizer.step(optimizer.torch_gradients())  # the fused kernel on what backward wrote
+
+
+def _live_columns(d: torch.Tensor, live: torch.Tensor | list[torch.Tensor]) -> Any:
+    """d's columns of the live units (TorchOps.live_outputs): [B, live], or one [B, the
+    member's live] per ensemble member."""
+    if isinstance(live, list):
+        return [d[member].index_select(1, index) for member, index in enumerate(live)]
+    return d.index_select(1, live)
 
 
 def _mirrorable(weight: torch.Tensor) -> bool:
