@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -42,6 +43,9 @@ def test_train_bandit_prints_regret_and_writes_a_run_dir(tmp_path):
     assert result.exit_code == 0, result.output
     assert "final cumulative regret after 5000 pulls:" in result.output
     run_dir = tmp_path / "runs" / "ucb" / "BernoulliBandit-v0_1"
+    # said once the run is set up, with where it goes
+    assert f"Training ucb on BernoulliBandit-v0 (seed 3) in {Path('runs') / 'ucb' / 'BernoulliBandit-v0_1'}" \
+        in result.output
     config = yaml.safe_load((run_dir / "config.yml").read_text())
     assert config["algo"] == "ucb" and config["seed"] == 3
     assert config["hyperparams"]["coefficient"] == 0.5
@@ -129,6 +133,8 @@ def test_bad_input_gives_one_clear_error_and_exit_code_1(tmp_path, args, message
     assert result.exit_code == 1
     assert message in result.stderr.replace("\n", " ")
     assert "Traceback" not in result.output + result.stderr
+    assert "Training" not in result.output  # nothing announced that never started,
+    assert not (tmp_path / "runs").exists()  # and no run folder left
 
 
 def test_evaluating_a_checkpoint_of_another_env_is_refused(tmp_path):

@@ -147,12 +147,16 @@ def train(
     overrides = parse_overrides(hp or [])
     if n_envs is not None:
         overrides["n_envs"] = n_envs
-    console.print(f"Training [bold]{escape(algo)}[/] on [bold]{escape(env_id)}[/] (seed {seed})")
     if resume is not None and hyperparams is not None:
         raise ZooError("--resume goes on with the run's own hyperparameters; drop --hyperparams (--hp still applies).")
+
+    def announce(run_dir: Path) -> None:  # once the hyperparameters, env and device are accepted
+        console.print(f"Training [bold]{escape(algo)}[/] on [bold]{escape(env_id)}[/] (seed {seed}) "
+                      f"in {escape(str(run_dir))}", soft_wrap=True)
+
     result = train_agent(algo, env_id, seed=seed, n_timesteps=steps, overrides=overrides, out_dir=out,
                          progress=True, hyperparams=hyperparams, resume=resume, tensorboard=tensorboard,
-                         device=device)
+                         device=device, on_start=announce)
     if resume is not None:
         console.print(f"resumed at step {result.summary['resumed_from_step']}"
                       + (" with its replay buffer" if result.summary["replay_buffer_restored"] else ""))

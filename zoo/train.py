@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +56,7 @@ def train(
     device: str = "auto",
     callbacks: Sequence[Callback] = (),
     stop: StopFlag | None = None,
+    on_start: Callable[[Path], None] | None = None,
 ) -> TrainResult:
     """With `resume` (a run directory or checkpoint), training continues from that agent, with
     its hyperparameters and its replay buffer when the run kept one (`save_replay_buffer`), up
@@ -63,7 +64,9 @@ def train(
     writes the run's curves to RUN_DIR/tensorboard (deep-RL algos). `device`: auto, cpu, cuda
     or cuda:N, where the networks train (zoo.devices). `callbacks` (zoo.callbacks) hear of every
     step, episode and evaluation of a deep-RL run and may stop it. `stop`: a flag of the
-    caller's that Ctrl-C and SIGTERM raise (zoo.interrupt), already raised or not."""
+    caller's that Ctrl-C and SIGTERM raise (zoo.interrupt), already raised or not. `on_start`
+    hears the run directory once the run is set up (its hyperparameters, env and agent
+    accepted), before the first step: where the CLI says what it is training."""
     spec = get_algo(algo)
     check_seed(seed)
     check_env_id(env_id)
@@ -89,7 +92,7 @@ def train(
     if resume is not None:
         return _resume(spec, env_id, Path(resume), seed=seed, n_timesteps=n_timesteps, overrides=overrides,
                        out_dir=out_dir, progress=progress, tensorboard=tensorboard, device=device,
-                       callbacks=callbacks, stop=stop)
+                       callbacks=callbacks, stop=stop, on_start=on_start)
 
     resolved = resolve_hyperparams(spec, env_id, overrides, hyperparams)
     description = describe_env(spec, env_id, resolved.env_kwargs, resolved.env_wrappers, resolved.config)
@@ -97,6 +100,7 @@ def train(
     try:
         agent = build_agent(spec, env.observation_space, env.action_space, resolved.config, description, seed=seed,
                             device=device)
+        _check_env_for_family(spec, env, seed)
     except BaseException:
         env.close()
         raise
@@ -113,7 +117,20 @@ def train(
     })
     with _discard_if_refused(run_dir):
         return _run(spec, agent, env, description, seed, run_dir, progress=progress, tensorboard=tensorboard,
-                    callbacks=callbacks, stop=stop)
+                    callbacks=callbacks, stop=stop, on_start=on_start)
+
+
+def _check_env_for_family(spec: AlgoSpec, env: gym.Env, seed: int) -> None:
+    """What the bandit and planning loops need of the env, checked before the run is set up
+    (so nothing is announced, and no folder made, for a run that cannot start)."""
+    if spec.family == "planning":
+        from zoo.planning import model_of
+
+        model_of(env)
+    elif spec.family == "bandit":
+        from zoo.loops.bandit import check_bandit_info
+
+        check_bandit_info(spec.name, env.reset(seed=seed)[1])  # the loop resets with the same seed
 
 
 @contextmanager
@@ -135,7 +152,8 @@ def _discard_if_refused(run_dir: Path) -> Iterator[None]:
 
 def _run(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescription, seed: int, run_dir: Path, *,
          progress: bool, tensorboard: bool, callbacks: Sequence[Callback], start_step: int = 0,
-         replay: dict | None = None, stop: StopFlag | None = None) -> TrainResult:
+         replay: dict | None = None, stop: StopFlag | None = None,
+         on_start: Callable[[Path], None] | None = None) -> TrainResult:
     """The family's loop, Ctrl-C and SIGTERM turned into a clean stop, then the final checkpoint.
     The checkpoint is written while the stop handlers still hold: a stop signal that lands during
     the save (the SIGTERM a `zoo benchmark` or `zoo tune` parent relays after a terminal's Ctrl-C
@@ -143,6 +161,8 @@ def _run(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescription, 
     the run mid-save and lost what was learned (CI, 2026-11-26). A second signal of the same kind
     still acts at once; the save is atomic, so that never leaves half a file."""
     with stop_on_interrupt(stop) as stop:
+        if on_start is not None:
+            on_start(run_dir)
         summary = _run_loop(spec, agent, env, description, seed, run_dir, stop, progress=progress,
                             tensorboard=tensorboard, callbacks=callbacks, start_step=start_step, replay=replay)
         checkpoint = agent.save(run_dir / CHECKPOINT_NAME)
@@ -183,7 +203,8 @@ def _run_loop(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescript
 
 def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, n_timesteps: int | None,
             overrides: dict[str, Any], out_dir: str | Path, progress: bool, tensorboard: bool, device: str,
-            callbacks: Sequence[Callback], stop: StopFlag | None) -> TrainResult:
+            callbacks: Sequence[Callback], stop: StopFlag | None,
+            on_start: Callable[[Path], None] | None) -> TrainResult:
     from zoo.loops.off_policy import REPLAY_BUFFER_NAME
 
     if not spec.learns_from_experience:
@@ -216,7 +237,8 @@ def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, n_timesteps
     })
     with _discard_if_refused(run_dir):
         result = _run(spec, agent, env, description, seed, run_dir, progress=progress, tensorboard=tensorboard,
-                      callbacks=callbacks, start_step=agent.num_timesteps, replay=replay, stop=stop)
+                      callbacks=callbacks, start_step=agent.num_timesteps, replay=replay, stop=stop,
+                      on_start=on_start)
     result.summary["resumed_from_step"] = previous_steps
     result.summary["replay_buffer_restored"] = replay is not None
     return result

@@ -25,6 +25,15 @@ class BanditRun:
         return len(self.actions)
 
 
+def check_bandit_info(algo: str, info: dict) -> None:
+    """Refuse an env whose reset info cannot measure regret."""
+    if "best_prob" not in info:
+        raise ZooError(
+            f"{algo} needs a bandit env whose info carries 'prob' and "
+            "'best_prob' (the pulled arm's and the best arm's value) to measure regret, e.g. BernoulliBandit-v0."
+        )
+
+
 def run_bandit(agent: BanditAgent, env: gym.Env, n_steps: int, *, seed: int | None = None,
                stop: StopFlag | None = None) -> BanditRun:
     """Play `n_steps` pulls. The env's info must carry `prob` and `best_prob` (regret needs them).
@@ -35,11 +44,7 @@ def run_bandit(agent: BanditAgent, env: gym.Env, n_steps: int, *, seed: int | No
     rewards = np.zeros(n_steps)
     regrets = np.zeros(n_steps)
     observation, info = env.reset(seed=seed)
-    if "best_prob" not in info:
-        raise ZooError(
-            f"{agent.algo} needs a bandit env whose info carries 'prob' and "
-            "'best_prob' (the pulled arm's and the best arm's value) to measure regret, e.g. BernoulliBandit-v0."
-        )
+    check_bandit_info(agent.algo, info)
     step = 0
     for step in range(n_steps):
         if stop is not None and stop.requested:
