@@ -266,18 +266,21 @@ def _replay_batch(seed, n=32, action_low=-2.0, action_high=2.0):
                  terminated=torch.tensor(rng.integers(0, 2, size=n), dtype=torch.float32))
 
 
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
 @pytest.mark.parametrize("overrides", [{}, {"ent_coef": 0.1}, {"normalize_observations": True, "activation": "tanh"},
                                        {"net_arch": [16]}])
-def test_sac_update_by_hand_as_with_autograd(overrides):
+def test_sac_update_by_hand_as_with_autograd(overrides, backend):
     """SAC's continuous update with its backward pass written out (the squashed Gaussian's, the
-    min over critics'; zoo/hand_mlp.py for the networks) against autograd's, from the same
-    state and the same draws, update after update: losses, alpha, weights, targets and Adam
-    state within 1e-5 relative."""
+    min over critics'; zoo/hand_mlp.py for the networks), in numpy and in torch operations,
+    against autograd's, from the same state and the same draws, update after update: losses,
+    alpha, weights, targets and Adam state within 1e-5 relative."""
     space = gym.spaces.Box(-2.0, 2.0, (1,), np.float32)
     config = SACConfig(**{"net_arch": [32, 24], "learning_rate": 1e-3, **overrides})
     by_hand, with_autograd = (SACAgent(OBS, space, config, algo="sac", env_id="Pendulum-v1", seed=0)
                               for _ in range(2))
+    by_hand.hand_networks = by_hand.build_hand_networks(backend)
     assert by_hand.hand_networks is not None
+    assert type(by_hand.hand_networks["critics"].ops).__name__ == {"numpy": "NumpyOps", "torch": "TorchOps"}[backend]
     for agent in (by_hand, with_autograd):
         if agent.normalizer is not None:
             agent.record_observation(np.random.default_rng(0).normal(2.0, 3.0, size=(50, 3)))
@@ -290,6 +293,37 @@ def test_sac_update_by_hand_as_with_autograd(overrides):
         assert ours.keys() == reference.keys()
         for name in ours:
             assert ours[name] == pytest.approx(reference[name], rel=1e-5, abs=1e-7), name
+    expected = with_autograd.state_arrays()
+    for name, value in by_hand.state_arrays().items():
+        np.testing.assert_allclose(value, expected[name], rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_sac_numpy_update_steps_adam_in_torchs_fused_kernel_on_one_thread_only(threads, monkeypatch):
+    """The numpy walk's optimizer steps: torch's fused kernel on one torch thread, numpy's Adam
+    beside two (the fused kernel between numpy's products made the pools fight: 18x slower).
+    Either way the update is autograd's."""
+    import zoo.hand_mlp
+    from zoo.optim import step_together
+
+    fused = []
+    monkeypatch.setattr(zoo.hand_mlp, "step_together", lambda optimizers: fused.append(optimizers)
+                        or step_together(optimizers))
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        space = gym.spaces.Box(-2.0, 2.0, (1,), np.float32)
+        by_hand, with_autograd = (SACAgent(OBS, space, SACConfig(net_arch=[32, 24], learning_rate=1e-3), algo="sac",
+                                           seed=0) for _ in range(2))
+        assert type(by_hand.hand_networks["critics"].ops).__name__ == "NumpyOps"
+        for update in range(1, 4):
+            torch.manual_seed(update)
+            by_hand.update(_replay_batch(update))
+            torch.manual_seed(update)
+            with_autograd.update_with_autograd(_replay_batch(update))
+    finally:
+        torch.set_num_threads(previous)
+    assert len(fused) == (3 if threads == 1 else 0)
     expected = with_autograd.state_arrays()
     for name, value in by_hand.state_arrays().items():
         np.testing.assert_allclose(value, expected[name], rtol=1e-5, atol=1e-6, err_msg=name)
@@ -325,6 +359,12 @@ def test_the_squashed_samples_backward_pass_is_autograds_on_both_sides_of_the_cl
 def test_sac_updates_by_hand_where_the_networks_can_be_mirrored():
     space = gym.spaces.Box(-2.0, 2.0, (1,), np.float32)
     assert SACAgent(OBS, space, SACConfig(), algo="sac", seed=0).hand_networks is not None
+    # in numpy for small networks (SAC's torso runs 2 x batch rows), in torch operations beyond
+    for net_arch, batch_size, backend in (([64, 64], 128, "NumpyOps"), ([256, 256], 256, "TorchOps"),
+                                          ([128, 128], 128, "NumpyOps"), ([128, 128], 256, "TorchOps")):
+        agent = SACAgent(OBS, space, SACConfig(net_arch=net_arch, batch_size=batch_size), algo="sac", seed=0)
+        assert agent.hand_networks is not None
+        assert type(agent.hand_networks["critics"].ops).__name__ == backend, (net_arch, batch_size)
     assert SACAgent(OBS, space, SACConfig(activation="elu"), algo="sac", seed=0).hand_networks is None
     assert SACAgent(OBS, gym.spaces.Discrete(3), SACConfig(), algo="sac", seed=0).hand_networks is None
 

@@ -47,10 +47,10 @@ from zoo.action_scaling import BoxActions
 from zoo.agent import BaseAgent
 from zoo.contracts import Batch, Metrics, OffPolicyConfig, ReplayStore, check_sde_sample_freq
 from zoo.errors import ZooError
-from zoo.hand_mlp import HandMLP
+from zoo.hand_mlp import Backend, HandMLP, hand_backend
 from zoo.networks import ActivationName, EnsembleMLP, NumpyForward, mlp, observation_size
 from zoo.normalization import ObservationNormalizer
-from zoo.optim import ClippedAdam, step_together
+from zoo.optim import ClippedAdam
 from zoo.policies import refuse_sde_for_discrete_actions, sde_std
 from zoo.replay_buffer import ReplayBuffer
 from zoo.schedules import Schedule, ScheduleClock, apply_learning_rate_schedule, parse_schedule
@@ -135,40 +135,42 @@ class SquashedGaussianActor(nn.Module):
         return torch.tanh(self.mean(features) + features @ exploration_matrix)
 
 
-def squashed_log_prob(pre_tanh: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
-    """log pi(tanh(u)) = log N(u; mean, std) - sum log(1 - tanh(u)^2 + 1e-6), summed over dims."""
-    gaussian = -0.5 * ((pre_tanh - mean) / log_std.exp()) ** 2 - log_std - 0.5 * math.log(2 * math.pi)
-    return (gaussian - torch.log(1.0 - torch.tanh(pre_tanh) ** 2 + 1e-6)).sum(-1)
+def squashed_log_prob(pre_tanh: Any, mean: Any, log_std: Any, xp: Any = torch) -> Any:
+    """log pi(tanh(u)) = log N(u; mean, std) - sum log(1 - tanh(u)^2 + 1e-6), summed over dims.
+    On tensors, or on numpy arrays with xp=np (update_by_hand's numpy backend)."""
+    gaussian = -0.5 * ((pre_tanh - mean) / xp.exp(log_std)) ** 2 - log_std - 0.5 * math.log(2 * math.pi)
+    return (gaussian - xp.log(1.0 - xp.tanh(pre_tanh) ** 2 + 1e-6)).sum(-1)
 
 
 class _SquashedSample:
     """A reparameterised tanh-squashed Gaussian sample, and the backward pass of
     its arithmetic and of squashed_log_prob written out (SACAgent.update_by_hand):
-    what autograd would give dLoss/dmean and dLoss/d(log_std before its clamp)."""
+    what autograd would give dLoss/dmean and dLoss/d(log_std before its clamp).
+    On tensors, or on numpy arrays (the hand update's numpy backend): the arithmetic is
+    written once, with `xp` (torch or numpy) for the functions both name alike."""
 
-    def __init__(self, mean: torch.Tensor, raw_log_std: torch.Tensor, std: torch.Tensor, noise: torch.Tensor,
-                 pre_tanh: torch.Tensor, action: torch.Tensor, log_prob: torch.Tensor):
+    def __init__(self, mean: Any, raw_log_std: Any, std: Any, noise: Any, pre_tanh: Any, action: Any, log_prob: Any):
         self.mean, self.raw_log_std, self.std, self.noise = mean, raw_log_std, std, noise
         self.pre_tanh, self.action, self.log_prob = pre_tanh, action, log_prob
 
     @classmethod
-    def draw(cls, mean: torch.Tensor, raw_log_std: torch.Tensor, noise: torch.Tensor | None = None) -> _SquashedSample:
+    def draw(cls, mean: Any, raw_log_std: Any, noise: Any = None, xp: Any = torch) -> _SquashedSample:
         """The reparameterised sample (SquashedGaussianActor.sample draws through this too, with
-        autograd following): log-std clamped, u = mean + std * noise, a = tanh(u), log pi(a)."""
-        log_std = raw_log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
-        std = log_std.exp()
+        autograd following): log-std clamped, u = mean + std * noise, a = tanh(u), log pi(a).
+        Without `noise`, a fresh torch draw (tensors only)."""
+        log_std = xp.clip(raw_log_std, LOG_STD_MIN, LOG_STD_MAX)
+        std = xp.exp(log_std)
         noise = torch.randn_like(mean) if noise is None else noise
         pre_tanh = mean + std * noise
-        return cls(mean, raw_log_std, std, noise, pre_tanh, torch.tanh(pre_tanh),
-                   squashed_log_prob(pre_tanh, mean, log_std))
+        return cls(mean, raw_log_std, std, noise, pre_tanh, xp.tanh(pre_tanh),
+                   squashed_log_prob(pre_tanh, mean, log_std, xp))
 
     def rows(self, rows: slice) -> _SquashedSample:
         """The samples of these batch rows (views)."""
         return _SquashedSample(*(tensor[rows] for tensor in (self.mean, self.raw_log_std, self.std, self.noise,
                                                              self.pre_tanh, self.action, self.log_prob)))
 
-    def backward(self, action_gradient: torch.Tensor,
-                 log_prob_gradient: torch.Tensor | float) -> tuple[torch.Tensor, torch.Tensor]:
+    def backward(self, action_gradient: Any, log_prob_gradient: Any) -> tuple[Any, Any]:
         """dLoss/dmean and dLoss/d(raw log_std), given dLoss/daction and dLoss/dlog_prob (the same
         for every sample: the loss is a mean), along autograd's paths: u = mean + std * noise,
         z = (u - mean) / std, log_prob = sum(-z^2/2 - log_std - log(2 pi)/2 - log(1 - tanh(u)^2 + 1e-6))."""
@@ -256,22 +258,25 @@ class SACAgent(BaseAgent):
         # with autograd elsewhere (update_with_autograd, and the discrete form): tested to agree.
         self.hand_networks = self.build_hand_networks()
 
-    def build_hand_networks(self) -> dict[str, HandMLP] | None:
-        """Torch-operation mirrors (zoo/hand_mlp.py) of the actor's torso and heads, the critics
-        (their weights' gradients for the critic loss, their input's for the actor's) and the
-        target critics; None for discrete actions, a GPU or other activations."""
+    def build_hand_networks(self, backend: Backend | None = None) -> dict[str, HandMLP] | None:
+        """Mirrors (zoo/hand_mlp.py) of the actor's torso and heads, the critics (their weights'
+        gradients for the critic loss, their input's for the actor's) and the target critics;
+        None for discrete actions, a GPU or other activations. The backend goes by the networks'
+        size (the torso runs s and s' together: twice the batch) unless given (tests run both)."""
         optimizers = (self.actor_optimizer, self.critic_optimizer, self.alpha_optimizer)
         if self.discrete or self.config.use_sde or not all(optimizer.runs_by_hand for optimizer in optimizers):
             return None  # gSDE trains with autograd: its noise reaches the torso and log std another way
+        backend = backend or hand_backend(2 * self.config.batch_size, self.config.net_arch)
         actor = self.squashed_actor()
-        actor_gradients = self.actor_optimizer.gradient_of("torch")
-        critic_gradients = self.critic_optimizer.gradient_of("torch")
+        # numpy's views and torch's share one gradient buffer, which either Adam step reads
+        actor_gradients = self.actor_optimizer.gradient_of(backend)
+        critic_gradients = self.critic_optimizer.gradient_of(backend)
         networks = {
-            "torso": HandMLP.build(actor.torso, gradient_of=actor_gradients, backend="torch"),
-            "mean_head": HandMLP.build(actor.mean_head, gradient_of=actor_gradients, backend="torch"),
-            "log_std_head": HandMLP.build(actor.log_std_head, gradient_of=actor_gradients, backend="torch"),
-            "critics": HandMLP.from_ensemble(self.critics, gradient_of=critic_gradients, backend="torch"),
-            "target_critics": HandMLP.from_ensemble(self.target_critics, backend="torch"),
+            "torso": HandMLP.build(actor.torso, gradient_of=actor_gradients, backend=backend),
+            "mean_head": HandMLP.build(actor.mean_head, gradient_of=actor_gradients, backend=backend),
+            "log_std_head": HandMLP.build(actor.log_std_head, gradient_of=actor_gradients, backend=backend),
+            "critics": HandMLP.from_ensemble(self.critics, gradient_of=critic_gradients, backend=backend),
+            "target_critics": HandMLP.from_ensemble(self.target_critics, backend=backend),
         }
         if any(network is None for network in networks.values()):
             return None
@@ -390,7 +395,9 @@ class SACAgent(BaseAgent):
     # (zoo.optim.step_together): 0.96-0.98x the time per update before, with bit-identical
     # results (old and new alternating in one process, 2026-11-26, on RL Zoo's [256, 256] batch
     # 256 and the flagship's [64, 64] batch 128). The critics' two passes merged too (one pass
-    # over 2B rows) cost 5% at [256, 256] instead: they stay two.
+    # over 2B rows) cost 5% at [256, 256] instead: they stay two (again 2-5% on 2026-11-27:
+    # [2, 512, 256] activations fill the 1 MB of L2 cache per core). Small networks run the
+    # same walk in numpy (hand_backend): the flagship's update 1.22 -> 0.88 ms (2026-11-27).
 
     def on_step(self, num_timesteps: int) -> None:
         self.clock.step = num_timesteps
@@ -436,42 +443,45 @@ class SACAgent(BaseAgent):
     def update_by_hand(self, batch: Batch) -> Metrics:
         """update_with_autograd's continuous arithmetic with the backward pass written out
         (zoo/hand_mlp.py): the same three losses from the same parameters, the same draws in
-        the same order, the gradients autograd would leave, then the same optimizer steps."""
+        the same order, the gradients autograd would leave, then the same optimizer steps. In
+        torch operations, or in numpy for small networks (written once for both, as DDPG's)."""
         networks, config = self.hand_networks, self.config
         assert networks is not None
         torso, mean_head, log_std_head = networks["torso"], networks["mean_head"], networks["log_std_head"]
+        critics = networks["critics"]
+        ops: Any = critics.ops  # NumpyOps or TorchOps
         n = len(batch.rewards)
         observations, next_observations = batch.observations.reshape(n, -1), batch.next_observations.reshape(n, -1)
         if self.normalizer is not None:
             observations = self.normalizer.torch(observations)
             next_observations = self.normalizer.torch(next_observations)
-        alpha = self.temperature()
+        observations, next_observations = ops.array(observations), ops.array(next_observations)
+        alpha = float(self.temperature())
         first, second = slice(0, n), slice(n, 2 * n)
         with torch.no_grad():
-            # The policy on s and s' in one pass (the same weights; one draw of noise, s's rows
-            # first, as _continuous_losses draws it): the reparameterised sample on s, kept for
-            # its backward pass, and a' ~ pi(s') for the soft TD target.
-            features = torso.forward(torch.cat([observations, next_observations]), keep=True)
+            # The policy on s and s' in one pass (the same weights; one draw of noise from torch's
+            # generator, s's rows first, as _continuous_losses draws it): the reparameterised
+            # sample on s, kept for its backward pass, and a' ~ pi(s') for the soft TD target.
+            features = torso.forward(ops.concat_rows([observations, next_observations]), keep=True)
+            noise = ops.array(torch.randn(2 * n, self.action_dim))
             samples = _SquashedSample.draw(mean_head.forward(features, keep=True),
-                                           log_std_head.forward(features, keep=True))
+                                           log_std_head.forward(features, keep=True), noise, ops.xp)
             sample, next_sample = samples.rows(first), samples.rows(second)
-            next_q = networks["target_critics"].forward(torch.cat([next_observations, next_sample.action], 1))
-            td_target = batch.rewards + config.gamma * (1.0 - batch.terminated) * (
-                next_q.min(0).values.squeeze(-1) - alpha * next_sample.log_prob)
+            next_q = networks["target_critics"].forward(ops.concat([next_observations, next_sample.action]))
+            td_target = ops.array(batch.rewards) + config.gamma * (1.0 - ops.array(batch.terminated)) * (
+                ops.member_min(next_q)[..., 0] - alpha * next_sample.log_prob)
             # critic loss 1/2 sum_i mean((Q_i(s, a) - y)^2): dL/dQ_i = (Q_i - y) / B
-            buffer_actions = self.box_actions().to_policy(batch.actions)
-            critics = networks["critics"]
-            td_error = critics.forward(torch.cat([observations, buffer_actions], 1), keep=True).squeeze(-1) - td_target
-            critic_loss = 0.5 * (td_error * td_error).mean(1).sum()
-            critics.backward((td_error / n).unsqueeze(-1))
+            buffer_actions = ops.array(self.box_actions().to_policy(batch.actions))
+            td_error = critics.forward(ops.concat([observations, buffer_actions]), keep=True)[..., 0] - td_target
+            critic_loss = 0.5 * float((td_error * td_error).mean(1).sum())
+            critics.backward((td_error / n)[..., None])
             # actor loss mean(alpha log pi - min_i Q_i(s, a~)) through the same pre-update critics:
             # min's gradient goes to the member it chose, and stops at the action (the critics'
             # weights do not learn from it)
-            q_pi = critics.forward(torch.cat([observations, sample.action], 1), keep=True).squeeze(-1)
-            smallest, chosen = q_pi.min(0)
-            actor_loss = (alpha * sample.log_prob - smallest).mean()
-            q_gradient = torch.zeros_like(q_pi).scatter_(0, chosen.unsqueeze(0), -1.0 / n)
-            action_gradient = critics.backward_to_input(q_gradient.unsqueeze(-1),
+            q_pi = critics.forward(ops.concat([observations, sample.action]), keep=True)[..., 0]
+            smallest, chosen = ops.member_min_and_index(q_pi)
+            actor_loss = float((alpha * sample.log_prob - smallest).mean())
+            action_gradient = critics.backward_to_input(ops.member_one_hot(chosen, len(q_pi), -1.0 / n)[..., None],
                                                         columns=slice(observations.shape[1], None),
                                                         parameter_gradients=False)
             mean_gradient, log_std_gradient = sample.backward(action_gradient, alpha / n)
@@ -485,12 +495,11 @@ class SACAgent(BaseAgent):
             alpha_loss = float(self.log_alpha.detach()) * alpha_gradient
             self.alpha_optimizer.torch_gradients()[0].fill_(alpha_gradient)
             optimizers.append(self.alpha_optimizer)
-        step_together(optimizers)
+        ops.step_together(optimizers)
         with torch.no_grad():
             torch._foreach_lerp_(self.target_parameters, self.critic_parameters, self.config.tau)
         self.n_updates += 1
-        return {"loss": float(critic_loss), "actor_loss": float(actor_loss), "alpha_loss": alpha_loss,
-                "alpha": float(alpha)}
+        return {"loss": critic_loss, "actor_loss": actor_loss, "alpha_loss": alpha_loss, "alpha": alpha}
 
     def temperature_loss(self, log_pi: torch.Tensor) -> torch.Tensor | None:
         """-mean(log alpha * (log pi + target_entropy)): its gradient step grows alpha while the
