@@ -257,10 +257,10 @@ def test_ornstein_uhlenbeck_noise_restarts_at_each_episode_end():
     np.testing.assert_array_equal(agent.noise_state, 0.0)
 
 
-def _replay_batch(seed, n=32, action_low=-2.0, action_high=2.0):
+def _replay_batch(seed, n=32, action_low=-2.0, action_high=2.0, action_dim=1):
     rng = np.random.default_rng(seed)
     return Batch(observations=torch.tensor(rng.normal(size=(n, 3)), dtype=torch.float32),
-                 actions=torch.tensor(rng.uniform(action_low, action_high, size=(n, 1)), dtype=torch.float32),
+                 actions=torch.tensor(rng.uniform(action_low, action_high, size=(n, action_dim)), dtype=torch.float32),
                  rewards=torch.tensor(rng.normal(size=n), dtype=torch.float32),
                  next_observations=torch.tensor(rng.normal(size=(n, 3)), dtype=torch.float32),
                  terminated=torch.tensor(rng.integers(0, 2, size=n), dtype=torch.float32))
@@ -268,24 +268,33 @@ def _replay_batch(seed, n=32, action_low=-2.0, action_high=2.0):
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 @pytest.mark.parametrize("overrides", [{}, {"ent_coef": 0.1}, {"normalize_observations": True, "activation": "tanh"},
-                                       {"net_arch": [16]}])
+                                       {"net_arch": [16]}, {"use_sde": True},
+                                       {"use_sde": True, "action_dim": 2, "log_std_init": -0.5, "ent_coef": 0.2,
+                                        "mean_bias": 2.0}])
 def test_sac_update_by_hand_as_with_autograd(overrides, backend):
-    """SAC's continuous update with its backward pass written out (the squashed Gaussian's, the
-    min over critics'; zoo/hand_mlp.py for the networks), in numpy and in torch operations,
-    against autograd's, from the same state and the same draws, update after update: losses,
-    alpha, weights, targets and Adam state within 1e-5 relative."""
-    space = gym.spaces.Box(-2.0, 2.0, (1,), np.float32)
+    """SAC's continuous update with its backward pass written out (the squashed Gaussian's or
+    gSDE's, the min over critics'; zoo/hand_mlp.py for the networks), in numpy and in torch
+    operations, against autograd's, from the same state and the same draws, update after
+    update: losses, alpha, weights, targets and Adam state within 1e-5 relative."""
+    overrides = dict(overrides)
+    action_dim = overrides.pop("action_dim", 1)
+    mean_bias = overrides.pop("mean_bias", None)  # gSDE's means about half past their clip at 2
+    space = gym.spaces.Box(-2.0, 2.0, (action_dim,), np.float32)
     config = SACConfig(**{"net_arch": [32, 24], "learning_rate": 1e-3, **overrides})
     by_hand, with_autograd = (SACAgent(OBS, space, config, algo="sac", env_id="Pendulum-v1", seed=0)
                               for _ in range(2))
     by_hand.hand_networks = by_hand.build_hand_networks(backend)
     assert by_hand.hand_networks is not None
     assert type(by_hand.hand_networks["critics"].ops).__name__ == {"numpy": "NumpyOps", "torch": "TorchOps"}[backend]
+    if mean_bias is not None:
+        for agent in (by_hand, with_autograd):
+            with torch.no_grad():
+                agent.squashed_actor().mean_head.bias.fill_(mean_bias)
     for agent in (by_hand, with_autograd):
         if agent.normalizer is not None:
             agent.record_observation(np.random.default_rng(0).normal(2.0, 3.0, size=(50, 3)))
     for update in range(1, 6):
-        batch = _replay_batch(update)
+        batch = _replay_batch(update, action_dim=action_dim)
         torch.manual_seed(update)  # the policy's draws, alike
         ours = by_hand.update_by_hand(batch)
         torch.manual_seed(update)
@@ -699,7 +708,7 @@ def test_sac_gsde_trains_saves_loads_and_reproduces(tmp_path):
     overrides = {"use_sde": True, "sde_sample_freq": 8, "net_arch": [16], "learning_starts": 100, "eval_freq": 0,
                  "stop_at_return": None, "batch_size": 64}
     result = train("sac", "Pendulum-v1", seed=0, n_timesteps=400, overrides=overrides, out_dir=tmp_path)
-    assert result.agent.hand_networks is None and result.agent.n_updates > 0  # autograd trains gSDE
+    assert result.agent.hand_networks is not None and result.agent.n_updates > 0  # gSDE's update by hand too
     assert tuple(result.agent.squashed_actor().log_std.shape) == (16, 1)
     loaded = load_agent(result.checkpoint)
     for name, array in result.agent.state_arrays().items():

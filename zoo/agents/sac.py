@@ -51,7 +51,7 @@ from zoo.hand_mlp import Backend, HandMLP, hand_backend
 from zoo.networks import ActivationName, EnsembleMLP, NumpyForward, mlp, observation_size
 from zoo.normalization import ObservationNormalizer
 from zoo.optim import ClippedAdam
-from zoo.policies import refuse_sde_for_discrete_actions, sde_std
+from zoo.policies import SDE_EPSILON, refuse_sde_for_discrete_actions, sde_std
 from zoo.replay_buffer import ReplayBuffer
 from zoo.schedules import Schedule, ScheduleClock, apply_learning_rate_schedule, parse_schedule
 from zoo.torch_state import load_module_arrays, module_arrays
@@ -189,6 +189,54 @@ class _SquashedSample:
         return mean_gradient, log_std_gradient * inside
 
 
+class _SDESample:
+    """gSDE's reparameterised squashed sample (SquashedGaussianActor._sde_sample's arithmetic,
+    on tensors or numpy arrays as _SquashedSample) and its backward pass written out: what
+    autograd would give dLoss/d(mean before its clip), dLoss/dfeatures (through the mean's
+    head, the noise z(s) @ E and the std) and dLoss/d(log std), for SACAgent.update_by_hand."""
+
+    def __init__(self, features: Any, raw_mean: Any, mean: Any, sigma: Any, noise: Any, pre_tanh: Any, std: Any,
+                 action: Any, log_prob: Any):
+        self.features, self.raw_mean, self.mean, self.sigma, self.noise = features, raw_mean, mean, sigma, noise
+        self.pre_tanh, self.std, self.action, self.log_prob = pre_tanh, std, action, log_prob
+
+    @classmethod
+    def draw(cls, features: Any, raw_mean: Any, log_std: Any, noise: Any, xp: Any) -> _SDESample:
+        """u = clip(mean, +-2) + z @ (sigma * noise), a = tanh(u), log pi(a) with the std
+        sqrt(z^2 @ sigma^2 + eps); one noise [features, actions] for the whole batch."""
+        mean = xp.clip(raw_mean, -SDE_CLIP_MEAN, SDE_CLIP_MEAN)
+        sigma = xp.exp(log_std)
+        pre_tanh = mean + features @ (sigma * noise)
+        std = xp.sqrt(features ** 2 @ sigma ** 2 + SDE_EPSILON)
+        return cls(features, raw_mean, mean, sigma, noise, pre_tanh, std, xp.tanh(pre_tanh),
+                   squashed_log_prob(pre_tanh, mean, xp.log(std), xp))
+
+    def rows(self, rows: slice) -> _SDESample:
+        """The samples of these batch rows (views; sigma and the noise are the batch's)."""
+        return _SDESample(self.features[rows], self.raw_mean[rows], self.mean[rows], self.sigma, self.noise,
+                          self.pre_tanh[rows], self.std[rows], self.action[rows], self.log_prob[rows])
+
+    def backward(self, action_gradient: Any, log_prob_gradient: Any) -> tuple[Any, Any, Any]:
+        """(dLoss/d raw mean, dLoss/dfeatures but through the mean's head, dLoss/d log std), given
+        dLoss/daction and dLoss/dlog_prob (the same for every sample: the loss is a mean)."""
+        g = log_prob_gradient
+        z = (self.pre_tanh - self.mean) / self.std  # squashed_log_prob's standardized noise
+        squash = 1.0 - self.action * self.action
+        # through u, but for the Gaussian's (-g z / std); the mean sees this alone, as in
+        # _SquashedSample (the Gaussian's term reaches it twice, as exact opposites)
+        pre_tanh_gradient = g * 2.0 * self.action * squash / (squash + 1e-6) + action_gradient * squash
+        inside = (self.raw_mean >= -SDE_CLIP_MEAN) & (self.raw_mean <= SDE_CLIP_MEAN)  # the clip's gradient
+        mean_gradient = pre_tanh_gradient * inside
+        u_gradient = pre_tanh_gradient - g * z / self.std
+        # log pi's log std term g (z^2 - 1), through log std = log(z^2 @ sigma^2 + eps) / 2
+        variance_gradient = g * (z * z - 1.0) / (2.0 * self.std * self.std)
+        features_gradient = (u_gradient @ (self.sigma * self.noise).T
+                             + 2.0 * self.features * (variance_gradient @ (self.sigma * self.sigma).T))
+        sigma_gradient = ((self.features.T @ u_gradient) * self.noise
+                          + 2.0 * self.sigma * ((self.features * self.features).T @ variance_gradient))
+        return mean_gradient, features_gradient, sigma_gradient * self.sigma
+
+
 class SACAgent(BaseAgent):
     algo = "sac"
     uses_torch = True
@@ -256,6 +304,7 @@ class SACAgent(BaseAgent):
         self.n_updates = 0
         # The continuous update runs by hand where the networks can be mirrored (update_by_hand),
         # with autograd elsewhere (update_with_autograd, and the discrete form): tested to agree.
+        self.sde_log_std_gradient = torch.empty(0)  # gSDE's, in the actor's gradient buffer (build_hand_networks)
         self.hand_networks = self.build_hand_networks()
 
     def build_hand_networks(self, backend: Backend | None = None) -> dict[str, HandMLP] | None:
@@ -264,8 +313,8 @@ class SACAgent(BaseAgent):
         None for discrete actions, a GPU or other activations. The backend goes by the networks'
         size (the torso runs s and s' together: twice the batch) unless given (tests run both)."""
         optimizers = (self.actor_optimizer, self.critic_optimizer, self.alpha_optimizer)
-        if self.discrete or self.config.use_sde or not all(optimizer.runs_by_hand for optimizer in optimizers):
-            return None  # gSDE trains with autograd: its noise reaches the torso and log std another way
+        if self.discrete or not all(optimizer.runs_by_hand for optimizer in optimizers):
+            return None
         backend = backend or hand_backend(2 * self.config.batch_size, self.config.net_arch)
         actor = self.squashed_actor()
         # numpy's views and torch's share one gradient buffer, which either Adam step reads
@@ -274,10 +323,13 @@ class SACAgent(BaseAgent):
         networks = {
             "torso": HandMLP.build(actor.torso, gradient_of=actor_gradients, backend=backend),
             "mean_head": HandMLP.build(actor.mean_head, gradient_of=actor_gradients, backend=backend),
-            "log_std_head": HandMLP.build(actor.log_std_head, gradient_of=actor_gradients, backend=backend),
             "critics": HandMLP.from_ensemble(self.critics, gradient_of=critic_gradients, backend=backend),
             "target_critics": HandMLP.from_ensemble(self.target_critics, backend=backend),
         }
+        if actor.use_sde:  # gSDE's log std is a parameter (_SDESample), not a head
+            self.sde_log_std_gradient = self.actor_optimizer.gradient_of("torch")[id(actor.log_std)]
+        else:
+            networks["log_std_head"] = HandMLP.build(actor.log_std_head, gradient_of=actor_gradients, backend=backend)
         if any(network is None for network in networks.values()):
             return None
         return {name: network for name, network in networks.items() if network is not None}
@@ -398,6 +450,8 @@ class SACAgent(BaseAgent):
     # over 2B rows) cost 5% at [256, 256] instead: they stay two (again 2-5% on 2026-11-27:
     # [2, 512, 256] activations fill the 1 MB of L2 cache per core). Small networks run the
     # same walk in numpy (hand_backend): the flagship's update 1.22 -> 0.88 ms (2026-11-27).
+    # gSDE's update runs by hand too (_SDESample): RL Zoo's MountainCarContinuous entry ([64,
+    # 64], batch 512, torch operations) 3.40 -> 2.60 ms against autograd (numpy 2.82 ms there).
 
     def on_step(self, num_timesteps: int) -> None:
         self.clock.step = num_timesteps
@@ -447,7 +501,7 @@ class SACAgent(BaseAgent):
         torch operations, or in numpy for small networks (written once for both, as DDPG's)."""
         networks, config = self.hand_networks, self.config
         assert networks is not None
-        torso, mean_head, log_std_head = networks["torso"], networks["mean_head"], networks["log_std_head"]
+        torso, mean_head = networks["torso"], networks["mean_head"]
         critics = networks["critics"]
         ops: Any = critics.ops  # NumpyOps or TorchOps
         n = len(batch.rewards)
@@ -463,9 +517,15 @@ class SACAgent(BaseAgent):
             # generator, s's rows first, as _continuous_losses draws it): the reparameterised
             # sample on s, kept for its backward pass, and a' ~ pi(s') for the soft TD target.
             features = torso.forward(ops.concat_rows([observations, next_observations]), keep=True)
-            noise = ops.array(torch.randn(2 * n, self.action_dim))
-            samples = _SquashedSample.draw(mean_head.forward(features, keep=True),
-                                           log_std_head.forward(features, keep=True), noise, ops.xp)
+            samples: _SquashedSample | _SDESample
+            if config.use_sde:  # one E for the whole batch, s and s' alike (SB3's reset_noise per gradient step)
+                log_std = self.squashed_actor().log_std
+                samples = _SDESample.draw(features, mean_head.forward(features, keep=True), ops.view(log_std),
+                                          ops.array(torch.randn(tuple(log_std.shape))), ops.xp)
+            else:
+                samples = _SquashedSample.draw(mean_head.forward(features, keep=True),
+                                               networks["log_std_head"].forward(features, keep=True),
+                                               ops.array(torch.randn(2 * n, self.action_dim)), ops.xp)
             sample, next_sample = samples.rows(first), samples.rows(second)
             next_q = networks["target_critics"].forward(ops.concat([next_observations, next_sample.action]))
             td_target = ops.array(batch.rewards) + config.gamma * (1.0 - ops.array(batch.terminated)) * (
@@ -484,9 +544,14 @@ class SACAgent(BaseAgent):
             action_gradient = critics.backward_to_input(ops.member_one_hot(chosen, len(q_pi), -1.0 / n)[..., None],
                                                         columns=slice(observations.shape[1], None),
                                                         parameter_gradients=False)
-            mean_gradient, log_std_gradient = sample.backward(action_gradient, alpha / n)
-            features_gradient = mean_head.backward_to_input(mean_gradient, rows=first)
-            features_gradient += log_std_head.backward_to_input(log_std_gradient, rows=first)
+            if isinstance(sample, _SDESample):
+                mean_gradient, features_gradient, log_std_gradient = sample.backward(action_gradient, alpha / n)
+                features_gradient += mean_head.backward_to_input(mean_gradient, rows=first)
+                self.sde_log_std_gradient.copy_(torch.as_tensor(log_std_gradient))
+            else:
+                mean_gradient, log_std_gradient = sample.backward(action_gradient, alpha / n)
+                features_gradient = mean_head.backward_to_input(mean_gradient, rows=first)
+                features_gradient += networks["log_std_head"].backward_to_input(log_std_gradient, rows=first)
             torso.backward(features_gradient, rows=first)
         optimizers = [self.critic_optimizer, self.actor_optimizer]
         alpha_loss = 0.0
