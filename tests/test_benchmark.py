@@ -173,6 +173,10 @@ def test_sb3_sac_explores_with_gsde_when_ours_does():
     model = sb3_class("MlpPolicy", env, **kwargs)
     assert model.use_sde and model.sde_sample_freq == -1 and model.actor.use_sde
     assert float(model.actor.log_std.mean()) == pytest.approx(-3.67)
+    assert not model.use_sde_at_warmup
+    at_warmup = resolve_hyperparams(get_algo("sac"), "MountainCarContinuous-v0", {"use_sde_at_warmup": True},
+                                    hyperparams="rl_zoo").config
+    assert sb3_class("MlpPolicy", env, **SB3_EQUIVALENTS["sac"](at_warmup, env.action_space)[1]).use_sde_at_warmup
     plain = resolve_hyperparams(get_algo("sac"), "Pendulum-v1", hyperparams="rl_zoo").config
     assert "use_sde" not in SB3_EQUIVALENTS["sac"](plain, env.action_space)[1]
 

@@ -718,6 +718,28 @@ def test_sac_gsde_trains_saves_loads_and_reproduces(tmp_path):
         np.testing.assert_array_equal(again.agent.state_arrays()[name], array)  # same seed, same numbers
 
 
+def test_sac_use_sde_at_warmup_explores_the_warm_up_steps_with_the_policy(tmp_path):
+    """SB3's use_sde_at_warmup: the learning_starts steps take gSDE's exploring actions (a
+    small log std: close to the policy's mean) instead of uniform ones over [-2, 2]; refused
+    without use_sde (SB3 would ignore it)."""
+    from zoo.errors import ZooError
+    from zoo.files import read_arrays
+
+    overrides = {"use_sde": True, "log_std_init": -4.0, "learning_starts": 300, "eval_freq": 0,
+                 "stop_at_return": None, "save_replay_buffer": True, "net_arch": [16]}
+    off_policy = {}  # how far the warm-up actions were from the (never updated) policy's greedy ones
+    for at_warmup in (False, True):
+        result = train("sac", "Pendulum-v1", seed=0, n_timesteps=300, out_dir=tmp_path,
+                       overrides={**overrides, "use_sde_at_warmup": at_warmup})
+        assert result.agent.n_updates == 0
+        replay = read_arrays(result.run_dir / "replay_buffer.npz", "a replay buffer")
+        greedy = result.agent.greedy_actions(replay["observations"])
+        off_policy[at_warmup] = float(np.abs(replay["actions"] - greedy).mean())
+    assert off_policy[False] > 0.8 and off_policy[True] < 0.2, off_policy
+    with pytest.raises(ZooError, match="use_sde_at_warmup .* needs use_sde: true"):
+        train("sac", "Pendulum-v1", n_timesteps=64, out_dir=tmp_path, overrides={"use_sde_at_warmup": True})
+
+
 @pytest.mark.slow
 def test_sac_gsde_solves_mountain_car_on_the_shipped_entry(tmp_path):
     """The shipped MountainCarContinuous entry (RL Zoo's, gSDE) reaches the goal: without gSDE

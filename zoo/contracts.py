@@ -212,6 +212,11 @@ class OffPolicyAgent(Agent, Protocol):
         """n uniformly random actions at once (the warm-up steps; Box.sample costs ~30 us each)."""
         ...
 
+    def explores_at_warmup(self) -> bool:
+        """Whether the warm-up steps take the agent's exploring action instead of random ones
+        (SAC's use_sde_at_warmup)."""
+        ...
+
     def make_replay_buffer(self, capacity: int, seed: int | None) -> ReplayStore: ...
 
     def record_observation(self, observation: np.ndarray) -> None:

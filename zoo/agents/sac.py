@@ -76,12 +76,15 @@ class SACConfig(OffPolicyConfig):
     use_sde: bool = False  # continuous actions: gSDE exploration (above) instead of per-step noise
     sde_sample_freq: int = -1  # gSDE: draw E every N env steps (-1: once per train_freq steps)
     log_std_init: float = -3.0  # gSDE: initial log std of E's entries (SB3's SAC default)
+    use_sde_at_warmup: bool = False  # gSDE: the learning_starts steps explore with the policy, not at random
 
     def __post_init__(self):
         super().__post_init__()
         if not 0.0 < self.tau <= 1.0:
             raise ValueError(f"tau must be in (0, 1], got {self.tau}")
         check_sde_sample_freq(self.sde_sample_freq)
+        if self.use_sde_at_warmup and not self.use_sde:  # SB3 ignores it there; a typo'd entry should hear
+            raise ValueError("use_sde_at_warmup explores the warm-up steps by gSDE: it needs use_sde: true")
         if self.ent_coef is not None and self.ent_coef < 0:
             raise ValueError(f"ent_coef must be >= 0, got {self.ent_coef}")
         parse_schedule(self.learning_rate, "learning_rate")
@@ -415,6 +418,9 @@ class SACAgent(BaseAgent):
             with torch.inference_mode():
                 out = self.actor(torch.from_numpy(flat).to(self.device)).cpu().numpy()
         return out.argmax(1) if self.discrete else self.box_actions().batch_to_env(np.tanh(out))
+
+    def explores_at_warmup(self) -> bool:
+        return self.config.use_sde_at_warmup  # SB3's SAC: the gSDE policy's actions from the first step
 
     def random_actions(self, n: int) -> np.ndarray:
         if self.discrete:

@@ -112,7 +112,7 @@ def _sb3_sac(config: Any, action_space: Any) -> tuple[Callable, dict[str, Any], 
     kwargs["ent_coef"] = config.ent_coef if config.ent_coef is not None else f"auto_{config.initial_alpha}"
     kwargs["target_entropy"] = "auto" if config.target_entropy is None else config.target_entropy
     if config.use_sde:  # SB3's own defaults otherwise: the same as ours
-        kwargs.update(use_sde=True, sde_sample_freq=config.sde_sample_freq)
+        kwargs.update(use_sde=True, sde_sample_freq=config.sde_sample_freq, use_sde_at_warmup=config.use_sde_at_warmup)
         kwargs["policy_kwargs"]["log_std_init"] = config.log_std_init
     return SAC, kwargs, []
 

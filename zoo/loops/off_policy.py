@@ -1,6 +1,7 @@
 """The off-policy loop (DQN family, DDPG, SAC, vision DQN): act, store, learn from replay.
 
-Per env step: act (random until `learning_starts`, then the agent's exploring action), store
+Per env step: act (random until `learning_starts` unless the agent explores from the start, then
+the agent's exploring action), store
 the transition, and every `train_freq` steps run `gradient_steps` updates on batches of the
 replay buffer. The monitor evaluates every `eval_freq` steps on the evaluation env and tells
 the callbacks (logs, best checkpoint, early stop). What the agent offers is
@@ -37,7 +38,8 @@ def off_policy_loop(agent: OffPolicyAgent, env: gym.Env, eval_envs: EvaluationEn
     buffer = agent.make_replay_buffer(min(config.buffer_size, config.n_timesteps), seed)
     if replay is not None:
         buffer.load_state_arrays(replay)
-    warmup_actions = agent.random_actions(max(0, config.learning_starts - start_step))
+    random_warmup = not agent.explores_at_warmup()
+    warmup_actions = agent.random_actions(max(0, config.learning_starts - start_step) if random_warmup else 0)
     monitor = TrainingMonitor(agent, config, eval_envs, callbacks, seed=seed, start_step=start_step)
     watch_steps = monitor.watches_steps
     metrics: Metrics = {}
@@ -50,7 +52,7 @@ def off_policy_loop(agent: OffPolicyAgent, env: gym.Env, eval_envs: EvaluationEn
             if stop is not None and stop.requested:
                 step -= 1
                 break
-            if step <= config.learning_starts:
+            if step <= config.learning_starts and random_warmup:
                 action = warmup_actions[step - start_step - 1]
             else:
                 action = agent.take_action(observation)
