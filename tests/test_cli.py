@@ -137,6 +137,14 @@ def test_bad_input_gives_one_clear_error_and_exit_code_1(tmp_path, args, message
     assert not (tmp_path / "runs").exists()  # and no run folder left
 
 
+@pytest.mark.parametrize("args, message", [(["train"], "Missing argument 'algo'"),
+                                           (["train", "dqn", "CartPole-v1", "--stepz", "3"], "No such option: --stepz")])
+def test_a_command_line_the_parser_cannot_read_exits_2(tmp_path, args, message):
+    result = zoo(*args, cwd=tmp_path)
+    assert result.exit_code == 2 and message in result.output  # Click's usage error (README, Exit codes)
+    assert not (tmp_path / "runs").exists()
+
+
 def test_evaluating_a_checkpoint_of_another_env_is_refused(tmp_path):
     assert zoo("train", "value_iteration", "CliffWalking4x12-v0", cwd=tmp_path).exit_code == 0
     path = tmp_path / "runs" / "value_iteration" / "CliffWalking4x12-v0_1"
