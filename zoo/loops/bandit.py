@@ -44,7 +44,7 @@ def run_bandit(agent: BanditAgent, env: gym.Env, n_steps: int, *, seed: int | No
     rewards = np.zeros(n_steps)
     regrets = np.zeros(n_steps)
     observation, info = env.reset(seed=seed)
-    check_bandit_info(agent.algo, info)
+    check_bandit_info(getattr(agent, "algo", type(agent).__name__), info)  # duck-typed agents too
     step = 0
     for step in range(n_steps):
         if stop is not None and stop.requested:
