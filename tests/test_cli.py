@@ -137,8 +137,9 @@ def test_bad_input_gives_one_clear_error_and_exit_code_1(tmp_path, args, message
     assert not (tmp_path / "runs").exists()  # and no run folder left
 
 
-@pytest.mark.parametrize("args, message", [(["train"], "Missing argument 'algo'"),
-                                           (["train", "dqn", "CartPole-v1", "--stepz", "3"], "No such option: --stepz")])
+@pytest.mark.parametrize("args, message", [
+    (["train"], "Missing argument 'algo'"),
+    (["train", "dqn", "CartPole-v1", "--stepz", "3"], "No such option: --stepz")])
 def test_a_command_line_the_parser_cannot_read_exits_2(tmp_path, args, message):
     result = zoo(*args, cwd=tmp_path)
     assert result.exit_code == 2 and message in result.output  # Click's usage error (README, Exit codes)
