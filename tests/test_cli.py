@@ -248,6 +248,26 @@ def test_enjoy_shows_a_pixel_agent_the_frames_it_sees(tmp_path, monkeypatch):
     assert "episode 1: return -13.00" in result.output and "C  C" not in result.output
 
 
+def test_a_process_zoo_spawns_for_itself_imports_torch_frozen_before_unpickling_its_call(tmp_path):
+    # `zoo tune --workers N`'s workers: zoo.startup.call_in_own_process imports torch as a `zoo`
+    # command does before it unpickles the call, whose module (zoo.threads here, zoo.tune.study
+    # for the workers) would import torch unfrozen
+    import pickle
+
+    import zoo.threads
+
+    call = pickle.dumps((zoo.threads.numpy_blas_threads, ()))
+    result = run_python(
+        "import gc, sys\n"
+        "from zoo.startup import call_in_own_process\n"
+        "assert 'torch' not in sys.modules\n"
+        f"call_in_own_process(bytes.fromhex('{call.hex()}'))\n"
+        "print(gc.get_freeze_count(), 'zoo.threads' in sys.modules)\n", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    frozen, imported = result.stdout.split()
+    assert int(frozen) > 50_000 and imported == "True"
+
+
 def test_commands_that_need_torch_import_it_without_the_collector_and_freeze_it(tmp_path):
     # zoo/startup.py: a `zoo train` process imports torch with the collector off and moves its
     # objects out of the collector's reach (quicker start and exit); the collector is back on for

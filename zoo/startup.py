@@ -20,7 +20,9 @@ never calls it, and it does nothing once torch is imported.
 from __future__ import annotations
 
 import gc
+import pickle
 import sys
+from typing import Any
 
 
 def import_torch() -> None:
@@ -36,3 +38,15 @@ def import_torch() -> None:
         if enabled:
             gc.enable()
     gc.freeze()
+
+
+def call_in_own_process(pickled_call: bytes, **shared: Any) -> Any:
+    """The target of a process zoo spawns for itself (`zoo tune --workers N`): torch imported as
+    above first, then `function(*args, **shared)`, the function and its arguments unpickled from
+    `pickled_call` (made by our own parent process) only then. Given to the process as its
+    target and arguments, they would import their modules, and torch with them, as the child
+    unpickles them, before this could run. `shared`: what multiprocessing passes only by
+    inheritance (a shared Value)."""
+    import_torch()
+    function, args = pickle.loads(pickled_call)
+    return function(*args, **shared)

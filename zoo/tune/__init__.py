@@ -9,6 +9,7 @@ import csv
 import dataclasses
 import multiprocessing
 import multiprocessing.connection
+import pickle
 import signal
 import warnings
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from zoo.errors import ZooError, brief
+from zoo.startup import call_in_own_process
 from zoo.tune.study import TuneJob, load_job_space, open_storage, open_study, run_worker
 
 if TYPE_CHECKING:
@@ -98,7 +100,10 @@ def _run_workers(job: TuneJob, workers: int) -> str | None:
 
     context = multiprocessing.get_context("spawn")
     ready = context.Value("i", 0)  # how many have started up (zoo.tune.study.start_together)
-    processes = [context.Process(target=run_worker, args=(job, index, ready, workers)) for index in range(workers)]
+    # each worker's process is ours: it imports torch as a `zoo` command does (zoo/startup.py)
+    processes = [context.Process(target=call_in_own_process, kwargs={"ready": ready, "n_workers": workers},
+                                 args=(pickle.dumps((run_worker, (job, index))),))
+                 for index in range(workers)]
     with stop_on_interrupt() as stop:
         # Started with Ctrl-C held (blocked): a Ctrl-C during their seconds of imports used to
         # kill them mid-import (exit -2, reported as a worker error) or print a traceback; now
