@@ -1,11 +1,10 @@
 """The off-policy loop (DQN family, DDPG, SAC, vision DQN): act, store, learn from replay.
 
-Per env step: act (random until `learning_starts` unless the agent explores from the start, then
-the agent's exploring action), store
-the transition, and every `train_freq` steps run `gradient_steps` updates on batches of the
-replay buffer. The monitor evaluates every `eval_freq` steps on the evaluation env and tells
-the callbacks (logs, best checkpoint, early stop). What the agent offers is
-`zoo.contracts.OffPolicyAgent`.
+Per env step: act (at random until `learning_starts`, unless the agent explores from the first
+step, SAC's use_sde_at_warmup; then the agent's exploring action), store the transition, and
+every `train_freq` steps run `gradient_steps` updates on batches of the replay buffer. The
+monitor evaluates every `eval_freq` steps on the evaluation env and tells the callbacks (logs,
+best checkpoint, early stop). What the agent offers is `zoo.contracts.OffPolicyAgent`.
 """
 
 from __future__ import annotations
