@@ -238,6 +238,25 @@ def test_enjoy_renders_a_human_window_for_envs_without_ansi(tmp_path, monkeypatc
     assert "episode 1: return" in result.output
 
 
+@pytest.mark.slow  # ~10 s: a window opens, then the signal
+def test_sigterm_ends_enjoy_with_a_window(tmp_path):
+    # pygame's SDL would take SIGTERM over and turn it into a quit event nobody reads: `kill`
+    # left `zoo enjoy --render` playing on (zoo/play.py keeps SDL's handlers out)
+    process = subprocess.Popen([sys.executable, "-m", "zoo", "enjoy", "dqn", "CartPole-v1", "--render", "--episodes",
+                                "50"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    assert "Playing dqn on CartPole-v1" in process.stdout.readline()
+    time.sleep(3)  # the window is open (the first render), the episodes under way
+    assert process.poll() is None
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    finally:
+        process.kill()
+        process.communicate()
+    assert process.returncode == -signal.SIGTERM
+
+
 @pytest.mark.slow  # ~4 s of CNN training; the vision agent's protocol is in the default run
 def test_enjoy_shows_a_pixel_agent_the_frames_it_sees(tmp_path, monkeypatch):
     # The shipped vision agent observes the cliff's rgb_array render; --render shows those
