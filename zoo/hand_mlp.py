@@ -90,7 +90,8 @@ _ACTIVATIONS = {nn.ReLU: "relu", nn.Tanh: "tanh"}
 class HandMLP:
     def __init__(self, backend: Backend = "numpy", *, skip_dead_units: bool = False) -> None:
         self.ops: NumpyOps | TorchOps = NumpyOps() if backend == "numpy" else TorchOps()
-        self.skip_dead_units = skip_dead_units  # see TorchOps.live_outputs
+        # see TorchOps.live_outputs; numpy's networks are the small ones, where it would not pay
+        self.skip_dead_units = skip_dead_units and backend == "torch"
         self.layers: list[_Linear | str] = []
         self._kept: list[Any] = []
 
@@ -203,14 +204,14 @@ class HandMLP:
 
     def _live_outputs(self, layer: _Linear, index: int, inputs: Any, rows: slice) -> Live:
         """The output units of `layer` (at `index`, fed `inputs`) that the ReLU after it let
-        through for some row of the kept pass (`rows` of it), as the ops select them; None for
-        all of them, or where the ops do not leave dead units out (TorchOps.live_outputs)."""
+        through for some row of the kept pass (`rows` of it); None for all of them, or where
+        this mirror does not leave dead units out (TorchOps.live_outputs)."""
         if not self.skip_dead_units or index + 1 >= len(self.layers) or self.layers[index + 1] != "relu":
             return None
         activation = self._kept[index + 1]
         if rows != slice(None):
             activation = activation[..., rows, :]
-        return self.ops.live_outputs(activation, inputs, layer)
+        return TorchOps.live_outputs(activation, inputs, layer)
 
 
 class NumpyOps:
@@ -236,10 +237,6 @@ class NumpyOps:
     @staticmethod
     def activation_backward(name: str, d: np.ndarray, kept: np.ndarray, *, in_place: bool) -> np.ndarray:
         return d * (kept > 0) if name == "relu" else d * (1.0 - kept * kept)
-
-    @staticmethod
-    def live_outputs(activation: np.ndarray, inputs: np.ndarray, layer: _Linear) -> None:
-        return None  # numpy's networks are the small ones, where leaving units out would not pay
 
     @staticmethod
     def weight_gradient(d: np.ndarray, kept: np.ndarray, layer: _Linear, live: Live) -> None:
