@@ -548,6 +548,28 @@ def test_sigterm_saves_flushes_the_logs_and_exits_143(tmp_path):
     assert len((run / "evaluations.csv").read_text().splitlines()) > 1
 
 
+def test_sigkill_loses_only_the_steps_since_the_last_periodic_checkpoint(tmp_path):
+    """No handler runs on SIGKILL (or the OOM killer, or a power cut): the run's periodic
+    checkpoints (save_freq) and their replay buffer are what `--resume RUN_DIR` goes on from."""
+    process = _start_training(tmp_path, "dqn", "CartPole-v1", "--steps", "100000000", "--save-freq", "2000",
+                              "--hp", "eval_freq=0", "--hp", "stop_at_return=null", "--hp", "save_replay_buffer=true")
+    run = tmp_path / "runs" / "dqn" / "CartPole-v1_1"
+    deadline = time.time() + 90
+    while not (run / "checkpoints" / "replay_buffer_4000_steps.npz").exists():
+        assert process.poll() is None and time.time() < deadline, process.communicate()
+        time.sleep(0.05)
+    process.kill()
+    process.communicate(timeout=30)
+    assert not (run / "model.zip").exists()
+    kept = sorted(int(path.name.split("_")[1]) for path in (run / "checkpoints").glob("model_*_steps.zip"))
+    assert kept[:2] == [2000, 4000] and all(step % 2000 == 0 for step in kept)
+    result = CliRunner().invoke(app, ["train", "dqn", "CartPole-v1", "--resume", str(run), "--steps",
+                                      str(kept[-1] + 1000), "--out", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    # wherever the kill landed, the latest model has its buffer (written before it)
+    assert f"resumed at step {kept[-1]} from" in result.output and "with its replay buffer" in result.output
+
+
 def test_a_relayed_sigterm_landing_during_the_final_save_keeps_the_model_and_the_ctrl_c(tmp_path):
     # CI (2026-11-26): `zoo benchmark --time-to-solve` got the terminal's Ctrl-C with its `zoo train`
     # child and relayed SIGTERM, which reached the child while it saved, after its stop handlers

@@ -1,13 +1,17 @@
-"""`zoo train --resume RUN_DIR`: continue from the last checkpoint, replay buffer included."""
+"""`zoo train --resume RUN_DIR`: continue from the last checkpoint, replay buffer included; periodic
+checkpoints (save_freq), what a killed run goes on from."""
 
 from __future__ import annotations
 
 import csv
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from zoo.callbacks import Callback
 from zoo.checkpoint import read_checkpoint
 from zoo.cli import app
 from zoo.errors import ZooError
@@ -56,6 +60,70 @@ def test_resume_refuses_what_cannot_go_on(tmp_path):
         train("value_iteration", "CliffWalking4x12-v0", out_dir=tmp_path, resume=first.run_dir)
 
 
+class StopAt(Callback):
+    def __init__(self, step):
+        self.step = step
+
+    def on_step(self, step):
+        return step >= self.step
+
+
+def test_periodic_checkpoints_hold_the_agent_at_their_step_and_a_killed_run_resumes_from_the_latest(tmp_path):
+    settings = {"n_timesteps": 1000, "learning_starts": 200, "eval_freq": 0, "stop_at_return": None,
+                "save_replay_buffer": True}
+    # the entry updates every 256 steps (train_freq): each checkpoint is taken right after an update
+    run = train("dqn", "CartPole-v1", seed=0, out_dir=tmp_path / "a", overrides={**settings, "save_freq": 256})
+    folder = run.run_dir / "checkpoints"
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "model_256_steps.zip", "model_512_steps.zip", "model_768_steps.zip", "replay_buffer_768_steps.npz"]
+    for step in (256, 512, 768):
+        assert read_checkpoint(folder / f"model_{step}_steps.zip")[0]["num_timesteps"] == step
+
+    # The same run stopped at step 512 saves, as its final model, what the periodic checkpoint holds.
+    stopped = train("dqn", "CartPole-v1", seed=0, out_dir=tmp_path / "b", overrides=settings, callbacks=[StopAt(512)])
+    periodic, final = read_checkpoint(folder / "model_512_steps.zip")[1], read_checkpoint(stopped.checkpoint)[1]
+    assert periodic.keys() == final.keys()
+    assert all(np.array_equal(periodic[name], final[name]) for name in final)
+
+    # Killed before its final save: no model.zip, no replay_buffer.npz. It goes on from step 768.
+    (run.run_dir / "model.zip").unlink()
+    (run.run_dir / "replay_buffer.npz").unlink()
+    result = CliRunner().invoke(app, ["train", "dqn", "CartPole-v1", "--resume", str(run.run_dir), "--steps", "1500",
+                                      "--out", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    assert "resumed at step 768 from" in result.output and "model_768_steps.zip with its replay buffer" in result.output
+    resumed = tmp_path / "a" / "dqn" / "CartPole-v1_2"
+    assert min(logged_steps(resumed)) > 768
+    assert sorted(path.name for path in (resumed / "checkpoints").iterdir()) == [  # its save_freq goes on too
+        "model_1024_steps.zip", "model_1280_steps.zip", "replay_buffer_1280_steps.npz"]
+
+
+def test_on_policy_runs_keep_checkpoints_between_rollouts(tmp_path):
+    result = CliRunner().invoke(app, ["train", "actor_critic", "CartPole-v1", "--steps", "1100", "--save-freq", "500",
+                                      "--hp", "eval_freq=0", "--hp", "stop_at_return=null", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    # rollouts of the entry's 16 envs x 16 steps end at 256, 512, ..., 1280: the first at or past 500, 1000
+    folder = tmp_path / "actor_critic" / "CartPole-v1_1" / "checkpoints"
+    assert sorted(path.name for path in folder.iterdir()) == ["model_1024_steps.zip", "model_512_steps.zip"]
+    assert read_checkpoint(folder / "model_512_steps.zip")[0]["num_timesteps"] == 512
+
+
+def test_save_freq_refusals(tmp_path):
+    runner = CliRunner()
+    for args, says in ((["dqn", "CartPole-v1", "--save-freq", "-1"], "--save-freq must be >= 0"),
+                       (["ucb", "BernoulliBandit-v0", "--save-freq", "10"], "keeps no periodic checkpoints"),
+                       (["dqn", "CartPole-v1", "--hp", "save_freq=-1"], "save_freq must be >= 0")):
+        result = runner.invoke(app, ["train", *args, "--out", str(tmp_path)])
+        assert result.exit_code == 1 and says in result.output, result.output
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
+    # a run that ended before its final save and kept no periodic checkpoints: what it has is named
+    run = tmp_path / "dqn" / "CartPole-v1_1"
+    run.mkdir(parents=True)
+    (run / "best_model.zip").write_bytes(b"")
+    with pytest.raises(ZooError, match=r"no model.zip .* no periodic checkpoints .* --resume .*best_model.zip"):
+        train("dqn", "CartPole-v1", out_dir=tmp_path, n_timesteps=600, resume=run)
+
+
 def test_frame_buffer_state_round_trip():
     rng = np.random.default_rng(0)
     buffer = FrameReplayBuffer(50, (2, 3, 3), frame_channels=1, seed=0)
@@ -70,3 +138,37 @@ def test_frame_buffer_state_round_trip():
     a, b = buffer.sample(20), copy.sample(20)
     for name in ("observations", "actions", "rewards", "next_observations", "terminated"):
         assert np.array_equal(getattr(a, name).numpy(), getattr(b, name).numpy())
+
+
+def test_evaluate_enjoy_and_upload_pick_a_runs_checkpoint_as_rl_zoo_does(tmp_path):
+    run = train("dqn", "CartPole-v1", seed=0, out_dir=tmp_path, overrides={
+        "n_timesteps": 1000, "learning_starts": 200, "eval_freq": 500, "n_eval_episodes": 2, "stop_at_return": None,
+        "save_freq": 256}).run_dir
+    runner = CliRunner()
+
+    def played(*flags):
+        result = runner.invoke(app, ["evaluate", "dqn", "CartPole-v1", "--episodes", "1", "--json", "--runs-dir",
+                                     str(tmp_path), *flags])
+        assert result.exit_code == 0, result.output
+        return Path(json.loads(result.output)["checkpoint"])
+
+    assert played() == run / "model.zip"
+    assert played("--load-best") == run / "best_model.zip"
+    assert played("--load-last-checkpoint") == run / "checkpoints" / "model_768_steps.zip"
+    assert played("--path", str(run), "--load-checkpoint", "512") == run / "checkpoints" / "model_512_steps.zip"
+    result = runner.invoke(app, ["enjoy", "dqn", "CartPole-v1", "--episodes", "1", "--runs-dir", str(tmp_path),
+                                 "--load-checkpoint", "256"])
+    assert result.exit_code == 0 and "model_256_steps.zip" in result.output, result.output
+    result = runner.invoke(app, ["upload", "dqn", "CartPole-v1", "--repo-id", "me/dqn", "--runs-dir", str(tmp_path),
+                                 "--load-best", "--no-video", "--episodes", "1", "--out", str(tmp_path / "hub")])
+    assert result.exit_code == 0 and "best_model.zip" in result.output, result.output
+
+    for flags, says in (
+            (["--load-best", "--load-checkpoint", "256"], "Give one of --load-best and --load-checkpoint"),
+            (["--load-checkpoint", "-1"], "--load-checkpoint takes the env step"),
+            (["--path", str(run), "--load-checkpoint", "500"], "(its periodic checkpoints: steps 256, 512, 768)"),
+            (["--path", str(run / "model.zip"), "--load-best"], "is not a folder"),
+            (["--load-best", "--from-hub", "me/dqn"], "a Hub repo holds one agent"),
+            (["--runs-dir", str(tmp_path / "elsewhere"), "--load-last-checkpoint"], "need `zoo train --save-freq N`")):
+        result = runner.invoke(app, ["evaluate", "dqn", "CartPole-v1", "--runs-dir", str(tmp_path), *flags])
+        assert result.exit_code == 1 and says in result.output, (flags, result.output)

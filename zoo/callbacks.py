@@ -23,13 +23,12 @@ import numpy as np
 
 from zoo.contracts import Agent, Metrics, RunSummary
 from zoo.errors import ZooError
-from zoo.runs import PROGRESS_NAME, CsvLog
+from zoo.runs import BEST_CHECKPOINT_NAME, PROGRESS_NAME, CsvLog
 
 if TYPE_CHECKING:
     from rich.progress import Progress
 
 EVALUATIONS_NAME = "evaluations.csv"
-BEST_CHECKPOINT_NAME = "best_model.zip"
 TENSORBOARD_DIR_NAME = "tensorboard"
 
 

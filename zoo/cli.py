@@ -60,6 +60,16 @@ HyperparamsOpt = Annotated[
     typer.Option("--hyperparams", help="Another hyperparameter set: a shipped set's name (rl_zoo) or a YAML path."),
 ]
 SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Env seed; default: the agent's training seed.")]
+LoadBestOpt = Annotated[
+    bool, typer.Option("--load-best", help="The run's best_model.zip (its best evaluation), not its final model."),
+]
+LoadCheckpointOpt = Annotated[
+    Optional[int], typer.Option("--load-checkpoint", help="The run's periodic checkpoint of this env step "
+                                "(zoo train --save-freq)."),
+]
+LoadLastOpt = Annotated[
+    bool, typer.Option("--load-last-checkpoint", help="The run's latest periodic checkpoint."),
+]
 FromHubOpt = Annotated[
     Optional[str], typer.Option("--from-hub", help="Download this Hub repo (ORG/NAME) and play its agent."),
 ]
@@ -134,6 +144,10 @@ def train(
     tensorboard: Annotated[
         bool, typer.Option("--tensorboard", help="Also log the curves to RUN_DIR/tensorboard (extra: tensorboard).")
     ] = False,
+    save_freq: Annotated[
+        Optional[int], typer.Option("--save-freq", help="A checkpoint every N env steps in RUN_DIR/checkpoints/, "
+                                    "what --resume RUN_DIR of a killed run goes on from (save_freq).")
+    ] = None,
     device: DeviceOpt = "auto",
     env_package: EnvPackageOpt = None,
 ):
@@ -156,10 +170,11 @@ def train(
 
     result = train_agent(algo, env_id, seed=seed, n_timesteps=steps, overrides=overrides, out_dir=out,
                          progress=True, hyperparams=hyperparams, resume=resume, tensorboard=tensorboard,
-                         device=device, on_start=announce)
+                         device=device, on_start=announce, save_freq=save_freq)
     if resume is not None:
-        console.print(f"resumed at step {result.summary['resumed_from_step']}"
-                      + (" with its replay buffer" if result.summary["replay_buffer_restored"] else ""))
+        console.print(f"resumed at step {result.summary['resumed_from_step']} from "
+                      f"{escape(result.summary['resumed_from'])}"
+                      + (" with its replay buffer" if result.summary["replay_buffer_restored"] else ""), soft_wrap=True)
     summary = result.summary
     if "final_regret" in summary:
         console.print(f"final cumulative regret after {summary['steps']} pulls: [bold]{summary['final_regret']:.2f}[/]")
@@ -186,12 +201,23 @@ def train(
         raise typer.Exit(code)
 
 
+def _checkpoint_choice(load_best: bool, load_checkpoint: Optional[int], load_last: bool):
+    """RL Zoo's three flags as one zoo.runs.CheckpointChoice (at most one of them)."""
+    asked = [flag for flag, given in (("--load-best", load_best), ("--load-checkpoint", load_checkpoint is not None),
+                                      ("--load-last-checkpoint", load_last)) if given]
+    if len(asked) > 1:
+        raise ZooError(f"Give one of {' and '.join(asked)}: each picks the checkpoint to play.")
+    if load_checkpoint is not None and load_checkpoint < 0:
+        raise ZooError(f"--load-checkpoint takes the env step of a periodic checkpoint, got {load_checkpoint}.")
+    return "best" if load_best else "last" if load_last else load_checkpoint
+
+
 def _open(algo: str, env_id: str, path: Optional[Path], runs_dir: Path, render: bool = False,
-          video: bool = False, from_hub: Optional[str] = None, device: str = "cpu"):
+          video: bool = False, from_hub: Optional[str] = None, device: str = "cpu", which=None):
     from zoo.play import open_agent
 
     opened = open_agent(algo, env_id, path, runs_dir=runs_dir, from_hub=from_hub, render=render, video=video,
-                        device=device)
+                        device=device, which=which)
     return opened.checkpoint, opened.agent, opened.env
 
 
@@ -222,6 +248,9 @@ def evaluate(
     deterministic: Annotated[bool, typer.Option("--deterministic/--stochastic")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
     from_hub: FromHubOpt = None,
+    load_best: LoadBestOpt = False,
+    load_checkpoint: LoadCheckpointOpt = None,
+    load_last_checkpoint: LoadLastOpt = False,
     device: DeviceOpt = "auto",
     env_package: EnvPackageOpt = None,
 ):
@@ -232,7 +261,8 @@ def evaluate(
 
     if episodes < 1:
         raise ZooError("--episodes must be at least 1.")
-    checkpoint, agent, env = _open(algo, env_id, path, runs_dir, from_hub=from_hub, device=device)
+    which = _checkpoint_choice(load_best, load_checkpoint, load_last_checkpoint)
+    checkpoint, agent, env = _open(algo, env_id, path, runs_dir, from_hub=from_hub, device=device, which=which)
     # Default seed: the training seed, which for a bandit is the problem the agent learned.
     evaluation = evaluate_agent(agent, env, episodes, deterministic=deterministic,
                                 seed=agent.seed if seed is None else seed)
@@ -261,6 +291,9 @@ def enjoy(
         Optional[Path], typer.Option("--video", help="Record to this .mp4 or .gif instead (headless).")
     ] = None,
     from_hub: FromHubOpt = None,
+    load_best: LoadBestOpt = False,
+    load_checkpoint: LoadCheckpointOpt = None,
+    load_last_checkpoint: LoadLastOpt = False,
     device: DeviceOpt = "auto",
     env_package: EnvPackageOpt = None,
 ):
@@ -273,8 +306,8 @@ def enjoy(
         raise ZooError("--episodes must be at least 1.")
     if video is not None and render:
         raise ZooError("--video records without a window; drop --render.")
-    checkpoint, agent, env = _open(algo, env_id, path, runs_dir, render, video is not None, from_hub,
-                                            device)
+    which = _checkpoint_choice(load_best, load_checkpoint, load_last_checkpoint)
+    checkpoint, agent, env = _open(algo, env_id, path, runs_dir, render, video is not None, from_hub, device, which)
     console.print(f"Playing [bold]{agent.algo}[/] on [bold]{escape(env_id)}[/] from {escape(str(checkpoint))}")
     if video is not None:
         from zoo.video import record_agent
@@ -319,6 +352,9 @@ def upload(
     episodes: Annotated[int, typer.Option(help="Deterministic episodes for the reported result.")] = 10,
     video: Annotated[bool, typer.Option("--video/--no-video", help="Include a replay video (mp4).")] = True,
     private: Annotated[bool, typer.Option("--private", help="Create the repo private.")] = False,
+    load_best: LoadBestOpt = False,
+    load_checkpoint: LoadCheckpointOpt = None,
+    load_last_checkpoint: LoadLastOpt = False,
     env_package: EnvPackageOpt = None,
 ):
     """Package an agent (checkpoint, hyperparameters, results, video, model card) and push it to the Hub."""
@@ -330,7 +366,8 @@ def upload(
 
     if episodes < 1:
         raise ZooError("--episodes must be at least 1.")
-    checkpoint, agent, env = _open(algo, env_id, path, runs_dir)
+    which = _checkpoint_choice(load_best, load_checkpoint, load_last_checkpoint)
+    checkpoint, agent, env = _open(algo, env_id, path, runs_dir, which=which)
     env.close()
     if out is not None:
         folder = package(agent, env_id, repo_id, out, episodes=episodes, video=video)

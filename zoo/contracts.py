@@ -49,12 +49,16 @@ class TrainingConfig:
     # of an early, fragile policy from ending training (SB3's callback stops at the first).
     stop_streak: int = 1
     n_threads: int = 1  # torch's and numpy's BLAS threads (zoo/threads.py); one is fastest for small networks here
+    # Env steps between checkpoints kept in RUN_DIR/checkpoints/ (0: none), what a run killed
+    # outright (SIGKILL, out of memory, a power cut: no final save) resumes from. SB3's
+    # CheckpointCallback, RL Zoo's --save-freq.
+    save_freq: int = 0
 
     def __post_init__(self) -> None:
         for name in ("n_timesteps", "n_eval_episodes", "stop_streak"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("eval_freq", "n_threads"):
+        for name in ("eval_freq", "n_threads", "save_freq"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0.0 <= self.gamma <= 1.0:

@@ -1,4 +1,5 @@
-"""Run directories: `runs/<algo>/<env>_<n>/` with config.yml, model.zip and progress.csv."""
+"""Run directories: `runs/<algo>/<env>_<n>/` with config.yml, model.zip and progress.csv;
+replay_buffer.npz (save_replay_buffer) and checkpoints/ (save_freq) when the run keeps them."""
 
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ from zoo.checkpoint import CHECKPOINT_NAME
 
 CONFIG_NAME = "config.yml"
 PROGRESS_NAME = "progress.csv"
+REPLAY_BUFFER_NAME = "replay_buffer.npz"
+BEST_CHECKPOINT_NAME = "best_model.zip"
+CHECKPOINTS_DIR_NAME = "checkpoints"
+# RL Zoo's periodic checkpoints are rl_model_<step>_steps.zip; ours are model_<step>_steps.zip,
+# each with replay_buffer_<step>_steps.npz beside it when the run keeps its buffer.
+_PERIODIC_CHECKPOINT = re.compile(r"model_(\d+)_steps\.zip")
 
 
 def env_dir_name(env_id: str) -> str:
@@ -47,25 +54,103 @@ def new_run_dir(root: str | Path, algo: str, env_id: str) -> Path:
         raise ZooError(f"--out {root}: cannot make a run folder in it ({error.strerror or error}).") from None
 
 
-def latest_checkpoint(root: str | Path, algo: str, env_id: str) -> Path | None:
-    """model.zip of the highest-numbered run of algo on env under root, if any."""
+def periodic_checkpoint_path(run_dir: Path, step: int) -> Path:
+    return run_dir / CHECKPOINTS_DIR_NAME / f"model_{step}_steps.zip"
+
+
+def periodic_replay_path(run_dir: Path, step: int) -> Path:
+    return run_dir / CHECKPOINTS_DIR_NAME / f"replay_buffer_{step}_steps.npz"
+
+
+def replay_buffer_beside(checkpoint: Path) -> Path:
+    """The replay buffer saved with `checkpoint`: replay_buffer.npz beside a run's model.zip,
+    replay_buffer_<step>_steps.npz beside a periodic checkpoint (it may not exist)."""
+    match = _PERIODIC_CHECKPOINT.fullmatch(checkpoint.name)
+    if match is None:
+        return checkpoint.parent / REPLAY_BUFFER_NAME
+    return checkpoint.parent / f"replay_buffer_{match.group(1)}_steps.npz"
+
+
+def latest_periodic_checkpoint(run_dir: Path) -> Path | None:
+    """The periodic checkpoint (save_freq) of the most env steps in `run_dir`, if any."""
+    folder = run_dir / CHECKPOINTS_DIR_NAME
+    if not folder.is_dir():
+        return None
+    steps = [(int(match.group(1)), path) for path in folder.iterdir()
+             if (match := _PERIODIC_CHECKPOINT.fullmatch(path.name)) is not None and path.is_file()]
+    return max(steps)[1] if steps else None
+
+
+# Which of a run's checkpoints to play (RL Zoo's enjoy flags): None its final model.zip, "best"
+# best_model.zip (--load-best), "last" its latest periodic one (--load-last-checkpoint), or
+# the periodic one of that env step (--load-checkpoint N).
+CheckpointChoice = str | int | None
+
+
+def choice_flag(which: CheckpointChoice) -> str:
+    """The command-line flag that asks for `which`, for error messages."""
+    if which == "best":
+        return "--load-best"
+    if which == "last":
+        return "--load-last-checkpoint"
+    return f"--load-checkpoint {which}"
+
+
+def checkpoint_in_run(run_dir: Path, which: CheckpointChoice = None) -> Path | None:
+    """The checkpoint `which` of a run folder, if it has it."""
+    if which == "last":
+        return latest_periodic_checkpoint(run_dir)
+    if which is None:
+        path = run_dir / CHECKPOINT_NAME
+    elif which == "best":
+        path = run_dir / BEST_CHECKPOINT_NAME
+    elif isinstance(which, int):
+        path = periodic_checkpoint_path(run_dir, which)
+    else:
+        raise ValueError(f"no checkpoint choice {which!r}")
+    return path if path.is_file() else None
+
+
+def latest_checkpoint(root: str | Path, algo: str, env_id: str, which: CheckpointChoice = None) -> Path | None:
+    """The checkpoint `which` (default: model.zip) of the highest-numbered run of algo on env
+    under root that has it, if any."""
     parent = Path(root) / algo
     prefix = env_dir_name(env_id) + "_"
     if not parent.is_dir():
         return None
-    runs = sorted(
-        (n, p) for p in parent.iterdir() if (n := _run_number(p, prefix)) is not None and (p / CHECKPOINT_NAME).exists()
-    )
-    return runs[-1][1] / CHECKPOINT_NAME if runs else None
+    runs = sorted((n, p) for p in parent.iterdir() if (n := _run_number(p, prefix)) is not None and p.is_dir())
+    for _, run_dir in reversed(runs):
+        found = checkpoint_in_run(run_dir, which)
+        if found is not None:
+            return found
+    return None
 
 
 def find_checkpoint(algo: str, env_id: str, path: str | Path | None = None,
-                    runs_root: str | Path = "runs") -> Path:
-    """The checkpoint to play: `path` if given, else the latest local run, else the shipped one."""
+                    runs_root: str | Path = "runs", which: CheckpointChoice = None) -> Path:
+    """The checkpoint to play: `path` if given, else the latest local run, else the shipped one.
+    `which` picks among a run folder's checkpoints (`path` must then be a run folder)."""
     from zoo.checkpoint import checkpoint_file
     from zoo.errors import ZooError
     from zoo.paths import trained_dir
 
+    if which is not None:
+        flag = choice_flag(which)
+        if path is not None:
+            if not Path(path).is_dir():
+                raise ZooError(f"{flag} picks a checkpoint in a run folder; --path {path} is not a folder (drop "
+                               f"{flag} to play that file).")
+            found = checkpoint_in_run(Path(path), which)
+            if found is None:
+                raise ZooError(f"{flag}: {path} has no such checkpoint{_periodic_steps(Path(path))}.")
+            return found
+        found = latest_checkpoint(runs_root, algo, env_id, which)
+        if found is None:
+            made_by = ("a run writes it at its evaluations, eval_freq > 0" if which == "best"
+                       else "periodic ones need `zoo train --save-freq N`")
+            raise ZooError(f"{flag}: no {algo} run for {env_id} under {Path(runs_root) / algo} has that checkpoint "
+                           f"({made_by}; the shipped agents have only their final model).")
+        return found
     if path is not None:
         return checkpoint_file(path)
     latest = latest_checkpoint(runs_root, algo, env_id)
@@ -78,6 +163,16 @@ def find_checkpoint(algo: str, env_id: str, path: str | Path | None = None,
         f"No trained {algo} agent for {env_id}: none under {Path(runs_root) / algo} and none shipped "
         f"in trained/. Train one with `zoo train {algo} {env_id}`, or pass --path."
     )
+
+
+def _periodic_steps(run_dir: Path) -> str:
+    """ " (its periodic checkpoints: steps 1000, 2000)", or "" when it has none."""
+    folder = run_dir / CHECKPOINTS_DIR_NAME
+    steps = sorted(int(match.group(1)) for path in folder.iterdir()
+                   if (match := _PERIODIC_CHECKPOINT.fullmatch(path.name))) if folder.is_dir() else []
+    if len(steps) > 8:  # a long run's hundreds: its first few and its last
+        return f" (its {len(steps)} periodic checkpoints: steps {', '.join(map(str, steps[:3]))}, ..., {steps[-1]})"
+    return f" (its periodic checkpoints: steps {', '.join(map(str, steps))})" if steps else ""
 
 
 def write_run_config(run_dir: Path, config: dict[str, Any]) -> Path:

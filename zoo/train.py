@@ -27,7 +27,14 @@ from zoo.errors import ZooError
 from zoo.files import read_arrays
 from zoo.interrupt import StopFlag, stop_on_interrupt
 from zoo.registry import ALGOS, AlgoSpec, get_algo
-from zoo.runs import new_run_dir, write_run_config
+from zoo.runs import (
+    BEST_CHECKPOINT_NAME,
+    CHECKPOINTS_DIR_NAME,
+    latest_periodic_checkpoint,
+    new_run_dir,
+    replay_buffer_beside,
+    write_run_config,
+)
 
 
 @dataclass
@@ -57,6 +64,7 @@ def train(
     callbacks: Sequence[Callback] = (),
     stop: StopFlag | None = None,
     on_start: Callable[[Path], None] | None = None,
+    save_freq: int | None = None,
 ) -> TrainResult:
     """With `resume` (a run directory or checkpoint), training continues from that agent, with
     its hyperparameters and its replay buffer when the run kept one (`save_replay_buffer`), up
@@ -66,7 +74,9 @@ def train(
     step, episode and evaluation of a deep-RL run and may stop it. `stop`: a flag of the
     caller's that Ctrl-C and SIGTERM raise (zoo.interrupt), already raised or not. `on_start`
     hears the run directory once the run is set up (its hyperparameters, env and agent
-    accepted), before the first step: where the CLI says what it is training."""
+    accepted), before the first step: where the CLI says what it is training. `save_freq`
+    (the hyperparameter, as a flag): a checkpoint every that many env steps in
+    RUN_DIR/checkpoints/, which `resume` of a killed run's folder goes on from."""
     spec = get_algo(algo)
     check_seed(seed)
     check_env_id(env_id)
@@ -86,6 +96,13 @@ def train(
         if not spec.has_setting("n_timesteps"):
             raise ZooError(f"{spec.name} plans from the env's model and takes no step budget; drop --steps.")
         overrides["n_timesteps"] = n_timesteps
+    if save_freq is not None:
+        if not spec.has_setting("save_freq"):
+            raise ZooError(f"{spec.name} ({spec.family}) keeps no periodic checkpoints, the deep-RL algos do; drop "
+                           "--save-freq.")
+        if save_freq < 0:
+            raise ZooError(f"--save-freq must be >= 0 (env steps between checkpoints; 0: none), got {save_freq}.")
+        overrides["save_freq"] = save_freq
     if "n_envs" in overrides and not spec.has_setting("n_envs"):
         several = [name for name, other in ALGOS.items() if other.has_setting("n_envs")]
         raise ZooError(f"{spec.name} learns from one env at a time; --n-envs is for {', '.join(several)}.")
@@ -140,7 +157,7 @@ def _discard_if_refused(run_dir: Path) -> Iterator[None]:
     try:
         yield
     except ZooError:
-        learned = any(path.suffix == ".zip" for path in run_dir.iterdir()) or any(
+        learned = any(path.suffix == ".zip" or path.name == CHECKPOINTS_DIR_NAME for path in run_dir.iterdir()) or any(
             path.suffix == ".csv" and len(path.read_bytes().splitlines()) > 1 for path in run_dir.iterdir())
         if not learned:
             shutil.rmtree(run_dir, ignore_errors=True)
@@ -197,7 +214,7 @@ def _run_loop(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescript
 
         envs = description.make_vector(config.n_envs, config.vectorization)
         return on_policy_loop(agent, envs, eval_envs, seed=seed, callbacks=every_callback, stop=stop,
-                              start_step=start_step)
+                              start_step=start_step, run_dir=run_dir)
     raise ValueError(f"no training loop for family {spec.family!r}")
 
 
@@ -205,13 +222,9 @@ def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, n_timesteps
             overrides: dict[str, Any], out_dir: str | Path, progress: bool, tensorboard: bool, device: str,
             callbacks: Sequence[Callback], stop: StopFlag | None,
             on_start: Callable[[Path], None] | None) -> TrainResult:
-    from zoo.loops.off_policy import REPLAY_BUFFER_NAME
-
     if not spec.learns_from_experience:
         raise ZooError(f"{spec.name} learns in one go ({spec.family}); there is nothing to resume.")
-    checkpoint = checkpoint_file(resume)
-    if not checkpoint.exists():
-        raise ZooError(f"--resume {resume}: there is no run folder or checkpoint there.")
+    checkpoint = _checkpoint_to_resume(resume)
     metadata, arrays = read_checkpoint(checkpoint)  # read once: its config first, then its arrays
     check_compatible(metadata, checkpoint, algo=spec.name, env_id=env_id)
     previous_steps = int(metadata.get("num_timesteps", 0))
@@ -225,7 +238,7 @@ def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, n_timesteps
     description = env_of(agent)  # built for env_id, with the run's kwargs and wrappers
     env = description.make()
     check_compatible(metadata, checkpoint, observation_space=env.observation_space, action_space=env.action_space)
-    replay_path = checkpoint.parent / REPLAY_BUFFER_NAME
+    replay_path = replay_buffer_beside(checkpoint)
     replay = read_arrays(replay_path, "a replay buffer") if spec.family == "off_policy" and replay_path.exists() \
         else None  # read (and refused if bad) before the new run folder exists
     run_dir = new_run_dir(out_dir, spec.name, env_id)
@@ -239,6 +252,25 @@ def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, n_timesteps
         result = _run(spec, agent, env, description, seed, run_dir, progress=progress, tensorboard=tensorboard,
                       callbacks=callbacks, start_step=agent.num_timesteps, replay=replay, stop=stop,
                       on_start=on_start)
+    result.summary["resumed_from"] = str(checkpoint)
     result.summary["resumed_from_step"] = previous_steps
     result.summary["replay_buffer_restored"] = replay is not None
     return result
+
+
+def _checkpoint_to_resume(resume: Path) -> Path:
+    """A checkpoint file, or a run folder's model.zip; a run killed before its final save (no
+    model.zip: SIGKILL, out of memory, a power cut) goes on from its latest periodic checkpoint."""
+    checkpoint = checkpoint_file(resume)
+    if checkpoint.exists():
+        return checkpoint
+    if resume.is_dir():
+        periodic = latest_periodic_checkpoint(resume)
+        if periodic is not None:
+            return periodic
+        best = resume / BEST_CHECKPOINT_NAME
+        hint = (f" It has {best.name}, the best evaluation's agent: --resume {best} goes on from that one."
+                if best.is_file() else "")
+        raise ZooError(f"--resume {resume}: that run has no {CHECKPOINT_NAME} (it ended before its final save) and "
+                       f"no periodic checkpoints (save_freq).{hint}")
+    raise ZooError(f"--resume {resume}: there is no run folder or checkpoint there.")

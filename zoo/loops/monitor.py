@@ -1,7 +1,7 @@
 """What every deep-RL training loop does around the learning itself: count episodes, evaluate
 the deterministic policy every `eval_freq` steps on the evaluation env it is handed, and tell
 the callbacks (zoo/callbacks.py: progress bar, logs, best checkpoint, early stop, TensorBoard,
-a user's own), any of which may stop training.
+a user's own), any of which may stop training; and every `save_freq` steps keep a checkpoint.
 """
 
 from __future__ import annotations
@@ -10,14 +10,24 @@ import math
 import time
 from collections import deque
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
 
 import gymnasium as gym
 import numpy as np
 
-from zoo.callbacks import Callback, Episode, Evaluation, overrides_on_step
+from zoo.callbacks import Callback, Episode, EpisodeLog, Evaluation, EvaluationLog, overrides_on_step
 from zoo.contracts import Agent, Metrics, RunSummary, TrainingConfig
 from zoo.errors import ZooError
 from zoo.evaluation import EvaluationEnvs, evaluate_in_lockstep
+from zoo.files import write_arrays
+from zoo.runs import periodic_checkpoint_path, periodic_replay_path
+
+
+class SavedState(Protocol):
+    """What a periodic checkpoint may keep beside the agent (the off-policy loop's replay buffer)."""
+
+    def state_arrays(self) -> dict[str, np.ndarray]: ...
 
 
 class TrainingDiverged(ZooError):
@@ -36,8 +46,12 @@ def check_finite(metrics: Metrics, step: int) -> None:
 
 
 class TrainingMonitor:
+    """`run_dir` (None: no periodic checkpoints) is where save_freq's checkpoints go, with
+    `replay` (a replay buffer the run keeps) beside them."""
+
     def __init__(self, agent: Agent, config: TrainingConfig, eval_envs: EvaluationEnvs | None,
-                 callbacks: Sequence[Callback], *, seed: int | None, start_step: int = 0):
+                 callbacks: Sequence[Callback], *, seed: int | None, start_step: int = 0,
+                 run_dir: Path | None = None, replay: SavedState | None = None):
         self.agent, self.config, self.callbacks = agent, config, list(callbacks)
         self.eval_envs = eval_envs if config.eval_freq > 0 else None
         # Seeded once, apart from training's stream; every evaluation then plays fresh episodes.
@@ -49,6 +63,11 @@ class TrainingMonitor:
                 env.reset(seed=None if eval_seed is None else eval_seed + index)
         self.next_evaluation = config.eval_freq
         self.start_step = start_step  # > 0 when resuming
+        self.run_dir, self.replay = run_dir, replay
+        self.saved_replay: Path | None = None
+        # The first multiple of save_freq past where the run starts (inf: no periodic checkpoints).
+        saves = config.save_freq > 0 and run_dir is not None
+        self.next_checkpoint = (start_step // config.save_freq + 1) * config.save_freq if saves else math.inf
         self.step_callbacks = [callback for callback in self.callbacks if overrides_on_step(callback)]
         self.recent_returns: deque[float] = deque(maxlen=100)
         self.episodes = 0
@@ -89,6 +108,30 @@ class TrainingMonitor:
         evaluation = Evaluation(result.mean, result.std, float(np.mean(result.lengths)), tuple(result.returns),
                                 self.elapsed())
         return any([callback.on_evaluation(step, evaluation) for callback in self.callbacks])
+
+    def checkpoint_if_due(self, step: int) -> None:
+        """At the first step at or past each multiple of save_freq: the agent as
+        RUN_DIR/checkpoints/model_<step>_steps.zip, the run's logs synced to disk first (as for
+        best_model.zip), and the replay buffer beside it, only the latest one (a buffer may be
+        gigabytes; each periodic model is kept, as SB3's CheckpointCallback keeps them)."""
+        if step < self.next_checkpoint:
+            return
+        assert self.run_dir is not None  # next_checkpoint is finite only with a run_dir
+        while self.next_checkpoint <= step:
+            self.next_checkpoint += self.config.save_freq
+        for callback in self.callbacks:
+            if isinstance(callback, (EpisodeLog, EvaluationLog)):
+                callback.log.sync()
+        # The buffer first and the previous one removed last: killed anywhere in between, the
+        # latest model still has its buffer beside it.
+        replay_path = None
+        if self.replay is not None:
+            replay_path = write_arrays(periodic_replay_path(self.run_dir, step), self.replay.state_arrays())
+        self.agent.num_timesteps = step  # where a resume from this checkpoint goes on from
+        self.agent.save(periodic_checkpoint_path(self.run_dir, step))  # folder made, atomically written
+        if self.saved_replay is not None and self.saved_replay != replay_path:
+            self.saved_replay.unlink(missing_ok=True)
+        self.saved_replay = replay_path
 
     def close(self, step: int) -> RunSummary:
         for callback in self.callbacks:

@@ -22,9 +22,8 @@ from zoo.evaluation import EvaluationEnvs
 from zoo.files import write_arrays
 from zoo.interrupt import StopFlag
 from zoo.loops.monitor import TrainingMonitor, check_finite
+from zoo.runs import REPLAY_BUFFER_NAME
 from zoo.threads import set_training_threads
-
-REPLAY_BUFFER_NAME = "replay_buffer.npz"
 
 
 def off_policy_loop(agent: OffPolicyAgent, env: gym.Env, eval_envs: EvaluationEnvs | None, *, seed: int | None,
@@ -39,7 +38,8 @@ def off_policy_loop(agent: OffPolicyAgent, env: gym.Env, eval_envs: EvaluationEn
         buffer.load_state_arrays(replay)
     random_warmup = not agent.explores_at_warmup()
     warmup_actions = agent.random_actions(max(0, config.learning_starts - start_step) if random_warmup else 0)
-    monitor = TrainingMonitor(agent, config, eval_envs, callbacks, seed=seed, start_step=start_step)
+    monitor = TrainingMonitor(agent, config, eval_envs, callbacks, seed=seed, start_step=start_step, run_dir=run_dir,
+                              replay=buffer if config.save_replay_buffer else None)
     watch_steps = monitor.watches_steps
     metrics: Metrics = {}
     episode_return, episode_length = 0.0, 0
@@ -79,6 +79,7 @@ def off_policy_loop(agent: OffPolicyAgent, env: gym.Env, eval_envs: EvaluationEn
                 observation, _ = env.reset()
                 agent.record_observation(observation)
 
+            monitor.checkpoint_if_due(step)
             if monitor.evaluate_if_due(step) or stop_now:
                 break
     finally:

@@ -11,6 +11,7 @@ the monitor's (zoo/loops/monitor.py). Ctrl-C stops after the current update.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -83,17 +84,19 @@ class RolloutCollector:
 
 def on_policy_loop(agent: OnPolicyAgent, envs: gym.vector.VectorEnv, eval_envs: EvaluationEnvs | None, *,
                    seed: int | None, callbacks: Sequence[Callback] = (), stop: StopFlag | None = None,
-                   start_step: int = 0) -> RunSummary:
-    """`start_step`: env steps an earlier run already trained (resume). Closes `envs`."""
+                   start_step: int = 0, run_dir: Path | None = None) -> RunSummary:
+    """`start_step`: env steps an earlier run already trained (resume). `run_dir`: where
+    save_freq's checkpoints go, taken between two rollouts (None: none). Closes `envs`."""
     config = agent.config
     set_training_threads(config.n_threads)
     keep_freed_memory()  # no page faults to take back freed activations (zoo/allocator.py)
-    monitor = TrainingMonitor(agent, config, eval_envs, callbacks, seed=seed, start_step=start_step)
+    monitor = TrainingMonitor(agent, config, eval_envs, callbacks, seed=seed, start_step=start_step, run_dir=run_dir)
     collector = RolloutCollector(agent, envs, monitor, seed, start_step)
     try:
         while collector.steps < config.n_timesteps and not (stop is not None and stop.requested):
             collector.last_metrics = agent.update(collector.collect(config.n_steps))
             check_finite(collector.last_metrics, collector.steps)
+            monitor.checkpoint_if_due(collector.steps)
             if monitor.evaluate_if_due(collector.steps) or collector.stop_requested:
                 break
     finally:
