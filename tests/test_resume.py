@@ -132,12 +132,14 @@ def test_frame_buffer_state_round_trip():
         next_observation = np.concatenate([observation[1:], rng.integers(0, 255, (1, 3, 3), dtype=np.uint8)])
         buffer.add(observation, t % 3, float(t), next_observation, t % 17 == 16, False)
         observation = next_observation
-    copy = FrameReplayBuffer(50, (2, 3, 3), frame_channels=1, seed=0)
-    copy.load_state_arrays(buffer.state_arrays())
-    buffer.rng, copy.rng = np.random.default_rng(1), np.random.default_rng(1)
-    a, b = buffer.sample(20), copy.sample(20)
-    for name in ("observations", "actions", "rewards", "next_observations", "terminated"):
-        assert np.array_equal(getattr(a, name).numpy(), getattr(b, name).numpy())
+    state = buffer.state_arrays()
+    for counters in (state["counters"], state["counters"][:4]):  # saves before the floor had four counters
+        copy = FrameReplayBuffer(50, (2, 3, 3), frame_channels=1, seed=0)
+        copy.load_state_arrays({**state, "counters": counters})
+        buffer.rng, copy.rng = np.random.default_rng(1), np.random.default_rng(1)
+        a, b = buffer.sample(20), copy.sample(20)
+        for name in ("observations", "actions", "rewards", "next_observations", "terminated"):
+            assert np.array_equal(getattr(a, name).numpy(), getattr(b, name).numpy())
 
 
 def test_evaluate_enjoy_and_upload_pick_a_runs_checkpoint_as_rl_zoo_does(tmp_path):
@@ -172,3 +174,61 @@ def test_evaluate_enjoy_and_upload_pick_a_runs_checkpoint_as_rl_zoo_does(tmp_pat
             (["--runs-dir", str(tmp_path / "elsewhere"), "--load-last-checkpoint"], "need `zoo train --save-freq N`")):
         result = runner.invoke(app, ["evaluate", "dqn", "CartPole-v1", "--runs-dir", str(tmp_path), *flags])
         assert result.exit_code == 1 and says in result.output, (flags, result.output)
+
+
+def _filled_frame_buffer(capacity, steps, rng):
+    buffer = FrameReplayBuffer(capacity, (2, 3, 3), frame_channels=1, seed=0)
+    observation = rng.integers(0, 255, (2, 3, 3), dtype=np.uint8)
+    for t in range(steps):
+        next_observation = np.concatenate([observation[1:], rng.integers(0, 255, (1, 3, 3), dtype=np.uint8)])
+        buffer.add(observation, t % 3, float(t), next_observation, t % 17 == 16, False)
+        observation = next_observation if t % 17 != 16 else rng.integers(0, 255, (2, 3, 3), dtype=np.uint8)
+    return buffer, observation
+
+
+@pytest.mark.parametrize("new_capacity", [30, 50, 80])
+def test_frame_buffer_loads_into_another_capacity(new_capacity):
+    """A run resumed with a larger budget gets a larger frame buffer (capacity min(buffer_size,
+    n_timesteps)); a smaller one keeps the newest frames. Every sampled transition is one the
+    saved buffer held, stacks included, never a stack reaching into slots it never had."""
+    rng = np.random.default_rng(0)
+    saved, observation = _filled_frame_buffer(50, 75, rng)  # its ring begins inside an episode (started at 18)
+    truth = {}  # reward (its step, unique) -> (observation stack, next stack) as the saved buffer rebuilds them
+    for index in range(saved.total - 50, saved.total - 1):
+        slot = index % 50
+        if saved.has_next[slot] and max(index - saved.stack + 1, saved.episode_start[slot]) >= saved.total - 50:
+            truth[float(saved.rewards[slot])] = (saved._stacks(np.array([index]))[0],
+                                                 saved._stacks(np.array([index + 1]))[0])
+    window = range(saved.total - 50, saved.total)
+    saved_rewards = {float(saved.rewards[i % 50]) for i in window if saved.has_next[i % 50]}
+    loaded = FrameReplayBuffer(new_capacity, (2, 3, 3), frame_channels=1, seed=1)
+    loaded.load_state_arrays(saved.state_arrays())
+    for round in range(2):
+        batch = loaded.sample(256)
+        for obs, reward, next_obs in zip(batch.observations.numpy(), batch.rewards.numpy(),
+                                         batch.next_observations.numpy()):
+            if float(reward) in truth:
+                expected_obs, expected_next = truth[float(reward)]
+                assert np.array_equal(obs, expected_obs) and np.array_equal(next_obs, expected_next)
+            else:  # only transitions added after loading are new
+                assert round == 1 and reward >= 1000
+        held = {float(r) for r in loaded.rewards[loaded.has_next]}
+        assert held <= saved_rewards | {float(1000 + t) for t in range(40)}
+        if new_capacity >= 50 and round == 0:
+            assert saved_rewards <= held  # nothing the saved ring held was lost
+        for t in range(40):  # the run goes on: new frames fill the slots the saved ring never held
+            next_observation = np.concatenate([observation[1:], rng.integers(0, 255, (1, 3, 3), dtype=np.uint8)])
+            loaded.add(observation, 0, float(1000 + t), next_observation, False, False)
+            observation = next_observation
+    assert loaded.state_arrays()["counters"][4] == loaded.floor  # the floor is saved with it
+
+
+def test_vision_dqn_resumes_with_its_frame_buffer_and_a_larger_budget(tmp_path):
+    first = train("vision_dqn", "CliffWalking4x12-v0", seed=0, out_dir=tmp_path, overrides={
+        "n_timesteps": 600, "learning_starts": 100, "eval_freq": 0, "save_replay_buffer": True, "save_freq": 300,
+        "stop_at_return": None})
+    (first.run_dir / "model.zip").unlink()  # killed before its final save: resumed from checkpoints/, step 600
+    second = train("vision_dqn", "CliffWalking4x12-v0", seed=0, out_dir=tmp_path, n_timesteps=900,
+                   resume=first.run_dir)
+    assert second.summary["resumed_from_step"] == 600 and second.summary["replay_buffer_restored"]
+    assert second.agent.num_timesteps == 900

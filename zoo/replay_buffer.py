@@ -130,6 +130,9 @@ class FrameReplayBuffer:
         self.has_next = np.zeros(self.capacity, dtype=bool)  # slot i + 1 is the step's next frame
         self.episode_start = np.zeros(self.capacity, dtype=np.int64)  # absolute index of the episode's first slot
         self.total = 0  # slots ever written; slot of absolute index j is j % capacity
+        # Absolute index below which no frame is held: 0, or where a smaller saved ring that a
+        # resumed run loaded began (load_state_arrays); the ring's own window is the other bound.
+        self.floor = 0
         self.episode_open = False
         self.rng = np.random.default_rng(seed)
 
@@ -167,7 +170,7 @@ class FrameReplayBuffer:
         return frames.reshape(len(last), -1, *frames.shape[3:])
 
     def sample(self, batch_size: int) -> Batch:
-        oldest = max(0, self.total - self.capacity)
+        oldest = max(self.floor, self.total - self.capacity)
         if self.total - oldest < 2 or not self.has_next.any():
             raise ValueError("the buffer holds no transition yet")
         chosen = np.empty(0, dtype=np.int64)
@@ -194,22 +197,41 @@ class FrameReplayBuffer:
     _STATE = ("frames", "actions", "rewards", "terminated", "has_next", "episode_start")
 
     def state_arrays(self) -> dict[str, np.ndarray]:
-        """Everything, ring as it stands (resume needs a buffer of the same capacity)."""
-        counters = np.array([self.total, self.episode_open, getattr(self, "current", 0), getattr(self, "start", 0)])
+        """Everything, ring as it stands, and its counters (the floor last: saves before it had four)."""
+        counters = np.array([self.total, self.episode_open, getattr(self, "current", 0), getattr(self, "start", 0),
+                             self.floor])
         return {**{name: getattr(self, name) for name in self._STATE}, "counters": counters}
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        if set(arrays) != {*self._STATE, "counters"} or arrays["frames"].shape != self.frames.shape \
-                or any(arrays[name].shape != getattr(self, name).shape for name in self._STATE) \
-                or arrays["counters"].shape != (4,):
-            raise ZooError("The saved frame buffer does not fit this one (capacity and frame shape must match).")
-        total, _, current, start = (int(v) for v in arrays["counters"])
+        """Refill from `state_arrays` of a buffer of the same frame shape. Its capacity may differ
+        (a run resumed with a larger budget gets a larger buffer, up to buffer_size): the newest
+        frames that fit are kept at their absolute indices, and the floor keeps sampling off the
+        slots the saved ring never held, until new frames fill them."""
+        if set(arrays) != {*self._STATE, "counters"} or arrays["counters"].shape not in ((4,), (5,)) \
+                or arrays["frames"].ndim != 4 or len(arrays["frames"]) < 1:
+            raise ZooError("The saved frame buffer does not hold this buffer's arrays.")
+        saved_capacity = len(arrays["frames"])
+        if arrays["frames"].shape[1:] != self.frames.shape[1:]:
+            raise ZooError(f"The saved frame buffer's frames have shape {arrays['frames'].shape[1:]}, this agent's "
+                           f"{self.frames.shape[1:]}.")
+        if any(arrays[name].shape != (saved_capacity,) for name in self._STATE if name != "frames"):
+            raise ZooError("The saved frame buffer's arrays disagree in length; it is corrupt.")
+        if (name := non_finite_array(arrays)) is not None:
+            raise ZooError(f"The saved frame buffer's {name} hold NaN or infinite values; it is corrupt.")
+        total, _, current, start, *rest = (int(v) for v in arrays["counters"])
+        floor = rest[0] if rest else 0
         starts = arrays["episode_start"]
-        if not 0 <= start <= current <= total < 2**62 or (starts.size and (starts.min() < 0 or starts.max() > total)):
+        if not 0 <= start <= current <= total < 2**62 or not 0 <= floor <= total \
+                or (starts.size and (starts.min() < 0 or starts.max() > total)):
             raise ZooError("The saved frame buffer's counters are inconsistent; it is corrupt.")
+        # what the saved ring held (its floor, its own window), of which what this ring can hold
+        kept = np.arange(max(floor, total - saved_capacity, total - self.capacity), total)
         for name in self._STATE:
-            getattr(self, name)[:] = arrays[name]
-        self.total, _, self.current, self.start = (int(v) for v in arrays["counters"])
+            target = getattr(self, name)
+            target[...] = 0
+            target[kept % self.capacity] = arrays[name][kept % saved_capacity]
+        self.total, self.current, self.start = total, current, start
+        self.floor = int(kept[0]) if kept.size else total
         self.episode_open = False  # a resumed run resets its env: the stored episode is not continued
 
     @property
