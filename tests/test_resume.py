@@ -232,3 +232,31 @@ def test_vision_dqn_resumes_with_its_frame_buffer_and_a_larger_budget(tmp_path):
                    resume=first.run_dir)
     assert second.summary["resumed_from_step"] == 600 and second.summary["replay_buffer_restored"]
     assert second.agent.num_timesteps == 900
+
+
+class RecordEpsilon(Callback):
+    def on_training_start(self, agent, start_step, total_steps):
+        self.agent, self.rates = agent, {}
+
+    def on_step(self, step):
+        self.rates[step] = self.agent.exploration_rate
+        return False
+
+
+def test_epsilon_goes_on_down_from_where_it_stood_when_a_resume_changes_the_budget(tmp_path):
+    settings = {"n_timesteps": 1000, "learning_starts": 100, "eval_freq": 0, "stop_at_return": None,
+                "exploration_fraction": 0.5, "exploration_initial_eps": 1.0, "exploration_final_eps": 0.05}
+    first = RecordEpsilon()
+    run = train("dqn", "CartPole-v1", seed=0, out_dir=tmp_path, overrides=settings, callbacks=[first, StopAt(200)])
+    assert first.rates[200] == pytest.approx(1.0 - 0.95 * 200 / 500)  # decaying over 500 of the 1000 steps
+    for budget, end in ((1000, 500), (2000, 1000)):  # the same budget, then twice it (the decay ends at 1000)
+        resumed = RecordEpsilon()
+        train("dqn", "CartPole-v1", seed=0, out_dir=tmp_path, n_timesteps=budget, resume=run.run_dir,
+              callbacks=[resumed, StopAt(end + 10)])
+        rates = [first.rates[200]] + [resumed.rates[step] for step in range(201, end + 11)]
+        assert all(later <= earlier for earlier, later in zip(rates, rates[1:]))  # never back up
+        assert resumed.rates[end] == pytest.approx(0.05) and resumed.rates[end - 1] > 0.05
+        if budget == 1000:  # unchanged budget: the schedule the run had
+            assert resumed.rates[350] == pytest.approx(1.0 - 0.95 * 350 / 500)
+        else:  # from (200, 0.62) down to (1000, 0.05); recomputed from the new budget it was 0.81 at 201
+            assert resumed.rates[600] == pytest.approx(first.rates[200] + 0.5 * (0.05 - first.rates[200]))

@@ -52,10 +52,11 @@ def anchor_after_resume(anchor: tuple[int, float], step: int, metadata: Mapping[
     return anchor
 
 
-def anchor_from_arrays(arrays: Mapping[str, Any], current: tuple[int, float]) -> tuple[int, float]:
-    """A checkpoint's `schedule_anchor` array as an anchor (a missing or malformed one leaves
-    `current`; the fraction is clipped to [0, 1])."""
-    anchor = np.asarray(arrays.get("schedule_anchor", [current[0], current[1]]), dtype=np.float64).reshape(-1)
+def anchor_from_arrays(arrays: Mapping[str, Any], current: tuple[int, float],
+                       name: str = "schedule_anchor") -> tuple[int, float]:
+    """A checkpoint's anchor array `name` (a missing or malformed one leaves `current`; the
+    fraction, or rate, is clipped to [0, 1])."""
+    anchor = np.asarray(arrays.get(name, [current[0], current[1]]), dtype=np.float64).reshape(-1)
     if anchor.shape != (2,) or not np.isfinite(anchor).all():
         return current
     return int(anchor[0]), float(np.clip(anchor[1], 0.0, 1.0))

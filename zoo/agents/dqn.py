@@ -16,6 +16,7 @@ hard copy (tau = 1) or Polyak averaging (tau < 1), as in SB3.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import gymnasium as gym
@@ -31,7 +32,7 @@ from zoo.hand_mlp import HandMLP, numpy_is_faster
 from zoo.networks import ActivationName, InitName, NumpyForward, init_weights, mlp, observation_size
 from zoo.optim import ClippedAdam
 from zoo.replay_buffer import ReplayBuffer
-from zoo.schedules import Schedule, ScheduleClock, apply_learning_rate_schedule, parse_schedule
+from zoo.schedules import Schedule, ScheduleClock, anchor_from_arrays, apply_learning_rate_schedule, parse_schedule
 from zoo.torch_state import load_module_arrays, module_arrays
 
 
@@ -153,6 +154,11 @@ class DQNAgent(BaseAgent):
         self.clock: ScheduleClock = ScheduleClock(config.n_timesteps)  # its step: env steps, from the loop's on_step
         self.optimizer = ClippedAdam(self.q_parameters, self.learning_rate_schedule[1], config.max_grad_norm)
         self.exploration_rate = config.exploration_initial_eps
+        # (step, rate) the linear decay starts from: the initial rate at step 0, or, in a run
+        # resumed with another budget, where it stood, so epsilon goes on down from there to the
+        # final rate at exploration_fraction of the new budget instead of jumping back up (as the
+        # learning-rate schedule's ScheduleClock does; SB3 recomputes it from the new budget).
+        self.exploration_anchor: tuple[int, float] = (0, config.exploration_initial_eps)
         self.n_updates = 0
         self.greedy_scores = self.build_greedy_scores()
         # The update runs in numpy where numpy mirrors the network (update_in_numpy), with autograd
@@ -217,11 +223,10 @@ class DQNAgent(BaseAgent):
     def on_step(self, num_timesteps: int) -> None:
         config = self.config
         self.clock.step = num_timesteps
-        decay_steps = config.exploration_fraction * config.n_timesteps
-        progress = min(1.0, num_timesteps / decay_steps) if decay_steps > 0 else 1.0
-        self.exploration_rate = config.exploration_initial_eps + progress * (
-            config.exploration_final_eps - config.exploration_initial_eps
-        )
+        start_step, start_rate = self.exploration_anchor
+        decay_steps = config.exploration_fraction * config.n_timesteps - start_step
+        progress = min(1.0, max(0.0, (num_timesteps - start_step) / decay_steps)) if decay_steps > 0 else 1.0
+        self.exploration_rate = start_rate + progress * (config.exploration_final_eps - start_rate)
         if num_timesteps % config.target_update_interval == 0:
             self.update_target()
 
@@ -305,6 +310,7 @@ class DQNAgent(BaseAgent):
             **self.optimizer.state_arrays("optimizer"),
             "n_updates": np.array(self.n_updates),
             "exploration_rate": np.array(self.exploration_rate),
+            "exploration_anchor": np.array(self.exploration_anchor, dtype=np.float64),
             **self.clock.state_arrays(),
         }
 
@@ -314,5 +320,13 @@ class DQNAgent(BaseAgent):
         self.optimizer.load_state_arrays("optimizer", arrays)
         self.n_updates = int(arrays.get("n_updates", 0))
         self.exploration_rate = float(arrays.get("exploration_rate", self.config.exploration_final_eps))
+        self.exploration_anchor = anchor_from_arrays(arrays, self.exploration_anchor, "exploration_anchor")
         self.clock.load_state_arrays(arrays)
+
+    def restore(self, metadata: dict[str, Any], arrays: dict[str, np.ndarray], path: str | Path) -> DQNAgent:
+        super().restore(metadata, arrays, path)
+        saved_budget = metadata.get("config", {}).get("n_timesteps")
+        if isinstance(saved_budget, int) and saved_budget != self.config.n_timesteps:  # see exploration_anchor
+            self.exploration_anchor = (self.num_timesteps, self.exploration_rate)
+        return self
 
