@@ -88,8 +88,8 @@ def test_periodic_checkpoints_hold_the_agent_at_their_step_and_a_killed_run_resu
     # Killed before its final save: no model.zip, no replay_buffer.npz. It goes on from step 768.
     (run.run_dir / "model.zip").unlink()
     (run.run_dir / "replay_buffer.npz").unlink()
-    result = CliRunner().invoke(app, ["train", "dqn", "CartPole-v1", "--resume", str(run.run_dir), "--steps", "1500",
-                                      "--out", str(tmp_path / "a")])
+    result = CliRunner().invoke(app, ["train", "dqn", "CartPole-v1", "--resume", str(run.run_dir / "checkpoints"),
+                                      "--steps", "1500", "--out", str(tmp_path / "a")])  # the run or its checkpoints/
     assert result.exit_code == 0, result.output
     assert "resumed at step 768 from" in result.output and "model_768_steps.zip with its replay buffer" in result.output
     resumed = tmp_path / "a" / "dqn" / "CartPole-v1_2"
@@ -101,7 +101,7 @@ def test_periodic_checkpoints_hold_the_agent_at_their_step_and_a_killed_run_resu
 def test_on_policy_runs_keep_checkpoints_between_rollouts(tmp_path):
     result = CliRunner().invoke(app, ["train", "actor_critic", "CartPole-v1", "--steps", "1100", "--save-freq", "500",
                                       "--hp", "eval_freq=0", "--hp", "stop_at_return=null", "--out", str(tmp_path)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 0 and "2 periodic checkpoint(s) in" in result.output, result.output
     # rollouts of the entry's 16 envs x 16 steps end at 256, 512, ..., 1280: the first at or past 500, 1000
     folder = tmp_path / "actor_critic" / "CartPole-v1_1" / "checkpoints"
     assert sorted(path.name for path in folder.iterdir()) == ["model_1024_steps.zip", "model_512_steps.zip"]

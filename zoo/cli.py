@@ -156,6 +156,7 @@ def train(
     _import_env_packages(env_package)
     from zoo.config import parse_overrides
     from zoo.grid import policy_grid
+    from zoo.runs import CHECKPOINTS_DIR_NAME
     from zoo.train import train as train_agent
 
     overrides = parse_overrides(hp or [])
@@ -192,6 +193,9 @@ def train(
             console.print(f"best evaluation return {summary['best_eval_return']:.2f} (best_model.zip)")
     result.env.close()
     console.print(f"saved to {escape(str(result.checkpoint))}")
+    periodic = sorted((result.run_dir / CHECKPOINTS_DIR_NAME).glob("model_*_steps.zip"))
+    if periodic:
+        console.print(f"{len(periodic)} periodic checkpoint(s) in {escape(str(periodic[0].parent))}")
     if tensorboard:
         console.print(f"curves: tensorboard --logdir {escape(str(result.run_dir.parent))}")
     if result.interrupted:

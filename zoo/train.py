@@ -265,7 +265,8 @@ def _checkpoint_to_resume(resume: Path) -> Path:
     if checkpoint.exists():
         return checkpoint
     if resume.is_dir():
-        periodic = latest_periodic_checkpoint(resume)
+        run_dir = resume.parent if resume.name == CHECKPOINTS_DIR_NAME else resume  # RUN_DIR/checkpoints works too
+        periodic = latest_periodic_checkpoint(run_dir)
         if periodic is not None:
             return periodic
         best = resume / BEST_CHECKPOINT_NAME
