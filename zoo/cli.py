@@ -160,8 +160,6 @@ def train(
     from zoo.train import train as train_agent
 
     overrides = parse_overrides(hp or [])
-    if n_envs is not None:
-        overrides["n_envs"] = n_envs
     if resume is not None and hyperparams is not None:
         raise ZooError("--resume goes on with the run's own hyperparameters; drop --hyperparams (--hp still applies).")
 
@@ -171,7 +169,7 @@ def train(
 
     result = train_agent(algo, env_id, seed=seed, n_timesteps=steps, overrides=overrides, out_dir=out,
                          progress=True, hyperparams=hyperparams, resume=resume, tensorboard=tensorboard,
-                         device=device, on_start=announce, save_freq=save_freq)
+                         device=device, on_start=announce, n_envs=n_envs, save_freq=save_freq)
     if resume is not None:
         console.print(f"resumed at step {result.summary['resumed_from_step']} from "
                       f"{escape(result.summary['resumed_from'])}"

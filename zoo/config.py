@@ -26,6 +26,7 @@ import dataclasses
 import math
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -294,7 +295,11 @@ def resolve_hyperparams(
     env_id: str,
     overrides: dict[str, Any] | None = None,
     hyperparams: str | Path | None = None,
+    flags: Sequence[tuple[str, dict[str, Any]]] = (),
 ) -> ResolvedHyperparams:
+    """The config of `spec` on `env_id`: the layers of the README's precedence, then `overrides`
+    (--hp), then `flags`: (flag, its settings) of the options that set one hyperparameter
+    (--steps, --n-envs, --save-freq), each a layer of its own so that its errors name it."""
     from zoo.paths import hyperparams_dir
     from zoo.registry import ALGOS, aliases_of
 
@@ -323,6 +328,7 @@ def resolve_hyperparams(
         layers.append((f"{label} [{spec.name}][{env_name}]", section[env_name]))
     if overrides:
         layers.append(("--hp", overrides))
+    layers += [(flag, settings) for flag, settings in flags if settings]
 
     values: dict[str, Any] = {}
     env_kwargs: dict[str, Any] = {}

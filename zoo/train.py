@@ -64,6 +64,7 @@ def train(
     callbacks: Sequence[Callback] = (),
     stop: StopFlag | None = None,
     on_start: Callable[[Path], None] | None = None,
+    n_envs: int | None = None,
     save_freq: int | None = None,
 ) -> TrainResult:
     """With `resume` (a run directory or checkpoint), training continues from that agent, with
@@ -74,9 +75,10 @@ def train(
     step, episode and evaluation of a deep-RL run and may stop it. `stop`: a flag of the
     caller's that Ctrl-C and SIGTERM raise (zoo.interrupt), already raised or not. `on_start`
     hears the run directory once the run is set up (its hyperparameters, env and agent
-    accepted), before the first step: where the CLI says what it is training. `save_freq`
-    (the hyperparameter, as a flag): a checkpoint every that many env steps in
-    RUN_DIR/checkpoints/, which `resume` of a killed run's folder goes on from."""
+    accepted), before the first step: where the CLI says what it is training. `n_envs` and
+    `save_freq` are those hyperparameters as flags (`save_freq`: a checkpoint every that many
+    env steps in RUN_DIR/checkpoints/, which `resume` of a killed run's folder goes on from);
+    like `n_timesteps`, they override `overrides`."""
     spec = get_algo(algo)
     check_seed(seed)
     check_env_id(env_id)
@@ -92,26 +94,31 @@ def train(
 
             require_tensorboard()  # before a run directory exists
     overrides = dict(overrides or {})
+    # The settings with flags of their own come last, each a layer named by its flag, so that
+    # a bad value is reported against the flag the user typed (not --hp).
+    flags: list[tuple[str, dict[str, Any]]] = []
     if n_timesteps is not None:
         if not spec.has_setting("n_timesteps"):
             raise ZooError(f"{spec.name} plans from the env's model and takes no step budget; drop --steps.")
-        overrides["n_timesteps"] = n_timesteps
+        flags.append(("--steps", {"n_timesteps": n_timesteps}))
+    if n_envs is not None:
+        flags.append(("--n-envs", {"n_envs": n_envs}))
     if save_freq is not None:
         if not spec.has_setting("save_freq"):
             raise ZooError(f"{spec.name} ({spec.family}) keeps no periodic checkpoints, the deep-RL algos do; drop "
                            "--save-freq.")
         if save_freq < 0:
             raise ZooError(f"--save-freq must be >= 0 (env steps between checkpoints; 0: none), got {save_freq}.")
-        overrides["save_freq"] = save_freq
-    if "n_envs" in overrides and not spec.has_setting("n_envs"):
+        flags.append(("--save-freq", {"save_freq": save_freq}))
+    if (n_envs is not None or "n_envs" in overrides) and not spec.has_setting("n_envs"):
         several = [name for name, other in ALGOS.items() if other.has_setting("n_envs")]
         raise ZooError(f"{spec.name} learns from one env at a time; --n-envs is for {', '.join(several)}.")
     if resume is not None:
-        return _resume(spec, env_id, Path(resume), seed=seed, n_timesteps=n_timesteps, overrides=overrides,
+        return _resume(spec, env_id, Path(resume), seed=seed, overrides=overrides, flags=flags,
                        out_dir=out_dir, progress=progress, tensorboard=tensorboard, device=device,
                        callbacks=callbacks, stop=stop, on_start=on_start)
 
-    resolved = resolve_hyperparams(spec, env_id, overrides, hyperparams)
+    resolved = resolve_hyperparams(spec, env_id, overrides, hyperparams, flags=flags)
     description = describe_env(spec, env_id, resolved.env_kwargs, resolved.env_wrappers, resolved.config)
     env = description.make()
     try:
@@ -218,9 +225,9 @@ def _run_loop(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescript
     raise ValueError(f"no training loop for family {spec.family!r}")
 
 
-def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, n_timesteps: int | None,
-            overrides: dict[str, Any], out_dir: str | Path, progress: bool, tensorboard: bool, device: str,
-            callbacks: Sequence[Callback], stop: StopFlag | None,
+def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, overrides: dict[str, Any],
+            flags: list[tuple[str, dict[str, Any]]], out_dir: str | Path, progress: bool, tensorboard: bool,
+            device: str, callbacks: Sequence[Callback], stop: StopFlag | None,
             on_start: Callable[[Path], None] | None) -> TrainResult:
     if not spec.learns_from_experience:
         raise ZooError(f"{spec.name} learns in one go ({spec.family}); there is nothing to resume.")
@@ -228,7 +235,12 @@ def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, n_timesteps
     metadata, arrays = read_checkpoint(checkpoint)  # read once: its config first, then its arrays
     check_compatible(metadata, checkpoint, algo=spec.name, env_id=env_id)
     previous_steps = int(metadata.get("num_timesteps", 0))
-    config = config_with_flags(spec, {**metadata["config"], **overrides}, source=f"--resume {resume}")
+    values = dict(metadata["config"])
+    config = config_with_flags(spec, values, source=f"--resume {resume}")
+    for source, layer in [("--hp", overrides), *flags]:  # each named in its errors, as resolve_hyperparams does
+        if layer:
+            values.update(layer)
+            config = config_with_flags(spec, values, source=source)
     if config.n_timesteps <= previous_steps:
         raise ZooError(f"{checkpoint} has trained {previous_steps} steps already, n_timesteps is "
                        f"{config.n_timesteps}: pass a larger total with --steps.")
