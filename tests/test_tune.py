@@ -15,7 +15,10 @@ import yaml
 
 optuna = pytest.importorskip("optuna")
 
+from typer.testing import CliRunner  # noqa: E402
+
 from zoo.agents.dqn import DQNConfig  # noqa: E402
+from zoo.cli import app  # noqa: E402
 from zoo.errors import ZooError  # noqa: E402
 from zoo.paths import hyperparams_dir  # noqa: E402
 from zoo.tune import TuneJob, tune  # noqa: E402
@@ -232,6 +235,16 @@ def test_reporting_on_a_study_that_does_not_exist_is_one_error_and_leaves_nothin
                             capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
     assert result.returncode == 1 and "There is no study 'nope'" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "runs").exists()
+    assert "Tuning" not in result.stdout  # said only of a job that starts
+
+
+@pytest.mark.parametrize("args, says", [(["--trials", "-1"], "--trials at least 0"),
+                                        (["--steps", "0"], "--steps must be at least 1, got 0"),
+                                        (["--steps", str(10**20)], "--steps is out of range")])
+def test_bad_counts_are_refused_before_the_job_is_announced(args, says, tmp_path):
+    result = CliRunner().invoke(app, ["tune", "dqn", "CartPole-v1", "--out", str(tmp_path), *args])
+    assert result.exit_code == 1 and says in result.stderr, result.output
+    assert "Tuning" not in result.stdout and not any(tmp_path.iterdir())
 
 
 def test_a_study_recording_an_unknown_objective_is_named_not_the_objective_flag(tmp_path):
@@ -309,10 +322,6 @@ def test_a_killed_local_worker_is_noticed_and_its_trial_retried_on_the_journal(t
 
 
 def test_trials_0_reports_an_existing_study(tmp_path):
-    from typer.testing import CliRunner
-
-    from zoo.cli import app
-
     tune(job(tmp_path, n_trials=1, study_dir=tmp_path / "runs" / "tune" / "s", study_name="s"), plots=False)
     result = CliRunner().invoke(app, ["tune", "dqn", "CartPole-v1", "--trials", "0", "--study-name", "s",
                                       "--out", str(tmp_path / "runs"), "--no-plots"], env={"COLUMNS": "200"})

@@ -203,6 +203,14 @@ def train(
         raise typer.Exit(code)
 
 
+def _check_budget(flag: str, steps: Optional[int]) -> None:
+    """A step budget given on the command line, refused naming its flag (not the --hp layer it becomes)."""
+    if steps is not None and steps < 1:
+        raise ZooError(f"{flag} must be at least 1, got {steps}.")
+    if steps is not None and steps > 2**53:
+        raise ZooError(f"{flag} is out of range (at most 2**53 env steps), got {steps}.")
+
+
 def _checkpoint_choice(load_best: bool, load_checkpoint: Optional[int], load_last: bool):
     """RL Zoo's three flags as one zoo.runs.CheckpointChoice (at most one of them)."""
     asked = [flag for flag, given in (("--load-best", load_best), ("--load-checkpoint", load_checkpoint is not None),
@@ -471,6 +479,8 @@ def benchmark(
 
     if seeds < 1 or episodes < 1:
         raise ZooError("--seeds and --episodes must be at least 1.")
+    _check_budget("--steps", steps)
+    _check_budget("--sb3-steps", sb3_steps)
     check_seed(first_seed, "--first-seed")
     check_seed(first_seed + seeds - 1, "--first-seed + --seeds - 1")
     seed_list = list(range(first_seed, first_seed + seeds))
@@ -670,6 +680,7 @@ def tune(
     from zoo.registry import get_algo
     from zoo.tune.objectives import parse_objective
 
+    _check_budget("--steps", steps)
     goal = parse_objective("return" if objective is None else objective, penalty)
     spec = get_algo(algo)
     name = study_name or f"{spec.name}-{env_dir_name(env_id)}"
@@ -680,9 +691,11 @@ def tune(
                   n_evaluations=n_evaluations, hyperparams=hyperparams, env_packages=tuple(env_package or ()),
                   device=device, heartbeat_interval=heartbeat, grace_period=grace, overrides=parse_overrides(hp or []),
                   goal=goal, goal_from_study=objective is None and trials == 0)
-    console.print(f"Tuning [bold]{spec.name}[/] on [bold]{escape(env_id)}[/]: study {escape(name)}, {trials} "
-                  f"trials, {workers} worker(s)")
-    result = run_tune(job, workers=workers, save_best=save_best, plots=plots)
+    def announce() -> None:  # once the job, its space and its study are accepted
+        console.print(f"Tuning [bold]{spec.name}[/] on [bold]{escape(env_id)}[/]: study {escape(name)}, {trials} "
+                      f"trials, {workers} worker(s)")
+
+    result = run_tune(job, workers=workers, save_best=save_best, plots=plots, on_start=announce)
     table = Table(title=f"best trials of {name}")
     for column in ("trial", result.unit, "final returns", "steps", "wall time", "params"):
         table.add_column(column, justify="right" if column != "params" else "left")

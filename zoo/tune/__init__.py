@@ -12,6 +12,7 @@ import multiprocessing.connection
 import pickle
 import signal
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,9 +53,11 @@ def require_optuna() -> None:
 
 
 def tune(job: TuneJob, *, workers: int = 1, save_best: Path | None = None, plots: bool = True,
-         top: int = 5) -> TuneResult:
+         top: int = 5, on_start: Callable[[], None] | None = None) -> TuneResult:
     """Run `workers` local worker processes on the study until it holds `job.n_trials` finished
-    trials (0: only report on an existing study), then write its trials CSV and report."""
+    trials (0: only report on an existing study), then write its trials CSV and report.
+    `on_start` is called once the job, its search space and its study are accepted, before
+    the first trial: where the CLI says what it tunes."""
     require_optuna()
     from zoo.environments import check_env_id, import_env_packages
 
@@ -82,6 +85,8 @@ def tune(job: TuneJob, *, workers: int = 1, save_best: Path | None = None, plots
             raise ZooError(f"Study '{job.study_name}' records an objective zoo does not know ({brief(stored)}): "
                            "it was not made by zoo tune, or its storage is damaged.") from None
         job = dataclasses.replace(job, goal=goal)
+    if on_start is not None:
+        on_start()
     stopped_by = None
     if job.n_trials > 0:
         stopped_by = run_worker(job, 0) if workers == 1 else _run_workers(job, workers)
