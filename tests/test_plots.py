@@ -38,6 +38,15 @@ def test_regret_and_value_map(tmp_path):
     assert (tmp_path / "p.png").exists()  # the regret figure
     value_maps = list(tmp_path.glob("p_value_iteration_*.png"))
     assert len(value_maps) == 1 and png_size(value_maps[0])[0] > 100
+    # for a page or a paper: svg and pdf, every figure in the format asked for
+    for suffix, starts in ((".svg", b"<?xml"), (".pdf", b"%PDF")):
+        result = CliRunner().invoke(app, ["plot", *map(str, runs), str(planner), "--out", str(tmp_path / f"q{suffix}")])
+        assert result.exit_code == 0, result.output
+        written = sorted(tmp_path.glob("q*"))
+        assert [path.suffix for path in written] == [suffix, suffix]
+        assert all(path.read_bytes().startswith(starts) for path in written)
+        for path in written:
+            path.unlink()
 
 
 def test_seeds_are_averaged_on_a_common_grid_and_a_seed_that_ended_early_holds_its_last_value():
@@ -54,7 +63,7 @@ def test_plot_errors_are_clear(tmp_path):
     result = CliRunner().invoke(app, ["plot", str(tmp_path), "--out", str(tmp_path / "x.png")])
     assert result.exit_code == 1 and "not a run directory" in result.output
     result = CliRunner().invoke(app, ["plot", str(tmp_path), "--out", str(tmp_path / "x.jpg")])
-    assert result.exit_code == 1 and ".png" in result.output
+    assert result.exit_code == 1 and "--out must name a .png, .svg, .pdf file, got" in result.output
 
 
 def drawn_lines(monkeypatch, *args, **kwargs):

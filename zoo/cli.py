@@ -411,7 +411,8 @@ def download(
 def plot(
     run_dirs: Annotated[list[Path], typer.Argument(help="Run directories (runs/<algo>/<env>_<n>); seeds of one "
                                                          "algo are averaged.")],
-    out: Annotated[Path, typer.Option("--out", help="The PNG to write (more, named after it, if needed).")] = Path(
+    out: Annotated[Path, typer.Option("--out", help="The figure to write, .png, .svg or .pdf (more, named after "
+                                                    "it, if needed).")] = Path(
         "plot.png"),
     x: Annotated[str, typer.Option("--x", help="The x axis: steps (env steps) or seconds (wall clock since "
                                                "training started).")] = "steps",
@@ -419,7 +420,7 @@ def plot(
                                                          "them (training episodes dashed); evaluation; "
                                                          "training.")] = "auto",
 ):
-    """Learning curves (mean ± std over seeds), bandit regret, or DP value maps, to PNG."""
+    """Learning curves (mean ± std over seeds), bandit regret, or DP value maps, to PNG, SVG or PDF."""
     from zoo.plots import plot_runs
 
     for path in plot_runs(list(run_dirs), out, x=x, curves=curves):

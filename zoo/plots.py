@@ -33,6 +33,7 @@ EVALUATIONS_NAME = "evaluations.csv"  # zoo.callbacks' (not imported: plotting n
 LIBRARY_LABELS = {"zoo": "", "sb3": "SB3 "}  # who trained a run: zoo, or SB3 in `zoo benchmark`
 X_AXES = {"steps": ("step", "env steps"), "seconds": ("time", "wall-clock seconds since training started")}
 CURVES = ("auto", "evaluation", "training")
+FIGURE_FORMATS = (".png", ".svg", ".pdf")
 
 SMOOTHING_EPISODES = 10
 MAX_LOG_BYTES = 1024 * 2**20  # progress.csv of a very long run (tens of millions of episodes would be more)
@@ -135,15 +136,16 @@ def _learning_run(run_dir: Path, rows: list[dict], x: str) -> LearningRun:
 
 
 def plot_runs(run_dirs: list[str | Path], out: str | Path, *, x: str = "steps", curves: str = "auto") -> list[Path]:
-    """Write the figures for `run_dirs` next to `out` (a .png path); returns the files written.
+    """Write the figures for `run_dirs` next to `out` (a .png, .svg or .pdf path: matplotlib's
+    format by the suffix, for a page or a paper); returns the files written.
     `x`: steps or seconds; `curves`: auto (the evaluations when the runs have them, with the
     training episodes dashed), evaluation or training."""
     plt = _matplotlib()
     out = Path(out)
-    if out.suffix.lower() != ".png":
-        raise ZooError(f"--out must name a .png file, got '{out}'.")
+    if out.suffix.lower() not in FIGURE_FORMATS:
+        raise ZooError(f"--out must name a {', '.join(FIGURE_FORMATS)} file, got '{out}'.")
     if out.is_dir():
-        raise ZooError(f"--out {out} is a folder; name a .png file.")
+        raise ZooError(f"--out {out} is a folder; name a {', '.join(FIGURE_FORMATS)} file.")
     if x not in X_AXES:
         raise ZooError(f"--x is steps or seconds, got {brief(x)}.")
     if curves not in CURVES:
@@ -183,9 +185,9 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path, *, x: str = "steps", 
         axes.set_title(f"Bandit solvers on {', '.join(sorted({env for _, env in bandits}))}")
         axes.legend()
         axes.grid(alpha=0.3)
-        written.append(_save(plt, figure, out if not written else out.with_name(f"{out.stem}_regret.png")))
+        written.append(_save(plt, figure, out if not written else out.with_name(f"{out.stem}_regret{out.suffix}")))
     for run_dir, config in planning:
-        path = out if not written else out.with_name(f"{out.stem}_{config['algo']}_{run_dir.name}.png")
+        path = out if not written else out.with_name(f"{out.stem}_{config['algo']}_{run_dir.name}{out.suffix}")
         written.append(_plot_planning(plt, run_dir, config, path))
     return written
 
@@ -258,7 +260,7 @@ def _save(plt, figure, path: Path) -> Path:
     figure.tight_layout()
     try:
         with atomic_path(path) as temporary:
-            figure.savefig(temporary, dpi=100, format="png")
+            figure.savefig(temporary, dpi=100, format=path.suffix.lower().lstrip(".") or "png")
     finally:
         plt.close(figure)
     return path
