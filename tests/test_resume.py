@@ -165,7 +165,11 @@ def test_evaluate_enjoy_and_upload_pick_a_runs_checkpoint_as_rl_zoo_does(tmp_pat
                                  "--load-best", "--no-video", "--episodes", "1", "--out", str(tmp_path / "hub")])
     assert result.exit_code == 0 and "best_model.zip" in result.output, result.output
 
+    (run / "model.zip").rename(run / "kept.zip")  # as if still training, or killed: what it holds is named
     for flags, says in (
+            (["--path", str(run)], "has no model.zip (still training, or ended before its final save); play what it "
+                                   "holds with --load-best or --load-last-checkpoint (its periodic checkpoints: steps "
+                                   "256, 512, 768)"),
             (["--load-best", "--load-checkpoint", "256"], "Give one of --load-best and --load-checkpoint"),
             (["--load-checkpoint", "-1"], "--load-checkpoint takes the env step"),
             (["--path", str(run), "--load-checkpoint", "500"], "(its periodic checkpoints: steps 256, 512, 768)"),

@@ -152,6 +152,8 @@ def find_checkpoint(algo: str, env_id: str, path: str | Path | None = None,
                            f"({made_by}; the shipped agents have only their final model).")
         return found
     if path is not None:
+        if Path(path).is_dir() and not checkpoint_file(path).exists():
+            _refuse_unfinished_run(Path(path))  # else reading it says there is no checkpoint
         return checkpoint_file(path)
     latest = latest_checkpoint(runs_root, algo, env_id)
     if latest is not None:
@@ -163,6 +165,18 @@ def find_checkpoint(algo: str, env_id: str, path: str | Path | None = None,
         f"No trained {algo} agent for {env_id}: none under {Path(runs_root) / algo} and none shipped "
         f"in trained/. Train one with `zoo train {algo} {env_id}`, or pass --path."
     )
+
+
+def _refuse_unfinished_run(run_dir: Path) -> None:
+    """A run folder without model.zip (still training, or killed before its final save) that
+    holds other checkpoints: one error naming them."""
+    from zoo.errors import ZooError
+
+    held = [flag for flag, which in (("--load-best", "best"), ("--load-last-checkpoint", "last"))
+            if checkpoint_in_run(run_dir, which) is not None]
+    if held:
+        raise ZooError(f"{run_dir} has no {CHECKPOINT_NAME} (still training, or ended before its final save); play "
+                       f"what it holds with {' or '.join(held)}{_periodic_steps(run_dir)}.")
 
 
 def _periodic_steps(run_dir: Path) -> str:
