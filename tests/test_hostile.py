@@ -568,7 +568,7 @@ def test_sigkill_loses_only_the_steps_since_the_last_periodic_checkpoint(tmp_pat
                               "--hp", "eval_freq=0", "--hp", "stop_at_return=null", "--hp", "save_replay_buffer=true")
     run = tmp_path / "runs" / "dqn" / "CartPole-v1_1"
     deadline = time.time() + 90
-    while not (run / "checkpoints" / "replay_buffer_4000_steps.npz").exists():
+    while not (run / "checkpoints" / "model_4000_steps.zip").exists():  # its buffer is written before it
         assert process.poll() is None and time.time() < deadline, process.communicate()
         time.sleep(0.05)
     process.kill()
