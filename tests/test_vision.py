@@ -130,3 +130,41 @@ def test_vision_dqn_trains_on_minatar(tmp_path):
     result = train("vision_dqn", "MinAtar/Breakout-v1", seed=0, n_timesteps=300, out_dir=tmp_path,
                    overrides={"learning_starts": 100, "eval_freq": 0})
     assert result.agent.observation_shape == (4, 10, 10) and result.agent.n_updates == 50
+
+
+def _agent_for(shape, backbone="lenet", **options):
+    from zoo.agents.vision_dqn import VisionDQNAgent
+
+    config = VisionDQNConfig(backbone=backbone, backbone_options=options, learning_starts=0)
+    space = gym.spaces.Box(0, 255, shape, dtype=np.uint8)
+    return VisionDQNAgent(space, gym.spaces.Discrete(3), config, algo="vision_dqn", env_id="x", seed=0)
+
+
+@pytest.mark.parametrize("shape, natively", [((4, 10, 10), True), ((3, 4, 12), True), ((4, 84, 84), False)])
+def test_small_frames_are_acted_on_with_native_convolutions_and_the_same_actions(shape, natively):
+    import torch
+
+    agent = _agent_for(shape)
+    seen = []
+    agent.q_network.register_forward_pre_hook(lambda module, inputs: seen.append(torch._C._get_mkldnn_enabled()))
+    frames = np.random.default_rng(0).integers(0, 256, (50, *shape), dtype=np.uint8)
+    actions = [agent.take_action(frame, deterministic=True) for frame in frames]
+    assert seen == [not natively] * 50 and torch._C._get_mkldnn_enabled()  # and oneDNN is on again after
+    with torch.no_grad():  # the actions oneDNN's convolutions give
+        expected = agent.q_network(torch.as_tensor(frames)).argmax(1).tolist()
+    assert actions == expected
+
+
+def test_only_networks_with_batch_norm_or_dropout_switch_modes_for_the_loss():
+    import torch
+
+    assert not _agent_for((4, 10, 10)).switches_modes
+    assert _agent_for((4, 10, 10), batch_norm=True).switches_modes
+    assert _agent_for((4, 10, 10), "alexnet", width=0.25).switches_modes  # dropout
+    agent = _agent_for((4, 10, 10), batch_norm=True)
+    modes = []
+    agent.q_network.register_forward_pre_hook(lambda module, inputs: modes.append(module.training))
+    frames = torch.zeros(2, 4, 10, 10, dtype=torch.uint8)
+    agent.online_q_values(frames)  # the loss's forward: batch norm learns
+    agent.take_action(frames[0].numpy(), deterministic=True)
+    assert modes == [True, False] and not agent.q_network.training

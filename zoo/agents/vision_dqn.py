@@ -14,6 +14,8 @@ and the target network copies them along with the weights.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,11 +25,34 @@ import torch
 from torch import nn
 
 from zoo.agents.dqn import DQNAgent, DQNConfig, QNetwork
-from zoo.backbones import BACKBONES, BackboneName, backbone_options, build_backbone
+from zoo.backbones import BACKBONES, BackboneName, BatchNorm, backbone_options, build_backbone
 from zoo.contracts import ReplayStore
 from zoo.errors import ZooError, did_you_mean
 from zoo.replay_buffer import FrameReplayBuffer
 from zoo.vision import ImagePipeline
+
+# The layers whose forward differs between train() and eval(): only a network holding one has
+# its mode switched for the loss's forward (a walk over every module, ~100 us of a LeNet update).
+MODE_DEPENDENT = (nn.modules.batchnorm._BatchNorm, nn.modules.dropout._DropoutNd, BatchNorm)
+# Frames of at most this many pixels (MinAtar's 10x10, the cliff's 4x12) are acted on, one at a
+# time, with torch's native convolutions instead of oneDNN's, whose per-call cost dominates at
+# that size. Measured on one frame (2026-11-27, one thread, mkldnn/native): LeNet 181/71 us on
+# 4x10x10, 132/69 on 3x4x12, 172/83 on 4x16x16; NiN, AlexNet and GoogLeNet 0.5-0.85x, ResNet,
+# DenseNet and VGG 0.86-1.12x. Batches (the updates, evaluations) keep oneDNN: its backward and
+# most backbones' batched forward are faster (NiN, GoogLeNet and DenseNet's 1.6-2.6x on 32 frames).
+NATIVE_CONV_MAX_PIXELS = 256
+
+
+@contextmanager
+def native_convolutions() -> Iterator[None]:
+    """oneDNN off for the block (the switch behind torch.backends.mkldnn.enabled: its flags()
+    context manager costs ~8 us and warns about Intel GPUs at every call)."""
+    enabled = torch._C._get_mkldnn_enabled()
+    torch._C._set_mkldnn_enabled(False)
+    try:
+        yield
+    finally:
+        torch._C._set_mkldnn_enabled(enabled)
 
 
 @dataclass
@@ -101,6 +126,16 @@ class VisionDQNAgent(DQNAgent):
         self.q_buffers = list(self.q_network.buffers())
         self.target_buffers = list(self.target_q_network.buffers())
         self.frame_channels = self.observation_shape[0] // config.frame_stack
+        self.switches_modes = any(isinstance(module, MODE_DEPENDENT) for module in self.q_network.modules())
+        height, width = self.observation_shape[1:]
+        on_cpu = self.device is None or torch.device(self.device).type == "cpu"
+        self.acts_natively = on_cpu and height * width <= NATIVE_CONV_MAX_PIXELS
+
+    def take_action(self, observation: Any, deterministic: bool = False) -> int:
+        if not self.acts_natively:
+            return super().take_action(observation, deterministic)
+        with native_convolutions():
+            return super().take_action(observation, deterministic)
 
     def check_observation_space(self, space: gym.Space) -> None:
         if not isinstance(space, gym.spaces.Box) or len(space.shape) != 3 or space.dtype != np.uint8:
@@ -118,7 +153,9 @@ class VisionDQNAgent(DQNAgent):
 
     def online_q_values(self, observations: torch.Tensor) -> torch.Tensor:
         # Batch norm learns its statistics here only: acting and the TD target (computed
-        # before this) use the running estimates.
+        # before this) use the running estimates. Dropout drops here only.
+        if not self.switches_modes:
+            return self.q_network(observations)
         self.q_network.train()
         try:
             return self.q_network(observations)
