@@ -81,6 +81,28 @@ def test_train_dp_prints_the_policy_as_arrows(tmp_path):
     assert (tmp_path / "elsewhere" / "value_iteration" / "CliffWalking4x12-v0_1" / "model.zip").exists()
 
 
+def test_rl_zoos_evaluation_flags(tmp_path):
+    result = zoo("train", "dqn", "CartPole-v1", "--steps", 2000, "--eval-freq", 500, "--eval-episodes", 3,
+                 "--hp", "stop_at_return=null", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "runs" / "dqn" / "CartPole-v1_1"
+    config = yaml.safe_load((run / "config.yml").read_text())
+    assert config["hyperparams"]["eval_freq"] == 500 and config["hyperparams"]["n_eval_episodes"] == 3
+    assert config["sources"][-2:] == ["--eval-freq", "--eval-episodes"]
+    with (run / "evaluations.csv").open() as file:
+        assert [int(row["step"]) for row in csv.DictReader(file)] == [500, 1000, 1500, 2000]
+    # RL Zoo's -1: no evaluations, and so no stop on one (the entry's stop_at_return is dropped)
+    result = zoo("train", "dqn", "CartPole-v1", "--steps", 1500, "--eval-freq", -1, cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    config = yaml.safe_load((tmp_path / "runs" / "dqn" / "CartPole-v1_2" / "config.yml").read_text())
+    assert config["hyperparams"]["eval_freq"] == 0 and config["hyperparams"]["stop_at_return"] is None
+    assert len((tmp_path / "runs" / "dqn" / "CartPole-v1_2" / "evaluations.csv").read_text().splitlines()) == 1
+    for args, says in ((["dqn", "CartPole-v1", "--eval-episodes", 0], "--eval-episodes: n_eval_episodes must be"),
+                       (["ucb", "BernoulliBandit-v0", "--eval-freq", 10], "no periodic evaluations")):
+        result = zoo("train", *args, cwd=tmp_path)
+        assert result.exit_code == 1 and says in result.output, result.output
+
+
 def test_evaluate_and_enjoy_use_the_latest_run(tmp_path):
     assert zoo("train", "policy_iteration", "CliffWalking4x12-v0", cwd=tmp_path).exit_code == 0
     result = zoo("evaluate", "policy_iteration", "CliffWalking4x12-v0", "--episodes", 3, "--json", cwd=tmp_path)

@@ -148,6 +148,13 @@ def train(
         Optional[int], typer.Option("--save-freq", help="A checkpoint every N env steps in RUN_DIR/checkpoints/, "
                                     "what --resume RUN_DIR of a killed run goes on from (save_freq).")
     ] = None,
+    eval_freq: Annotated[
+        Optional[int], typer.Option("--eval-freq", help="Evaluate the greedy policy every N env steps (eval_freq); "
+                                    "0 or -1: never, and so no early stop (stop_at_return).")
+    ] = None,
+    eval_episodes: Annotated[
+        Optional[int], typer.Option("--eval-episodes", help="Episodes per evaluation (n_eval_episodes).")
+    ] = None,
     device: DeviceOpt = "auto",
     env_package: EnvPackageOpt = None,
 ):
@@ -169,7 +176,8 @@ def train(
 
     result = train_agent(algo, env_id, seed=seed, n_timesteps=steps, overrides=overrides, out_dir=out,
                          progress=True, hyperparams=hyperparams, resume=resume, tensorboard=tensorboard,
-                         device=device, on_start=announce, n_envs=n_envs, save_freq=save_freq)
+                         device=device, on_start=announce, n_envs=n_envs, save_freq=save_freq,
+                         eval_freq=eval_freq, eval_episodes=eval_episodes)
     if resume is not None:
         console.print(f"resumed at step {result.summary['resumed_from_step']} from "
                       f"{escape(result.summary['resumed_from'])}"

@@ -66,6 +66,8 @@ def train(
     on_start: Callable[[Path], None] | None = None,
     n_envs: int | None = None,
     save_freq: int | None = None,
+    eval_freq: int | None = None,
+    eval_episodes: int | None = None,
 ) -> TrainResult:
     """With `resume` (a run directory or checkpoint), training continues from that agent, with
     its hyperparameters and its replay buffer when the run kept one (`save_replay_buffer`), up
@@ -75,10 +77,11 @@ def train(
     step, episode and evaluation of a deep-RL run and may stop it. `stop`: a flag of the
     caller's that Ctrl-C and SIGTERM raise (zoo.interrupt), already raised or not. `on_start`
     hears the run directory once the run is set up (its hyperparameters, env and agent
-    accepted), before the first step: where the CLI says what it is training. `n_envs` and
-    `save_freq` are those hyperparameters as flags (`save_freq`: a checkpoint every that many
-    env steps in RUN_DIR/checkpoints/, which `resume` of a killed run's folder goes on from);
-    like `n_timesteps`, they override `overrides`."""
+    accepted), before the first step: where the CLI says what it is training. `n_envs`,
+    `save_freq`, `eval_freq` and `eval_episodes` (n_eval_episodes) are those hyperparameters as
+    flags, RL Zoo's (`save_freq`: a checkpoint every that many env steps in RUN_DIR/checkpoints/,
+    which `resume` of a killed run's folder goes on from); like `n_timesteps`, they override
+    `overrides`."""
     spec = get_algo(algo)
     check_seed(seed)
     check_env_id(env_id)
@@ -110,6 +113,15 @@ def train(
         if save_freq < 0:
             raise ZooError(f"--save-freq must be >= 0 (env steps between checkpoints; 0: none), got {save_freq}.")
         flags.append(("--save-freq", {"save_freq": save_freq}))
+    for flag, key, value in (("--eval-freq", "eval_freq", eval_freq),
+                             ("--eval-episodes", "n_eval_episodes", eval_episodes)):
+        if value is not None:
+            if not spec.has_setting(key):
+                raise ZooError(f"{spec.name} ({spec.family}) has no periodic evaluations, the deep-RL algos do; drop "
+                               f"{flag}.")
+            # RL Zoo's --eval-freq -1: no evaluations, so no stop on one (an entry's stop_at_return)
+            flags.append((flag, {key: value} if key != "eval_freq" or value > 0
+                          else {"eval_freq": 0, "stop_at_return": None}))
     if (n_envs is not None or "n_envs" in overrides) and not spec.has_setting("n_envs"):
         several = [name for name, other in ALGOS.items() if other.has_setting("n_envs")]
         raise ZooError(f"{spec.name} learns from one env at a time; --n-envs is for {', '.join(several)}.")
