@@ -293,7 +293,7 @@ def _checkpoint_to_resume(resume: Path) -> Path:
         periodic = latest_periodic_checkpoint(run_dir)
         if periodic is not None:
             return periodic
-        best = resume / BEST_CHECKPOINT_NAME
+        best = run_dir / BEST_CHECKPOINT_NAME
         hint = (f" It has {best.name}, the best evaluation's agent: --resume {best} goes on from that one."
                 if best.is_file() else "")
         raise ZooError(f"--resume {resume}: that run has no {CHECKPOINT_NAME} (it ended before its final save) and "
