@@ -167,6 +167,7 @@ def train(
     from zoo.train import train as train_agent
 
     overrides = parse_overrides(hp or [])
+    _check_budget("--steps", steps)
     if resume is not None and hyperparams is not None:
         raise ZooError("--resume goes on with the run's own hyperparameters; drop --hyperparams (--hp still applies).")
 
