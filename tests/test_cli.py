@@ -81,9 +81,9 @@ def test_train_dp_prints_the_policy_as_arrows(tmp_path):
     assert (tmp_path / "elsewhere" / "value_iteration" / "CliffWalking4x12-v0_1" / "model.zip").exists()
 
 
-def test_rl_zoos_evaluation_flags(tmp_path):
-    result = zoo("train", "dqn", "CartPole-v1", "--steps", 2000, "--eval-freq", 500, "--eval-episodes", 3,
-                 "--hp", "stop_at_return=null", cwd=tmp_path)
+def test_rl_zoos_budget_and_evaluation_flags(tmp_path):
+    result = zoo("train", "dqn", "CartPole-v1", "-n", 2000, "--eval-freq", 500, "--eval-episodes", 3,
+                 "--hp", "stop_at_return=null", cwd=tmp_path)  # -n: RL Zoo's --n-timesteps, our --steps
     assert result.exit_code == 0, result.output
     run = tmp_path / "runs" / "dqn" / "CartPole-v1_1"
     config = yaml.safe_load((run / "config.yml").read_text())

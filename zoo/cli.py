@@ -131,7 +131,8 @@ def train(
     algo: AlgoArg,
     env_id: EnvArg,
     seed: Annotated[int, typer.Option(help="Seed of the agent and the env.")] = 0,
-    steps: Annotated[Optional[int], typer.Option("--steps", help="Training budget (n_timesteps).")] = None,
+    steps: Annotated[Optional[int], typer.Option("--steps", "-n", "--n-timesteps",
+                                                 help="Training budget (n_timesteps; -n as in RL Zoo).")] = None,
     hp: HpOpt = None,
     hyperparams: HyperparamsOpt = None,
     out: Annotated[Path, typer.Option("--out", help="Root folder of the runs.")] = Path("runs"),
@@ -444,7 +445,8 @@ def benchmark(
     seeds: Annotated[int, typer.Option("--seeds", help="Seeds FIRST..FIRST+N-1 to train.")] = 5,
     first_seed: Annotated[int, typer.Option("--first-seed", help="The first seed (e.g. past those a study "
                                                                  "tuned on).")] = 0,
-    steps: Annotated[Optional[int], typer.Option("--steps", help="Training budget (n_timesteps).")] = None,
+    steps: Annotated[Optional[int], typer.Option("--steps", "-n", "--n-timesteps",
+                                                 help="Training budget (n_timesteps; -n as in RL Zoo).")] = None,
     hp: HpOpt = None,
     hyperparams: HyperparamsOpt = None,
     episodes: Annotated[int, typer.Option(help="Deterministic episodes to evaluate each final policy.")] = 20,
@@ -632,8 +634,9 @@ def tune(
     timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds after which a worker starts no "
                                                                        "new trial.")] = None,
     workers: Annotated[int, typer.Option("--workers", help="Local worker processes (one torch thread each).")] = 1,
-    steps: Annotated[Optional[int], typer.Option("--steps", help="Training budget of a trial (n_timesteps); "
-                                                                 "default: the entry's.")] = None,
+    steps: Annotated[Optional[int], typer.Option("--steps", "-n", "--n-timesteps",
+                                                 help="Training budget of a trial (n_timesteps); default: the "
+                                                      "entry's.")] = None,
     eval_episodes: Annotated[int, typer.Option("--eval-episodes", help="Episodes judging a trial's final "
                                                                        "policy.")] = 10,
     n_evaluations: Annotated[int, typer.Option("--n-evaluations", help="Evaluations per trial, reported to the "
