@@ -158,6 +158,8 @@ def test_evaluate_enjoy_and_upload_pick_a_runs_checkpoint_as_rl_zoo_does(tmp_pat
     assert played("--load-best") == run / "best_model.zip"
     assert played("--load-last-checkpoint") == run / "checkpoints" / "model_768_steps.zip"
     assert played("--path", str(run), "--load-checkpoint", "512") == run / "checkpoints" / "model_512_steps.zip"
+    assert played("--path", str(run / "checkpoints"), "--load-last-checkpoint") == \
+        run / "checkpoints" / "model_768_steps.zip"  # its checkpoints/ folder stands for the run
     result = runner.invoke(app, ["enjoy", "dqn", "CartPole-v1", "--episodes", "1", "--runs-dir", str(tmp_path),
                                  "--load-checkpoint", "256"])
     assert result.exit_code == 0 and "model_256_steps.zip" in result.output, result.output

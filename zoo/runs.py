@@ -134,6 +134,8 @@ def find_checkpoint(algo: str, env_id: str, path: str | Path | None = None,
     from zoo.errors import ZooError
     from zoo.paths import trained_dir
 
+    if path is not None and Path(path).name == CHECKPOINTS_DIR_NAME and Path(path).is_dir():
+        path = Path(path).parent  # RUN_DIR/checkpoints stands for its run, as for --resume
     if which is not None:
         flag = choice_flag(which)
         if path is not None:
