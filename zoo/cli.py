@@ -164,7 +164,7 @@ def train(
     _import_env_packages(env_package)
     from zoo.config import parse_overrides
     from zoo.grid import policy_grid
-    from zoo.runs import CHECKPOINTS_DIR_NAME
+    from zoo.runs import periodic_checkpoints
     from zoo.train import train as train_agent
 
     overrides = parse_overrides(hp or [])
@@ -201,9 +201,9 @@ def train(
             console.print(f"best evaluation return {summary['best_eval_return']:.2f} (best_model.zip)")
     result.env.close()
     console.print(f"saved to {escape(str(result.checkpoint))}")
-    periodic = sorted((result.run_dir / CHECKPOINTS_DIR_NAME).glob("model_*_steps.zip"))
+    periodic = periodic_checkpoints(result.run_dir)
     if periodic:
-        console.print(f"{len(periodic)} periodic checkpoint(s) in {escape(str(periodic[0].parent))}")
+        console.print(f"{len(periodic)} periodic checkpoint(s) in {escape(str(periodic[0][1].parent))}")
     if tensorboard:
         console.print(f"curves: tensorboard --logdir {escape(str(result.run_dir.parent))}")
     if result.interrupted:

@@ -71,14 +71,19 @@ def replay_buffer_beside(checkpoint: Path) -> Path:
     return checkpoint.parent / f"replay_buffer_{match.group(1)}_steps.npz"
 
 
-def latest_periodic_checkpoint(run_dir: Path) -> Path | None:
-    """The periodic checkpoint (save_freq) of the most env steps in `run_dir`, if any."""
+def periodic_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
+    """(env step, file) of each periodic checkpoint (save_freq) in `run_dir`, by step."""
     folder = run_dir / CHECKPOINTS_DIR_NAME
     if not folder.is_dir():
-        return None
-    steps = [(int(match.group(1)), path) for path in folder.iterdir()
-             if (match := _PERIODIC_CHECKPOINT.fullmatch(path.name)) is not None and path.is_file()]
-    return max(steps)[1] if steps else None
+        return []
+    return sorted((int(match.group(1)), path) for path in folder.iterdir()
+                  if (match := _PERIODIC_CHECKPOINT.fullmatch(path.name)) is not None and path.is_file())
+
+
+def latest_periodic_checkpoint(run_dir: Path) -> Path | None:
+    """The periodic checkpoint of the most env steps in `run_dir`, if any."""
+    checkpoints = periodic_checkpoints(run_dir)
+    return checkpoints[-1][1] if checkpoints else None
 
 
 # Which of a run's checkpoints to play (RL Zoo's enjoy flags): None its final model.zip, "best"
@@ -183,9 +188,7 @@ def _refuse_unfinished_run(run_dir: Path) -> None:
 
 def _periodic_steps(run_dir: Path) -> str:
     """ " (its periodic checkpoints: steps 1000, 2000)", or "" when it has none."""
-    folder = run_dir / CHECKPOINTS_DIR_NAME
-    steps = sorted(int(match.group(1)) for path in folder.iterdir()
-                   if (match := _PERIODIC_CHECKPOINT.fullmatch(path.name))) if folder.is_dir() else []
+    steps = [step for step, _ in periodic_checkpoints(run_dir)]
     if len(steps) > 8:  # a long run's hundreds: its first few and its last
         return f" (its {len(steps)} periodic checkpoints: steps {', '.join(map(str, steps[:3]))}, ..., {steps[-1]})"
     return f" (its periodic checkpoints: steps {', '.join(map(str, steps))})" if steps else ""
