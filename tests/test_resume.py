@@ -92,6 +92,7 @@ def test_periodic_checkpoints_hold_the_agent_at_their_step_and_a_killed_run_resu
                                       "--steps", "1500", "--out", str(tmp_path / "a")])  # the run or its checkpoints/
     assert result.exit_code == 0, result.output
     assert "resumed at step 768 from" in result.output and "model_768_steps.zip with its replay buffer" in result.output
+    assert "732 steps (768 -> 1500) in" in result.output  # its time and speed are of the steps it ran
     resumed = tmp_path / "a" / "dqn" / "CartPole-v1_2"
     assert min(logged_steps(resumed)) > 768
     assert sorted(path.name for path in (resumed / "checkpoints").iterdir()) == [  # its save_freq goes on too

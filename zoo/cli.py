@@ -194,7 +194,9 @@ def train(
         console.print(f"converged in {summary['iterations']} iterations; greedy policy return "
                       f"{summary['mean_return']:.2f} ± {summary['std_return']:.2f}")
     if "steps_per_second" in summary:
-        console.print(f"{summary['steps']} steps in {summary['seconds']:.1f} s "
+        first = summary.get("resumed_from_step", 0)  # a resumed run's time and speed are of its own steps
+        done = f"{summary['steps'] - first} steps" + (f" ({first} -> {summary['steps']})" if first else "")
+        console.print(f"{done} in {summary['seconds']:.1f} s "
                       f"({summary['steps_per_second']:.0f} steps/s), {summary['episodes']} episodes, "
                       f"recent mean return {summary['recent_mean_return']:.2f}")
         if summary.get("best_eval_return") is not None:
