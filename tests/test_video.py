@@ -42,3 +42,22 @@ def test_unrecordable_requests_are_clear_errors(tmp_path, monkeypatch):
     assert result.exit_code == 1 and "ending in .mp4 or .gif" in result.output
     result = runner.invoke(app, ["enjoy", "value_iteration", "CliffWalking4x12-v0", "--video", "v.gif", "--render"])
     assert result.exit_code == 1 and "drop --render" in result.output
+
+
+def test_recording_on_a_headless_machine_prints_no_sdl_error(tmp_path):
+    """pygame's SDL, looking for a display it does not need for rgb_array frames, printed
+    "error: XDG_RUNTIME_DIR is invalid or not set" during every headless recording: the
+    commands that open no window now use SDL's dummy video driver (a driver set by the user
+    stays)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("SDL_VIDEODRIVER", "XDG_RUNTIME_DIR", "DISPLAY", "WAYLAND_DISPLAY")}
+    done = subprocess.run([sys.executable, "-m", "zoo", "enjoy", "ppo", "Pendulum-v1", "--video",
+                           str(tmp_path / "clip.gif"), "--episodes", "1"], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "XDG_RUNTIME_DIR" not in done.stderr and "error" not in done.stderr.lower(), done.stderr
+    assert (tmp_path / "clip.gif").stat().st_size > 0

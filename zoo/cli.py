@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -161,6 +162,7 @@ def train(
 ):
     """Train ALGO on ENV with hyperparams/<algo>.yml; writes runs/<algo>/<env>_<n>/."""
     import_torch()
+    _without_windows()
     _import_env_packages(env_package)
     from zoo.config import parse_overrides
     from zoo.grid import policy_grid
@@ -213,6 +215,15 @@ def train(
         error_console.print(f"[yellow]Interrupted by {result.stopped_by or 'a signal'}:[/] saved what was learned "
                             f"so far (step {result.agent.num_timesteps}); exit code {code}.", highlight=False)
         raise typer.Exit(code)
+
+
+def _without_windows() -> None:
+    """For a command that opens no window: pygame renders rgb_array frames (a pixel agent's
+    observations, a video) through SDL, whose default video driver looks for a display and,
+    on a headless machine, prints "error: XDG_RUNTIME_DIR is invalid or not set" to stderr, a
+    line that reads like ours. The dummy driver renders the same frames (checked: Pendulum's,
+    equal) and says nothing. A driver the user chose is kept."""
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 
 def _check_budget(flag: str, steps: Optional[int]) -> None:
@@ -278,6 +289,7 @@ def evaluate(
 ):
     """Play episodes with a trained agent and print mean ± std of the return."""
     import_torch()
+    _without_windows()
     _import_env_packages(env_package)
     from zoo.evaluation import evaluate_agent
 
@@ -328,6 +340,8 @@ def enjoy(
         raise ZooError("--episodes must be at least 1.")
     if video is not None and render:
         raise ZooError("--video records without a window; drop --render.")
+    if not render:
+        _without_windows()
     which = _checkpoint_choice(load_best, load_checkpoint, load_last_checkpoint)
     checkpoint, agent, env = _open(algo, env_id, path, runs_dir, render, video is not None, from_hub, device, which)
     console.print(f"Playing [bold]{agent.algo}[/] on [bold]{escape(env_id)}[/] from {escape(str(checkpoint))}")
@@ -381,6 +395,7 @@ def upload(
 ):
     """Package an agent (checkpoint, hyperparameters, results, video, model card) and push it to the Hub."""
     import_torch()
+    _without_windows()
     _import_env_packages(env_package)
     import tempfile
 
@@ -487,6 +502,7 @@ def benchmark(
 ):
     """Train several seeds, evaluate the final policies, time them; SB3 alongside when installed."""
     import_torch()
+    _without_windows()
     _import_env_packages(env_package)
     from zoo.benchmark import run_benchmark
     from zoo.config import check_seed, parse_overrides
@@ -683,6 +699,7 @@ def tune(
 ):
     """Search hyperparameters with Optuna; several workers (and machines, with --storage) share one study."""
     import_torch()
+    _without_windows()
     from zoo.config import parse_overrides
     from zoo.runs import env_dir_name
     from zoo.tune import TuneJob
