@@ -30,12 +30,19 @@ def zoo(*args, cwd=None):
         os.chdir(old)
 
 
-def test_list_shows_algos_and_envs():
+@pytest.mark.parametrize("width", [80, 140])
+def test_list_shows_algos_and_envs(width, monkeypatch):
+    from zoo import cli
+
+    monkeypatch.setattr(cli.console, "width", width)
     result = zoo("list")
     assert result.exit_code == 0
     for name in ("epsilon_greedy", "thompson_sampling", "policy_iteration", "value_iteration",
                  "BernoulliBandit-v0", "CliffWalking4x12-v0", "FrozenLake-v1"):
         assert name in result.output
+    # what each one is, readable at either width (a table, or two lines each where a table is too narrow)
+    assert "twin delayed DDPG: clipped double-Q" in result.output
+    assert ("┃ what it is" in result.output) == (width >= cli.LIST_TABLE_WIDTH)
 
 
 def test_train_bandit_prints_regret_and_writes_a_run_dir(tmp_path):
@@ -119,6 +126,21 @@ def test_evaluate_and_enjoy_use_the_latest_run(tmp_path):
     assert len(frames) == 14  # the start and one frame per step of the 13-step path
     assert frames[0].splitlines()[-1].startswith("x  C") and frames[-1].rstrip().endswith("C  x")
     assert "episode 1: return -13.00, length 13" in enjoy.output
+
+
+def test_rl_zoos_a2c_is_actor_critic(tmp_path):
+    # the name an RL Zoo user types: the same algorithm, recorded under zoo's name
+    result = zoo("train", "A2C", "CartPole-v1", "--steps", 64, "--hp", "n_envs=1", "--hp", "n_steps=16", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "Training actor_critic on CartPole-v1" in result.output
+    run_dir = tmp_path / "runs" / "actor_critic" / "CartPole-v1_1"
+    assert load_agent(run_dir).algo == "actor_critic"
+    evaluated = zoo("evaluate", "a2c", "CartPole-v1", "--episodes", 1, "--json", cwd=tmp_path)
+    assert evaluated.exit_code == 0 and json.loads(evaluated.stdout)["checkpoint"].startswith(str(Path("runs") /
+                                                                                               "actor_critic"))
+    listing = " ".join(zoo("list").output.split())  # 80 columns here: two lines per algorithm
+    assert "actor_critic (on_policy; Box, Dict -> Discrete, Box) advantage actor-critic" in listing
+    assert "RL Zoo's a2c" in listing
 
 
 def test_enjoy_without_render_and_evaluate_a_bandit_on_its_training_problem(tmp_path):

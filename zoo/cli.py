@@ -92,22 +92,36 @@ def _import_env_packages(packages: Optional[list[str]]) -> None:
         import_env_packages(packages)
 
 
+LIST_TABLE_WIDTH = 110  # `zoo list` as a table from this many columns on
+
+
 @app.command("list")
 @_friendly_errors
 def list_command(env_package: EnvPackageOpt = None):
     """List the algorithms and the registered environments."""
     _import_env_packages(env_package)
-    from zoo.registry import ALGOS
+    from zoo.registry import ALGOS, synonyms_of
 
-    table = Table(title="Algorithms")
-    for column in ("algo", "family", "observations", "actions"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("what it is")
+    rows = []
     for spec in ALGOS.values():
         summary = spec.summary if spec.base is None else f"{spec.summary} ({spec.base} with {_flags(spec.flags)})"
-        table.add_row(spec.name, spec.family, ", ".join(spec.observation_spaces), ", ".join(spec.action_spaces),
-                      summary)
-    console.print(table)
+        if synonyms_of(spec.name):
+            summary += f"; RL Zoo's {', '.join(synonyms_of(spec.name))}"
+        rows.append((spec.name, spec.family, ", ".join(spec.observation_spaces), ", ".join(spec.action_spaces),
+                     summary))
+    if console.width < LIST_TABLE_WIDTH:
+        # a table there left its last column a few characters (80 columns: "advan…"): two lines each
+        for name, family, observations, actions, summary in rows:
+            console.print(f"[bold]{name}[/] ({family}; {observations} -> {actions})", highlight=False)
+            console.print(f"    {summary}", highlight=False)
+    else:
+        table = Table(title="Algorithms")
+        for column in ("algo", "family", "observations", "actions"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("what it is")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
 
     import gymnasium as gym
 
@@ -175,7 +189,9 @@ def train(
         raise ZooError("--resume goes on with the run's own hyperparameters; drop --hyperparams (--hp still applies).")
 
     def announce(run_dir: Path) -> None:  # once the hyperparameters, env and device are accepted
-        console.print(f"Training [bold]{escape(algo)}[/] on [bold]{escape(env_id)}[/] (seed {seed}) "
+        from zoo.registry import get_algo
+
+        console.print(f"Training [bold]{escape(get_algo(algo).name)}[/] on [bold]{escape(env_id)}[/] (seed {seed}) "
                       f"in {escape(str(run_dir))}", soft_wrap=True)
 
     result = train_agent(algo, env_id, seed=seed, n_timesteps=steps, overrides=overrides, out_dir=out,

@@ -7,7 +7,8 @@ A variant is not a class of its own: `double_dqn` is `dqn` with `double: true`. 
 names its base algorithm, whose agent class, config class and YAML file it shares, and the
 flags it sets by default; its tuned entries live in a section of the base's YAML file under
 the alias's name (zoo/config.py). Runs, checkpoints and Hub cards record the name the user
-typed.
+typed. RL Zoo's name for an algorithm zoo names otherwise (a2c) is a synonym, not an alias:
+the same algorithm under zoo's name, which its runs and checkpoints record.
 
 Each algorithm states the spaces it supports; an env outside them is refused before any run
 folder exists (`check_spaces`). Dict observations are flattened for the MLP agents.
@@ -133,16 +134,26 @@ _SPECS = (
 ALGOS: dict[str, AlgoSpec] = {spec.name: spec for spec in _SPECS}
 
 
+# RL Zoo's names for algorithms zoo names otherwise: an RL Zoo user types `zoo train a2c
+# CartPole-v1` (and was offered "sac" as the closest name). No flags: actor_critic is A2C.
+RL_ZOO_NAMES = {"a2c": "actor_critic"}
+
+
 def normalize_algo_name(name: str) -> str:
-    """'Double-DQN' and 'double_dqn' name the same algorithm."""
-    return name.strip().lower().replace("-", "_")
+    """'Double-DQN' and 'double_dqn' name the same algorithm, and RL Zoo's 'a2c' is actor_critic."""
+    key = name.strip().lower().replace("-", "_")
+    return RL_ZOO_NAMES.get(key, key)
+
+
+def synonyms_of(name: str) -> list[str]:
+    return [synonym for synonym, algo in RL_ZOO_NAMES.items() if algo == name]
 
 
 def get_algo(name: str) -> AlgoSpec:
     key = normalize_algo_name(name)
     if key not in ALGOS:
         raise ZooError(
-            f"Unknown algorithm '{name}'.{did_you_mean(key, ALGOS)} "
+            f"Unknown algorithm '{name}'.{did_you_mean(key, [*ALGOS, *RL_ZOO_NAMES])} "
             f"Available: {', '.join(ALGOS)} (see `zoo list`)."
         )
     return ALGOS[key]
