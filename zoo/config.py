@@ -196,6 +196,28 @@ def _numbers(value: Any) -> Any:
             yield from _numbers(item)
 
 
+# RL Zoo's keys that zoo spells otherwise, for the error an RL Zoo user's entry meets: zoo's
+# keys that take their place (those the algorithm has: none, no hint), and the hint around them.
+RL_ZOO_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
+    "policy": ((), "zoo builds its networks from the spaces (an MLP, vision_dqn's CNN for frames): drop it"),
+    "policy_kwargs": (("net_arch", "activation", "init", "log_std_init"),
+                      "its entries are hyperparameters of their own here: {keys} "
+                      "(net_arch: [64, 64], no dict() string)"),
+    "normalize": (("normalize_observations", "normalize_rewards"), "here: {keys}"),
+    "noise_type": (("noise",), "here: {keys} (normal, ornstein_uhlenbeck or none)"),
+}
+
+
+def _rl_zoo_hint(key: Any, fields: list[str]) -> str:
+    if key not in RL_ZOO_KEYS:
+        return ""
+    ours, hint = RL_ZOO_KEYS[key]
+    keys = [name for name in ours if name in fields]
+    if ours and not keys:
+        return ""
+    return f" It is RL Zoo's; {hint.format(keys=', '.join(keys))}."
+
+
 def build_config(config_class: type, values: dict[str, Any], *, source: str) -> Any:
     """Make `config_class(**values)`, refusing unknown keys and wrongly typed values."""
     if not isinstance(values, dict):
@@ -205,10 +227,9 @@ def build_config(config_class: type, values: dict[str, Any], *, source: str) -> 
     kwargs = {}
     for key, value in values.items():
         if key not in fields:
-            raise ZooError(
-                f"{source}: unknown hyperparameter '{brief_text(key)}'.{did_you_mean(str(key), fields)} "
-                f"Valid keys: {', '.join(fields)}."
-            )
+            hint = _rl_zoo_hint(key, fields) or did_you_mean(str(key), fields)
+            raise ZooError(f"{source}: unknown hyperparameter '{brief_text(key)}'.{hint} "
+                           f"Valid keys: {', '.join(fields)}.")
         try:
             kwargs[key] = coerce_value(value, hints[key])
         except TypeError:
