@@ -78,6 +78,28 @@ def test_train_deep_agents_through_the_cli(algo, tmp_path):
     assert {p.name for p in run_dir.iterdir()} >= {"model.zip", "best_model.zip", "progress.csv",
                                                    "evaluations.csv", "config.yml"}
     assert load_agent(run_dir).algo == algo
+    assert "No gradient update ran" not in result.output
+
+
+def test_a_budget_within_the_warm_up_says_nothing_was_learned(tmp_path):
+    result = zoo("train", "td3", "Pendulum-v1", "--steps", 300, "--hp", "learning_starts=1000", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "No gradient update ran in these 300 steps (learning_starts 1000, train_freq 1): the saved agent has " \
+        "learned nothing." in said
+    # resumed into the updates: said no more
+    resumed = zoo("train", "td3", "Pendulum-v1", "--steps", 1100, "--resume", "runs/td3/Pendulum-v1_1", "--hp",
+                  "learning_starts=1000", "--eval-freq", 0, cwd=tmp_path)
+    assert resumed.exit_code == 0 and "No gradient update" not in resumed.output, resumed.output
+    # past the warm-up, but the budget ends before the first train_freq multiple (1024): said
+    short = zoo("train", "dqn", "CartPole-v1", "--steps", 1000, "--hp", "learning_starts=900", "--hp",
+                "train_freq=256", "--eval-freq", 0, cwd=tmp_path)
+    assert short.exit_code == 0 and "No gradient update ran in these 1000 steps (learning_starts 900, train_freq " \
+        "256)" in " ".join(short.output.split()), short.output
+    # one update at step 1000: not said
+    one = zoo("train", "dqn", "CartPole-v1", "--steps", 1000, "--hp", "learning_starts=900", "--hp", "train_freq=200",
+              "--eval-freq", 0, cwd=tmp_path)
+    assert one.exit_code == 0 and "No gradient update" not in one.output, one.output
 
 
 def test_train_dp_prints_the_policy_as_arrows(tmp_path):

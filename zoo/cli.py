@@ -219,6 +219,11 @@ def train(
                       f"recent mean return {summary['recent_mean_return']:.2f}")
         if summary.get("best_eval_return") is not None:
             console.print(f"best evaluation return {summary['best_eval_return']:.2f} (best_model.zip)")
+        if summary.get("updates") == 0 and not result.interrupted:  # SB3 is silent here; a user thinks it trained
+            config = result.agent.config
+            error_console.print(f"[yellow]No gradient update ran in these {summary['steps'] - first} steps[/] "
+                                f"(learning_starts {config.learning_starts}, train_freq {config.train_freq})"
+                                + ("" if first else ": the saved agent has learned nothing") + ".", highlight=False)
     result.env.close()
     console.print(f"saved to {escape(str(result.checkpoint))}")
     periodic = periodic_checkpoints(result.run_dir)

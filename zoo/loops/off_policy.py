@@ -42,6 +42,7 @@ def off_policy_loop(agent: OffPolicyAgent, env: gym.Env, eval_envs: EvaluationEn
                               replay=buffer if config.save_replay_buffer else None)
     watch_steps = monitor.watches_steps
     metrics: Metrics = {}
+    updates = 0  # gradient updates of this run (or of this part of a resumed one)
     episode_return, episode_length = 0.0, 0
     step = start_step
     observation, _ = env.reset(seed=seed)
@@ -69,6 +70,7 @@ def off_policy_loop(agent: OffPolicyAgent, env: gym.Env, eval_envs: EvaluationEn
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                     for _ in range(config.gradient_steps):
                         metrics = agent.update(buffer.sample(config.batch_size))
+                updates += config.gradient_steps
                 check_finite(metrics, step)
 
             stop_now = watch_steps and monitor.step_done(step)
@@ -84,6 +86,7 @@ def off_policy_loop(agent: OffPolicyAgent, env: gym.Env, eval_envs: EvaluationEn
                 break
     finally:
         summary = monitor.close(step)
+        summary["updates"] = updates  # 0: the budget ended within the warm-up (zoo train says so)
         agent.num_timesteps = step
         if config.save_replay_buffer:
             write_arrays(run_dir / REPLAY_BUFFER_NAME, buffer.state_arrays())
