@@ -141,6 +141,8 @@ def find_checkpoint(algo: str, env_id: str, path: str | Path | None = None,
 
     if path is not None and Path(path).name == CHECKPOINTS_DIR_NAME and Path(path).is_dir():
         path = Path(path).parent  # RUN_DIR/checkpoints stands for its run, as for --resume
+    if path is not None:
+        refuse_folder_of_runs(Path(path), "--path")
     if which is not None:
         flag = choice_flag(which)
         if path is not None:
@@ -172,6 +174,22 @@ def find_checkpoint(algo: str, env_id: str, path: str | Path | None = None,
         f"No trained {algo} agent for {env_id}: none under {Path(runs_root) / algo} and none shipped "
         f"in trained/. Train one with `zoo train {algo} {env_id}`, or pass --path."
     )
+
+
+def refuse_folder_of_runs(folder: Path, flag: str) -> None:
+    """A folder that holds runs instead of being one (runs/ppo, runs/): one error naming its
+    newest run, instead of "no model.zip there" (or, for --resume, "it ended before its final
+    save"). A run folder is one with its config.yml; runs sit one or two levels down."""
+    from zoo.errors import ZooError
+
+    if not folder.is_dir() or (folder / CONFIG_NAME).is_file() or (folder / CHECKPOINT_NAME).is_file():
+        return
+    runs = [config.parent for config in folder.glob(f"*/{CONFIG_NAME}")] or \
+        [config.parent for config in folder.glob(f"*/*/{CONFIG_NAME}")]
+    if runs:
+        newest = max(runs, key=lambda run: (run / CONFIG_NAME).stat().st_mtime)
+        raise ZooError(f"{flag} {folder} holds {len(runs)} run folder(s) and is not one: name a run, e.g. {newest} "
+                       "(the newest).")
 
 
 def _refuse_unfinished_run(run_dir: Path) -> None:

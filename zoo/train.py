@@ -32,6 +32,7 @@ from zoo.runs import (
     CHECKPOINTS_DIR_NAME,
     latest_periodic_checkpoint,
     new_run_dir,
+    refuse_folder_of_runs,
     replay_buffer_beside,
     write_run_config,
 )
@@ -289,6 +290,7 @@ def _checkpoint_to_resume(resume: Path) -> Path:
     if checkpoint.exists():
         return checkpoint
     if resume.is_dir():
+        refuse_folder_of_runs(resume, "--resume")
         run_dir = resume.parent if resume.name == CHECKPOINTS_DIR_NAME else resume  # RUN_DIR/checkpoints works too
         periodic = latest_periodic_checkpoint(run_dir)
         if periodic is not None:
