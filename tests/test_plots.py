@@ -66,15 +66,34 @@ def test_plot_errors_are_clear(tmp_path):
     assert result.exit_code == 1 and "--out must name a .png, .svg, .pdf file, got" in result.output
 
 
-def drawn_lines(monkeypatch, *args, **kwargs):
-    """The labelled lines of the learning figure plot_runs draws: {label: (x, y)}."""
+def drawn_figure(monkeypatch, *args, **kwargs):
     import zoo.plots
 
     figures = []
     monkeypatch.setattr(zoo.plots, "_save", lambda plt, figure, path: figures.append(figure) or path)
     zoo.plots.plot_runs(*args, **kwargs)
-    (axes,) = figures[0].axes
+    return figures[0]
+
+
+def drawn_lines(monkeypatch, *args, **kwargs):
+    """The labelled lines of the learning figure plot_runs draws: {label: (x, y)}."""
+    (axes,) = drawn_figure(monkeypatch, *args, **kwargs).axes
     return {line.get_label(): (line.get_xdata(), line.get_ydata()) for line in axes.get_lines()}
+
+
+def test_runs_of_several_envs_get_an_axes_each_and_one_episode_shows(tmp_path, monkeypatch):
+    pendulum = fake_run(tmp_path / "pendulum", "zoo", [-900, -150])
+    cartpole = tmp_path / "cartpole"
+    cartpole.mkdir()
+    (cartpole / "config.yml").write_text("algo: td3\nenv_id: CartPole-v1\nlibrary: zoo\n")  # one episode logged
+    (cartpole / "progress.csv").write_text("step,episode,return,length,loss,time\n40,1,40,40,,0.5\n")
+    figure = drawn_figure(monkeypatch, [pendulum, cartpole], tmp_path / "c.png", curves="training")
+    # one scale for both flattened CartPole's 40 against Pendulum's -1500
+    assert [axes.get_title() for axes in figure.axes] == ["CartPole-v1", "Pendulum-v1"]
+    (one_episode,) = figure.axes[0].get_lines()
+    assert list(one_episode.get_xdata()) == [40] and one_episode.get_marker() == "o"  # a lone point, drawn
+    # the algorithm keeps its colour across the env axes
+    assert one_episode.get_color() == figure.axes[1].get_lines()[0].get_color()
 
 
 def test_evaluation_curves_by_default_against_steps_or_seconds(tmp_path, monkeypatch):

@@ -194,37 +194,50 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path, *, x: str = "steps", 
 
 def _plot_learning(plt: Any, learning: dict[tuple[str, str, str], list[LearningRun]], x: str, curves: str,
                    out: Path) -> Path:
-    figure, axes = plt.subplots(figsize=(8, 5))
+    """One axes per env (as RL Zoo's plots: CartPole's 0..500 beside Pendulum's -1600..0 on one
+    scale flattened both), side by side; an algorithm keeps its colour across them."""
     any_evaluation = any(run.evaluation is not None for runs in learning.values() for run in runs)
     show_evaluation = curves == "evaluation" or (curves == "auto" and any_evaluation)
     show_training = curves != "evaluation"
+    env_ids = sorted({env_id for _, _, env_id in learning})
+    colors = {key: f"C{index % 10}" for index, key in enumerate(sorted({(library, algo)
+                                                                        for library, algo, _ in learning}))}
+    figure, grid_of_axes = plt.subplots(1, len(env_ids), figsize=(8 if len(env_ids) == 1 else 6 * len(env_ids), 5),
+                                        squeeze=False)
     drawn = False
-    for index, ((library, algo, env_id), runs) in enumerate(sorted(learning.items())):
-        color = f"C{index % 10}"
-        name = f"{LIBRARY_LABELS[library]}{algo} on {env_id} ({len(runs)} seed{'s' if len(runs) > 1 else ''})"
-        evaluated = [run.evaluation for run in runs if run.evaluation is not None]
-        if show_evaluation and evaluated:
-            grid, mean, std = _mean_and_std(evaluated)
-            axes.plot(grid, mean, color=color, marker="." if len(grid) < 40 else None, label=f"{name}: evaluation")
-            axes.fill_between(grid, mean - std, mean + std, color=color, alpha=0.2)
-            drawn = True
-        if show_training:
-            grid, mean, std = _mean_and_std([run.training for run in runs])
-            dashed = show_evaluation and bool(evaluated)
-            axes.plot(grid, mean, color=color, linestyle="--" if dashed else "-", alpha=0.6 if dashed else 1.0,
-                      label=f"{name}: training episodes" if dashed or show_evaluation else name)
-            if not dashed:
+    for axes, env_id in zip(grid_of_axes[0], env_ids):
+        for (library, algo, run_env_id), runs in sorted(learning.items()):
+            if run_env_id != env_id:
+                continue
+            color = colors[(library, algo)]
+            name = f"{LIBRARY_LABELS[library]}{algo} on {env_id} ({len(runs)} seed{'s' if len(runs) > 1 else ''})"
+            evaluated = [run.evaluation for run in runs if run.evaluation is not None]
+            if show_evaluation and evaluated:
+                grid, mean, std = _mean_and_std(evaluated)
+                axes.plot(grid, mean, color=color, marker="." if len(grid) < 40 else None, label=f"{name}: evaluation")
                 axes.fill_between(grid, mean - std, mean + std, color=color, alpha=0.2)
-            drawn = True
+                drawn = True
+            if show_training:
+                grid, mean, std = _mean_and_std([run.training for run in runs])
+                dashed = show_evaluation and bool(evaluated)
+                axes.plot(grid, mean, color=color, linestyle="--" if dashed else "-", alpha=0.6 if dashed else 1.0,
+                          marker="o" if len(grid) == 1 else None,  # one episode: a line of one point draws nothing
+                          label=f"{name}: training episodes" if dashed or show_evaluation else name)
+                if not dashed:
+                    axes.fill_between(grid, mean - std, mean + std, color=color, alpha=0.2)
+                drawn = True
+        axes.set_xlabel(X_AXES[x][1])
+        axes.set_title(env_id if len(env_ids) > 1 else "Learning curves (mean ± std over seeds)")
+        if axes.get_legend_handles_labels()[0]:  # --curves evaluation may leave an env's runs nothing to draw
+            axes.legend(fontsize="small")
+        axes.grid(alpha=0.3)
     if not drawn:
         raise ZooError("--curves evaluation: none of these runs has evaluations (evaluations.csv); "
                        "train with eval_freq > 0, or plot --curves training.")
-    axes.set_xlabel(X_AXES[x][1])
-    axes.set_ylabel(f"return (training: mean of last {SMOOTHING_EPISODES} episodes)" if show_training
-                    else "mean evaluation return")
-    axes.set_title("Learning curves (mean ± std over seeds)")
-    axes.legend(fontsize="small")
-    axes.grid(alpha=0.3)
+    grid_of_axes[0][0].set_ylabel(f"return (training: mean of last {SMOOTHING_EPISODES} episodes)" if show_training
+                                  else "mean evaluation return")
+    if len(env_ids) > 1:
+        figure.suptitle("Learning curves (mean ± std over seeds)")
     return _save(plt, figure, out)
 
 
