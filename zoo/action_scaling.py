@@ -13,8 +13,11 @@ from zoo.errors import ZooError
 class BoxActions:
     def __init__(self, space: gym.Space, algo: str, device: torch.device | None = None):
         if not isinstance(space, gym.spaces.Box) or not np.all(np.isfinite(space.low) & np.isfinite(space.high)):
+            # Gymnasium's ClipAction advertises (-inf, inf) for the bounded space it clips to
+            hint = (f" If env_wrappers has clip_action, drop it: that wrapper makes the bounds look infinite, and "
+                    f"{algo} keeps its actions within them itself." if isinstance(space, gym.spaces.Box) else "")
             raise ZooError(f"{algo} rescales actions to the env's bounds: it needs a bounded Box action space, "
-                           f"got {space}.")
+                           f"got {space}.{hint}")
         self.space = space
         self.shape: tuple[int, ...] = tuple(space.shape)  # of one env action
         self.dim = int(np.prod(space.shape))
