@@ -201,6 +201,10 @@ def test_enjoy_without_render_and_evaluate_a_bandit_on_its_training_problem(tmp_
         (["train", "ucb", "BernouliBandit-v0"], "Did you mean: BernoulliBandit-v0"),
         (["train", "ucb", "BernoulliBandit-v0", "--hp", "coefficent=2"], "unknown hyperparameter 'coefficent'"),
         (["train", "ucb", "BernoulliBandit-v0", "--hp", "coefficient=big"], "'coefficient' must be float"),
+        # YAML's flow mapping wants a space after the colon (Gymnasium said "unexpected keyword argument 'a:b'")
+        (["train", "dqn", "CartPole-v1", "--hp", "env_kwargs={sutton_barto_reward:true}"],
+         "'sutton_barto_reward:true' reads as one key without a value; YAML needs a space after the colon: "
+         "{sutton_barto_reward: true}."),
         # Gymnasium's ClipAction makes Pendulum's bounds look infinite
         (["train", "sac", "Pendulum-v1", "--hp", "env_wrappers=[clip_action]"],
          "needs a bounded Box action space, got Box(-inf, inf, (1,), float32). If env_wrappers has clip_action, drop"),

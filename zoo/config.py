@@ -254,6 +254,8 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
         if not sep or not key.strip():
             raise ZooError(f"--hp expects key=value, got '{brief_text(pair)}'.")
         value = load_yaml(text, f"--hp {brief_text(pair)}") if text.strip() else ""
+        if isinstance(value, dict):
+            _refuse_keys_missing_a_space(value, pair)
         # YAML 1.1 reads '1e-3' as a string; a user typing it means the number.
         if isinstance(value, str):
             try:
@@ -262,6 +264,16 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
                 pass
         overrides[key.strip()] = value
     return overrides
+
+
+def _refuse_keys_missing_a_space(mapping: dict, pair: str) -> None:
+    """'{render_mode:human}' is YAML for the key 'render_mode:human' without a value (a flow
+    mapping's colon needs a space after it): a user typing it meant {render_mode: human}."""
+    for key, value in mapping.items():
+        if value is None and isinstance(key, str) and ":" in key:
+            name, _, meant = key.partition(":")
+            raise ZooError(f"--hp {brief_text(pair)}: '{brief_text(key)}' reads as one key without a value; YAML "
+                           f"needs a space after the colon: {{{brief_text(name)}: {brief_text(meant)}}}.")
 
 
 def read_hyperparams_file(path: Path) -> dict[str, dict[str, Any]]:
