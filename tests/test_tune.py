@@ -268,6 +268,7 @@ def test_reporting_on_a_study_not_in_the_database_is_one_error_and_creates_none(
 
 @pytest.mark.parametrize("storage, message", [
     ("nosuchdb://x/y", "--storage nosuchdb://x/y: cannot open it"),
+    ("mysql://x/y", r"--storage mysql://x/y: no driver for that database is installed; zoo tune's are PostgreSQL's"),
     ("postgresql+psycopg://zoo@/zoo?host=/nonexistent-socket-dir", "cannot open it"),
 ])
 def test_a_bad_storage_is_one_clear_error(storage, message, tmp_path):

@@ -113,7 +113,10 @@ def open_storage(job: TuneJob) -> Any:
     except ModuleNotFoundError as error:
         raise ZooError(f"{where}: its database driver is not installed ({error.name}); for PostgreSQL: "
                        "pip install 'zoo[tune]' (psycopg).") from None
-    except (ImportError, ValueError, optuna.exceptions.StorageInternalError) as error:
+    except ImportError:  # SQLAlchemy knows the database, no driver for it is installed (mysql://)
+        raise ZooError(f"{where}: no driver for that database is installed; zoo tune's are PostgreSQL's "
+                       "(postgresql://USER@HOST/DB, pip install 'zoo[tune]') and SQLite's (sqlite:///FILE).") from None
+    except (ValueError, optuna.exceptions.StorageInternalError) as error:
         raise ZooError(f"{where}: cannot open it ({_first_line(error)}).") from None
     except Exception as error:  # SQLAlchemy's: no such host, refused, bad URL, no such database...
         raise ZooError(f"{where}: cannot open it ({type(error).__name__}: {_first_line(error)}).") from None
