@@ -260,6 +260,8 @@ def test_time_to_solve_errors_name_the_flag(tmp_path):
     a_file.write_text("")
     for args, says in ((["--sb3-steps", "0"], "--sb3-steps must be at least 1"),
                        (["--steps", "0"], "--steps must be at least 1, got 0"),
+                       (["--seeds", "0"], "--seeds must be at least 1, got 0"),
+                       (["--episodes", "-2"], "--episodes must be at least 1, got -2"),
                        (["--steps", str(10**20)], "--steps is out of range"),
                        (["--sb3-eval-freq", "-1"], "--sb3-eval-freq must be at least 0"),
                        (["--first-seed", "-3"], "--first-seed must be a whole number"),

@@ -528,8 +528,9 @@ def benchmark(
     from zoo.benchmark import run_benchmark
     from zoo.config import check_seed, parse_overrides
 
-    if seeds < 1 or episodes < 1:
-        raise ZooError("--seeds and --episodes must be at least 1.")
+    for flag, value in (("--seeds", seeds), ("--episodes", episodes)):
+        if value < 1:
+            raise ZooError(f"{flag} must be at least 1, got {value}.")
     _check_budget("--steps", steps)
     _check_budget("--sb3-steps", sb3_steps)
     check_seed(first_seed, "--first-seed")
