@@ -40,6 +40,11 @@ def test_unrecordable_requests_are_clear_errors(tmp_path, monkeypatch):
     runner = CliRunner()
     result = runner.invoke(app, ["enjoy", "value_iteration", "CliffWalking4x12-v0", "--video", "v.avi"])
     assert result.exit_code == 1 and "ending in .mp4 or .gif" in result.output
+    assert "Playing" not in result.output  # refused before any episode is played, not after them all
+    # without the mp4 writer: said before playing too
+    monkeypatch.setitem(__import__("sys").modules, "imageio_ffmpeg", None)
+    result = runner.invoke(app, ["enjoy", "value_iteration", "CliffWalking4x12-v0", "--video", "v.mp4"])
+    assert result.exit_code == 1 and "mp4 needs imageio-ffmpeg" in result.output and "Playing" not in result.output
     result = runner.invoke(app, ["enjoy", "value_iteration", "CliffWalking4x12-v0", "--video", "v.gif", "--render"])
     assert result.exit_code == 1 and "drop --render" in result.output
 

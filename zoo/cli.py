@@ -361,6 +361,10 @@ def enjoy(
         raise ZooError("--episodes must be at least 1.")
     if video is not None and render:
         raise ZooError("--video records without a window; drop --render.")
+    if video is not None:
+        from zoo.video import check_video_path
+
+        check_video_path(video)
     if not render:
         _without_windows()
     which = _checkpoint_choice(load_best, load_checkpoint, load_last_checkpoint)

@@ -20,24 +20,34 @@ from zoo.files import atomic_path
 FORMATS = (".mp4", ".gif")
 
 
-def write_video(frames: Sequence[np.ndarray], path: str | Path, fps: int) -> Path:
+def check_video_path(path: str | Path) -> Path:
+    """The format and the writer it needs, checked before any episode is played (they were
+    checked after: a long recording played through, then failed on a missing package)."""
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
         raise ZooError(f"Cannot record '{path}': use a file name ending in {' or '.join(FORMATS)}.")
     try:
-        import imageio.v2 as imageio
+        import imageio.v2  # noqa: F401
     except ImportError:
         raise ZooError("Recording needs imageio: pip install 'zoo[video]'.") from None
+    if path.suffix.lower() == ".mp4":
+        try:
+            import imageio_ffmpeg  # noqa: F401  (imageio's mp4 writer)
+        except ImportError:
+            raise ZooError("mp4 needs imageio-ffmpeg: pip install 'zoo[video]' (or record a .gif).") from None
+    return path
+
+
+def write_video(frames: Sequence[np.ndarray], path: str | Path, fps: int) -> Path:
+    path = check_video_path(path)
+    import imageio.v2 as imageio
+
     if not frames:
         raise ZooError("No frames to record.")
     with atomic_path(path) as temporary:
         if path.suffix.lower() == ".gif":
             imageio.mimsave(temporary, list(frames), duration=1000.0 / fps, loop=0)
         else:
-            try:
-                import imageio_ffmpeg  # noqa: F401  (imageio's mp4 writer)
-            except ImportError:
-                raise ZooError("mp4 needs imageio-ffmpeg: pip install 'zoo[video]' (or record a .gif).") from None
             # macro_block_size=1: keep the frame size (H.264 would otherwise resize to multiples of 16)
             ffmpeg_options: dict[str, Any] = {"fps": fps, "macro_block_size": 1, "format": "FFMPEG"}
             imageio.mimsave(temporary, list(frames), **ffmpeg_options)
@@ -50,6 +60,7 @@ def record_agent(agent: Any, env: Any, path: str | Path, episodes: int = 1, *, d
     Returns the episodes' results and the number of frames written."""
     if env.render_mode != "rgb_array":
         raise ZooError(f"Recording needs an env that renders rgb_array; this one renders {env.render_mode!r}.")
+    check_video_path(path)
     frames: list[np.ndarray] = []
 
     def grab(env):
