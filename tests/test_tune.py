@@ -238,7 +238,11 @@ def test_reporting_on_a_study_that_does_not_exist_is_one_error_and_leaves_nothin
     assert "Tuning" not in result.stdout  # said only of a job that starts
 
 
-@pytest.mark.parametrize("args, says", [(["--trials", "-1"], "--trials at least 0"),
+@pytest.mark.parametrize("args, says", [(["--trials", "-1"], "--trials must be at least 0, got -1"),
+                                        (["--workers", "0"], "--workers must be at least 1, got 0"),
+                                        (["--trial-seeds", "0"], "--trial-seeds must be at least 1, got 0"),
+                                        (["--sampler", "grid"], "--sampler is tpe or random, got 'grid'"),
+                                        (["--pruner", "hyperband"], "--pruner is median, halving or none, got"),
                                         (["--steps", "0"], "--steps must be at least 1, got 0"),
                                         (["--steps", str(10**20)], "--steps is out of range")])
 def test_bad_counts_are_refused_before_the_job_is_announced(args, says, tmp_path):

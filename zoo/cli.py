@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from zoo.errors import ZooError
+from zoo.errors import ZooError, brief
 from zoo.interrupt import EXIT_CODES as INTERRUPTED_EXIT_CODES
 from zoo.startup import import_torch
 
@@ -731,8 +731,10 @@ def tune(
     from zoo.tune import TuneJob
     from zoo.tune import tune as run_tune
 
-    if sampler not in ("tpe", "random") or pruner not in ("median", "halving", "none"):
-        raise ZooError("--sampler is tpe or random; --pruner is median, halving or none.")
+    if sampler not in ("tpe", "random"):
+        raise ZooError(f"--sampler is tpe or random, got {brief(sampler)}.")
+    if pruner not in ("median", "halving", "none"):
+        raise ZooError(f"--pruner is median, halving or none, got {brief(pruner)}.")
     if heartbeat < 1 or grace <= heartbeat:
         raise ZooError("--heartbeat must be at least 1 and --grace longer than it.")
     from zoo.registry import get_algo

@@ -61,9 +61,11 @@ def tune(job: TuneJob, *, workers: int = 1, save_best: Path | None = None, plots
     require_optuna()
     from zoo.environments import check_env_id, import_env_packages
 
-    if workers < 1 or job.n_trials < 0 or job.trial_seeds < 1 or job.n_evaluations < 1 or job.eval_episodes < 1:
-        raise ZooError("--workers, --trial-seeds, --n-evaluations and --eval-episodes must be at least 1, "
-                       "--trials at least 0.")
+    for flag, value, least in (("--workers", workers, 1), ("--trials", job.n_trials, 0),
+                               ("--trial-seeds", job.trial_seeds, 1), ("--n-evaluations", job.n_evaluations, 1),
+                               ("--eval-episodes", job.eval_episodes, 1)):
+        if value < least:
+            raise ZooError(f"{flag} must be at least {least}, got {value}.")
     import_env_packages(job.env_packages)
     check_env_id(job.env_id)
     if not job.spec.learns_from_experience:
