@@ -58,6 +58,17 @@ def test_resume_refuses_what_cannot_go_on(tmp_path):
         train("double_dqn", "CartPole-v1", out_dir=tmp_path, n_timesteps=600, resume=first.run_dir)
     with pytest.raises(ZooError, match="nothing to resume"):
         train("value_iteration", "CliffWalking4x12-v0", out_dir=tmp_path, resume=first.run_dir)
+    # the networks go on as saved: another activation loaded silently (ReLU weights under tanh), another
+    # net_arch failed on a tensor's shape, another init did nothing
+    for key, value in (("activation", "tanh"), ("net_arch", [32]), ("init", "orthogonal"),
+                       ("dueling", True)):
+        with pytest.raises(ZooError, match=f"--hp: {key} cannot change on --resume: .*model.zip's networks have"):
+            train("dqn", "CartPole-v1", out_dir=tmp_path, n_timesteps=600, resume=first.run_dir,
+                  overrides={key: value})
+    # the same value, or anything else, goes on
+    same = train("dqn", "CartPole-v1", out_dir=tmp_path, n_timesteps=400, resume=first.run_dir,
+                 overrides={"net_arch": list(first.agent.config.net_arch), "learning_rate": 1e-4})
+    assert same.agent.num_timesteps == 400 and same.agent.config.learning_rate == 1e-4
 
 
 class StopAt(Callback):

@@ -23,7 +23,7 @@ from zoo.callbacks import Callback, run_callbacks
 from zoo.checkpoint import CHECKPOINT_NAME, check_compatible, checkpoint_file, read_checkpoint
 from zoo.config import check_seed, config_with_flags, resolve_hyperparams
 from zoo.environments import EnvDescription, check_env_id
-from zoo.errors import ZooError
+from zoo.errors import ZooError, brief
 from zoo.files import read_arrays
 from zoo.interrupt import StopFlag, stop_on_interrupt
 from zoo.registry import ALGOS, AlgoSpec, get_algo
@@ -249,11 +249,12 @@ def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, overrides: 
     check_compatible(metadata, checkpoint, algo=spec.name, env_id=env_id)
     previous_steps = int(metadata.get("num_timesteps", 0))
     values = dict(metadata["config"])
-    config = config_with_flags(spec, values, source=f"--resume {resume}")
+    config = saved = config_with_flags(spec, values, source=f"--resume {resume}")
     for source, layer in [("--hp", overrides), *flags]:  # each named in its errors, as resolve_hyperparams does
         if layer:
             values.update(layer)
             config = config_with_flags(spec, values, source=source)
+            _refuse_another_network(saved, config, source, checkpoint)
     if config.n_timesteps <= previous_steps:
         raise ZooError(f"{checkpoint} has trained {previous_steps} steps already, n_timesteps is "
                        f"{config.n_timesteps}: pass a larger total with --steps.")
@@ -281,6 +282,22 @@ def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, overrides: 
     result.summary["resumed_from_step"] = previous_steps
     result.summary["replay_buffer_restored"] = replay is not None
     return result
+
+
+# What the saved networks are (and the observations they were trained on): a resumed run takes
+# them from its checkpoint, so another value would be refused on a shape, or, for an
+# activation or observation normalisation of the same shape, load and train on silently wrong
+# (ReLU weights under tanh); init and log_std_init make fresh networks only, and would do nothing.
+NETWORK_KEYS = ("net_arch", "activation", "init", "log_std_init", "dueling", "twin_critics", "use_sde",
+                "normalize_observations", "backbone", "backbone_options", "pixels", "grayscale", "resize",
+                "frame_stack")
+
+
+def _refuse_another_network(saved: Any, config: Any, source: str, checkpoint: Path) -> None:
+    for key in NETWORK_KEYS:
+        if hasattr(saved, key) and getattr(config, key) != getattr(saved, key):
+            raise ZooError(f"{source}: {key} cannot change on --resume: {checkpoint}'s networks have "
+                           f"{brief(getattr(saved, key))} and go on as they are; train a new run for another {key}.")
 
 
 def _checkpoint_to_resume(resume: Path) -> Path:
