@@ -116,8 +116,9 @@ def list_command(env_package: EnvPackageOpt = None):
             console.print(f"    {summary}", highlight=False)
     else:
         table = Table(title="Algorithms")
-        for column in ("algo", "family", "observations", "actions"):
+        for column in ("algo", "family", "observations"):
             table.add_column(column, no_wrap=True)
+        table.add_column("actions", max_width=24)  # the on-policy agents' four spaces wrap
         table.add_column("what it is")
         for row in rows:
             table.add_row(*row)

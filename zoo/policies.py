@@ -1,8 +1,11 @@
 """Stochastic policies for on-policy agents: an MLP torso and a distribution head.
 
-Discrete actions: Categorical(logits). Box actions: a diagonal Gaussian with a learned,
-state-independent log std (as SB3's A2C); sampled actions are clipped to the env's bounds
-when they are sent to the env, while log-probabilities use the unclipped sample.
+Discrete actions: Categorical(logits). MultiDiscrete actions: one Categorical per dimension
+from one head, the log-probabilities and entropies summed (SB3's MultiCategoricalDistribution);
+MultiBinary actions are MultiDiscrete ones of two choices per bit. Box actions: a diagonal
+Gaussian with a learned, state-independent log std (as SB3's A2C); sampled actions are clipped
+to the env's bounds when they are sent to the env, while log-probabilities use the unclipped
+sample.
 
 `use_sde` (Box actions): generalized State-Dependent Exploration (gSDE; Raffin, Kober and
 Stulp 2021), as SB3's StateDependentNoiseDistribution with its defaults (full_std, the torso's
@@ -53,9 +56,33 @@ def sde_std(features: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
 
 
 def refuse_sde_for_discrete_actions(action_space: gym.Space) -> None:
-    """gSDE perturbs continuous actions: `use_sde` on a Discrete env is one error naming it."""
-    if isinstance(action_space, gym.spaces.Discrete):
+    """gSDE perturbs continuous actions: `use_sde` on a Discrete (or MultiDiscrete, MultiBinary)
+    env is one error naming it."""
+    if isinstance(action_space, (gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)):
         raise ZooError(f"hyperparameter 'use_sde' (gSDE) is for Box actions; this env's actions are {action_space}.")
+
+
+def choices_per_dimension(action_space: gym.Space) -> list[int] | None:
+    """A MultiDiscrete space's choices per dimension (flattened), a MultiBinary's 2 per bit;
+    None for any other space."""
+    if isinstance(action_space, gym.spaces.MultiDiscrete):
+        if np.any(action_space.start != 0):  # the policy's choices are 0..n-1
+            raise ZooError(f"MultiDiscrete actions with a start other than 0 are not supported, got {action_space}.")
+        return [int(n) for n in np.asarray(action_space.nvec).reshape(-1)]
+    if isinstance(action_space, gym.spaces.MultiBinary):
+        return [2] * int(np.prod(action_space.shape))
+    return None
+
+
+def _sample_categorical(logits: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One draw per row of [B, n] logits, by inverting the cumulative probabilities, and its
+    log-probability."""
+    shifted = logits - logits.max(-1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+    cumulative = np.exp(log_probs).cumsum(-1)
+    draws = rng.random((len(logits), 1)) * cumulative[:, -1:]
+    actions = np.minimum((cumulative <= draws).sum(-1), logits.shape[-1] - 1)
+    return actions, log_probs[np.arange(len(logits)), actions].astype(np.float32)
 
 
 class PolicyNetwork(nn.Module):
@@ -69,8 +96,13 @@ class PolicyNetwork(nn.Module):
         self.torso = mlp(in_features, None, net_arch, activation)
         width = net_arch[-1] if net_arch else in_features
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
+        # MultiDiscrete / MultiBinary: how many choices each action dimension has (None: not one)
+        self.choices: list[int] | None = choices_per_dimension(action_space)
+        self.env_dtype = action_space.dtype  # MultiBinary's int8, MultiDiscrete's int64
         if isinstance(action_space, gym.spaces.Discrete):
             self.head = nn.Linear(width, int(action_space.n))
+        elif self.choices is not None:
+            self.head = nn.Linear(width, sum(self.choices))  # every dimension's logits, side by side
         elif isinstance(action_space, gym.spaces.Box):
             action_dim = int(np.prod(action_space.shape))
             self.head = nn.Linear(width, action_dim)
@@ -81,7 +113,8 @@ class PolicyNetwork(nn.Module):
             self.low_bound = np.asarray(action_space.low, dtype=np.float32)
             self.high_bound = np.asarray(action_space.high, dtype=np.float32)
         else:
-            raise ZooError(f"Policies support Discrete and Box actions, got {action_space}.")
+            raise ZooError(f"Policies support Discrete, MultiDiscrete, MultiBinary and Box actions, got "
+                           f"{action_space}.")
         if use_sde:
             refuse_sde_for_discrete_actions(action_space)
         self.use_sde, self.sde_sample_freq = use_sde, sde_sample_freq
@@ -138,6 +171,8 @@ class PolicyNetwork(nn.Module):
         out = self.head(features)
         if self.discrete:
             return Categorical(logits=out)
+        if self.choices is not None:
+            raise ValueError("a MultiDiscrete policy has a Categorical per dimension: sample_with_log_probs_torch")
         if self.use_sde:
             return Normal(out, self.sde_scale(features))
         return Normal(out, self.log_std.exp().expand_as(out))
@@ -151,6 +186,14 @@ class PolicyNetwork(nn.Module):
             log_probs = torch.log_softmax(out, -1)
             chosen = log_probs.gather(1, actions.long().reshape(-1, 1)).squeeze(1)
             return chosen, -(log_probs.exp() * log_probs).sum(-1)
+        if self.choices is not None:  # the dimensions' categoricals are independent: sums
+            columns = actions.long().reshape(len(out), -1)
+            chosen_sum, entropy_sum = out.new_zeros(len(out)), out.new_zeros(len(out))
+            for dimension, logits in enumerate(out.split(self.choices, dim=-1)):
+                log_probs = torch.log_softmax(logits, -1)
+                chosen_sum = chosen_sum + log_probs.gather(1, columns[:, dimension:dimension + 1]).squeeze(1)
+                entropy_sum = entropy_sum - (log_probs.exp() * log_probs).sum(-1)
+            return chosen_sum, entropy_sum
         log_std = self.sde_scale(features).log() if self.use_sde else self.log_std.expand_as(out)
         log_prob = (-0.5 * ((actions - out) * torch.exp(-log_std)) ** 2 - log_std - _HALF_LOG_2PI).sum(-1)
         entropy = (0.5 + _HALF_LOG_2PI + log_std).sum(-1)
@@ -174,21 +217,23 @@ class PolicyNetwork(nn.Module):
             return actions, log_prob.astype(np.float32)
         out = self.greedy(flat)
         if self.discrete:
-            shifted = out - out.max(-1, keepdims=True)
-            log_probs = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
-            cumulative = np.exp(log_probs).cumsum(-1)
-            draws = rng.random((len(out), 1)) * cumulative[:, -1:]
-            actions = np.minimum((cumulative <= draws).sum(-1), out.shape[-1] - 1)
-            return actions, log_probs[np.arange(len(out)), actions].astype(np.float32)
+            return _sample_categorical(out, rng)
+        if self.choices is not None:
+            draws = [_sample_categorical(logits, rng) for logits in np.split(out, np.cumsum(self.choices)[:-1], -1)]
+            return (np.stack([actions for actions, _ in draws], -1),
+                    np.sum([log_probs for _, log_probs in draws], 0).astype(np.float32))
         log_std = self.log_std.detach().numpy()
         actions = (out + np.exp(log_std) * rng.standard_normal(out.shape)).astype(np.float32)
         log_prob = (-0.5 * ((actions - out) * np.exp(-log_std)) ** 2 - log_std - _HALF_LOG_2PI).sum(-1)
         return actions, log_prob.astype(np.float32)
 
     def to_env(self, actions: np.ndarray) -> np.ndarray:
-        """What the env receives: ints for Discrete, samples clipped to the bounds for Box."""
+        """What the env receives: ints for Discrete, the env's integer arrays for MultiDiscrete
+        and MultiBinary, samples clipped to the bounds for Box."""
         if self.discrete:
             return actions.astype(np.int64)
+        if self.choices is not None:
+            return actions.astype(self.env_dtype).reshape(-1, *self.action_shape)
         return np.clip(actions, self.low_bound, self.high_bound).reshape(-1, *self.action_shape)
 
     def deterministic(self, observation: np.ndarray):
@@ -200,6 +245,8 @@ class PolicyNetwork(nn.Module):
                 out = self.head(self.torso(batch))[0].cpu().numpy()
         if self.discrete:
             return int(out.argmax())
+        if self.choices is not None:
+            return self.to_env(self._modes(out[None]))[0]
         return self.to_env(out[None])[0]
 
     def deterministic_batch(self, observations: np.ndarray) -> np.ndarray:
@@ -210,7 +257,14 @@ class PolicyNetwork(nn.Module):
         else:
             with torch.inference_mode():
                 out = self.head(self.torso(torch.from_numpy(flat).to(self.device))).cpu().numpy()
+        if self.choices is not None:
+            return self.to_env(self._modes(out))
         return out.argmax(1) if self.discrete else self.to_env(out)
+
+    def _modes(self, out: np.ndarray) -> np.ndarray:
+        """Each dimension's most likely choice, [B, dimensions], from the head's [B, sum(choices)]."""
+        assert self.choices is not None
+        return np.stack([logits.argmax(-1) for logits in np.split(out, np.cumsum(self.choices)[:-1], -1)], -1)
 
     def act(self, observation, deterministic: bool = False):
         """One env action for one observation: the mode, or a sample sent through to_env."""
@@ -228,6 +282,8 @@ class PolicyNetwork(nn.Module):
         """Actions for a batch of observations (one per parallel env), unclipped."""
         with torch.inference_mode():
             obs = torch.as_tensor(observations, dtype=torch.float32).to(self.device)
+            if self.choices is not None:
+                return self.sample_with_log_probs_torch(obs)[0].cpu().numpy()
             actions = self.sde_sample(obs)[0] if self.use_sde else self.distribution(obs).sample()
             return actions.cpu().numpy()
 
@@ -236,6 +292,13 @@ class PolicyNetwork(nn.Module):
         if self.use_sde:
             actions, mean, features = self.sde_sample(observations)
             return actions, Normal(mean, self.sde_scale(features)).log_prob(actions).sum(-1)
+        if self.choices is not None:
+            out = self.head(self.torso(observations.flatten(1)))
+            per_dimension = [Categorical(logits=logits) for logits in out.split(self.choices, dim=-1)]
+            actions = torch.stack([distribution.sample() for distribution in per_dimension], -1)
+            log_probs = sum(distribution.log_prob(actions[:, dimension])
+                            for dimension, distribution in enumerate(per_dimension))
+            return actions, torch.as_tensor(log_probs)
         distribution = self.distribution(observations)
         actions = distribution.sample()
         log_probs = distribution.log_prob(actions)

@@ -85,6 +85,8 @@ _DDPG = AlgoSpec(
     "ddpg", "zoo.agents.ddpg", "DDPGAgent", "DDPGConfig",
     "off_policy", "deep deterministic policy gradient with target networks and action noise", _VECTOR, ("Box",),
 )
+# zoo.policies.PolicyNetwork's action spaces (SB3's policies take the same four)
+_ON_POLICY_ACTIONS = ("Discrete", "MultiDiscrete", "MultiBinary", "Box")
 _SPECS = (
     _EPSILON_GREEDY,
     alias("decaying_epsilon_greedy", _EPSILON_GREEDY, {"decaying": True}, "epsilon-greedy with epsilon = 1/t"),
@@ -117,17 +119,17 @@ _SPECS = (
     ),
     AlgoSpec(
         "reinforce", "zoo.agents.reinforce", "ReinforceAgent", "ReinforceConfig",
-        "on_policy", "Monte-Carlo policy gradient, one update per episode", _VECTOR, ("Discrete", "Box"),
+        "on_policy", "Monte-Carlo policy gradient, one update per episode", _VECTOR, _ON_POLICY_ACTIONS,
     ),
     AlgoSpec(
         "ppo", "zoo.agents.ppo", "PPOAgent", "PPOConfig",
         "on_policy", "proximal policy optimisation: clipped surrogate, GAE, minibatch epochs", _VECTOR,
-        ("Discrete", "Box"),
+        _ON_POLICY_ACTIONS,
     ),
     AlgoSpec(
         "actor_critic", "zoo.agents.actor_critic", "ActorCriticAgent", "ActorCriticConfig",
         "on_policy", "advantage actor-critic (A2C) on parallel envs, TD(0) to GAE(lambda)", _VECTOR,
-        ("Discrete", "Box"),
+        _ON_POLICY_ACTIONS,
     ),
 )
 
