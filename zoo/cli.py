@@ -223,7 +223,8 @@ def train(
         if summary.get("updates") == 0 and not result.interrupted:  # SB3 is silent here; a user thinks it trained
             config = result.agent.config
             error_console.print(f"[yellow]No gradient update ran in these {summary['steps'] - first} steps[/] "
-                                f"(learning_starts {config.learning_starts}, train_freq {config.train_freq})"
+                                f"(learning_starts {config.learning_starts}, train_freq "
+                                f"{_train_frequency(config)})"
                                 + ("" if first else ": the saved agent has learned nothing") + ".", highlight=False)
     result.env.close()
     console.print(f"saved to {escape(str(result.checkpoint))}")
@@ -237,6 +238,11 @@ def train(
         error_console.print(f"[yellow]Interrupted by {result.stopped_by or 'a signal'}:[/] saved what was learned "
                             f"so far (step {result.agent.num_timesteps}); exit code {code}.", highlight=False)
         raise typer.Exit(code)
+
+
+def _train_frequency(config) -> str:
+    every, unit = config.train_every
+    return str(every) if unit == "step" else f"{every} episode{'s' if every > 1 else ''}"
 
 
 def _without_windows() -> None:

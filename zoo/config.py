@@ -106,7 +106,12 @@ def coerce_value(value: Any, annotation: Any) -> Any:
     if origin in (list, tuple):
         if not isinstance(value, (list, tuple)):
             raise TypeError
-        (item_type, *rest) = typing.get_args(annotation) or (Any,)
+        positions = typing.get_args(annotation)
+        if origin is tuple and len(positions) > 1 and positions[-1] is not Ellipsis:  # tuple[int, str]: by position
+            if len(value) != len(positions):
+                raise TypeError
+            return tuple(coerce_value(item, item_type) for item, item_type in zip(value, positions))
+        (item_type, *rest) = positions or (Any,)
         items = [coerce_value(item, item_type) for item in value]
         return items if origin is list else tuple(items)
     if origin is dict or annotation is dict:

@@ -68,23 +68,38 @@ class TrainingConfig:
                              "the whole budget")
 
 
+# SB3's train_freq: every N env steps, or (N, "step") / (N, "episode"): YAML's [1, episode]
+TrainFrequency = int | tuple[int, Literal["step", "episode"]]
+
+
 @dataclass
 class OffPolicyConfig(TrainingConfig):
     buffer_size: int = 1_000_000  # replay capacity, in transitions
     learning_starts: int = 100  # random-action steps before the first update
     batch_size: int = 32  # transitions per update
-    train_freq: int = 4  # env steps between training phases
-    gradient_steps: int = 1  # updates per training phase
+    train_freq: TrainFrequency = 4  # env steps (or [N, episode]: episode ends) between training phases
+    gradient_steps: int = 1  # updates per training phase; -1: as many as env steps since the last (SB3's)
     save_replay_buffer: bool = False  # keep replay_buffer.npz in the run, for `zoo train --resume`
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("buffer_size", "batch_size", "train_freq"):
+        for name in ("buffer_size", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("learning_starts", "gradient_steps"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.train_every[0] < 1:
+            raise ValueError(f"train_freq must be at least 1, got {self.train_freq}")
+        if self.learning_starts < 0:
+            raise ValueError(f"learning_starts must be >= 0, got {self.learning_starts}")
+        if self.gradient_steps < -1:
+            raise ValueError(f"gradient_steps must be >= 0, or -1 (as many as env steps since the last "
+                             f"training phase), got {self.gradient_steps}")
+
+    @property
+    def train_every(self) -> tuple[int, str]:
+        """train_freq as (N, unit): (4, "step") for 4, (1, "episode") for [1, episode]."""
+        if isinstance(self.train_freq, int):
+            return self.train_freq, "step"
+        return self.train_freq[0], self.train_freq[1]
 
 
 @dataclass

@@ -33,7 +33,7 @@ from torch import nn
 
 from zoo.action_scaling import BoxActions
 from zoo.agent import BaseAgent
-from zoo.contracts import Batch, Metrics, OffPolicyConfig, ReplayStore
+from zoo.contracts import Batch, Metrics, OffPolicyConfig, ReplayStore, TrainFrequency
 from zoo.errors import ZooError
 from zoo.hand_mlp import Backend, HandMLP, hand_backend
 from zoo.networks import ActivationName, EnsembleMLP, NumpyForward, mlp, observation_size
@@ -48,7 +48,7 @@ from zoo.torch_state import load_module_arrays, module_arrays
 class DDPGConfig(OffPolicyConfig):
     # Defaults are SB3's DDPG.
     batch_size: int = 256
-    train_freq: int = 1
+    train_freq: TrainFrequency = 1
     learning_rate: Schedule = 1e-3  # Adam step size, actor and critic: a number or lin_<start>
     tau: float = 0.005  # Polyak averaging of both targets after every update
     noise: Literal["normal", "ornstein_uhlenbeck", "none"] = "normal"  # exploration noise

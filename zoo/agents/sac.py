@@ -45,7 +45,7 @@ from torch import nn
 
 from zoo.action_scaling import BoxActions
 from zoo.agent import BaseAgent
-from zoo.contracts import Batch, Metrics, OffPolicyConfig, ReplayStore, check_sde_sample_freq
+from zoo.contracts import Batch, Metrics, OffPolicyConfig, ReplayStore, TrainFrequency, check_sde_sample_freq
 from zoo.errors import ZooError
 from zoo.hand_mlp import Backend, HandMLP, hand_backend
 from zoo.networks import ActivationName, EnsembleMLP, NumpyForward, mlp, observation_size
@@ -64,7 +64,7 @@ SDE_CLIP_MEAN = 2.0  # gSDE: the Gaussian's mean is clipped to +-this (SB3's cli
 class SACConfig(OffPolicyConfig):
     # Defaults are SB3's SAC.
     batch_size: int = 256
-    train_freq: int = 1
+    train_freq: TrainFrequency = 1
     learning_rate: Schedule = 3e-4  # Adam step size for actor, critics and temperature: a number or lin_<start>
     tau: float = 0.005  # Polyak averaging of the target critics after every update
     ent_coef: float | None = None  # fixed temperature alpha; None: tuned toward target_entropy
@@ -83,6 +83,9 @@ class SACConfig(OffPolicyConfig):
         if not 0.0 < self.tau <= 1.0:
             raise ValueError(f"tau must be in (0, 1], got {self.tau}")
         check_sde_sample_freq(self.sde_sample_freq)
+        if self.use_sde and self.train_every[1] == "episode":  # on_step counts collections in env steps
+            raise ValueError("use_sde draws its noise per collection of train_freq env steps; with train_freq in "
+                             "episodes it is not supported: give train_freq as a number of steps")
         if self.use_sde_at_warmup and not self.use_sde:  # SB3 ignores it there; a typo'd entry should hear
             raise ValueError("use_sde_at_warmup explores the warm-up steps by gSDE: it needs use_sde: true")
         if self.ent_coef is not None and self.ent_coef < 0:
@@ -464,7 +467,7 @@ class SACAgent(BaseAgent):
         if self.config.use_sde:
             # gSDE's E is drawn again for the next action when it starts a collection of
             # train_freq steps, and every sde_sample_freq steps into one (SB3's collect_rollouts)
-            into_collection = num_timesteps % self.config.train_freq
+            into_collection = num_timesteps % self.config.train_every[0]  # in steps (episodes refused)
             every = self.config.sde_sample_freq
             if into_collection == 0 or (every > 0 and into_collection % every == 0):
                 self.exploration_matrix = None

@@ -2,7 +2,9 @@
 
 Per env step: act (at random until `learning_starts`, unless the agent explores from the first
 step, SAC's use_sde_at_warmup; then the agent's exploring action), store the transition, and
-every `train_freq` steps run `gradient_steps` updates on batches of the replay buffer. The
+every `train_freq` steps (or, as SB3's (N, "episode"), every N episode ends) run
+`gradient_steps` updates on batches of the replay buffer (-1: one per env step since the last
+training phase). The
 monitor evaluates every `eval_freq` steps on the evaluation env and tells the callbacks (logs,
 best checkpoint, early stop). What the agent offers is `zoo.contracts.OffPolicyAgent`.
 """
@@ -43,6 +45,8 @@ def off_policy_loop(agent: OffPolicyAgent, env: gym.Env, eval_envs: EvaluationEn
     watch_steps = monitor.watches_steps
     metrics: Metrics = {}
     updates = 0  # gradient updates of this run (or of this part of a resumed one)
+    every, unit = config.train_every
+    steps_since_training = episodes_since_training = 0  # since the last training phase (or the start)
     episode_return, episode_length = 0.0, 0
     step = start_step
     observation, _ = env.reset(seed=seed)
@@ -64,14 +68,23 @@ def off_policy_loop(agent: OffPolicyAgent, env: gym.Env, eval_envs: EvaluationEn
             episode_length += 1
             agent.on_step(step)
 
-            if step > config.learning_starts and step % config.train_freq == 0:
+            steps_since_training += 1
+            if unit == "step":
+                due = step % every == 0
+            else:
+                episodes_since_training += terminated or truncated
+                due = episodes_since_training >= every
+            if due and step > config.learning_starts:
+                gradient_steps = config.gradient_steps if config.gradient_steps >= 0 else steps_since_training
                 # An update in numpy (zoo/hand_mlp.py) that overflows would print numpy's float
                 # warnings from deep inside; as with torch, check_finite reports it, in one line.
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                    for _ in range(config.gradient_steps):
+                    for _ in range(gradient_steps):
                         metrics = agent.update(buffer.sample(config.batch_size))
-                updates += config.gradient_steps
+                updates += gradient_steps
                 check_finite(metrics, step)
+            if due:  # a collection ends, with or without training (SB3's rollout of train_freq)
+                steps_since_training = episodes_since_training = 0
 
             stop_now = watch_steps and monitor.step_done(step)
             if terminated or truncated:
