@@ -340,6 +340,7 @@ def resolve_hyperparams(
     (--steps, --n-envs, --save-freq), each a layer of its own so that its errors name it."""
     from zoo.paths import hyperparams_dir
     from zoo.registry import ALGOS, aliases_of
+    from zoo.rl_zoo_format import is_rl_zoo_file, translate_entry
 
     config_class = spec.load_config_class()
     path = hyperparams_file(spec.hyperparams_name, hyperparams)
@@ -364,6 +365,9 @@ def resolve_hyperparams(
         layers.append((f"{label} [{env_name}]", entries[env_name]))
     if env_name in section:
         layers.append((f"{label} [{spec.name}][{env_name}]", section[env_name]))
+    if is_rl_zoo_file(entries):  # RL Zoo's own file: its keys as zoo's (zoo/rl_zoo_format.py)
+        fields = {f.name for f in dataclasses.fields(config_class)}
+        layers = [(f"{source} (RL Zoo's format)", translate_entry(entry, source, fields)) for source, entry in layers]
     if overrides:
         layers.append(("--hp", overrides))
     layers += [(flag, settings) for flag, settings in flags if settings]
