@@ -317,9 +317,13 @@ def hyperparams_file(algo: str, hyperparams: str | Path | None = None) -> Path:
         return named
     sets = sorted(p.name for p in hyperparams_dir().iterdir()
                   if p.is_dir() and p.name != SEARCH_SPACES and (p / f"{algo}.yml").is_file())
+    key, colon, value = str(hyperparams).partition(":")
+    # RL Zoo's `--hyperparams learning_rate:0.01` sets one; here --hyperparams names a set or file
+    hint = (f" RL Zoo's --hyperparams {key}:{value} is --hp {key}={value} here." if colon and key.isidentifier()
+            else "")
     raise ZooError(
         f"No hyperparameters '{hyperparams}' for {algo}: not a YAML file, a folder, or a shipped set "
-        f"with {algo}.yml (shipped sets: {', '.join(sets) or 'none'})."
+        f"with {algo}.yml (shipped sets: {', '.join(sets) or 'none'}).{hint}"
     )
 
 
