@@ -150,6 +150,17 @@ def test_rl_zoos_budget_and_evaluation_flags(tmp_path):
         assert result.exit_code == 1 and says in result.output, result.output
 
 
+def test_rl_zoos_flag_names(tmp_path):
+    # -f/--log-folder for --out, -i/--trained-agent for --resume, -f/--folder for --runs-dir, --gym-packages
+    assert zoo("train", "dqn", "CartPole-v1", "-n", 200, "-f", "logs", "--eval-freq", 0, cwd=tmp_path).exit_code == 0
+    resumed = zoo("train", "dqn", "CartPole-v1", "-n", 400, "-i", "logs/dqn/CartPole-v1_1", "--log-folder", "logs",
+                  "--eval-freq", 0, "--gym-packages", "multi_action_envs", cwd=tmp_path)
+    assert resumed.exit_code == 0 and "resumed at step 200" in resumed.output, resumed.output
+    evaluated = zoo("evaluate", "dqn", "CartPole-v1", "--folder", "logs", "--episodes", 1, "--json", cwd=tmp_path)
+    assert json.loads(evaluated.stdout)["checkpoint"] == str(Path("logs") / "dqn" / "CartPole-v1_2" / "model.zip")
+    assert not (tmp_path / "runs").exists()
+
+
 def test_evaluate_and_enjoy_use_the_latest_run(tmp_path):
     assert zoo("train", "policy_iteration", "CliffWalking4x12-v0", cwd=tmp_path).exit_code == 0
     result = zoo("evaluate", "policy_iteration", "CliffWalking4x12-v0", "--episodes", 3, "--json", cwd=tmp_path)

@@ -52,7 +52,8 @@ PathOpt = Annotated[
     Optional[Path],
     typer.Option("--path", help="A run directory or checkpoint file; default: latest run, then trained/."),
 ]
-RunsOpt = Annotated[Path, typer.Option("--runs-dir", help="Where `zoo train` put its runs.")]
+RunsOpt = Annotated[Path, typer.Option("--runs-dir", "-f", "--folder",
+                                       help="Where `zoo train` put its runs (-f, --folder: RL Zoo's).")]
 HpOpt = Annotated[
     Optional[list[str]], typer.Option("--hp", help="Override a hyperparameter: --hp key=value (repeatable).")
 ]
@@ -81,7 +82,8 @@ DeviceOpt = Annotated[
 ]
 EnvPackageOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--env-package", help="Import this package first, for the envs it registers (repeatable)."),
+    typer.Option("--env-package", "--gym-packages",
+                 help="Import this package first, for the envs it registers (repeatable; --gym-packages: RL Zoo's)."),
 ]
 
 
@@ -151,12 +153,15 @@ def train(
                                                  help="Training budget (n_timesteps; -n as in RL Zoo).")] = None,
     hp: HpOpt = None,
     hyperparams: HyperparamsOpt = None,
-    out: Annotated[Path, typer.Option("--out", help="Root folder of the runs.")] = Path("runs"),
+    out: Annotated[Path, typer.Option("--out", "-f", "--log-folder",
+                                      help="Root folder of the runs (-f, --log-folder: RL Zoo's).")] = Path("runs"),
     n_envs: Annotated[
         Optional[int], typer.Option("--n-envs", help="Envs stepped together (algos that collect from several).")
     ] = None,
     resume: Annotated[
-        Optional[Path], typer.Option("--resume", help="Continue this run (or checkpoint) up to --steps in all.")
+        Optional[Path], typer.Option("--resume", "-i", "--trained-agent",
+                                     help="Continue this run (or checkpoint) up to --steps in all (-i, "
+                                          "--trained-agent: RL Zoo's).")
     ] = None,
     tensorboard: Annotated[
         bool, typer.Option("--tensorboard", help="Also log the curves to RUN_DIR/tensorboard (extra: tensorboard).")
