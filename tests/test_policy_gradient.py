@@ -113,6 +113,24 @@ def test_actor_critic_learns_cartpole_within_seconds(tmp_path):
     assert evaluation.mean >= 150, (result.summary, evaluation.returns)
 
 
+def test_actor_critic_normalizes_observations_and_rewards_as_rl_zoos_normalize(tmp_path):
+    # the shipped entry with RL Zoo's `normalize: true`: it solves CartPole (500 at ~20k steps here)
+    result = train("actor_critic", "CartPole-v1", seed=0, out_dir=tmp_path,
+                   overrides={"normalize_observations": True, "normalize_rewards": True})
+    assert result.summary["best_eval_return"] >= 475
+    agent = result.agent
+    # every observation of the rollouts learned from, and the statistics in the checkpoint
+    assert agent.normalization.observations.count == pytest.approx(agent.num_timesteps, abs=0.01)
+    assert agent.normalization.rewards.statistics.count == pytest.approx(agent.num_timesteps, abs=0.01)
+    loaded = load_agent(result.checkpoint)
+    np.testing.assert_array_equal(loaded.normalization.observations.var, agent.normalization.observations.var)
+    observation = np.array([0.01, 0.5, -0.02, -0.4], dtype=np.float32)
+    assert loaded.take_action(observation, deterministic=True) == agent.take_action(observation, deterministic=True)
+    # acting sees the normalised observation: the policy on the raw one may choose otherwise
+    normalised = agent.normalization(observation)
+    assert agent.take_action(observation, deterministic=True) == agent.policy.act(normalised, True)
+
+
 def test_actor_critic_runs_on_async_envs_and_continuous_actions(tmp_path):
     result = train("actor_critic", "Pendulum-v1", seed=0, out_dir=tmp_path,
                    overrides={"n_timesteps": 400, "n_envs": 4, "vectorization": "async", "eval_freq": 200,

@@ -170,8 +170,8 @@ def test_ppo_on_box_actions_saves_its_normalisation_statistics(tmp_path):
                    overrides={"eval_freq": 0, "stop_at_return": None, "n_envs": 2, "n_steps": 512})
     agent = result.agent
     loaded = load_agent(result.checkpoint)
-    np.testing.assert_array_equal(loaded.normalizer.mean, agent.normalizer.mean)
-    assert loaded.reward_normalizer.statistics.count == agent.reward_normalizer.statistics.count > 1
+    np.testing.assert_array_equal(loaded.normalization.observations.mean, agent.normalization.observations.mean)
+    assert loaded.normalization.rewards.statistics.count == agent.normalization.rewards.statistics.count > 1
     observation = np.array([0.5, -0.5, 1.0], dtype=np.float32)
     action = loaded.take_action(observation, deterministic=True)
     assert action.shape == (1,) and -2.0 <= action[0] <= 2.0

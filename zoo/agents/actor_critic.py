@@ -6,6 +6,7 @@ A policy network (actor) and a value network (critic). From each rollout of n_st
             - ent_coef * mean(entropy)
 lambda = 0 is the one-step TD advantage of the seed notes; lambda = 1 the n-step return.
 A truncated episode bootstraps from the value of the observation it was cut at.
+`normalize_observations` and `normalize_rewards` are RL Zoo's `normalize` (VecNormalize), as PPO's.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from zoo.advantages import gae
 from zoo.agent import BaseAgent
 from zoo.contracts import ActionBatch, Metrics, OnPolicyConfig, Rollout
 from zoo.networks import ActivationName, InitName
+from zoo.normalization import RolloutNormalization
 from zoo.optim import ClippedAdam, ClippedRMSprop
 from zoo.policies import PolicyNetwork, value_network
 from zoo.schedules import Schedule, ScheduleClock, apply_learning_rate_schedule, parse_schedule
@@ -43,6 +45,8 @@ class ActorCriticConfig(OnPolicyConfig):
     vf_coef: float = 0.5  # value loss weight
     max_grad_norm: float = 0.5  # gradient-norm clipping over both networks (0: none)
     normalize_advantage: bool = False  # standardise advantages per rollout
+    normalize_observations: bool = False  # running mean/std of observations (saved)
+    normalize_rewards: bool = False  # rewards / running std of the discounted return (saved)
     net_arch: list[int] = field(default_factory=lambda: [64, 64])  # hidden widths, actor and critic each
     activation: ActivationName = "tanh"
     init: InitName = "orthogonal"  # orthogonal: SB3's A2C gains (sqrt(2) hidden, 0.01 policy head, 1 value head)
@@ -80,16 +84,19 @@ class ActorCriticAgent(BaseAgent):
         start = self.learning_rate_schedule[1]
         self.optimizer = (ClippedRMSprop(parameters, start, config.max_grad_norm, eps=config.rms_prop_eps)
                           if config.use_rms_prop else ClippedAdam(parameters, start, config.max_grad_norm))
+        self.normalization = RolloutNormalization(tuple(observation_space.shape or ()), config.gamma,
+                                                  observations=config.normalize_observations,
+                                                  rewards=config.normalize_rewards)
         self.n_updates = 0
 
     def take_action(self, observation: Any, deterministic: bool = False):
-        return self.policy.act(observation, deterministic)
+        return self.policy.act(self.normalization(observation), deterministic)
 
     def greedy_actions(self, observations: np.ndarray) -> np.ndarray:
-        return self.policy.deterministic_batch(observations)
+        return self.policy.deterministic_batch(self.normalization(observations))
 
     def act_batch(self, observations: np.ndarray) -> ActionBatch:
-        return self.policy.act_batch(observations)
+        return self.policy.act_batch(self.normalization(observations))
 
     def update(self, rollout: Rollout) -> Metrics:
         self.policy.new_rollout()  # gSDE draws its noise again for the next rollout
@@ -97,11 +104,13 @@ class ActorCriticAgent(BaseAgent):
         self.clock.step += steps * n_envs  # SB3 reads the schedule once per rollout, after collecting it
         scheduled = apply_learning_rate_schedule(self.learning_rate_schedule, self.clock, (self.optimizer,))
         on_device = functools.partial(torch.as_tensor, device=self.device)
-        observations = on_device(rollout.observations.reshape(steps * n_envs, -1))
+        observations = on_device(self.normalization(rollout.observations.reshape(steps * n_envs, -1)))
         values = self.value_network(observations).squeeze(-1)
         with torch.no_grad():
-            next_values = self.value_network(on_device(rollout.next_observations.reshape(steps * n_envs, -1)))
-        advantage_array, targets = gae(rollout.rewards, values.detach().cpu().numpy().reshape(steps, n_envs),
+            next_values = self.value_network(on_device(self.normalization(
+                rollout.next_observations.reshape(steps * n_envs, -1))))
+        rewards = self.normalization.scaled_rewards(rollout.rewards, rollout.terminated, rollout.truncated)
+        advantage_array, targets = gae(rewards, values.detach().cpu().numpy().reshape(steps, n_envs),
                                   next_values.cpu().numpy().reshape(steps, n_envs), rollout.terminated,
                                   rollout.truncated, self.config.gamma, self.config.gae_lambda)
         advantages = on_device(advantage_array.reshape(-1), dtype=torch.float32)
@@ -115,6 +124,8 @@ class ActorCriticAgent(BaseAgent):
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
+        # the statistics take in this rollout only now: it was collected and learned under the old ones
+        self.normalization.take_in(rollout.observations)
         self.n_updates += 1
         return {"loss": float(loss.detach()), "policy_loss": float(policy_loss.detach()),
                 "value_loss": float(value_loss.detach()), "entropy": float(entropy.mean().detach()), **scheduled}
@@ -122,7 +133,7 @@ class ActorCriticAgent(BaseAgent):
     def state_arrays(self) -> dict[str, np.ndarray]:
         return {**module_arrays("policy", self.policy), **module_arrays("value_network", self.value_network),
                 **self.optimizer.state_arrays("optimizer"), "n_updates": np.array(self.n_updates),
-                **self.clock.state_arrays()}
+                **self.clock.state_arrays(), **self.normalization.state_arrays()}
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         load_module_arrays("policy", self.policy, arrays)
@@ -130,3 +141,4 @@ class ActorCriticAgent(BaseAgent):
         self.optimizer.load_state_arrays("optimizer", arrays)
         self.n_updates = int(arrays.get("n_updates", 0))
         self.clock.load_state_arrays(arrays)
+        self.normalization.load_state_arrays(arrays)

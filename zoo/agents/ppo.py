@@ -37,7 +37,7 @@ from zoo.advantages import gae
 from zoo.agent import BaseAgent
 from zoo.contracts import ActionBatch, Metrics, OnPolicyConfig, Rollout
 from zoo.networks import ActivationName, InitName, NumpyForward
-from zoo.normalization import ObservationNormalizer
+from zoo.normalization import RolloutNormalization
 from zoo.optim import ClippedAdam
 from zoo.policies import PolicyNetwork, value_network
 from zoo.schedules import Schedule, ScheduleClock, parse_schedule
@@ -84,29 +84,6 @@ class PPOConfig(OnPolicyConfig):
             raise ValueError(f"target_kl must be > 0 (or null: off), got {self.target_kl}")
 
 
-class ReturnNormalizer:
-    """Rewards divided by the running std of each env's discounted return (VecNormalize's
-    norm_reward), clipped to +-10."""
-
-    def __init__(self, gamma: float, clip: float = 10.0, epsilon: float = 1e-8):
-        self.statistics = ObservationNormalizer((), clip=clip, epsilon=epsilon)
-        self.gamma = gamma
-        self.returns: np.ndarray | None = None  # the running discounted return of each env
-
-    def scale(self, rewards: np.ndarray, episode_ends: np.ndarray) -> np.ndarray:
-        """[T, N] rewards scaled by the statistics before this rollout (then updated with it)."""
-        scaled = np.clip(rewards * float(self.statistics.inv_std32), -self.statistics.clip, self.statistics.clip)
-        if self.returns is None or self.returns.shape != rewards.shape[1:]:
-            self.returns = np.zeros(rewards.shape[1:])
-        discounted = np.empty_like(rewards, dtype=np.float64)
-        for t in range(len(rewards)):
-            self.returns = self.returns * self.gamma + rewards[t]
-            discounted[t] = self.returns
-            self.returns = self.returns * (1.0 - episode_ends[t])
-        self.statistics.update(discounted.reshape(-1))
-        return scaled
-
-
 class PPOAgent(BaseAgent):
     algo = "ppo"
     uses_torch = True
@@ -126,26 +103,23 @@ class PPOAgent(BaseAgent):
         self.learning_rate_schedule = parse_schedule(config.learning_rate, "learning_rate")
         self.clip_range_schedule = parse_schedule(config.clip_range, "clip_range")
         self.optimizer = ClippedAdam(parameters, self.learning_rate_schedule[1], config.max_grad_norm)
-        self.normalizer = ObservationNormalizer(self.observation_shape) if config.normalize_observations else None
-        self.reward_normalizer = ReturnNormalizer(config.gamma) if config.normalize_rewards else None
+        self.normalization = RolloutNormalization(self.observation_shape, config.gamma,
+                                                  observations=config.normalize_observations,
+                                                  rewards=config.normalize_rewards)
         # the schedules' step: env steps of the rollouts learned from
         self.clock: ScheduleClock = ScheduleClock(config.n_timesteps)
         self.n_updates = 0
 
     # -- acting ------------------------------------------------------------------------
 
-    def normalized(self, observations: np.ndarray) -> np.ndarray:
-        observations = np.asarray(observations, dtype=np.float32)
-        return observations if self.normalizer is None else self.normalizer(observations)
-
     def take_action(self, observation: Any, deterministic: bool = False):
-        return self.policy.act(self.normalized(observation), deterministic)
+        return self.policy.act(self.normalization(observation), deterministic)
 
     def greedy_actions(self, observations: np.ndarray) -> np.ndarray:
-        return self.policy.deterministic_batch(self.normalized(observations))
+        return self.policy.deterministic_batch(self.normalization(observations))
 
     def act_batch(self, observations: np.ndarray) -> ActionBatch:
-        inputs = self.normalized(observations)
+        inputs = self.normalization(observations)
         sampled = self.policy.sample_with_log_probs(inputs, self.np_random)
         if sampled is not None and self.numpy_value is not None:  # on the CPU: numpy, ~10x faster per call
             actions, log_probs = sampled
@@ -174,11 +148,9 @@ class PPOAgent(BaseAgent):
         self.optimizer.set_learning_rate(learning_rate)
         on_device = functools.partial(torch.as_tensor, device=self.device)
 
-        observations = self.normalized(rollout.observations.reshape(steps * n_envs, -1))
-        next_observations = self.normalized(rollout.next_observations.reshape(steps * n_envs, -1))
-        rewards = rollout.rewards
-        if self.reward_normalizer is not None:
-            rewards = self.reward_normalizer.scale(rewards, np.maximum(rollout.terminated, rollout.truncated))
+        observations = self.normalization(rollout.observations.reshape(steps * n_envs, -1))
+        next_observations = self.normalization(rollout.next_observations.reshape(steps * n_envs, -1))
+        rewards = self.normalization.scaled_rewards(rollout.rewards, rollout.terminated, rollout.truncated)
         with torch.no_grad():  # V(s') by the network that collected the rollout (it has not changed since)
             next_values = self.value_network(on_device(next_observations)).squeeze(-1).cpu().numpy()
         advantages_array, returns_array = gae(rewards, rollout.values.astype(np.float64),
@@ -194,8 +166,7 @@ class PPOAgent(BaseAgent):
         }
         metrics = self.train_epochs(data, clip_range)
         # the statistics take in this rollout only now: it was collected and learned under the old ones
-        if self.normalizer is not None:
-            self.normalizer.update(rollout.observations.reshape(-1, *self.observation_shape))
+        self.normalization.take_in(rollout.observations)
         returns, values = returns_array.reshape(-1), rollout.values.reshape(-1)
         variance = float(np.var(returns))
         if variance > 0:  # constant returns leave it undefined (SB3 logs NaN; a NaN here would stop the run)
@@ -264,8 +235,7 @@ class PPOAgent(BaseAgent):
             **module_arrays("policy", self.policy), **module_arrays("value_network", self.value_network),
             **self.optimizer.state_arrays("optimizer"), "n_updates": np.array(self.n_updates),
             **self.clock.state_arrays(),
-            **(self.normalizer.state_arrays("observation_statistics") if self.normalizer else {}),
-            **(self.reward_normalizer.statistics.state_arrays("return_statistics") if self.reward_normalizer else {}),
+            **self.normalization.state_arrays(),
         }
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
@@ -274,7 +244,4 @@ class PPOAgent(BaseAgent):
         self.optimizer.load_state_arrays("optimizer", arrays)
         self.n_updates = int(arrays.get("n_updates", 0))
         self.clock.load_state_arrays(arrays)
-        if self.normalizer is not None:
-            self.normalizer.load_state_arrays("observation_statistics", arrays)
-        if self.reward_normalizer is not None:
-            self.reward_normalizer.statistics.load_state_arrays("return_statistics", arrays)
+        self.normalization.load_state_arrays(arrays)

@@ -45,6 +45,7 @@ def _sb3_a2c(config: Any, action_space: Any) -> tuple[Callable, dict[str, Any], 
     from stable_baselines3 import A2C
 
     notes = [] if config.use_rms_prop else ["Adam on both sides (use_rms_prop: false); SB3's uses eps 1e-5, ours 1e-8."]
+    notes += _normalization_notes(config)
     kwargs = {"learning_rate": _sb3_schedule(config.learning_rate), "use_rms_prop": config.use_rms_prop,
               "rms_prop_eps": config.rms_prop_eps, **_on_policy_kwargs(config)}
     return A2C, kwargs, notes
@@ -66,6 +67,13 @@ def _on_policy_kwargs(config: Any) -> dict[str, Any]:
     }
 
 
+def _normalization_notes(config: Any) -> list[str]:
+    if config.normalize_observations or config.normalize_rewards:
+        return ["SB3 normalises with VecNormalize, updating its statistics every step; ours are frozen during a "
+                "rollout and take it in after the update."]
+    return []
+
+
 def _sb3_schedule(value: Any) -> Any:
     """Our `lin_<start>` as SB3's callable of the remaining progress (RL Zoo's linear_schedule)."""
     from zoo.schedules import parse_schedule
@@ -77,10 +85,7 @@ def _sb3_schedule(value: Any) -> Any:
 def _sb3_ppo(config: Any, action_space: Any) -> tuple[Callable, dict[str, Any], list[str]] | None:
     from stable_baselines3 import PPO
 
-    notes = []
-    if config.normalize_observations or config.normalize_rewards:
-        notes.append("SB3 normalises with VecNormalize, updating its statistics every step; ours are frozen "
-                     "during a rollout and take it in after the update.")
+    notes = _normalization_notes(config)
     kwargs = {
         "learning_rate": _sb3_schedule(config.learning_rate), "clip_range": _sb3_schedule(config.clip_range),
         "batch_size": config.batch_size, "n_epochs": config.n_epochs, "clip_range_vf": config.clip_range_vf,
@@ -165,7 +170,7 @@ class SB3Player:
 
 def sb3_env(env: EnvDescription, n_envs: int, seed: int, config: Any = None) -> Any:
     """The same env for SB3: one, or SB3's own vector env of n_envs (with our wrappers), under
-    VecNormalize when a PPO config normalises observations or rewards (RL Zoo's `normalize`).
+    VecNormalize when a PPO or A2C config normalises observations or rewards (RL Zoo's `normalize`).
     (DDPG and SAC normalise inside the agent, on replayed batches: SB3 has no counterpart.)"""
     normalize_observations = bool(getattr(config, "normalize_observations", False))
     normalize_rewards = bool(getattr(config, "normalize_rewards", False))
