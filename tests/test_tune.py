@@ -240,6 +240,9 @@ def test_reporting_on_a_study_that_does_not_exist_is_one_error_and_leaves_nothin
 
 @pytest.mark.parametrize("args, says", [(["--trials", "-1"], "--trials must be at least 0, got -1"),
                                         (["--workers", "0"], "--workers must be at least 1, got 0"),
+                                        # RL Zoo's names for them
+                                        (["--n-jobs", "0"], "--workers must be at least 1, got 0"),
+                                        (["--n-trials", "-2"], "--trials must be at least 0, got -2"),
                                         (["--trial-seeds", "0"], "--trial-seeds must be at least 1, got 0"),
                                         (["--sampler", "grid"], "--sampler is tpe or random, got 'grid'"),
                                         (["--pruner", "hyperband"], "--pruner is median, halving or none, got"),

@@ -684,12 +684,15 @@ def _benchmark_backbones(algo: str, env_id: str, specs: list[str], seeds: int, s
 def tune(
     algo: AlgoArg,
     env_id: EnvArg,
-    trials: Annotated[int, typer.Option("--trials", help="Finished (complete or pruned) trials the study must hold, "
-                                                         "counted across all workers and machines; 0: report "
-                                                         "only.")] = 20,
+    trials: Annotated[int, typer.Option("--trials", "--n-trials",
+                                        help="Finished (complete or pruned) trials the study must hold, counted "
+                                             "across all workers and machines; 0: report only (--n-trials: RL "
+                                             "Zoo's).")] = 20,
     timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds after which a worker starts no "
                                                                        "new trial.")] = None,
-    workers: Annotated[int, typer.Option("--workers", help="Local worker processes (one torch thread each).")] = 1,
+    workers: Annotated[int, typer.Option("--workers", "--n-jobs",
+                                         help="Local worker processes (one torch thread each; --n-jobs: RL "
+                                              "Zoo's).")] = 1,
     steps: Annotated[Optional[int], typer.Option("--steps", "-n", "--n-timesteps",
                                                  help="Training budget of a trial (n_timesteps); default: the "
                                                       "entry's.")] = None,
