@@ -159,6 +159,18 @@ def test_rl_zoos_flag_names(tmp_path):
     evaluated = zoo("evaluate", "dqn", "CartPole-v1", "--folder", "logs", "--episodes", 1, "--json", cwd=tmp_path)
     assert json.loads(evaluated.stdout)["checkpoint"] == str(Path("logs") / "dqn" / "CartPole-v1_2" / "model.zip")
     assert not (tmp_path / "runs").exists()
+    # --save-replay-buffer and --num-threads set their hyperparameters, each a layer named by its flag
+    kept = zoo("train", "dqn", "CartPole-v1", "-n", 200, "--save-replay-buffer", "--num-threads", 2, "--eval-freq",
+               0, cwd=tmp_path)
+    assert kept.exit_code == 0, kept.output
+    run = tmp_path / "runs" / "dqn" / "CartPole-v1_1"
+    config = yaml.safe_load((run / "config.yml").read_text())
+    assert config["hyperparams"]["n_threads"] == 2 and (run / "replay_buffer.npz").is_file()
+    assert {"--save-replay-buffer", "--num-threads"} <= set(config["sources"])
+    for args, says in ((["ppo", "CartPole-v1", "--save-replay-buffer"], "ppo (on_policy) has no replay buffer"),
+                       (["dqn", "CartPole-v1", "--num-threads", -1], "--num-threads: n_threads must be >= 0")):
+        refused = zoo("train", *args, cwd=tmp_path)
+        assert refused.exit_code == 1 and says in refused.output, refused.output
 
 
 def test_evaluate_and_enjoy_use_the_latest_run(tmp_path):

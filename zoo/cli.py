@@ -177,6 +177,14 @@ def train(
     eval_episodes: Annotated[
         Optional[int], typer.Option("--eval-episodes", help="Episodes per evaluation (n_eval_episodes).")
     ] = None,
+    save_replay_buffer: Annotated[
+        bool, typer.Option("--save-replay-buffer", help="Keep the replay buffer in the run, for --resume "
+                                                        "(save_replay_buffer).")
+    ] = False,
+    num_threads: Annotated[
+        Optional[int], typer.Option("--num-threads", help="Torch (and BLAS) threads for training (n_threads; 0: "
+                                                        "leave them as they are).")
+    ] = None,
     device: DeviceOpt = "auto",
     env_package: EnvPackageOpt = None,
 ):
@@ -203,7 +211,8 @@ def train(
     result = train_agent(algo, env_id, seed=seed, n_timesteps=steps, overrides=overrides, out_dir=out,
                          progress=True, hyperparams=hyperparams, resume=resume, tensorboard=tensorboard,
                          device=device, on_start=announce, n_envs=n_envs, save_freq=save_freq,
-                         eval_freq=eval_freq, eval_episodes=eval_episodes)
+                         eval_freq=eval_freq, eval_episodes=eval_episodes, save_replay_buffer=save_replay_buffer,
+                         n_threads=num_threads)
     if resume is not None:
         console.print(f"resumed at step {result.summary['resumed_from_step']} from "
                       f"{escape(result.summary['resumed_from'])}"

@@ -69,6 +69,8 @@ def train(
     save_freq: int | None = None,
     eval_freq: int | None = None,
     eval_episodes: int | None = None,
+    save_replay_buffer: bool = False,
+    n_threads: int | None = None,
 ) -> TrainResult:
     """With `resume` (a run directory or checkpoint), training continues from that agent, with
     its hyperparameters and its replay buffer when the run kept one (`save_replay_buffer`), up
@@ -79,10 +81,10 @@ def train(
     caller's that Ctrl-C and SIGTERM raise (zoo.interrupt), already raised or not. `on_start`
     hears the run directory once the run is set up (its hyperparameters, env and agent
     accepted), before the first step: where the CLI says what it is training. `n_envs`,
-    `save_freq`, `eval_freq` and `eval_episodes` (n_eval_episodes) are those hyperparameters as
-    flags, RL Zoo's (`save_freq`: a checkpoint every that many env steps in RUN_DIR/checkpoints/,
-    which `resume` of a killed run's folder goes on from); like `n_timesteps`, they override
-    `overrides`."""
+    `save_freq`, `eval_freq`, `eval_episodes` (n_eval_episodes), `save_replay_buffer` (True: on)
+    and `n_threads` are those hyperparameters as flags, RL Zoo's (`save_freq`: a checkpoint every
+    that many env steps in RUN_DIR/checkpoints/, which `resume` of a killed run's folder goes on
+    from); like `n_timesteps`, they override `overrides`."""
     spec = get_algo(algo)
     check_seed(seed)
     check_env_id(env_id)
@@ -123,6 +125,13 @@ def train(
             # RL Zoo's --eval-freq -1: no evaluations, so no stop on one (an entry's stop_at_return)
             flags.append((flag, {key: value} if key != "eval_freq" or value > 0
                           else {"eval_freq": 0, "stop_at_return": None}))
+    for flag, key, value in (("--save-replay-buffer", "save_replay_buffer", True if save_replay_buffer else None),
+                             ("--num-threads", "n_threads", n_threads)):
+        if value is not None:
+            if not spec.has_setting(key):
+                what = "replay buffer" if key == "save_replay_buffer" else "torch threads to set"
+                raise ZooError(f"{spec.name} ({spec.family}) has no {what}; drop {flag}.")
+            flags.append((flag, {key: value}))
     if (n_envs is not None or "n_envs" in overrides) and not spec.has_setting("n_envs"):
         several = [name for name, other in ALGOS.items() if other.has_setting("n_envs")]
         raise ZooError(f"{spec.name} learns from one env at a time; --n-envs is for {', '.join(several)}.")
