@@ -235,14 +235,11 @@ def test_enjoy_without_render_and_evaluate_a_bandit_on_its_training_problem(tmp_
         # RL Zoo's --hyperparams key:value
         (["train", "dqn", "CartPole-v1", "--hyperparams", "learning_rate:0.01"],
          "RL Zoo's --hyperparams learning_rate:0.01 is --hp learning_rate=0.01 here."),
-        # an RL Zoo user's keys name ours
-        (["train", "dqn", "CartPole-v1", "--hp", "policy_kwargs=dict(net_arch=[64, 64])"],
-         "It is RL Zoo's; its entries are hyperparameters of their own here: net_arch, activation, init ("),
-        (["train", "ppo", "CartPole-v1", "--hp", "normalize=true"],
-         "It is RL Zoo's; here: normalize_observations, normalize_rewards."),
-        (["train", "sac", "Pendulum-v1", "--hp", "normalize=true"], "It is RL Zoo's; here: normalize_observations."),
-        (["train", "ddpg", "Pendulum-v1", "--hp", "noise_type=normal"], "It is RL Zoo's; here: noise (normal"),
-        (["train", "a2c", "CartPole-v1", "--hp", "policy=MlpPolicy"], "It is RL Zoo's; zoo builds its networks"),
+        # RL Zoo's spellings are read as zoo's (tests/test_rl_zoo_format.py); what has no equivalent is named
+        (["train", "sac", "Pendulum-v1", "--hp", "normalize=true"],
+         "--hp: normalize: this algorithm has no normalize_rewards in zoo (norm_reward asks for it)."),
+        (["train", "dqn", "CartPole-v1", "--hp", "policy_kwargs=dict(net_arch=dict(pi=[64], qf=[32]))"],
+         "zoo's actor and critic have one net_arch"),
         (["train", "ucb", "BernoulliBandit-v0", "--hp", "coefficient"], "--hp expects key=value"),
         (["train", "value_iteration", "CartPole-v1"], "value_iteration supports Discrete observations, CartPole-v1"),
         (["train", "value_iteration", "BernoulliBandit-v0"], "needs a known model"),

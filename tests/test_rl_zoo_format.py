@@ -68,7 +68,7 @@ def test_an_rl_zoo_file_reads_as_zoos_hyperparameters(tmp_path):
     assert config.normalize_observations and config.normalize_rewards  # normalize: true is VecNormalize's both
     assert (config.use_sde, config.sde_sample_freq, config.log_std_init) == (True, 4, -2.0)
     assert (config.init, config.activation, config.net_arch) == ("default", "relu", [64, 64])
-    assert pendulum.sources[-1].endswith("[Pendulum-v1] (RL Zoo's format)")
+    assert pendulum.sources[-1].endswith("ppo.yml [Pendulum-v1]")
     acrobot = resolved(tmp_path, "ppo", "Acrobot-v1", PPO_FILE).config
     assert acrobot.normalize_observations and not acrobot.normalize_rewards
     assert (acrobot.init, acrobot.activation) == ("orthogonal", "tanh")  # SB3's PPO defaults, which are zoo's
@@ -120,4 +120,20 @@ def test_zoo_train_takes_an_rl_zoo_file(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     config = yaml.safe_load((tmp_path / "runs" / "ppo" / "Pendulum-v1_1" / "config.yml").read_text())
     assert config["hyperparams"]["use_sde"] and config["hyperparams"]["n_steps"] == 1024
-    assert "ppo.yml [Pendulum-v1] (RL Zoo's format)" in config["sources"]
+    assert "ppo.yml [Pendulum-v1]" in config["sources"]
+
+
+def test_rl_zoos_spellings_work_in_hp_and_in_zoos_own_files(tmp_path, monkeypatch):
+    # RL Zoo's `--hyperparams policy_kwargs:"dict(...)"`, as --hp
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["train", "ppo", "CartPole-v1", "-n", 256, "--eval-freq", 0, "--hp",
+                                      "policy_kwargs=dict(net_arch=[16], activation_fn=nn.ReLU)", "--hp",
+                                      "normalize=true", "--hp", "policy=MlpPolicy"])
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "runs" / "ppo" / "CartPole-v1_1"
+    hyperparams = yaml.safe_load((run / "config.yml").read_text())["hyperparams"]
+    assert (hyperparams["net_arch"], hyperparams["activation"]) == ([16], "relu")
+    assert hyperparams["normalize_observations"] and hyperparams["normalize_rewards"]
+    # a zoo-format entry (no policy) with one of them
+    noisy = resolved(tmp_path, "ddpg", "Pendulum-v1", "Pendulum-v1: {noise_type: ornstein-uhlenbeck, noise_std: 0.3}")
+    assert (noisy.config.noise, noisy.config.noise_std) == ("ornstein_uhlenbeck", 0.3)

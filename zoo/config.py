@@ -201,28 +201,6 @@ def _numbers(value: Any) -> Any:
             yield from _numbers(item)
 
 
-# RL Zoo's keys that zoo spells otherwise, for the error an RL Zoo user's entry meets: zoo's
-# keys that take their place (those the algorithm has: none, no hint), and the hint around them.
-RL_ZOO_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
-    "policy": ((), "zoo builds its networks from the spaces (an MLP, vision_dqn's CNN for frames): drop it"),
-    "policy_kwargs": (("net_arch", "activation", "init", "log_std_init"),
-                      "its entries are hyperparameters of their own here: {keys} "
-                      "(net_arch: [64, 64], no dict() string)"),
-    "normalize": (("normalize_observations", "normalize_rewards"), "here: {keys}"),
-    "noise_type": (("noise",), "here: {keys} (normal, ornstein_uhlenbeck or none)"),
-}
-
-
-def _rl_zoo_hint(key: Any, fields: list[str]) -> str:
-    if key not in RL_ZOO_KEYS:
-        return ""
-    ours, hint = RL_ZOO_KEYS[key]
-    keys = [name for name in ours if name in fields]
-    if ours and not keys:
-        return ""
-    return f" It is RL Zoo's; {hint.format(keys=', '.join(keys))}."
-
-
 def build_config(config_class: type, values: dict[str, Any], *, source: str) -> Any:
     """Make `config_class(**values)`, refusing unknown keys and wrongly typed values."""
     if not isinstance(values, dict):
@@ -232,8 +210,7 @@ def build_config(config_class: type, values: dict[str, Any], *, source: str) -> 
     kwargs = {}
     for key, value in values.items():
         if key not in fields:
-            hint = _rl_zoo_hint(key, fields) or did_you_mean(str(key), fields)
-            raise ZooError(f"{source}: unknown hyperparameter '{brief_text(key)}'.{hint} "
+            raise ZooError(f"{source}: unknown hyperparameter '{brief_text(key)}'.{did_you_mean(str(key), fields)} "
                            f"Valid keys: {', '.join(fields)}.")
         try:
             kwargs[key] = coerce_value(value, hints[key])
@@ -344,7 +321,7 @@ def resolve_hyperparams(
     (--steps, --n-envs, --save-freq), each a layer of its own so that its errors name it."""
     from zoo.paths import hyperparams_dir
     from zoo.registry import ALGOS, aliases_of
-    from zoo.rl_zoo_format import is_rl_zoo_file, translate_entry
+    from zoo.rl_zoo_format import translate_entry
 
     config_class = spec.load_config_class()
     path = hyperparams_file(spec.hyperparams_name, hyperparams)
@@ -369,11 +346,12 @@ def resolve_hyperparams(
         layers.append((f"{label} [{env_name}]", entries[env_name]))
     if env_name in section:
         layers.append((f"{label} [{spec.name}][{env_name}]", section[env_name]))
-    if is_rl_zoo_file(entries):  # RL Zoo's own file: its keys as zoo's (zoo/rl_zoo_format.py)
-        fields = {f.name for f in dataclasses.fields(config_class)}
-        layers = [(f"{source} (RL Zoo's format)", translate_entry(entry, source, fields)) for source, entry in layers]
     if overrides:
         layers.append(("--hp", overrides))
+    # RL Zoo's spellings (policy_kwargs, normalize, ...), in its own files, zoo's or --hp, as zoo's
+    # keys (zoo/rl_zoo_format.py): keys zoo does not know otherwise, so a zoo entry reads the same
+    fields = {f.name for f in dataclasses.fields(config_class)}
+    layers = [(source, translate_entry(entry, source, fields)) for source, entry in layers]
     layers += [(flag, settings) for flag, settings in flags if settings]
 
     values: dict[str, Any] = {}

@@ -1,10 +1,11 @@
-"""RL Zoo's hyperparameter files read as zoo's: `zoo train ppo CartPole-v1 --hyperparams
-path/to/rl-baselines3-zoo/hyperparams/ppo.yml` takes its entry for CartPole-v1.
+"""RL Zoo's hyperparameters read as zoo's: `zoo train ppo CartPole-v1 --hyperparams
+path/to/rl-baselines3-zoo/hyperparams/ppo.yml` takes its entry for CartPole-v1, and RL Zoo's
+spellings work in zoo's files and `--hp` too (`--hp policy_kwargs="dict(net_arch=[64, 64])"`).
 
-A file is in RL Zoo's format when an entry names a `policy` (RL Zoo requires one; zoo's
-entries never have it). Its entries are then translated key by key into zoo's hyperparameters
-(`translate_entry`), and anything zoo has no equivalent for is refused naming the key, never
-dropped silently. RL Zoo evaluates strings such as `policy_kwargs: "dict(net_arch=[64, 64],
+Every entry is translated key by key (`translate_entry`): RL Zoo's keys that zoo spells
+otherwise become zoo's, and anything zoo has no equivalent for is refused naming the key, never
+dropped silently. These are keys zoo does not know otherwise, so zoo's own entries read the
+same. RL Zoo evaluates strings such as `policy_kwargs: "dict(net_arch=[64, 64],
 activation_fn=nn.Tanh)"` as Python; here they are parsed (`ast`) as a literal call of `dict`
 whose values are numbers, strings, booleans, lists, nested `dict(...)` calls and the names of
 torch's activation classes: nothing is imported or run. Keys RL Zoo resolves by importing a
@@ -28,10 +29,6 @@ ACTIVATION_CLASSES = {"ReLU": "relu", "Tanh": "tanh", "ELU": "elu", "LeakyReLU":
 IMPORTED = ("env_wrapper", "callback", "vec_env_wrapper", "replay_buffer_class", "replay_buffer_kwargs",
             "policy_class", "features_extractor_class")
 MAX_TEXT = 2000  # a policy_kwargs string longer than this is not a hyperparameter
-
-
-def is_rl_zoo_file(entries: dict[str, Any]) -> bool:
-    return any(isinstance(entry, dict) and POLICY_KEY in entry for entry in entries.values())
 
 
 def translate_entry(entry: dict[str, Any], source: str, fields: set[str]) -> dict[str, Any]:
