@@ -90,6 +90,7 @@ def test_an_rl_zoo_file_reads_as_zoos_hyperparameters(tmp_path):
     ({"policy_kwargs": "dict(net_arch=[" + "1, " * 2000 + "])"}, "expected a mapping or a \"dict(...)\" string"),
     ({"policy_kwargs": "dict(net_arch=dict(pi=[64], vf=[128]))"}, "zoo's actor and critic have one net_arch"),
     ({"policy_kwargs": "dict(optimizer_kwargs=dict(eps=1e-5))"}, "zoo has no equivalent of optimizer_kwargs"),
+    ({"policy_kwargs": "dict(n_critics=3)"}, "zoo has no equivalent of n_critics=3"),
     ({"policy_kwargs": "dict(activation_fn=nn.Softsign)"}, "is not a dict(...) of literals"),
     ({"policy_kwargs": "dict(activation_fn='tanh')"}, "expected one of nn.ReLU"),
     ({"policy": "MyPolicy"}, "'MyPolicy' is not one of SB3's policies"),

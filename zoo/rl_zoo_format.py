@@ -122,9 +122,9 @@ def _policy_kwargs(kwargs: dict[str, Any], where: str, fields: set[str]) -> dict
             translated["init"] = "orthogonal" if value else "default"
         elif key == "log_std_init":
             translated["log_std_init"] = value
-        elif key == "n_critics" and value in (1, 2) and "twin_critics" in fields:
+        elif key == "n_critics" and value in (1, 2) and "twin_critics" in fields:  # DDPG, TD3
             translated["twin_critics"] = value == 2
-        elif key == "n_critics" and value == 2 and "ent_coef" in fields:
+        elif key == "n_critics" and value == 2 and "target_entropy" in fields:
             continue  # SAC's two critics, as zoo's
         elif (key, value) in (("full_std", True), ("use_expln", False), ("squash_output", False),
                               ("share_features_extractor", False), ("normalize_images", True)):
