@@ -189,7 +189,7 @@ def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None, render_mode:
 
 def render_modes(env_id: str) -> list[str]:
     check_env_id(env_id)
-    spec = gym.spec(env_id)
+    spec = gym.spec(env_id.rpartition(":")[2])  # 'package:EnvId' is gym.make's form, not gym.spec's
     entry_point = spec.entry_point
     if entry_point is None:
         return []
