@@ -78,6 +78,21 @@ def test_every_shipped_space_is_valid_for_its_algo_on_its_flagship_env(tmp_path)
         assert {"eval_freq", "learning_rate"} <= {d.name for d in space.dimensions}
 
 
+def test_a_value_refused_only_beside_another_searched_fields_entry_value_is_left_to_the_trials(tmp_path):
+    from zoo.agents.ppo import PPOConfig
+
+    # a single-env entry (batch_size 64): n_steps 32 makes a 32-step rollout, smaller than that
+    # batch, but not than the space's batch_size 32; the whole study was refused before any trial
+    single_env = {"n_envs": 1, "n_steps": 2048, "batch_size": 64}
+    path = tmp_path / "space.yml"
+    path.write_text(yaml.safe_dump({"n_steps": {"choice": [32, 2048]}, "batch_size": {"choice": [32, 64]}}))
+    assert len(load_space(PPOConfig, single_env, path).dimensions) == 2
+    # without a batch_size that takes it, still refused, naming the field
+    path.write_text(yaml.safe_dump({"n_steps": {"choice": [32, 2048]}, "batch_size": {"choice": [64, 128]}}))
+    with pytest.raises(ZooError, match=r"\[n_steps\]: batch_size \(64\) is larger than a rollout"):
+        load_space(PPOConfig, single_env, path)
+
+
 def test_a_bad_space_is_refused_before_any_trial(tmp_path):
     path = tmp_path / "space.yml"
     path.write_text(yaml.safe_dump({"learnin_rate": {"uniform": [0.1, 0.2]}}))

@@ -95,25 +95,31 @@ def search_file(algo: str, search: str | Path | None = None) -> Path:
 def load_space(config_class: type, base_values: dict[str, Any], path: Path) -> SearchSpace:
     """Read and check a space: every key a field of `config_class`, every bound and choice a
     value of the field's type that the config accepts on top of `base_values` (the entry a
-    trial starts from), so that no trial can fail on its own parameters' types or ranges."""
+    trial starts from) and the fixed values, so that no trial can fail on its own parameters'
+    types or ranges. A value refused only beside the entry's value of another searched field
+    (PPO's n_steps 32 under a single-env entry's batch_size 64) is accepted when some value
+    of that field's range takes it: such combinations are left to the trials (recorded FAIL)."""
     data = load_yaml(read_text(path, "a YAML search space"), str(path))
     if not isinstance(data, dict) or not data:
         raise ZooError(f"{path} must map hyperparameter names to ranges, choices or fixed values.")
     hints = typing.get_type_hints(config_class)
     dimensions, fixed = [], {}
+    to_check: list[tuple[str, Any, str]] = []  # (name, value, where): checked once every field is read
     for name, spec in data.items():
         where = f"{path} [{name}]"
         if name not in hints:
             raise ZooError(f"{where}: unknown hyperparameter '{name}'.{did_you_mean(str(name), hints)} "
                            f"Valid keys: {', '.join(hints)}.")
         if not (isinstance(spec, dict) and len(spec) == 1 and next(iter(spec)) in KINDS):
-            fixed[name] = _checked(config_class, base_values, name, spec, hints[name], where)
+            fixed[name] = _coerced(name, spec, hints[name], where)
+            to_check.append((name, fixed[name], where))
             continue
         kind, bounds = next(iter(spec.items()))
         if kind == "choice":
             if not isinstance(bounds, list) or not bounds:
                 raise ZooError(f"{where}: choice needs a non-empty list of values, got {bounds!r}.")
-            choices = tuple(_checked(config_class, base_values, name, c, hints[name], where) for c in bounds)
+            choices = tuple(_coerced(name, c, hints[name], where) for c in bounds)
+            to_check += [(name, choice, where) for choice in choices]
             dimensions.append(Dimension(name, kind, choices=choices))
             continue
         if (not isinstance(bounds, list) or len(bounds) != 2
@@ -126,17 +132,37 @@ def load_space(config_class: type, base_values: dict[str, Any], path: Path) -> S
             raise ZooError(f"{where}: log_uniform needs low > 0, got {bounds[0]}.")
         if kind == "int" and not (low.is_integer() and high.is_integer()):
             raise ZooError(f"{where}: int needs whole-number bounds, got {bounds!r}.")
-        for bound in (int(low), int(high)) if kind == "int" else (low, high):
-            _checked(config_class, base_values, name, bound, hints[name], where)
+        to_check += [(name, _coerced(name, bound, hints[name], where), where)
+                     for bound in ((int(low), int(high)) if kind == "int" else (low, high))]
         dimensions.append(Dimension(name, kind, low, high))
+    base = {**base_values, **fixed}
+    # each searched field's own extremes: what another field's value may be checked beside
+    alternatives = [(d.name, d.choices if d.kind == "choice" else (int(d.low), int(d.high)) if d.kind == "int"
+                     else (d.low, d.high)) for d in dimensions]
+    for name, value, where in to_check:
+        _check_value(config_class, base, name, value, where, alternatives)
     return SearchSpace(tuple(dimensions), fixed, str(path))
 
 
-def _checked(config_class: type, base_values: dict[str, Any], name: str, value: Any, annotation: Any,
-             where: str) -> Any:
+def _coerced(name: str, value: Any, annotation: Any, where: str) -> Any:
     try:
-        coerced = coerce_value(value, annotation)
+        return coerce_value(value, annotation)
     except TypeError:
         raise ZooError(f"{where}: '{name}' must be {type_name(annotation)}, got {value!r}.") from None
-    build_config(config_class, {**base_values, name: coerced}, source=where)  # ranges (__post_init__)
-    return coerced
+
+
+def _check_value(config_class: type, base: dict[str, Any], name: str, value: Any, where: str,
+                 alternatives: list[tuple[str, Any]]) -> None:
+    """`value` of `name` in the config's ranges (__post_init__), beside the base or, failing
+    that, beside one other searched field's extreme (the first error is the one reported)."""
+    try:
+        build_config(config_class, {**base, name: value}, source=where)
+    except ZooError:
+        for other, candidates in alternatives:
+            for candidate in candidates if other != name else ():
+                try:
+                    build_config(config_class, {**base, other: candidate, name: value}, source=where)
+                    return
+                except ZooError:
+                    continue
+        raise
