@@ -105,17 +105,18 @@ def test_a_budget_within_the_warm_up_says_nothing_was_learned(tmp_path):
 def test_a_folder_of_runs_given_for_a_run_names_one(tmp_path):
     for _ in range(2):
         assert zoo("train", "dqn", "CartPole-v1", "--steps", 50, "--eval-freq", 0, cwd=tmp_path).exit_code == 0
+    assert zoo("train", "value_iteration", "CliffWalking4x12-v0", cwd=tmp_path).exit_code == 0  # newer, not asked
     newest = Path("runs") / "dqn" / "CartPole-v1_2"
-    for args, flag, folder in (
-            (["evaluate", "dqn", "CartPole-v1", "--path", "runs/dqn"], "--path", Path("runs") / "dqn"),
-            (["enjoy", "dqn", "CartPole-v1", "--path", "runs", "--load-best"], "--path", Path("runs")),
-            (["train", "dqn", "CartPole-v1", "--resume", "runs"], "--resume", Path("runs"))):
+    for args, flag, folder, held in (
+            (["evaluate", "dqn", "CartPole-v1", "--path", "runs/dqn"], "--path", Path("runs") / "dqn", 2),
+            (["enjoy", "dqn", "CartPole-v1", "--path", "runs", "--load-best"], "--path", Path("runs"), 3),
+            (["train", "dqn", "CartPole-v1", "--resume", "runs"], "--resume", Path("runs"), 3)):
         result = zoo(*args, cwd=tmp_path)
         assert result.exit_code == 1, result.output
         # it said "No checkpoint at runs/dqn/model.zip", or for --resume "that run has no model.zip (it ended
         # before its final save)"
-        assert f"{flag} {folder} holds 2 run folder(s) and is not one: name a run, e.g. {newest} (the newest)." \
-            in " ".join(result.output.split()), result.output
+        assert f"{flag} {folder} holds {held} run folder(s) and is not one: name a run, e.g. {newest} (the newest " \
+            "of dqn on CartPole-v1)." in " ".join(result.output.split()), result.output
     # a run folder is still one
     assert zoo("evaluate", "dqn", "CartPole-v1", "--path", newest, "--episodes", 1, cwd=tmp_path).exit_code == 0
 

@@ -142,7 +142,7 @@ def find_checkpoint(algo: str, env_id: str, path: str | Path | None = None,
     if path is not None and Path(path).name == CHECKPOINTS_DIR_NAME and Path(path).is_dir():
         path = Path(path).parent  # RUN_DIR/checkpoints stands for its run, as for --resume
     if path is not None:
-        refuse_folder_of_runs(Path(path), "--path")
+        refuse_folder_of_runs(Path(path), "--path", algo, env_id)
     if which is not None:
         flag = choice_flag(which)
         if path is not None:
@@ -176,10 +176,11 @@ def find_checkpoint(algo: str, env_id: str, path: str | Path | None = None,
     )
 
 
-def refuse_folder_of_runs(folder: Path, flag: str) -> None:
+def refuse_folder_of_runs(folder: Path, flag: str, algo: str, env_id: str) -> None:
     """A folder that holds runs instead of being one (runs/ppo, runs/): one error naming its
-    newest run, instead of "no model.zip there" (or, for --resume, "it ended before its final
-    save"). A run folder is one with its config.yml; runs sit one or two levels down."""
+    newest run of `algo` on `env_id` (else its newest run), instead of "no model.zip there" (or,
+    for --resume, "it ended before its final save"). A run folder is one with its config.yml;
+    runs sit one or two levels down."""
     from zoo.errors import ZooError
 
     if not folder.is_dir() or (folder / CONFIG_NAME).is_file() or (folder / CHECKPOINT_NAME).is_file():
@@ -187,9 +188,12 @@ def refuse_folder_of_runs(folder: Path, flag: str) -> None:
     runs = [config.parent for config in folder.glob(f"*/{CONFIG_NAME}")] or \
         [config.parent for config in folder.glob(f"*/*/{CONFIG_NAME}")]
     if runs:
-        newest = max(runs, key=lambda run: (run / CONFIG_NAME).stat().st_mtime)
+        asked = [run for run in runs
+                 if run.parent.name == algo and _run_number(run, env_dir_name(env_id) + "_") is not None]
+        newest = max(asked or runs, key=lambda run: (run / CONFIG_NAME).stat().st_mtime)
+        which = f"the newest of {algo} on {env_id}" if asked else "the newest"
         raise ZooError(f"{flag} {folder} holds {len(runs)} run folder(s) and is not one: name a run, e.g. {newest} "
-                       "(the newest).")
+                       f"({which}).")
 
 
 def _refuse_unfinished_run(run_dir: Path) -> None:

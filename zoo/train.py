@@ -253,7 +253,7 @@ def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, overrides: 
             on_start: Callable[[Path], None] | None) -> TrainResult:
     if not spec.learns_from_experience:
         raise ZooError(f"{spec.name} learns in one go ({spec.family}); there is nothing to resume.")
-    checkpoint = _checkpoint_to_resume(resume)
+    checkpoint = _checkpoint_to_resume(resume, spec.name, env_id)
     metadata, arrays = read_checkpoint(checkpoint)  # read once: its config first, then its arrays
     check_compatible(metadata, checkpoint, algo=spec.name, env_id=env_id)
     previous_steps = int(metadata.get("num_timesteps", 0))
@@ -309,14 +309,14 @@ def _refuse_another_network(saved: Any, config: Any, source: str, checkpoint: Pa
                            f"{brief(getattr(saved, key))} and go on as they are; train a new run for another {key}.")
 
 
-def _checkpoint_to_resume(resume: Path) -> Path:
+def _checkpoint_to_resume(resume: Path, algo: str, env_id: str) -> Path:
     """A checkpoint file, or a run folder's model.zip; a run killed before its final save (no
     model.zip: SIGKILL, out of memory, a power cut) goes on from its latest periodic checkpoint."""
     checkpoint = checkpoint_file(resume)
     if checkpoint.exists():
         return checkpoint
     if resume.is_dir():
-        refuse_folder_of_runs(resume, "--resume")
+        refuse_folder_of_runs(resume, "--resume", algo, env_id)
         run_dir = resume.parent if resume.name == CHECKPOINTS_DIR_NAME else resume  # RUN_DIR/checkpoints works too
         periodic = latest_periodic_checkpoint(run_dir)
         if periodic is not None:
