@@ -138,3 +138,28 @@ def test_rl_zoos_spellings_work_in_hp_and_in_zoos_own_files(tmp_path, monkeypatc
     # a zoo-format entry (no policy) with one of them
     noisy = resolved(tmp_path, "ddpg", "Pendulum-v1", "Pendulum-v1: {noise_type: ornstein-uhlenbeck, noise_std: 0.3}")
     assert (noisy.config.noise, noisy.config.noise_std) == ("ornstein_uhlenbeck", 0.3)
+
+
+def test_a_ppo_minibatch_larger_than_the_rollout_is_the_whole_rollout_as_in_sb3(tmp_path, monkeypatch):
+    # RL Zoo's tuned MountainCarContinuous entry: batch_size 256 of an 8-step rollout (it was refused)
+    from zoo.agents.ppo import PPOAgent
+
+    sizes = []
+    losses = PPOAgent.minibatch_losses
+    monkeypatch.setattr(PPOAgent, "minibatch_losses",
+                        lambda self, batch, clip: sizes.append(len(batch["advantages"])) or losses(self, batch, clip))
+    result = resolved(tmp_path, "ppo", "MountainCarContinuous-v0", """
+        MountainCarContinuous-v0:
+          normalize: true
+          n_envs: 1
+          policy: 'MlpPolicy'
+          batch_size: 256
+          n_steps: 8
+          n_epochs: 3
+        """)
+    assert (result.config.batch_size, result.config.n_steps) == (256, 8)
+    from zoo.train import train
+
+    train("ppo", "MountainCarContinuous-v0", seed=0, out_dir=tmp_path, n_timesteps=16,
+          hyperparams=str(tmp_path / "ppo.yml"), overrides={"eval_freq": 0})
+    assert sizes == [8] * 6  # two rollouts, three epochs of one whole-rollout minibatch each

@@ -79,18 +79,18 @@ def test_every_shipped_space_is_valid_for_its_algo_on_its_flagship_env(tmp_path)
 
 
 def test_a_value_refused_only_beside_another_searched_fields_entry_value_is_left_to_the_trials(tmp_path):
-    from zoo.agents.ppo import PPOConfig
+    from zoo.agents.sac import SACConfig
 
-    # a single-env entry (batch_size 64): n_steps 32 makes a 32-step rollout, smaller than that
-    # batch, but not than the space's batch_size 32; the whole study was refused before any trial
-    single_env = {"n_envs": 1, "n_steps": 2048, "batch_size": 64}
+    # use_sde_at_warmup needs use_sde: refused beside the entry's use_sde false, but the space
+    # searches use_sde too; the whole study was refused before any trial
     path = tmp_path / "space.yml"
-    path.write_text(yaml.safe_dump({"n_steps": {"choice": [32, 2048]}, "batch_size": {"choice": [32, 64]}}))
-    assert len(load_space(PPOConfig, single_env, path).dimensions) == 2
-    # without a batch_size that takes it, still refused, naming the field
-    path.write_text(yaml.safe_dump({"n_steps": {"choice": [32, 2048]}, "batch_size": {"choice": [64, 128]}}))
-    with pytest.raises(ZooError, match=r"\[n_steps\]: batch_size \(64\) is larger than a rollout"):
-        load_space(PPOConfig, single_env, path)
+    both = {"choice": [False, True]}
+    path.write_text(yaml.safe_dump({"use_sde": both, "use_sde_at_warmup": both}))
+    assert len(load_space(SACConfig, {"use_sde": False}, path).dimensions) == 2
+    # without a use_sde that takes it, still refused, naming the field
+    path.write_text(yaml.safe_dump({"use_sde_at_warmup": both}))
+    with pytest.raises(ZooError, match=r"\[use_sde_at_warmup\]: use_sde_at_warmup explores the warm-up"):
+        load_space(SACConfig, {"use_sde": False}, path)
 
 
 def test_a_bad_space_is_refused_before_any_trial(tmp_path):

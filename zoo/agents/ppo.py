@@ -49,7 +49,9 @@ class PPOConfig(OnPolicyConfig):
     # Defaults are SB3's PPO.
     n_envs: int = 1
     n_steps: int = 2048  # steps per env per rollout
-    batch_size: int = 64  # minibatch size
+    # minibatch size; above a rollout (n_steps * n_envs) the minibatch is the whole rollout, as
+    # in SB3 (which warns): RL Zoo's tuned entries have such (MountainCarContinuous: 256 of 8)
+    batch_size: int = 64
     n_epochs: int = 10  # passes over each rollout
     learning_rate: Schedule = 3e-4  # Adam step size: a number or lin_<start>
     clip_range: Schedule = 0.2  # the surrogate's epsilon: a number or lin_<start>
@@ -73,9 +75,6 @@ class PPOConfig(OnPolicyConfig):
             raise ValueError("ppo bootstraps from its critic: n_steps must be at least 1")
         if self.batch_size < 1 or self.n_epochs < 1:
             raise ValueError(f"batch_size and n_epochs must be at least 1, got {self.batch_size} and {self.n_epochs}")
-        if self.batch_size > self.n_steps * self.n_envs:
-            raise ValueError(f"batch_size ({self.batch_size}) is larger than a rollout "
-                             f"(n_steps * n_envs = {self.n_steps * self.n_envs})")
         parse_schedule(self.learning_rate, "learning_rate")
         parse_schedule(self.clip_range, "clip_range")
         if self.clip_range_vf is not None and self.clip_range_vf <= 0:
