@@ -163,3 +163,21 @@ def test_a_ppo_minibatch_larger_than_the_rollout_is_the_whole_rollout_as_in_sb3(
     train("ppo", "MountainCarContinuous-v0", seed=0, out_dir=tmp_path, n_timesteps=16,
           hyperparams=str(tmp_path / "ppo.yml"), overrides={"eval_freq": 0})
     assert sizes == [8] * 6  # two rollouts, three epochs of one whole-rollout minibatch each
+
+
+def test_an_rl_zoo_entry_starts_from_sb3s_defaults_where_zoos_differ(tmp_path):
+    # RL Zoo's A2C entries leave SB3's RMSprop, gae_lambda 1 and RL Zoo's single env unsaid;
+    # zoo's actor_critic defaults to Adam, TD(0) and 8 envs
+    theirs = resolved(tmp_path, "actor_critic", "CartPole-v1", """
+        default:
+          n_timesteps: !!float 1e6
+          policy: 'MlpPolicy'
+        CartPole-v1:
+          policy: 'MlpPolicy'
+          ent_coef: 0.0
+        """)
+    config = theirs.config
+    assert (config.use_rms_prop, config.gae_lambda, config.n_envs, config.n_timesteps) == (True, 1.0, 1, 1_000_000)
+    assert theirs.sources[0].startswith("SB3's defaults where zoo's differ")
+    ours = resolved(tmp_path, "actor_critic", "CartPole-v1", "CartPole-v1: {ent_coef: 0.0}").config  # no policy
+    assert (ours.use_rms_prop, ours.gae_lambda, ours.n_envs) == (False, 0.0, 8)

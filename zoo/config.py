@@ -321,7 +321,7 @@ def resolve_hyperparams(
     (--steps, --n-envs, --save-freq), each a layer of its own so that its errors name it."""
     from zoo.paths import hyperparams_dir
     from zoo.registry import ALGOS, aliases_of
-    from zoo.rl_zoo_format import translate_entry
+    from zoo.rl_zoo_format import SB3_DEFAULTS, is_rl_zoo_file, translate_entry
 
     config_class = spec.load_config_class()
     path = hyperparams_file(spec.hyperparams_name, hyperparams)
@@ -336,6 +336,9 @@ def resolve_hyperparams(
     section = sections.get(spec.name, {}) if spec.base else {}
     env_name = env_entry_name(env_id)
     layers: list[tuple[str, dict[str, Any]]] = []
+    if is_rl_zoo_file(entries) and spec.hyperparams_name in SB3_DEFAULTS:
+        layers.append((f"SB3's defaults where zoo's differ (RL Zoo's {label} assumes them)",
+                       SB3_DEFAULTS[spec.hyperparams_name]))
     if "default" in entries:
         layers.append((f"{label} [default]", entries["default"]))
     if spec.flags:

@@ -21,6 +21,15 @@ from typing import Any
 from zoo.errors import ZooError, brief, brief_text
 
 POLICY_KEY = "policy"
+# Where zoo's config defaults are not SB3's: an RL Zoo entry leaves out what it takes from SB3's
+# defaults (and RL Zoo's n_envs of 1), so its file starts from these (by base algo). zoo's A2C
+# defaults to Adam and TD(0) advantages (the seed notes), and to 8 envs.
+SB3_DEFAULTS = {"actor_critic": {"use_rms_prop": True, "gae_lambda": 1.0, "n_envs": 1}}
+
+
+def is_rl_zoo_file(entries: dict[str, Any]) -> bool:
+    """RL Zoo's own file: its entries name a `policy` (RL Zoo requires one; zoo's entries never do)."""
+    return any(isinstance(entry, dict) and POLICY_KEY in entry for entry in entries.values())
 POLICIES = ("MlpPolicy", "MultiInputPolicy", "CnnPolicy")  # SB3's own names: zoo builds from the spaces
 # torch's activation classes as RL Zoo's policy_kwargs name them (nn.Tanh, th.nn.Tanh, ...)
 ACTIVATION_CLASSES = {"ReLU": "relu", "Tanh": "tanh", "ELU": "elu", "LeakyReLU": "leaky_relu", "GELU": "gelu",
