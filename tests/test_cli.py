@@ -261,6 +261,17 @@ def test_bad_input_gives_one_clear_error_and_exit_code_1(tmp_path, args, message
     assert not (tmp_path / "runs").exists()  # and no run folder left
 
 
+def test_an_env_whose_package_is_missing_is_one_error(tmp_path):
+    # Gymnasium registers its JAX envs whether or not jax is installed; making one imported it
+    import importlib.util
+
+    if importlib.util.find_spec("jax") is not None:
+        pytest.skip("jax is installed here")
+    result = zoo("train", "ppo", "phys2d/CartPole-v1", "--steps", 100, cwd=tmp_path)
+    assert result.exit_code == 1 and "'phys2d/CartPole-v1' needs jax, which is not installed here" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+
+
 @pytest.mark.parametrize("args, message", [
     (["train"], "Missing argument 'algo'"),
     (["train", "dqn", "CartPole-v1", "--stepz", "3"], "No such option: --stepz")])

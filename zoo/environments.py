@@ -177,6 +177,9 @@ def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None, render_mode:
         env = gym.make(env_id, **kwargs)
     except gym.error.DependencyNotInstalled as error:
         raise ZooError(f"'{env_id}' needs an optional dependency: {error}") from None
+    except ImportError as error:  # Gymnasium's JAX envs (phys2d/..., tabular/...) import jax as they are made
+        raise ZooError(f"'{env_id}' needs {error.name or 'a package'}, which is not installed here "
+                       f"({brief_text(str(error), 120)}).") from None
     except (TypeError, ValueError, OverflowError, gym.error.Error) as error:
         raise ZooError(f"Cannot create '{env_id}' with {brief(kwargs) if kwargs else 'no arguments'}: "
                        f"{brief_text(str(error), 200)}") from None
