@@ -203,8 +203,8 @@ def test_rl_zoos_a2c_is_actor_critic(tmp_path):
     assert evaluated.exit_code == 0 and json.loads(evaluated.stdout)["checkpoint"].startswith(str(Path("runs") /
                                                                                                "actor_critic"))
     listing = " ".join(zoo("list").output.split())  # 80 columns here: two lines per algorithm
-    assert "actor_critic (on_policy; Box, Dict -> Discrete, MultiDiscrete, MultiBinary, Box) advantage actor-critic" \
-        in listing
+    assert "actor_critic (on_policy; Box, Dict, Tuple, Discrete, MultiDiscrete, MultiBinary -> Discrete, " \
+        "MultiDiscrete, MultiBinary, Box) advantage actor-critic" in listing
     assert "RL Zoo's a2c" in listing
 
 

@@ -181,7 +181,8 @@ def test_callbacks_are_refused_for_algos_without_a_learning_curve(tmp_path):
 @pytest.mark.parametrize("algo, env_id, message", [
     ("dqn", "Pendulum-v1", "dqn supports Discrete actions, Pendulum-v1 has Box"),
     ("ddpg", "CartPole-v1", "ddpg supports Box actions, CartPole-v1 has Discrete"),
-    ("reinforce", "FrozenLake-v1", "reinforce supports Box and Dict observations, FrozenLake-v1 has Discrete"),
+    ("reinforce", "test/TextObservation-v0", "reinforce supports Box, Dict, Tuple, Discrete, MultiDiscrete and "
+                                             "MultiBinary observations, test/TextObservation-v0 has Text"),
     ("value_iteration", "CartPole-v1", "value_iteration supports Discrete observations"),
 ])
 def test_unsupported_spaces_are_refused_before_a_run_folder_exists(algo, env_id, message, tmp_path):
@@ -191,6 +192,23 @@ def test_unsupported_spaces_are_refused_before_a_run_folder_exists(algo, env_id,
 
 
 gym.register("test/DictCartPole-v0", entry_point=DictCartPole)
+
+
+class TextObservation(gym.Env):
+    """Observations no MLP takes: strings (Gymnasium's Text space has no flat form)."""
+
+    observation_space = gym.spaces.Text(5)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return "a", {}
+
+    def step(self, action):
+        return "a", 0.0, True, False, {}
+
+
+gym.register("test/TextObservation-v0", entry_point=TextObservation)
 
 
 @pytest.mark.parametrize("algo", ["dqn", "sac", "reinforce", "actor_critic"])
@@ -203,6 +221,29 @@ def test_dict_observations_are_flattened_for_mlp_agents(algo, tmp_path):
     opened = open_agent(algo, "test/DictCartPole-v0", result.run_dir)
     observation, _ = opened.env.reset(seed=0)
     assert observation.shape == (4,) and opened.agent.take_action(observation, deterministic=True) in (0, 1)
+
+
+@pytest.mark.parametrize("algo", ["dqn", "ppo", "sac"])
+def test_discrete_observations_are_one_hot_for_mlp_agents(algo, tmp_path):
+    # FrozenLake's 16 states (SB3's preprocess_obs one-hots them too); they were refused
+    result = train(algo, "FrozenLake-v1", seed=0, n_timesteps=200, out_dir=tmp_path,
+                   overrides={**QUICK, **({"learning_starts": 50} if algo in ("dqn", "sac") else {"n_steps": 64})})
+    assert result.agent.observation_space.shape == (16,)
+    from zoo.play import open_agent
+
+    opened = open_agent(algo, "FrozenLake-v1", result.run_dir)
+    observation, _ = opened.env.reset(seed=0)
+    assert observation.tolist() == [1] + [0] * 15 and opened.agent.take_action(observation, True) in range(4)
+
+
+def test_ppo_learns_deterministic_frozen_lake_from_one_hot_states(tmp_path):
+    result = train("ppo", "FrozenLake-v1", seed=0, n_timesteps=20_000, out_dir=tmp_path, overrides={
+        **QUICK, "env_kwargs": {"is_slippery": False}, "n_envs": 4, "n_steps": 128, "batch_size": 128})
+    from zoo.build import env_of
+    from zoo.evaluation import evaluate_agent
+
+    env = env_of(result.agent).make()
+    assert evaluate_agent(result.agent, env, 5, deterministic=True, seed=1).mean == 1.0  # random: ~0.01
 
 
 def test_named_env_wrappers_come_from_a_closed_set(tmp_path):

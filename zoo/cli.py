@@ -118,9 +118,10 @@ def list_command(env_package: EnvPackageOpt = None):
             console.print(f"    {summary}", highlight=False)
     else:
         table = Table(title="Algorithms")
-        for column in ("algo", "family", "observations"):
+        for column in ("algo", "family"):
             table.add_column(column, no_wrap=True)
-        table.add_column("actions", max_width=24)  # the on-policy agents' four spaces wrap
+        for column in ("observations", "actions"):  # the MLP agents' six and the on-policy agents' four wrap
+            table.add_column(column, max_width=24)
         table.add_column("what it is")
         for row in rows:
             table.add_row(*row)

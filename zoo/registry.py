@@ -68,7 +68,8 @@ def alias(name: str, base: AlgoSpec, flags: dict[str, Any], summary: str) -> Alg
     return dataclasses.replace(base, name=name, base=base.name, flags=dict(flags), summary=summary)
 
 
-_VECTOR = ("Box", "Dict")
+# An MLP's observations: a Box, or a space flattened to one (zoo.environments.FLATTENED)
+_VECTOR = ("Box", "Dict", "Tuple", "Discrete", "MultiDiscrete", "MultiBinary")
 _EPSILON_GREEDY = AlgoSpec(
     "epsilon_greedy", "zoo.agents.epsilon_greedy", "EpsilonGreedyAgent", "EpsilonGreedyConfig",
     "bandit", "epsilon-greedy bandit solver with an optimistic initial estimate", ("any",), ("Discrete",),
@@ -185,8 +186,13 @@ def check_spaces(spec: AlgoSpec, observation_space: Any, action_space: Any, env_
         observation_kind == "image" and "Box" in spec.observation_spaces)  # an MLP takes frames as a vector
     if not observations_ok:
         hint = " (vision_dqn learns from frames)" if spec.name != "vision_dqn" and observation_kind == "image" else ""
-        raise ZooError(f"{spec.name} supports {' and '.join(spec.observation_spaces)} observations, "
+        raise ZooError(f"{spec.name} supports {_listed(spec.observation_spaces)} observations, "
                        f"{env_id} has {observation_space}{hint}.")
     if action_kind not in spec.action_spaces:
-        raise ZooError(f"{spec.name} supports {' and '.join(spec.action_spaces)} actions, "
+        raise ZooError(f"{spec.name} supports {_listed(spec.action_spaces)} actions, "
                        f"{env_id} has {action_space}.")
+
+
+def _listed(kinds: tuple[str, ...]) -> str:
+    """'Box and Discrete', 'Box, Dict, Tuple and Discrete'."""
+    return kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} and {kinds[-1]}"
