@@ -233,6 +233,7 @@ def test_enjoy_without_render_and_evaluate_a_bandit_on_its_training_problem(tmp_
         # Gymnasium's ClipAction makes Pendulum's bounds look infinite
         (["train", "sac", "Pendulum-v1", "--hp", "env_wrappers=[clip_action]"],
          "needs a bounded Box action space, got Box(-inf, inf, (1,), float32). If env_wrappers has clip_action, drop"),
+        (["train", "qrdqn", "CartPole-v1"], "'qrdqn' is RL Zoo's QR-DQN, which zoo does not have. Available: "),
         # RL Zoo's --hyperparams key:value
         (["train", "dqn", "CartPole-v1", "--hyperparams", "learning_rate:0.01"],
          "RL Zoo's --hyperparams learning_rate:0.01 is --hp learning_rate=0.01 here."),

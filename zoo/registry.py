@@ -140,6 +140,9 @@ ALGOS: dict[str, AlgoSpec] = {spec.name: spec for spec in _SPECS}
 # RL Zoo's names for algorithms zoo names otherwise: an RL Zoo user types `zoo train a2c
 # CartPole-v1` (and was offered "sac" as the closest name). No flags: actor_critic is A2C.
 RL_ZOO_NAMES = {"a2c": "actor_critic"}
+# RL Zoo's algorithms zoo does not have (sb3-contrib's and HER), named in the error for them
+RL_ZOO_ONLY = {"qrdqn": "QR-DQN", "tqc": "TQC", "trpo": "TRPO", "ars": "ARS", "ppo_lstm": "recurrent PPO",
+               "crossq": "CrossQ", "her": "HER"}
 
 
 def normalize_algo_name(name: str) -> str:
@@ -154,6 +157,9 @@ def synonyms_of(name: str) -> list[str]:
 
 def get_algo(name: str) -> AlgoSpec:
     key = normalize_algo_name(name)
+    if key in RL_ZOO_ONLY:
+        raise ZooError(f"'{name}' is RL Zoo's {RL_ZOO_ONLY[key]}, which zoo does not have. Available: "
+                       f"{', '.join(ALGOS)} (see `zoo list`).")
     if key not in ALGOS:
         raise ZooError(
             f"Unknown algorithm '{name}'.{did_you_mean(key, [*ALGOS, *RL_ZOO_NAMES])} "
