@@ -25,11 +25,6 @@ POLICY_KEY = "policy"
 # defaults (and RL Zoo's n_envs of 1), so its file starts from these (by base algo). zoo's A2C
 # defaults to Adam and TD(0) advantages (the seed notes), and to 8 envs.
 SB3_DEFAULTS = {"actor_critic": {"use_rms_prop": True, "gae_lambda": 1.0, "n_envs": 1}}
-
-
-def is_rl_zoo_file(entries: dict[str, Any]) -> bool:
-    """RL Zoo's own file: its entries name a `policy` (RL Zoo requires one; zoo's entries never do)."""
-    return any(isinstance(entry, dict) and POLICY_KEY in entry for entry in entries.values())
 POLICIES = ("MlpPolicy", "MultiInputPolicy", "CnnPolicy")  # SB3's own names: zoo builds from the spaces
 # torch's activation classes as RL Zoo's policy_kwargs name them (nn.Tanh, th.nn.Tanh, ...)
 ACTIVATION_CLASSES = {"ReLU": "relu", "Tanh": "tanh", "ELU": "elu", "LeakyReLU": "leaky_relu", "GELU": "gelu",
@@ -38,6 +33,11 @@ ACTIVATION_CLASSES = {"ReLU": "relu", "Tanh": "tanh", "ELU": "elu", "LeakyReLU":
 IMPORTED = ("env_wrapper", "callback", "vec_env_wrapper", "replay_buffer_class", "replay_buffer_kwargs",
             "policy_class", "features_extractor_class")
 MAX_TEXT = 2000  # a policy_kwargs string longer than this is not a hyperparameter
+
+
+def is_rl_zoo_file(entries: dict[str, Any]) -> bool:
+    """RL Zoo's own file: its entries name a `policy` (RL Zoo requires one; zoo's entries never do)."""
+    return any(isinstance(entry, dict) and POLICY_KEY in entry for entry in entries.values())
 
 
 def translate_entry(entry: dict[str, Any], source: str, fields: set[str]) -> dict[str, Any]:
