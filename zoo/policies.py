@@ -98,6 +98,8 @@ class PolicyNetwork(nn.Module):
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
         # MultiDiscrete / MultiBinary: how many choices each action dimension has (None: not one)
         self.choices: list[int] | None = choices_per_dimension(action_space)
+        # where the head's output splits into the dimensions' logits (numpy's split points)
+        self.split_points = np.cumsum(self.choices)[:-1] if self.choices is not None else None
         self.env_dtype = action_space.dtype  # MultiBinary's int8, MultiDiscrete's int64
         if isinstance(action_space, gym.spaces.Discrete):
             self.head = nn.Linear(width, int(action_space.n))
@@ -219,7 +221,7 @@ class PolicyNetwork(nn.Module):
         if self.discrete:
             return _sample_categorical(out, rng)
         if self.choices is not None:
-            draws = [_sample_categorical(logits, rng) for logits in np.split(out, np.cumsum(self.choices)[:-1], -1)]
+            draws = [_sample_categorical(logits, rng) for logits in self._per_dimension(out)]
             return (np.stack([actions for actions, _ in draws], -1),
                     np.sum([log_probs for _, log_probs in draws], 0).astype(np.float32))
         log_std = self.log_std.detach().numpy()
@@ -263,8 +265,12 @@ class PolicyNetwork(nn.Module):
 
     def _modes(self, out: np.ndarray) -> np.ndarray:
         """Each dimension's most likely choice, [B, dimensions], from the head's [B, sum(choices)]."""
-        assert self.choices is not None
-        return np.stack([logits.argmax(-1) for logits in np.split(out, np.cumsum(self.choices)[:-1], -1)], -1)
+        return np.stack([logits.argmax(-1) for logits in self._per_dimension(out)], -1)
+
+    def _per_dimension(self, out: np.ndarray) -> list[np.ndarray]:
+        """The head's [B, sum(choices)] as each dimension's [B, choices] logits."""
+        assert self.split_points is not None
+        return np.split(out, self.split_points, -1)
 
     def act(self, observation, deterministic: bool = False):
         """One env action for one observation: the mode, or a sample sent through to_env."""
