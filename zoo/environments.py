@@ -154,18 +154,18 @@ class EnvDescription:
                                flatten_observations=self.flatten_observations)
 
 
+# What an MLP agent sees flattened to a vector (Gymnasium's FlattenObservation): a Dict's or
+# Tuple's parts side by side, a Discrete state one-hot (SB3's preprocess_obs does the same for
+# FrozenLake, Taxi, CliffWalking), a MultiDiscrete one one-hot per dimension.
+FLATTENED = (gym.spaces.Dict, gym.spaces.Tuple, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)
+
+
 def _wrap(env: gym.Env, wrappers: tuple[str, ...], flatten_observations: bool) -> gym.Env:
     for name in wrappers:
         env = WRAPPERS[name](env)
     if flatten_observations and isinstance(env.observation_space, FLATTENED):
         env = gym.wrappers.FlattenObservation(env)
     return env
-
-
-# What an MLP agent sees flattened to a vector (Gymnasium's FlattenObservation): a Dict's or
-# Tuple's parts side by side, a Discrete state one-hot (SB3's preprocess_obs does the same for
-# FrozenLake, Taxi, CliffWalking), a MultiDiscrete one one-hot per dimension.
-FLATTENED = (gym.spaces.Dict, gym.spaces.Tuple, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)
 
 
 def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None, render_mode: str | None = None, *,
