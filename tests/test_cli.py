@@ -16,7 +16,9 @@ from conftest import run_python
 from typer.testing import CliRunner
 
 from zoo.build import load_agent
-from zoo.cli import app
+from zoo.cli import app, main, rl_zoo_arguments
+from zoo.errors import ZooError
+from zoo.train import train
 
 
 def zoo(*args, cwd=None):
@@ -25,7 +27,7 @@ def zoo(*args, cwd=None):
     old = os.getcwd()
     os.chdir(cwd or old)
     try:
-        return runner.invoke(app, [str(a) for a in args])
+        return runner.invoke(app, rl_zoo_arguments([str(a) for a in args]))  # as main() does
     finally:
         os.chdir(old)
 
@@ -174,6 +176,52 @@ def test_rl_zoos_flag_names(tmp_path):
         assert refused.exit_code == 1 and says in refused.output, refused.output
 
 
+def test_rl_zoos_list_valued_flags_read_as_zoos_repeatable_ones():
+    words = ["train", "ppo", "CartPole-v1", "--env-kwargs", "g:9.8", "render_mode:'rgb_array'", "--hyperparams",
+             "learning_rate:0.01", "policy_kwargs:dict(net_arch=[64])", "--seed", "3"]
+    assert rl_zoo_arguments(words) == [
+        "train", "ppo", "CartPole-v1", "--env-kwargs", "g:9.8", "--env-kwargs", "render_mode:'rgb_array'",
+        "--hp", "learning_rate=0.01", "--hp", "policy_kwargs=dict(net_arch=[64])", "--seed", "3"]
+    assert rl_zoo_arguments(["--env-kwargs=g:9.8", "a:1", "--hyperparams=rl_zoo"]) == [
+        "--env-kwargs", "g:9.8", "--env-kwargs", "a:1", "--hyperparams=rl_zoo"]
+    # zoo's own --hyperparams (a set, a file), words after "--", a flag without a key:value word: as typed
+    for words in (["train", "ppo", "CartPole-v1", "--hyperparams", "rl_zoo"],
+                  ["train", "ppo", "--", "--hyperparams", "a:1"],
+                  ["train", "ppo", "--env-kwargs", "--seed", "1"],
+                  ["train", "ppo", "--env-kwargs", "g-force:1"]):
+        assert rl_zoo_arguments(words) == words
+
+
+def test_rl_zoos_env_kwargs_and_hyperparams_flags_train(tmp_path, monkeypatch):
+    # through main(), as the `zoo` script runs: RL Zoo's words, its Python None included
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["zoo", "train", "dqn", "CartPole-v1", "-n", "200", "--eval-freq", "0",
+                                      "--env-kwargs", "sutton_barto_reward:True", "max_episode_steps:None",
+                                      "--hyperparams", "learning_rate:0.01", "batch_size:16"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 0
+    run = tmp_path / "runs" / "dqn" / "CartPole-v1_1"
+    saved = yaml.safe_load((run / "config.yml").read_text())
+    assert saved["env_kwargs"] == {"sutton_barto_reward": True, "max_episode_steps": None}
+    assert saved["hyperparams"]["learning_rate"] == 0.01 and saved["hyperparams"]["batch_size"] == 16
+    assert {"--hp", "--env-kwargs"} <= set(saved["sources"])
+    # the library's hyperparams= names sets and files only; RL Zoo's form there gets the --hp hint
+    with pytest.raises(ZooError, match="RL Zoo's --hyperparams learning_rate:0.01 is --hp learning_rate=0.01 here"):
+        train("dqn", "CartPole-v1", n_timesteps=100, hyperparams="learning_rate:0.01", out_dir=tmp_path / "lib")
+    assert load_agent(run / "model.zip").env_kwargs["sutton_barto_reward"] is True  # enjoy plays that env
+    # over the entry's env_kwargs, the flag last: a bad keyword is gym.make's error, one line
+    for args, says in ((["--env-kwargs", "gravity"], "--env-kwargs expects key:value"),
+                       (["--env-kwargs", "x:{a:b}"], "YAML needs a space after the colon"),
+                       (["--env-kwargs", "no_such_kwarg:1"], "no_such_kwarg"),
+                       (["--resume", run, "-n", 400, "--env-kwargs", "sutton_barto_reward:False"],
+                        "--resume trains on the env the run was made with"),
+                       (["--resume", run, "-n", 400, "--hp", "env_kwargs={sutton_barto_reward: false}"],
+                        "drop env_kwargs from --hp")):
+        refused = zoo("train", "dqn", "CartPole-v1", *args, cwd=tmp_path)
+        assert refused.exit_code == 1 and says in refused.output, (args, refused.output)
+
+
 def test_evaluate_and_enjoy_use_the_latest_run(tmp_path):
     assert zoo("train", "policy_iteration", "CliffWalking4x12-v0", cwd=tmp_path).exit_code == 0
     result = zoo("evaluate", "policy_iteration", "CliffWalking4x12-v0", "--episodes", 3, "--json", cwd=tmp_path)
@@ -234,9 +282,6 @@ def test_enjoy_without_render_and_evaluate_a_bandit_on_its_training_problem(tmp_
         (["train", "sac", "Pendulum-v1", "--hp", "env_wrappers=[clip_action]"],
          "needs a bounded Box action space, got Box(-inf, inf, (1,), float32). If env_wrappers has clip_action, drop"),
         (["train", "qrdqn", "CartPole-v1"], "'qrdqn' is RL Zoo's QR-DQN, which zoo does not have. Available: "),
-        # RL Zoo's --hyperparams key:value
-        (["train", "dqn", "CartPole-v1", "--hyperparams", "learning_rate:0.01"],
-         "RL Zoo's --hyperparams learning_rate:0.01 is --hp learning_rate=0.01 here."),
         # RL Zoo's spellings are read as zoo's (tests/test_rl_zoo_format.py); what has no equivalent is named
         (["train", "sac", "Pendulum-v1", "--hp", "normalize=true"],
          "--hp: normalize: this algorithm has no normalize_rewards in zoo (norm_reward asks for it)."),
@@ -275,10 +320,14 @@ def test_an_env_whose_package_is_missing_is_one_error(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["train"], "Missing argument 'algo'"),
-    (["train", "dqn", "CartPole-v1", "--stepz", "3"], "No such option: --stepz")])
+    (["train", "dqn", "CartPole-v1", "--stepz", "3"], "No such option: --stepz"),
+    # a path option followed by a flag: Click took the flag as the path and named the word left over
+    (["enjoy", "dqn", "CartPole-v1", "--video", "--episodes", "1"], "got the flag '--episodes'"),
+    (["train", "dqn", "CartPole-v1", "-f", "--seed", "1"], "got the flag '--seed'")])
 def test_a_command_line_the_parser_cannot_read_exits_2(tmp_path, args, message):
     result = zoo(*args, cwd=tmp_path)
-    assert result.exit_code == 2 and message in result.output  # Click's usage error (README, Exit codes)
+    said = " ".join(result.output.replace("│", " ").split())  # Rich's box wraps the message
+    assert result.exit_code == 2 and message in said, said  # Click's usage error (README, Exit codes)
     assert not (tmp_path / "runs").exists()
 
 

@@ -651,16 +651,22 @@ def test_sac_gsde_scores_the_squashed_state_dependent_gaussian_and_trains_throug
 
 
 def test_sac_gsde_holds_its_exploration_matrix_for_a_collection_or_sde_sample_freq_steps():
-    """While acting, E is drawn at the start of every collection of train_freq steps and every
-    sde_sample_freq steps into one (SB3's collect_rollouts), and the numpy action is the torch
+    """While acting, E is drawn at the start of every collection of train_freq steps (or
+    episodes) and every sde_sample_freq steps into one (SB3's collect_rollouts), and the numpy
+    action is the torch
     actor's tanh(clip(mu(s)) + z(s) @ E) for it."""
     observation = np.array([0.3, -0.8, 0.5], np.float32)
 
-    def actions(agent: SACAgent, steps: int) -> list[np.ndarray]:
+    def actions(agent: SACAgent, steps: int, collections_end: tuple[int, ...] = ()) -> list[np.ndarray]:
+        """As the off-policy loop calls the hooks: collections end every train_freq steps, or at
+        the steps given (train_freq in episodes)."""
         taken = []
+        every, unit = agent.config.train_every
         for step in range(1, steps + 1):
             taken.append(agent.take_action(observation))
             agent.on_step(step)
+            if step in collections_end or (unit == "step" and step % every == 0):
+                agent.on_collection_end()
         return taken
 
     def changes(taken: list[np.ndarray]) -> list[int]:
@@ -669,6 +675,9 @@ def test_sac_gsde_holds_its_exploration_matrix_for_a_collection_or_sde_sample_fr
     assert changes(actions(_sde_sac(train_freq=4), 12)) == [4, 8]
     assert changes(actions(_sde_sac(train_freq=4, sde_sample_freq=2), 12)) == [2, 4, 6, 8, 10]
     assert changes(actions(_sde_sac(train_freq=3, sde_sample_freq=2), 9)) == [2, 3, 5, 6, 8]  # counted per collection
+    # train_freq in episodes: a collection ends with its episodes (here after steps 5 and 7)
+    by_episode = _sde_sac(train_freq=[1, "episode"], sde_sample_freq=2)
+    assert changes(actions(by_episode, 10, collections_end=(5, 7))) == [2, 4, 5, 7, 9]
 
     agent = _sde_sac()
     assert agent.exploring is not None

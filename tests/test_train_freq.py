@@ -9,7 +9,7 @@ import pytest
 
 from zoo.benchmark.sb3 import SB3_EQUIVALENTS, sb3_available
 from zoo.build import load_agent
-from zoo.config import config_with_flags, resolve_hyperparams
+from zoo.config import resolve_hyperparams
 from zoo.errors import ZooError
 from zoo.registry import get_algo
 from zoo.train import train
@@ -48,11 +48,23 @@ def test_bad_train_freqs_are_refused_naming_it(value, says):
         resolve_hyperparams(get_algo("dqn"), "CartPole-v1", {"train_freq": value}, None)
 
 
-def test_gradient_steps_below_minus_one_and_sde_by_episode_are_refused():
+def test_gradient_steps_below_minus_one_are_refused():
     with pytest.raises(ZooError, match="gradient_steps must be >= 0, or -1"):
         resolve_hyperparams(get_algo("sac"), "Pendulum-v1", {"gradient_steps": -2}, None)
-    with pytest.raises(ZooError, match="with train_freq in episodes it is not supported"):
-        config_with_flags(get_algo("sac"), {"use_sde": True, "train_freq": [1, "episode"]}, source="--hp")
+
+
+@pytest.mark.parametrize("train_freq, ends", [([2, "episode"], [80, 160, 240]), (50, [50, 100, 150, 200, 250])])
+def test_the_loop_tells_the_agent_where_each_collection_ends(tmp_path, monkeypatch, train_freq, ends):
+    # gSDE SAC draws its exploration matrix again there (tests/test_continuous.py), as SB3 does at
+    # each collect_rollouts; episodes of 40 steps here
+    from zoo.agents.sac import SACAgent
+
+    seen: list[int] = []
+    monkeypatch.setattr(SACAgent, "on_collection_end", lambda agent: seen.append(agent.clock.step))
+    result = train("sac", "Pendulum-v1", seed=0, out_dir=tmp_path, overrides={
+        **QUICK, "n_timesteps": 250, "learning_starts": 100, "train_freq": train_freq, "gradient_steps": 1,
+        "use_sde": True, "env_kwargs": {"max_episode_steps": 40}})
+    assert seen == ends and result.summary["updates"] == sum(end > 100 for end in ends)
 
 
 @pytest.mark.skipif(not sb3_available(), reason="Stable-Baselines3 is not installed (extra: benchmark)")

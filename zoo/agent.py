@@ -104,6 +104,9 @@ class BaseAgent:
     def on_episode_end(self) -> None:
         pass
 
+    def on_collection_end(self) -> None:
+        pass
+
     def explores_at_warmup(self) -> bool:
         return False
 

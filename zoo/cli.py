@@ -5,8 +5,10 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -46,20 +48,33 @@ def _friendly_errors(command):
     return wrapper
 
 
+def _a_path_not_a_flag(value: Optional[Path | str]) -> Optional[Path | str]:
+    """For the options that take a path: Click takes the word after an option as its value even
+    when it is another flag (`zoo enjoy ... --video --episodes 1` recorded to a file named
+    --episodes and then failed on the '1' left over, naming neither)."""
+    if value is not None and str(value).startswith("--"):
+        raise typer.BadParameter(f"takes a path right after it; got the flag '{value}' (the path is missing).")
+    return value
+
+
+def _path_option(*names: str, **settings) -> typer.models.OptionInfo:
+    return typer.Option(*names, callback=_a_path_not_a_flag, **settings)
+
+
 AlgoArg = Annotated[str, typer.Argument(help="Algorithm, e.g. dqn, value_iteration (see `zoo list`).")]
 EnvArg = Annotated[str, typer.Argument(help="Gymnasium env id, e.g. CartPole-v1 or package:EnvId.")]
 PathOpt = Annotated[
     Optional[Path],
-    typer.Option("--path", help="A run directory or checkpoint file; default: latest run, then trained/."),
+    _path_option("--path", help="A run directory or checkpoint file; default: latest run, then trained/."),
 ]
-RunsOpt = Annotated[Path, typer.Option("--runs-dir", "-f", "--folder",
+RunsOpt = Annotated[Path, _path_option("--runs-dir", "-f", "--folder",
                                        help="Where `zoo train` put its runs (-f, --folder: RL Zoo's).")]
 HpOpt = Annotated[
     Optional[list[str]], typer.Option("--hp", help="Override a hyperparameter: --hp key=value (repeatable).")
 ]
 HyperparamsOpt = Annotated[
     Optional[str],
-    typer.Option("--hyperparams", help="Another hyperparameter set: a shipped set's name (rl_zoo) or a YAML path."),
+    _path_option("--hyperparams", help="Another hyperparameter set: a shipped set's name (rl_zoo) or a YAML path."),
 ]
 SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Env seed; default: the agent's training seed.")]
 LoadBestOpt = Annotated[
@@ -154,13 +169,13 @@ def train(
                                                  help="Training budget (n_timesteps; -n as in RL Zoo).")] = None,
     hp: HpOpt = None,
     hyperparams: HyperparamsOpt = None,
-    out: Annotated[Path, typer.Option("--out", "-f", "--log-folder",
+    out: Annotated[Path, _path_option("--out", "-f", "--log-folder",
                                       help="Root folder of the runs (-f, --log-folder: RL Zoo's).")] = Path("runs"),
     n_envs: Annotated[
         Optional[int], typer.Option("--n-envs", help="Envs stepped together (algos that collect from several).")
     ] = None,
     resume: Annotated[
-        Optional[Path], typer.Option("--resume", "-i", "--trained-agent",
+        Optional[Path], _path_option("--resume", "-i", "--trained-agent",
                                      help="Continue this run (or checkpoint) up to --steps in all (-i, "
                                           "--trained-agent: RL Zoo's).")
     ] = None,
@@ -186,6 +201,10 @@ def train(
         Optional[int], typer.Option("--num-threads", help="Torch (and BLAS) threads for training (n_threads; 0: "
                                                         "leave them as they are).")
     ] = None,
+    env_kwargs: Annotated[
+        Optional[list[str]], typer.Option("--env-kwargs", help="A keyword argument for gym.make, KEY:VALUE "
+                                          "(repeatable; RL Zoo's), over the entry's env_kwargs.")
+    ] = None,
     device: DeviceOpt = "auto",
     env_package: EnvPackageOpt = None,
 ):
@@ -193,7 +212,7 @@ def train(
     import_torch()
     _without_windows()
     _import_env_packages(env_package)
-    from zoo.config import parse_overrides
+    from zoo.config import parse_env_kwargs, parse_overrides
     from zoo.grid import policy_grid
     from zoo.runs import periodic_checkpoints
     from zoo.train import train as train_agent
@@ -213,7 +232,7 @@ def train(
                          progress=True, hyperparams=hyperparams, resume=resume, tensorboard=tensorboard,
                          device=device, on_start=announce, n_envs=n_envs, save_freq=save_freq,
                          eval_freq=eval_freq, eval_episodes=eval_episodes, save_replay_buffer=save_replay_buffer,
-                         n_threads=num_threads)
+                         n_threads=num_threads, env_kwargs=parse_env_kwargs(env_kwargs or []))
     if resume is not None:
         console.print(f"resumed at step {result.summary['resumed_from_step']} from "
                       f"{escape(result.summary['resumed_from'])}"
@@ -365,7 +384,7 @@ def enjoy(
     seed: SeedOpt = None,
     deterministic: Annotated[bool, typer.Option("--deterministic/--stochastic")] = True,
     video: Annotated[
-        Optional[Path], typer.Option("--video", help="Record to this .mp4 or .gif instead (headless).")
+        Optional[Path], _path_option("--video", help="Record to this .mp4 or .gif instead (headless).")
     ] = None,
     from_hub: FromHubOpt = None,
     load_best: LoadBestOpt = False,
@@ -430,7 +449,7 @@ def upload(
     path: PathOpt = None,
     runs_dir: RunsOpt = Path("runs"),
     out: Annotated[
-        Optional[Path], typer.Option("--out", help="Write the packaged folder here instead of pushing it.")
+        Optional[Path], _path_option("--out", help="Write the packaged folder here instead of pushing it.")
     ] = None,
     episodes: Annotated[int, typer.Option(help="Deterministic episodes for the reported result.")] = 10,
     video: Annotated[bool, typer.Option("--video/--no-video", help="Include a replay video (mp4).")] = True,
@@ -485,7 +504,7 @@ def download(
 def plot(
     run_dirs: Annotated[list[Path], typer.Argument(help="Run directories (runs/<algo>/<env>_<n>); seeds of one "
                                                          "algo are averaged.")],
-    out: Annotated[Path, typer.Option("--out", help="The figure to write, .png, .svg or .pdf (more, named after "
+    out: Annotated[Path, _path_option("--out", help="The figure to write, .png, .svg or .pdf (more, named after "
                                                     "it, if needed).")] = Path(
         "plot.png"),
     x: Annotated[str, typer.Option("--x", help="The x axis: steps (env steps) or seconds (wall clock since "
@@ -533,7 +552,7 @@ def benchmark(
     sb3_threads: Annotated[
         Optional[int], typer.Option(help="Torch threads for SB3 (default: torch's default, what SB3 users get).")
     ] = None,
-    out: Annotated[Path, typer.Option("--out", help="Root folder; reports go to OUT/benchmarks/.")] = Path("runs"),
+    out: Annotated[Path, _path_option("--out", help="Root folder; reports go to OUT/benchmarks/.")] = Path("runs"),
     backbone: Annotated[
         Optional[list[str]],
         typer.Option("--backbone", help="Vision agents: one run per backbone, as a table; 'NAME' or "
@@ -731,13 +750,13 @@ def tune(
                                                                        "for steps).")] = None,
     sampler: Annotated[str, typer.Option("--sampler", help="tpe or random.")] = "tpe",
     pruner: Annotated[str, typer.Option("--pruner", help="median, halving or none.")] = "median",
-    search: Annotated[Optional[Path], typer.Option("--search", help="A search space YAML instead of "
+    search: Annotated[Optional[Path], _path_option("--search", help="A search space YAML instead of "
                                                                     "hyperparams/search/ALGO.yml.")] = None,
-    save_best: Annotated[Optional[Path], typer.Option("--save-best", help="Write the best trial's whole config "
+    save_best: Annotated[Optional[Path], _path_option("--save-best", help="Write the best trial's whole config "
                                                                           "as a hyperparameter file.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seeds the sampler; trials train seeds SEED..SEED+K-1.")] = 0,
     hyperparams: HyperparamsOpt = None,
-    out: Annotated[Path, typer.Option("--out", help="Root folder; the study goes to OUT/tune/STUDY/.")] = Path("runs"),
+    out: Annotated[Path, _path_option("--out", help="Root folder; the study goes to OUT/tune/STUDY/.")] = Path("runs"),
     heartbeat: Annotated[int, typer.Option("--heartbeat", help="Database storage: seconds between a trial's "
                                                                "heartbeats.")] = 10,
     grace: Annotated[int, typer.Option("--grace", help="Database storage: seconds without a heartbeat before a "
@@ -810,8 +829,51 @@ def tune(
         raise typer.Exit(code)
 
 
+# RL Zoo's flags taking several key:value words (argparse's nargs="+"), and the flag each word
+# becomes here (Click's options take one value): `--env-kwargs g:9.8 max_speed:10` is
+# `--env-kwargs g:9.8 --env-kwargs max_speed:10`, `--hyperparams learning_rate:0.01 n_steps:64`
+# is `--hp learning_rate=0.01 --hp n_steps=64` (zoo's --hyperparams names a set or a file).
+_KEY_VALUE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*:")
+_RL_ZOO_LIST_FLAGS = {"--env-kwargs": ("--env-kwargs", ":"), "--hyperparams": ("--hp", "=")}
+
+
+def _rl_zoo_word(word: str) -> bool:
+    return bool(_KEY_VALUE.match(word)) and not Path(word).exists()
+
+
+def rl_zoo_arguments(args: Sequence[str]) -> list[str]:
+    """The command line with RL Zoo's list-valued flags spelled as zoo's repeatable ones
+    (above). The words taken are those right after the flag that read key:value (key a Python
+    name) and are not files (a --hyperparams path); the first other word ends the list, as
+    argparse's does at the next flag. Positional arguments go first, as everywhere in zoo's
+    help: `zoo train ppo my_pkg:Env-v0`."""
+    out: list[str] = []
+    index = 0
+    while index < len(args):
+        word = args[index]
+        index += 1
+        if word == "--":  # everything after is positional
+            out += args[index - 1:]
+            break
+        name, equals, first = word.partition("=")  # argparse takes --env-kwargs=g:9.8 too
+        if name not in _RL_ZOO_LIST_FLAGS or (equals and not _rl_zoo_word(first)):
+            out.append(word)
+            continue
+        flag, separator = _RL_ZOO_LIST_FLAGS[name]
+        values = [first] if equals else []
+        while index < len(args) and _rl_zoo_word(args[index]):
+            values.append(args[index])
+            index += 1
+        if not values:  # zoo's own use of the flag (--hyperparams rl_zoo), or a missing value for Click to name
+            out.append(word)
+        for value in values:
+            key, _, text = value.partition(":")
+            out += [flag, f"{key}{separator}{text}"]
+    return out
+
+
 def main():
-    app()
+    app(args=rl_zoo_arguments(sys.argv[1:]), prog_name="zoo")
 
 
 if __name__ == "__main__":

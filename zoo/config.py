@@ -235,26 +235,47 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
         key, sep, text = pair.partition("=")
         if not sep or not key.strip():
             raise ZooError(f"--hp expects key=value, got '{brief_text(pair)}'.")
-        value = load_yaml(text, f"--hp {brief_text(pair)}") if text.strip() else ""
-        if isinstance(value, dict):
-            _refuse_keys_missing_a_space(value, pair)
-        # YAML 1.1 reads '1e-3' as a string; a user typing it means the number.
-        if isinstance(value, str):
-            try:
-                value = float(value) if any(c in value for c in ".eE") else int(value)
-            except ValueError:
-                pass
-        overrides[key.strip()] = value
+        overrides[key.strip()] = _flag_value(text, f"--hp {brief_text(pair)}")
     return overrides
 
 
-def _refuse_keys_missing_a_space(mapping: dict, pair: str) -> None:
+def parse_env_kwargs(pairs: list[str]) -> dict[str, Any]:
+    """RL Zoo's `--env-kwargs`: ['g:9.81', 'render_mode:rgb_array'] -> {'g': 9.81, 'render_mode':
+    'rgb_array'}, keyword arguments for gym.make (values as --hp's)."""
+    kwargs: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition(":")
+        if not sep or not key.strip().isidentifier():
+            raise ZooError(f"--env-kwargs expects key:value (a keyword argument of the env), got "
+                           f"'{brief_text(pair)}'.")
+        kwargs[key.strip()] = _flag_value(text, f"--env-kwargs {brief_text(pair)}")
+    return kwargs
+
+
+def _flag_value(text: str, label: str) -> Any:
+    """A value typed on the command line, read as YAML, with two readings YAML lacks: '1e-3' is
+    a number (YAML 1.1 reads it as a string), and Python's None is null (RL Zoo's flags are
+    Python literals: `--env-kwargs max_episode_steps:None`)."""
+    value = load_yaml(text, label) if text.strip() else ""
+    if isinstance(value, dict):
+        _refuse_keys_missing_a_space(value, label)
+    if isinstance(value, str):
+        if value == "None":
+            return None
+        try:
+            return float(value) if any(c in value for c in ".eE") else int(value)
+        except ValueError:
+            pass
+    return value
+
+
+def _refuse_keys_missing_a_space(mapping: dict, label: str) -> None:
     """'{render_mode:human}' is YAML for the key 'render_mode:human' without a value (a flow
     mapping's colon needs a space after it): a user typing it meant {render_mode: human}."""
     for key, value in mapping.items():
         if value is None and isinstance(key, str) and ":" in key:
             name, _, meant = key.partition(":")
-            raise ZooError(f"--hp {brief_text(pair)}: '{brief_text(key)}' reads as one key without a value; YAML "
+            raise ZooError(f"{label}: '{brief_text(key)}' reads as one key without a value; YAML "
                            f"needs a space after the colon: {{{brief_text(name)}: {brief_text(meant)}}}.")
 
 

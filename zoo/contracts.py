@@ -250,6 +250,11 @@ class OffPolicyAgent(Agent, Protocol):
         """An episode of the training env ended (e.g. Ornstein-Uhlenbeck noise restarts)."""
         ...
 
+    def on_collection_end(self) -> None:
+        """A collection of train_freq steps or episodes ended, its updates (if any) done: SB3's
+        collect_rollouts returns (gSDE draws its noise again for the next)."""
+        ...
+
     def update(self, batch: Batch) -> Metrics: ...
 
 

@@ -21,7 +21,7 @@ from zoo.agent import BaseAgent
 from zoo.build import agent_from_checkpoint, build_agent, describe_env, env_of
 from zoo.callbacks import Callback, run_callbacks
 from zoo.checkpoint import CHECKPOINT_NAME, check_compatible, checkpoint_file, read_checkpoint
-from zoo.config import check_seed, config_with_flags, resolve_hyperparams
+from zoo.config import ENV_KWARGS_KEY, ENV_WRAPPERS_KEY, check_seed, config_with_flags, resolve_hyperparams
 from zoo.environments import EnvDescription, check_env_id
 from zoo.errors import ZooError, brief
 from zoo.files import read_arrays
@@ -71,6 +71,7 @@ def train(
     eval_episodes: int | None = None,
     save_replay_buffer: bool = False,
     n_threads: int | None = None,
+    env_kwargs: dict[str, Any] | None = None,
 ) -> TrainResult:
     """With `resume` (a run directory or checkpoint), training continues from that agent, with
     its hyperparameters and its replay buffer when the run kept one (`save_replay_buffer`), up
@@ -84,7 +85,8 @@ def train(
     `save_freq`, `eval_freq`, `eval_episodes` (n_eval_episodes), `save_replay_buffer` (True: on)
     and `n_threads` are those hyperparameters as flags, RL Zoo's (`save_freq`: a checkpoint every
     that many env steps in RUN_DIR/checkpoints/, which `resume` of a killed run's folder goes on
-    from); like `n_timesteps`, they override `overrides`."""
+    from); like `n_timesteps`, they override `overrides`. `env_kwargs` (RL Zoo's --env-kwargs)
+    go to gym.make over the entry's and `overrides`' env_kwargs."""
     spec = get_algo(algo)
     check_seed(seed)
     check_env_id(env_id)
@@ -132,6 +134,8 @@ def train(
                 what = "replay buffer" if key == "save_replay_buffer" else "torch threads to set"
                 raise ZooError(f"{spec.name} ({spec.family}) has no {what}; drop {flag}.")
             flags.append((flag, {key: value}))
+    if env_kwargs:
+        flags.append(("--env-kwargs", {ENV_KWARGS_KEY: dict(env_kwargs)}))
     if (n_envs is not None or "n_envs" in overrides) and not spec.has_setting("n_envs"):
         several = [name for name, other in ALGOS.items() if other.has_setting("n_envs")]
         raise ZooError(f"{spec.name} learns from one env at a time; --n-envs is for {', '.join(several)}.")
@@ -260,6 +264,11 @@ def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, overrides: 
     values = dict(metadata["config"])
     config = saved = config_with_flags(spec, values, source=f"--resume {resume}")
     for source, layer in [("--hp", overrides), *flags]:  # each named in its errors, as resolve_hyperparams does
+        env_keys = sorted({ENV_KWARGS_KEY, ENV_WRAPPERS_KEY} & set(layer))
+        if env_keys:  # the config has no such fields: the run's env is in its checkpoint's metadata
+            what = "--env-kwargs" if source == "--env-kwargs" else f"{' and '.join(env_keys)} from {source}"
+            raise ZooError(f"--resume trains on the env the run was made with ({env_keys[0]} as in its "
+                           f"config.yml); drop {what}, or start a new run.")
         if layer:
             values.update(layer)
             config = config_with_flags(spec, values, source=source)

@@ -19,7 +19,7 @@ of a head, the noise z(s) @ E with z(s) the torso's features and E ~ N(0, sigma^
 with the mean clipped as SB3's clip_mean (2) and the features trained through the noise too
 (SB3's learn_features for SAC). Every update draws one E for its whole batch (s and s'), E =
 sigma * N(0, 1) so that the actor loss reaches log std through it (SB3's rsample); acting holds
-one E for a collection of train_freq steps, or sde_sample_freq steps of it. The deterministic
+one E for a collection of train_freq steps or episodes, or sde_sample_freq steps of it. The deterministic
 action is tanh(clip(mu(s), -2, 2)). The log-probability is taken at u itself, where SB3 takes
 it at atanh(a) (equal but where tanh saturates in float32).
 
@@ -83,9 +83,6 @@ class SACConfig(OffPolicyConfig):
         if not 0.0 < self.tau <= 1.0:
             raise ValueError(f"tau must be in (0, 1], got {self.tau}")
         check_sde_sample_freq(self.sde_sample_freq)
-        if self.use_sde and self.train_every[1] == "episode":  # on_step counts collections in env steps
-            raise ValueError("use_sde draws its noise per collection of train_freq env steps; with train_freq in "
-                             "episodes it is not supported: give train_freq as a number of steps")
         if self.use_sde_at_warmup and not self.use_sde:  # SB3 ignores it there; a typo'd entry should hear
             raise ValueError("use_sde_at_warmup explores the warm-up steps by gSDE: it needs use_sde: true")
         if self.ent_coef is not None and self.ent_coef < 0:
@@ -263,6 +260,7 @@ class SACAgent(BaseAgent):
         # continuous: explore()'s numpy networks (torso, mean head, log-std head; no log-std head with gSDE)
         self.exploring: tuple[NumpyForward, NumpyForward, NumpyForward | None] | None = None
         self.exploration_matrix: torch.Tensor | None = None  # gSDE's E while acting; None: draw at the next action
+        self.steps_into_collection = 0  # env steps since the last collection of train_freq ended (on_step)
         if config.use_sde:
             refuse_sde_for_discrete_actions(action_space)
         if isinstance(action_space, gym.spaces.Discrete):
@@ -464,13 +462,16 @@ class SACAgent(BaseAgent):
 
     def on_step(self, num_timesteps: int) -> None:
         self.clock.step = num_timesteps
-        if self.config.use_sde:
-            # gSDE's E is drawn again for the next action when it starts a collection of
-            # train_freq steps, and every sde_sample_freq steps into one (SB3's collect_rollouts)
-            into_collection = num_timesteps % self.config.train_every[0]  # in steps (episodes refused)
-            every = self.config.sde_sample_freq
-            if into_collection == 0 or (every > 0 and into_collection % every == 0):
-                self.exploration_matrix = None
+        # gSDE's E is drawn again for the next action every sde_sample_freq steps into a
+        # collection, and when a collection starts (on_collection_end): SB3's collect_rollouts
+        self.steps_into_collection += 1
+        every = self.config.sde_sample_freq
+        if every > 0 and self.steps_into_collection % every == 0:
+            self.exploration_matrix = None
+
+    def on_collection_end(self) -> None:
+        self.steps_into_collection = 0
+        self.exploration_matrix = None
 
     def update(self, batch: Batch) -> Metrics:
         optimizers = (self.actor_optimizer, self.critic_optimizer, self.alpha_optimizer)

@@ -85,6 +85,7 @@ def off_policy_loop(agent: OffPolicyAgent, env: gym.Env, eval_envs: EvaluationEn
                 check_finite(metrics, step)
             if due:  # a collection ends, with or without training (SB3's rollout of train_freq)
                 steps_since_training = episodes_since_training = 0
+                agent.on_collection_end()
 
             stop_now = watch_steps and monitor.step_done(step)
             if terminated or truncated:
