@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from zoo.cli import app
+from zoo.errors import ZooError
 from zoo.plots import _mean_and_std, _smooth
 from zoo.train import train
 
@@ -130,6 +131,24 @@ def test_sb3_runs_kept_by_the_benchmark_plot_beside_ours(tmp_path, monkeypatch):
     assert (y[0], y[-1]) == (-1100, -600) and (x[0], x[-1]) == (1.5, 2.5)
     x, y = lines["td3 on Pendulum-v1 (1 seed): evaluation"]
     assert (y[0], y[-1]) == (-900, -150)
+
+
+def test_a_folder_of_runs_stands_for_its_runs_and_reruns_of_a_seed_count_as_runs(tmp_path, monkeypatch):
+    # RL Zoo's plot scripts take a log folder: runs/td3 (runs one level down) or runs/ (two)
+    for number, seed in ((1, 0), (2, 1)):
+        fake_run(tmp_path / "runs" / "td3" / f"Pendulum-v1_{number}", "zoo", [-900, -150])
+        config = tmp_path / "runs" / "td3" / f"Pendulum-v1_{number}" / "config.yml"
+        config.write_text(config.read_text() + f"seed: {seed}\n")
+    for folder in (tmp_path / "runs" / "td3", tmp_path / "runs"):
+        assert "td3 on Pendulum-v1 (2 seeds): evaluation" in drawn_lines(monkeypatch, [folder], tmp_path / "c.png")
+    config = tmp_path / "runs" / "td3" / "Pendulum-v1_2" / "config.yml"
+    config.write_text(config.read_text().replace("seed: 1", "seed: 0"))  # a rerun (or resume) of seed 0
+    lines = drawn_lines(monkeypatch, [tmp_path / "runs"], tmp_path / "c.png")
+    assert "td3 on Pendulum-v1 (2 runs): evaluation" in lines
+    # a folder holding no runs is still not a run directory
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ZooError, match="is not a run directory"):
+        drawn_lines(monkeypatch, [tmp_path / "empty"], tmp_path / "c.png")
 
 
 def test_plot_option_errors_name_the_option(tmp_path):

@@ -502,8 +502,8 @@ def download(
 @app.command()
 @_friendly_errors
 def plot(
-    run_dirs: Annotated[list[Path], typer.Argument(help="Run directories (runs/<algo>/<env>_<n>); seeds of one "
-                                                         "algo are averaged.")],
+    run_dirs: Annotated[list[Path], typer.Argument(help="Run directories (runs/<algo>/<env>_<n>), or folders of "
+                                                         "them (runs/ppo); seeds of one algo are averaged.")],
     out: Annotated[Path, _path_option("--out", help="The figure to write, .png, .svg or .pdf (more, named after "
                                                     "it, if needed).")] = Path(
         "plot.png"),

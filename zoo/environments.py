@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -57,11 +58,38 @@ def check_env_id(env_id: str) -> None:
     else:
         name = env_id
     if name not in gym.envs.registry:
+        known = _package_registering(name)
+        if known is not None:
+            raise ZooError(f"Unknown environment '{env_id}': {known}.")
         raise ZooError(
             f"Unknown environment '{env_id}'.{did_you_mean(name, gym.envs.registry)} "
             "See `zoo list` for the registered ids; a package that registers more can be "
             "named as 'package:EnvId' or imported with --env-package PACKAGE."
         )
+
+
+# Packages that register the envs RL Zoo's files name (Gymnasium registers none of these
+# itself): their id patterns, pip name and module, for the error of an id not registered yet
+_ENV_PACKAGES_BY_ID: tuple[tuple[tuple[str, ...], tuple[str, ...], str, str, str], ...] = (
+    # id prefixes, id suffixes, what, pip name, module
+    (("ALE/",), ("NoFrameskip-v4", "NoFrameskip-v0", "Deterministic-v4", "Deterministic-v0"), "Atari", "ale-py",
+     "ale_py"),
+    (("MiniGrid-", "BabyAI-"), (), "MiniGrid", "minigrid", "minigrid"),
+    (("highway-", "merge-", "roundabout-", "parking-", "intersection-", "racetrack-", "exit-", "two-way-",
+      "u-turn-", "lane-keeping-"), (), "highway-env", "highway-env", "highway_env"),
+    (("Fetch", "HandReach", "HandManipulate", "AdroitHand", "PointMaze_", "AntMaze_", "FrankaKitchen"), (),
+     "Gymnasium-Robotics", "gymnasium-robotics", "gymnasium_robotics"),
+)
+
+
+def _package_registering(name: str) -> str | None:
+    """Where an unregistered id's envs come from, when it is one of _ENV_PACKAGES_BY_ID's."""
+    for prefixes, suffixes, what, pip_name, module in _ENV_PACKAGES_BY_ID:
+        if name.startswith(prefixes) or (suffixes and name.endswith(suffixes)):
+            how = (f"import it with --env-package {module}" if importlib.util.find_spec(module) is not None
+                   else f"pip install {pip_name}, then --env-package {module}")
+            return f"{what} envs are registered by {pip_name}: {how} (or name the env {module}:{name})"
+    return None
 
 
 # Wrappers a hyperparameter file may name (`env_wrappers: [clip_action]`): a closed set, so a

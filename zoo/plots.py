@@ -27,7 +27,7 @@ import numpy as np
 
 from zoo.errors import ZooError, brief
 from zoo.files import atomic_path, load_yaml, read_text
-from zoo.runs import CONFIG_NAME, PROGRESS_NAME
+from zoo.runs import CONFIG_NAME, PROGRESS_NAME, runs_in_folder
 
 EVALUATIONS_NAME = "evaluations.csv"  # zoo.callbacks' (not imported: plotting needs no torch)
 LIBRARY_LABELS = {"zoo": "", "sb3": "SB3 "}  # who trained a run: zoo, or SB3 in `zoo benchmark`
@@ -69,7 +69,9 @@ def _read_run(run_dir: Path) -> tuple[dict, list[dict]]:
         raise ZooError(f"{config_path}: 'env_id' is {brief(env_id)}, not an env id.")
     if library not in LIBRARY_LABELS:
         raise ZooError(f"{config_path}: 'library' is {brief(library)}, not one of {', '.join(LIBRARY_LABELS)}.")
-    return {"algo": algo, "env_id": env_id, "library": library}, _read_csv(progress_path, "a run's progress.csv")
+    seed = config.get("seed")  # told apart only, to label runs as seeds (an odd value: unknown)
+    return ({"algo": algo, "env_id": env_id, "library": library, "seed": seed if isinstance(seed, int) else None},
+            _read_csv(progress_path, "a run's progress.csv"))
 
 
 def _read_csv(path: Path, what: str) -> list[dict]:
@@ -119,9 +121,10 @@ def _mean_and_std(curves: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarr
 class LearningRun:
     training: tuple[np.ndarray, np.ndarray]  # (x, smoothed episode return)
     evaluation: tuple[np.ndarray, np.ndarray] | None  # (x, mean evaluation return), when it has any
+    seed: int | None = None  # its config's, when a whole number
 
 
-def _learning_run(run_dir: Path, rows: list[dict], x: str) -> LearningRun:
+def _learning_run(run_dir: Path, rows: list[dict], x: str, seed: int | None) -> LearningRun:
     column = X_AXES[x][0]
     progress = run_dir / PROGRESS_NAME
     training = (_column(rows, column, progress), _smooth(_column(rows, "return", progress), SMOOTHING_EPISODES))
@@ -132,7 +135,7 @@ def _learning_run(run_dir: Path, rows: list[dict], x: str) -> LearningRun:
         if evaluation_rows:
             evaluation = (_column(evaluation_rows, column, evaluations_path),
                           _column(evaluation_rows, "mean_return", evaluations_path))
-    return LearningRun(training, evaluation)
+    return LearningRun(training, evaluation, seed)
 
 
 def plot_runs(run_dirs: list[str | Path], out: str | Path, *, x: str = "steps", curves: str = "auto") -> list[Path]:
@@ -152,6 +155,8 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path, *, x: str = "steps", 
         raise ZooError(f"--curves is one of {', '.join(CURVES)}, got {brief(curves)}.")
     if not run_dirs:
         raise ZooError("Name at least one run directory (runs/<algo>/<env>_<n>).")
+    # a folder of runs (runs/ppo, runs/) stands for its runs, as RL Zoo's plot scripts take a log folder
+    run_dirs = [run for path in map(Path, run_dirs) for run in runs_in_folder(path) or [path]]
     learning: dict[tuple[str, str, str], list[LearningRun]] = defaultdict(list)
     bandits: dict[tuple[str, str], list] = defaultdict(list)
     planning: list[tuple[Path, dict]] = []
@@ -166,7 +171,7 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path, *, x: str = "steps", 
         elif family == "bandit":
             bandits[(algo, env_id)].append(_column(rows, "cumulative_regret", run_dir / PROGRESS_NAME))
         else:
-            learning[(config["library"], algo, env_id)].append(_learning_run(run_dir, rows, x))
+            learning[(config["library"], algo, env_id)].append(_learning_run(run_dir, rows, x, config["seed"]))
 
     written = []
     if learning:
@@ -210,7 +215,11 @@ def _plot_learning(plt: Any, learning: dict[tuple[str, str, str], list[LearningR
             if run_env_id != env_id:
                 continue
             color = colors[(library, algo)]
-            name = f"{LIBRARY_LABELS[library]}{algo} on {env_id} ({len(runs)} seed{'s' if len(runs) > 1 else ''})"
+            # runs of one seed (a folder of runs holds reruns and resumes), or of seeds not known,
+            # are counted as runs
+            seeds = {run.seed for run in runs}
+            unit = "seed" if len(runs) == 1 or (None not in seeds and len(seeds) == len(runs)) else "run"
+            name = f"{LIBRARY_LABELS[library]}{algo} on {env_id} ({len(runs)} {unit}{'s' if len(runs) > 1 else ''})"
             evaluated = [run.evaluation for run in runs if run.evaluation is not None]
             if show_evaluation and evaluated:
                 grid, mean, std = _mean_and_std(evaluated)

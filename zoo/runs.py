@@ -176,6 +176,17 @@ def find_checkpoint(algo: str, env_id: str, path: str | Path | None = None,
     )
 
 
+def runs_in_folder(folder: Path) -> list[Path]:
+    """The run folders (those with a config.yml) of a folder that holds runs instead of being
+    one: runs/ppo (runs one level down) or runs/ (two levels: runs/<algo>/<env>_<n>), in path
+    order; none for a run folder or anything else."""
+    if not folder.is_dir() or (folder / CONFIG_NAME).is_file():
+        return []
+    runs = [config.parent for config in folder.glob(f"*/{CONFIG_NAME}")] or \
+        [config.parent for config in folder.glob(f"*/*/{CONFIG_NAME}")]
+    return sorted(runs)
+
+
 def refuse_folder_of_runs(folder: Path, flag: str, algo: str, env_id: str) -> None:
     """A folder that holds runs instead of being one (runs/ppo, runs/): one error naming its
     newest run of `algo` on `env_id` (else its newest run), instead of "no model.zip there" (or,
@@ -183,10 +194,9 @@ def refuse_folder_of_runs(folder: Path, flag: str, algo: str, env_id: str) -> No
     runs sit one or two levels down."""
     from zoo.errors import ZooError
 
-    if not folder.is_dir() or (folder / CONFIG_NAME).is_file() or (folder / CHECKPOINT_NAME).is_file():
+    if (folder / CHECKPOINT_NAME).is_file():
         return
-    runs = [config.parent for config in folder.glob(f"*/{CONFIG_NAME}")] or \
-        [config.parent for config in folder.glob(f"*/*/{CONFIG_NAME}")]
+    runs = runs_in_folder(folder)
     if runs:
         asked = [run for run in runs
                  if run.parent.name == algo and _run_number(run, env_dir_name(env_id) + "_") is not None]
