@@ -112,4 +112,16 @@ def test_a_downloaded_agent_of_another_algo_or_env_is_refused(tmp_path, monkeypa
     result = invoke("download", "me/missing")
     assert result.exit_code == 1 and "Could not download me/missing" in result.output
     assert "hf_secret" not in result.output  # the token never shows, even inside an error
+    # offline (huggingface_hub's error is a paragraph, its cause the connection): said in one line
+    def offline(**kwargs):
+        try:
+            raise ConnectionError("[Errno -2] Name or service not known")
+        except ConnectionError as cause:
+            raise RuntimeError("An error happened while trying to locate the files on the Hub, and we cannot find "
+                               "the appropriate snapshot folder...\nPlease check your internet connection") from cause
+
+    monkeypatch.setattr(hub, "snapshot_download", offline)
+    result = invoke("download", "me/vi")
+    assert result.exit_code == 1 and "Could not download me/vi: the Hub could not be reached" in result.output
+    assert "snapshot folder" not in result.output
     assert invoke("upload", "dqn", "CartPole-v1", "--repo-id", "no-slash").exit_code == 1

@@ -26,7 +26,7 @@ import yaml
 
 from zoo.build import load_agent
 from zoo.checkpoint import CHECKPOINT_NAME
-from zoo.errors import ZooError
+from zoo.errors import ZooError, brief_text
 from zoo.evaluation import EvaluationResult
 
 CONFIG_FILE, RESULTS_FILE, CARD_FILE, VIDEO_FILE = "config.yml", "results.json", "README.md", "replay.mp4"
@@ -164,9 +164,35 @@ def push(folder: str | Path, repo_id: str, *, private: bool = False) -> str:
         api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="model",
                           commit_message=f"Upload {Path(folder).name} with zoo")
     except Exception as error:  # the Hub's errors (auth, network) are many types; say what happened
-        raise ZooError(f"Could not push to {repo_id}: {type(error).__name__}: {_without_token(str(error))}. "
-                       "Log in with `hf auth login` or set HF_TOKEN.") from None
+        hint = "" if _unreachable(error) else " Log in with `hf auth login` or set HF_TOKEN."
+        raise ZooError(f"Could not push to {repo_id}: {_hub_error(error)}.{hint}") from None
     return f"https://huggingface.co/{repo_id}"
+
+
+# How the Hub's client fails to reach it (httpx, requests, the socket), and its error when offline
+# with nothing cached (a paragraph about snapshot folders that buries "no network")
+_UNREACHABLE = {"ConnectError", "ConnectTimeout", "ConnectionError", "gaierror", "LocalEntryNotFoundError",
+                "OfflineModeIsEnabled"}
+
+
+def _unreachable(error: BaseException) -> bool:
+    seen: BaseException | None = error
+    for _ in range(10):  # the exception's chain of causes, bounded
+        if seen is None:
+            return False
+        if type(seen).__name__ in _UNREACHABLE:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _hub_error(error: BaseException) -> str:
+    """The Hub's error in one line, without the token: its type and first line, or that the Hub
+    could not be reached."""
+    if _unreachable(error):
+        return "the Hub could not be reached (no network here, or the Hub is down)"
+    lines = _without_token(str(error)).strip().splitlines()
+    return f"{type(error).__name__}: {brief_text(lines[0] if lines else '', 200)}"
 
 
 def _without_token(message: str) -> str:
@@ -195,8 +221,7 @@ def download(repo_id: str, dest: str | Path, *, algo: str | None = None, env_id:
         try:
             hub.snapshot_download(repo_id=repo_id, repo_type="model", local_dir=str(staging))
         except Exception as error:
-            raise ZooError(f"Could not download {repo_id}: {type(error).__name__}: "
-                           f"{_without_token(str(error))}") from None
+            raise ZooError(f"Could not download {repo_id}: {_hub_error(error)}.") from None
         open_folder(staging, algo=algo, env_id=env_id)
         if dest.exists():
             shutil.rmtree(dest)
