@@ -28,7 +28,9 @@ def resolve_device(name: Any, *, algo: str, uses_torch: bool, prefers_gpu: bool 
         return name if uses_torch else None  # zoo.build's dry run: shapes without memory
     text = str(name).strip().lower()
     if text not in ("auto", "cpu", "cuda") and not _is_cuda_index(text):
-        raise ZooError(f"Unknown device '{name}'; choose {DEVICE_CHOICES}.")
+        # Apple's GPU backend: zoo's agents were never run on it (no such machine here), so it is not offered
+        why = " (Apple's mps is not supported: zoo trains on the CPU or CUDA GPUs)" if text.startswith("mps") else ""
+        raise ZooError(f"--device: unknown device '{name}'{why}; choose {DEVICE_CHOICES}.")
     if not uses_torch:
         if text.startswith("cuda"):
             raise ZooError(f"{algo} computes in numpy on the CPU and has no networks to put on a GPU; "
