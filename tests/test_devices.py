@@ -122,7 +122,8 @@ def test_numpy_agents_record_the_cpu(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["train", "dqn", "CartPole-v1", "--device", "tpu"], "--device: unknown device 'tpu'; choose auto, cpu, cuda or cuda:N"),
+        (["train", "dqn", "CartPole-v1", "--device", "tpu"],
+         "--device: unknown device 'tpu'; choose auto, cpu, cuda or cuda:N"),
         (["train", "dqn", "CartPole-v1", "--device", "mps"], "Apple's mps is not supported"),
         (["train", "ucb", "BernoulliBandit-v0", "--device", "cuda"], "ucb computes in numpy on the CPU"),
         (["evaluate", "dqn", "CartPole-v1", "--device", "gpu"], "unknown device 'gpu'"),

@@ -139,6 +139,17 @@ def test_two_workers_finish_exactly_n_trials_and_the_same_command_resumes(tmp_pa
     assert sum(t.state.name == "COMPLETE" for t in trials_of(first)) == 5
 
 
+def test_the_study_plots_history_and_importances_once_two_trials_finished(tmp_path):
+    pytest.importorskip("matplotlib")
+    one = tune(job(tmp_path, n_trials=1))
+    assert one.plots == [tmp_path / "study" / "history.png"] and (tmp_path / "study" / "history.png").stat().st_size
+    # Optuna's importances of one trial are all equal (it warns from deep inside): not drawn, said why
+    assert "importances.png not drawn: importances need at least 2 finished trials" in " ".join(one.notes)
+    assert not (tmp_path / "study" / "importances.png").exists()
+    two = tune(job(tmp_path, n_trials=2))
+    assert two.plots == [tmp_path / "study" / "history.png", tmp_path / "study" / "importances.png"]
+
+
 def test_the_saved_best_config_trains_exactly_that_config(tmp_path):
     saved = tmp_path / "best.yml"
     result = tune(job(tmp_path, n_trials=2), save_best=saved, plots=False)

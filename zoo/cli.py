@@ -797,7 +797,7 @@ def tune(
                   goal=goal, goal_from_study=objective is None and trials == 0)
     def announce() -> None:  # once the job, its space and its study are accepted
         console.print(f"Tuning [bold]{spec.name}[/] on [bold]{escape(env_id)}[/]: study {escape(name)}, {trials} "
-                      f"trials, {workers} worker(s)")
+                      f"trial{'' if trials == 1 else 's'}, {workers} worker{'' if workers == 1 else 's'}")
 
     result = run_tune(job, workers=workers, save_best=save_best, plots=plots, on_start=announce)
     table = Table(title=f"best trials of {name}")

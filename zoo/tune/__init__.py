@@ -217,11 +217,18 @@ def write_plots(study: optuna.Study, folder: Path) -> tuple[list[Path], str | No
     for name, draw in (("history.png", optuna_plots.plot_optimization_history),
                        ("importances.png", optuna_plots.plot_param_importances)):
         try:
-            with warnings.catch_warnings():  # "experimental" since Optuna 2.2
-                warnings.simplefilter("ignore", ExperimentalWarning)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                warnings.simplefilter("ignore", ExperimentalWarning)  # "experimental" since Optuna 2.2
                 draw(study)
         except (ValueError, RuntimeError) as error:  # e.g. importances of fewer than 2 trials
+            plt.close("all")
             return written, f"{name}: {error}"
+        # Optuna warns (from deep inside, as a UserWarning) and draws every importance equal when
+        # too few trials finished: a figure that says nothing, not written
+        if any("too small to compute importances" in str(warning.message) for warning in caught):
+            plt.close("all")
+            return written, f"{name} not drawn: importances need at least 2 finished trials"
         figure = plt.gcf()
         figure.tight_layout()
         figure.savefig(folder / name, dpi=100)
