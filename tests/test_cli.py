@@ -162,6 +162,22 @@ def test_rl_zoos_flag_names(tmp_path):
     evaluated = zoo("evaluate", "dqn", "CartPole-v1", "--folder", "logs", "--episodes", 1, "--json", cwd=tmp_path)
     assert json.loads(evaluated.stdout)["checkpoint"] == str(Path("logs") / "dqn" / "CartPole-v1_2" / "model.zip")
     assert not (tmp_path / "runs").exists()
+    # --exp-id N: the run <env>_N (0: the latest), in evaluate, enjoy and upload
+    for exp_id, run in ((1, "CartPole-v1_1"), (0, "CartPole-v1_2")):
+        evaluated = zoo("evaluate", "dqn", "CartPole-v1", "-f", "logs", "--exp-id", exp_id, "--episodes", 1, "--json",
+                        cwd=tmp_path)
+        assert json.loads(evaluated.stdout)["checkpoint"] == str(Path("logs") / "dqn" / run / "model.zip")
+    played = zoo("enjoy", "dqn", "CartPole-v1", "-f", "logs", "--exp-id", 1, "--episodes", 1, cwd=tmp_path)
+    assert played.exit_code == 0 and "CartPole-v1_1" in played.output, played.output
+    packaged = zoo("upload", "dqn", "CartPole-v1", "-f", "logs", "--exp-id", 1, "--repo-id", "me/x", "--no-video",
+                   "--episodes", 1, "--out", "packaged", cwd=tmp_path)
+    assert packaged.exit_code == 0 and "CartPole-v1_1" in packaged.output, packaged.output
+    for args, says in ((["--exp-id", 7], "--exp-id 7: no run logs/dqn/CartPole-v1_7 (the runs of dqn on CartPole-v1 "
+                                         "there: 1, 2)"),
+                       (["--exp-id", 1, "--path", "logs/dqn/CartPole-v1_1"], "Give either --exp-id or --path"),
+                       (["--exp-id", -1], "--exp-id is a run's number (0: the latest), got -1")):
+        refused = zoo("evaluate", "dqn", "CartPole-v1", "-f", "logs", *args, cwd=tmp_path)
+        assert refused.exit_code == 1 and says in refused.output.replace("\n", " "), refused.output
     # --save-replay-buffer and --num-threads set their hyperparameters, each a layer named by its flag
     kept = zoo("train", "dqn", "CartPole-v1", "-n", 200, "--save-replay-buffer", "--num-threads", 2, "--eval-freq",
                0, cwd=tmp_path)

@@ -87,6 +87,10 @@ LoadCheckpointOpt = Annotated[
 LoadLastOpt = Annotated[
     bool, typer.Option("--load-last-checkpoint", help="The run's latest periodic checkpoint."),
 ]
+ExpIdOpt = Annotated[
+    Optional[int], typer.Option("--exp-id", help="RL Zoo's: the run RUNS_DIR/<algo>/<env>_N (0: the latest, as "
+                                "without it)."),
+]
 FromHubOpt = Annotated[
     Optional[str], typer.Option("--from-hub", help="Download this Hub repo (ORG/NAME) and play its agent."),
 ]
@@ -307,6 +311,19 @@ def _checkpoint_choice(load_best: bool, load_checkpoint: Optional[int], load_las
     return "best" if load_best else "last" if load_last else load_checkpoint
 
 
+def _run_of_exp_id(algo: str, env_id: str, runs_dir: Path, exp_id: Optional[int], path: Optional[Path],
+                   from_hub: Optional[str]) -> Optional[Path]:
+    """--path, or RL Zoo's --exp-id N as the run folder it names (0: None, the latest run)."""
+    if exp_id is None:
+        return path
+    if path is not None or from_hub is not None:
+        raise ZooError(f"Give either --exp-id or {'--path' if path is not None else '--from-hub'}, not both.")
+    from zoo.registry import get_algo
+    from zoo.runs import run_of_exp_id
+
+    return run_of_exp_id(runs_dir, get_algo(algo).name, env_id, exp_id)
+
+
 def _open(algo: str, env_id: str, path: Optional[Path], runs_dir: Path, render: bool = False,
           video: bool = False, from_hub: Optional[str] = None, device: str = "cpu", which=None):
     from zoo.play import open_agent
@@ -339,6 +356,7 @@ def evaluate(
     episodes: Annotated[int, typer.Option(help="Episodes to play.")] = 10,
     path: PathOpt = None,
     runs_dir: RunsOpt = Path("runs"),
+    exp_id: ExpIdOpt = None,
     seed: SeedOpt = None,
     deterministic: Annotated[bool, typer.Option("--deterministic/--stochastic")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
@@ -358,6 +376,7 @@ def evaluate(
     if episodes < 1:
         raise ZooError("--episodes must be at least 1.")
     which = _checkpoint_choice(load_best, load_checkpoint, load_last_checkpoint)
+    path = _run_of_exp_id(algo, env_id, runs_dir, exp_id, path, from_hub)
     checkpoint, agent, env = _open(algo, env_id, path, runs_dir, from_hub=from_hub, device=device, which=which)
     # Default seed: the training seed, which for a bandit is the problem the agent learned.
     evaluation = evaluate_agent(agent, env, episodes, deterministic=deterministic,
@@ -381,6 +400,7 @@ def enjoy(
     episodes: Annotated[int, typer.Option(help="Episodes to play.")] = 3,
     path: PathOpt = None,
     runs_dir: RunsOpt = Path("runs"),
+    exp_id: ExpIdOpt = None,
     seed: SeedOpt = None,
     deterministic: Annotated[bool, typer.Option("--deterministic/--stochastic")] = True,
     video: Annotated[
@@ -409,6 +429,7 @@ def enjoy(
     if not render:
         _without_windows()
     which = _checkpoint_choice(load_best, load_checkpoint, load_last_checkpoint)
+    path = _run_of_exp_id(algo, env_id, runs_dir, exp_id, path, from_hub)
     checkpoint, agent, env = _open(algo, env_id, path, runs_dir, render, video is not None, from_hub, device, which)
     console.print(f"Playing [bold]{agent.algo}[/] on [bold]{escape(env_id)}[/] from {escape(str(checkpoint))}")
     if video is not None:
@@ -448,6 +469,7 @@ def upload(
     repo_id: Annotated[str, typer.Option("--repo-id", help="The Hub model repo, ORG/NAME.")],
     path: PathOpt = None,
     runs_dir: RunsOpt = Path("runs"),
+    exp_id: ExpIdOpt = None,
     out: Annotated[
         Optional[Path], _path_option("--out", help="Write the packaged folder here instead of pushing it.")
     ] = None,
@@ -470,6 +492,7 @@ def upload(
     if episodes < 1:
         raise ZooError("--episodes must be at least 1.")
     which = _checkpoint_choice(load_best, load_checkpoint, load_last_checkpoint)
+    path = _run_of_exp_id(algo, env_id, runs_dir, exp_id, path, None)
     checkpoint, agent, env = _open(algo, env_id, path, runs_dir, which=which)
     env.close()
     if out is not None:

@@ -131,6 +131,26 @@ def latest_checkpoint(root: str | Path, algo: str, env_id: str, which: Checkpoin
     return None
 
 
+def run_of_exp_id(root: str | Path, algo: str, env_id: str, exp_id: int) -> Path | None:
+    """RL Zoo's --exp-id: N > 0 is the run folder `<root>/<algo>/<env>_N`, 0 the latest run
+    (None: find_checkpoint's default)."""
+    from zoo.errors import ZooError
+
+    if exp_id < 0:
+        raise ZooError(f"--exp-id is a run's number (0: the latest), got {exp_id}.")
+    if exp_id == 0:
+        return None
+    parent, prefix = Path(root) / algo, env_dir_name(env_id) + "_"
+    run_dir = parent / f"{prefix}{exp_id}"
+    if not run_dir.is_dir():
+        numbers = sorted(n for p in parent.iterdir() if (n := _run_number(p, prefix)) is not None) \
+            if parent.is_dir() else []
+        held = (f"the runs of {algo} on {env_id} there: {', '.join(map(str, numbers))}" if numbers
+                else f"{parent} holds no run of {algo} on {env_id}")
+        raise ZooError(f"--exp-id {exp_id}: no run {run_dir} ({held}).")
+    return run_dir
+
+
 def find_checkpoint(algo: str, env_id: str, path: str | Path | None = None,
                     runs_root: str | Path = "runs", which: CheckpointChoice = None) -> Path:
     """The checkpoint to play: `path` if given, else the latest local run, else the shipped one.
