@@ -162,12 +162,13 @@ def test_rl_zoos_flag_names(tmp_path):
     evaluated = zoo("evaluate", "dqn", "CartPole-v1", "--folder", "logs", "--episodes", 1, "--json", cwd=tmp_path)
     assert json.loads(evaluated.stdout)["checkpoint"] == str(Path("logs") / "dqn" / "CartPole-v1_2" / "model.zip")
     assert not (tmp_path / "runs").exists()
-    # --exp-id N: the run <env>_N (0: the latest), in evaluate, enjoy and upload
+    # --exp-id N: the run <env>_N (0: the latest), in evaluate, enjoy and upload; enjoy --no-render
     for exp_id, run in ((1, "CartPole-v1_1"), (0, "CartPole-v1_2")):
         evaluated = zoo("evaluate", "dqn", "CartPole-v1", "-f", "logs", "--exp-id", exp_id, "--episodes", 1, "--json",
                         cwd=tmp_path)
         assert json.loads(evaluated.stdout)["checkpoint"] == str(Path("logs") / "dqn" / run / "model.zip")
-    played = zoo("enjoy", "dqn", "CartPole-v1", "-f", "logs", "--exp-id", 1, "--episodes", 1, cwd=tmp_path)
+    played = zoo("enjoy", "dqn", "CartPole-v1", "-f", "logs", "--exp-id", 1, "--episodes", 1, "--no-render",
+                 cwd=tmp_path)
     assert played.exit_code == 0 and "CartPole-v1_1" in played.output, played.output
     packaged = zoo("upload", "dqn", "CartPole-v1", "-f", "logs", "--exp-id", 1, "--repo-id", "me/x", "--no-video",
                    "--episodes", 1, "--out", "packaged", cwd=tmp_path)

@@ -395,7 +395,8 @@ def enjoy(
     algo: AlgoArg,
     env_id: EnvArg,
     render: Annotated[
-        bool, typer.Option("--render", help="Show the agent: ansi text for text envs, else a window.")
+        bool, typer.Option("--render/--no-render", help="Show the agent: ansi text for text envs, else a window "
+                                                        "(--no-render: RL Zoo's spelling of the default).")
     ] = False,
     episodes: Annotated[int, typer.Option(help="Episodes to play.")] = 3,
     path: PathOpt = None,
