@@ -865,12 +865,19 @@ def _rl_zoo_word(word: str) -> bool:
     return bool(_KEY_VALUE.match(word)) and not Path(word).exists()
 
 
+# RL Zoo searches hyperparameters with its train script's flag; zoo with its own command
+_RL_ZOO_OPTIMIZE = ("-optimize", "--optimize-hyperparameters", "--optimize")
+
+
 def rl_zoo_arguments(args: Sequence[str]) -> list[str]:
     """The command line with RL Zoo's list-valued flags spelled as zoo's repeatable ones
     (above). The words taken are those right after the flag that read key:value (key a Python
     name) and are not files (a --hyperparams path); the first other word ends the list, as
     argparse's does at the next flag. Positional arguments go first, as everywhere in zoo's
-    help: `zoo train ppo my_pkg:Env-v0`."""
+    help: `zoo train ppo my_pkg:Env-v0`. And `zoo train ... -optimize` (RL Zoo's
+    --optimize-hyperparameters, with its --n-trials, --n-jobs, --sampler...) is `zoo tune ...`."""
+    if args and args[0] == "train" and any(word in _RL_ZOO_OPTIMIZE for word in args):
+        args = ["tune", *(word for word in args[1:] if word not in _RL_ZOO_OPTIMIZE)]
     out: list[str] = []
     index = 0
     while index < len(args):
