@@ -241,6 +241,31 @@ def test_rl_zoos_env_kwargs_and_hyperparams_flags_train(tmp_path, monkeypatch):
         assert refused.exit_code == 1 and says in refused.output, (args, refused.output)
 
 
+def test_rl_zoos_runs_and_sb3_models_are_named_as_such_and_never_opened(tmp_path):
+    import zipfile
+
+    # RL Zoo's layout: logs/<algo>/<env>_<n>/ holding <env>.zip (SB3's model) and <env>/{args,config}.yml
+    run = tmp_path / "logs" / "ppo" / "CartPole-v1_1"
+    (run / "CartPole-v1").mkdir(parents=True)
+    for name in ("args.yml", "config.yml"):
+        (run / "CartPole-v1" / name).write_text("- - env\n  - CartPole-v1\n")
+    with zipfile.ZipFile(run / "CartPole-v1.zip", "w") as archive:
+        archive.writestr("data", "{}")
+        archive.writestr("policy.pth", b"\x80\x02 a pickle, never read")
+    said = "CartPole-v1_1 is an RL Zoo (Stable-Baselines3) run, not zoo's"
+    for args, says in (
+            (["-f", "logs"], said),  # was: played the agent shipped in trained/ instead, silently
+            (["--path", "logs/ppo/CartPole-v1_1"], said),  # was: "name a run, e.g. .../CartPole-v1"
+            (["--path", "logs/ppo/CartPole-v1_1/CartPole-v1.zip"], "is a Stable-Baselines3 model (RL Zoo's), not a "
+                                                                   "zoo checkpoint"),
+            (["-f", "elsewhere"], "No ppo run for CartPole-v1 under elsewhere/ppo (-f/--runs-dir elsewhere; the "
+                                  "agents shipped in trained/ are played without it)")):
+        refused = zoo("evaluate", "ppo", "CartPole-v1", *args, cwd=tmp_path)
+        assert refused.exit_code == 1 and says in refused.output.replace("\n", " "), (args, refused.output)
+    # without -f, the shipped agent as before
+    assert zoo("evaluate", "ppo", "CartPole-v1", "--episodes", 1, cwd=tmp_path).exit_code == 0
+
+
 def test_evaluate_and_enjoy_use_the_latest_run(tmp_path):
     assert zoo("train", "policy_iteration", "CliffWalking4x12-v0", cwd=tmp_path).exit_code == 0
     result = zoo("evaluate", "policy_iteration", "CliffWalking4x12-v0", "--episodes", 3, "--json", cwd=tmp_path)

@@ -200,6 +200,11 @@ def write_checkpoint(path: str | Path, metadata: dict[str, Any], arrays: dict[st
     return atomic_write(path, write_zip)
 
 
+# What every model zip Stable-Baselines3 saves holds (its `data` JSON and the policy's state
+# dict, torch.save's pickle): named, never opened
+SB3_MEMBERS = frozenset({"data", "policy.pth"})
+
+
 def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Metadata (validated) and arrays (plain finite numbers) of the checkpoint at `path`."""
     path = checkpoint_file(path)
@@ -210,6 +215,10 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndar
     try:
         with zipfile.ZipFile(path) as archive:
             members = {info.filename: info for info in archive.infolist()}
+            if SB3_MEMBERS <= set(members) and "metadata.json" not in members:
+                raise ZooError(f"{path} is a Stable-Baselines3 model (RL Zoo's), not a zoo checkpoint: zoo does not "
+                               "load SB3's models, whose weights are pickles (which can run code). Play it with RL "
+                               "Zoo's enjoy, or train the agent with `zoo train`.")
             for name, cap in (("metadata.json", MAX_METADATA_BYTES), ("arrays.npz", limit)):
                 if name not in members:
                     raise ZooError(f"{path} is not a zoo checkpoint (it has no {name}).")

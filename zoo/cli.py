@@ -67,8 +67,10 @@ PathOpt = Annotated[
     Optional[Path],
     _path_option("--path", help="A run directory or checkpoint file; default: latest run, then trained/."),
 ]
-RunsOpt = Annotated[Path, _path_option("--runs-dir", "-f", "--folder",
-                                       help="Where `zoo train` put its runs (-f, --folder: RL Zoo's).")]
+RunsOpt = Annotated[Optional[Path], _path_option("--runs-dir", "-f", "--folder",
+                                                 help="Where `zoo train` put its runs (default: runs; -f, --folder: "
+                                                      "RL Zoo's). Named, its runs alone are played, not trained/'s.")]
+RUNS = Path("runs")
 HpOpt = Annotated[
     Optional[list[str]], typer.Option("--hp", help="Override a hyperparameter: --hp key=value (repeatable).")
 ]
@@ -311,7 +313,7 @@ def _checkpoint_choice(load_best: bool, load_checkpoint: Optional[int], load_las
     return "best" if load_best else "last" if load_last else load_checkpoint
 
 
-def _run_of_exp_id(algo: str, env_id: str, runs_dir: Path, exp_id: Optional[int], path: Optional[Path],
+def _run_of_exp_id(algo: str, env_id: str, runs_dir: Optional[Path], exp_id: Optional[int], path: Optional[Path],
                    from_hub: Optional[str]) -> Optional[Path]:
     """--path, or RL Zoo's --exp-id N as the run folder it names (0: None, the latest run)."""
     if exp_id is None:
@@ -321,15 +323,16 @@ def _run_of_exp_id(algo: str, env_id: str, runs_dir: Path, exp_id: Optional[int]
     from zoo.registry import get_algo
     from zoo.runs import run_of_exp_id
 
-    return run_of_exp_id(runs_dir, get_algo(algo).name, env_id, exp_id)
+    return run_of_exp_id(runs_dir or RUNS, get_algo(algo).name, env_id, exp_id)
 
 
-def _open(algo: str, env_id: str, path: Optional[Path], runs_dir: Path, render: bool = False,
+def _open(algo: str, env_id: str, path: Optional[Path], runs_dir: Optional[Path], render: bool = False,
           video: bool = False, from_hub: Optional[str] = None, device: str = "cpu", which=None):
     from zoo.play import open_agent
 
-    opened = open_agent(algo, env_id, path, runs_dir=runs_dir, from_hub=from_hub, render=render, video=video,
-                        device=device, which=which)
+    # a runs folder named (-f) is where the agent must come from: no falling back to trained/
+    opened = open_agent(algo, env_id, path, runs_dir=runs_dir or RUNS, shipped=runs_dir is None, from_hub=from_hub,
+                        render=render, video=video, device=device, which=which)
     return opened.checkpoint, opened.agent, opened.env
 
 
@@ -355,7 +358,7 @@ def evaluate(
     env_id: EnvArg,
     episodes: Annotated[int, typer.Option(help="Episodes to play.")] = 10,
     path: PathOpt = None,
-    runs_dir: RunsOpt = Path("runs"),
+    runs_dir: RunsOpt = None,
     exp_id: ExpIdOpt = None,
     seed: SeedOpt = None,
     deterministic: Annotated[bool, typer.Option("--deterministic/--stochastic")] = True,
@@ -400,7 +403,7 @@ def enjoy(
     ] = False,
     episodes: Annotated[int, typer.Option(help="Episodes to play.")] = 3,
     path: PathOpt = None,
-    runs_dir: RunsOpt = Path("runs"),
+    runs_dir: RunsOpt = None,
     exp_id: ExpIdOpt = None,
     seed: SeedOpt = None,
     deterministic: Annotated[bool, typer.Option("--deterministic/--stochastic")] = True,
@@ -469,7 +472,7 @@ def upload(
     env_id: EnvArg,
     repo_id: Annotated[str, typer.Option("--repo-id", help="The Hub model repo, ORG/NAME.")],
     path: PathOpt = None,
-    runs_dir: RunsOpt = Path("runs"),
+    runs_dir: RunsOpt = None,
     exp_id: ExpIdOpt = None,
     out: Annotated[
         Optional[Path], _path_option("--out", help="Write the packaged folder here instead of pushing it.")
@@ -511,13 +514,13 @@ def upload(
 @_friendly_errors
 def download(
     repo_id: Annotated[str, typer.Argument(help="The Hub model repo, ORG/NAME.")],
-    runs_dir: RunsOpt = Path("runs"),
+    runs_dir: RunsOpt = None,
 ):
     """Download an agent from the Hub into runs/hub/ORG/NAME and check that it loads."""
     from zoo.hub import download as download_repo
     from zoo.hub import hub_dir, open_folder
 
-    folder = download_repo(repo_id, hub_dir(runs_dir, repo_id))
+    folder = download_repo(repo_id, hub_dir(runs_dir or RUNS, repo_id))
     agent = open_folder(folder)
     console.print(f"downloaded a {agent.algo} agent for {escape(agent.env_id)} to {escape(str(folder))}; "
                   f"play it with `zoo enjoy {agent.algo} {escape(agent.env_id)} --path {escape(str(folder))}`")

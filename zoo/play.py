@@ -52,13 +52,13 @@ def render_mode_for(env_id: str, agent: BaseAgent, video: bool = False) -> str:
 
 
 def open_agent(algo: str, env_id: str, path: str | Path | None = None, *, runs_dir: str | Path = "runs",
-               from_hub: str | None = None, render: bool = False, video: bool = False,
+               shipped: bool = True, from_hub: str | None = None, render: bool = False, video: bool = False,
                device: str = "cpu", which: CheckpointChoice = None) -> OpenedAgent:
     """`path`: a run directory or checkpoint; else `from_hub` (ORG/NAME, downloaded into
-    RUNS_DIR/hub); else the latest run under `runs_dir`; else the shipped agent. `which` picks
-    among a run's checkpoints: "best" (best_model.zip), "last" (its latest periodic one) or
-    the periodic one of an env step (zoo.runs.find_checkpoint). `render` makes the env for
-    showing (render_mode_for), `video` for recording."""
+    RUNS_DIR/hub); else the latest run under `runs_dir`; else (`shipped`) the shipped agent.
+    `which` picks among a run's checkpoints: "best" (best_model.zip), "last" (its latest
+    periodic one) or the periodic one of an env step (zoo.runs.find_checkpoint). `render` makes
+    the env for showing (render_mode_for), `video` for recording."""
     algo = get_algo(algo).name
     check_env_id(env_id)
     if from_hub is not None:
@@ -70,7 +70,7 @@ def open_agent(algo: str, env_id: str, path: str | Path | None = None, *, runs_d
             raise ZooError(f"{choice_flag(which)} picks among a local run's checkpoints; a Hub repo holds one agent "
                            "(drop --from-hub or the flag).")
         path = download(from_hub, hub_dir(runs_dir, from_hub), algo=algo, env_id=env_id)
-    checkpoint = find_checkpoint(algo, env_id, path, runs_dir, which)
+    checkpoint = find_checkpoint(algo, env_id, path, runs_dir, which, shipped=shipped)
     agent = load_agent(checkpoint, algo=algo, env_id=env_id, device=device)
     render_mode = render_mode_for(env_id, agent, video) if render or video else None
     if render_mode == "human":

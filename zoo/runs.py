@@ -18,6 +18,7 @@ PROGRESS_NAME = "progress.csv"
 REPLAY_BUFFER_NAME = "replay_buffer.npz"
 BEST_CHECKPOINT_NAME = "best_model.zip"
 CHECKPOINTS_DIR_NAME = "checkpoints"
+RL_ZOO_ARGS_NAME = "args.yml"  # RL Zoo's runs keep their command line there, beside config.yml
 # RL Zoo's periodic checkpoints are rl_model_<step>_steps.zip; ours are model_<step>_steps.zip,
 # each with replay_buffer_<step>_steps.npz beside it when the run keeps its buffer.
 _PERIODIC_CHECKPOINT = re.compile(r"model_(\d+)_steps\.zip")
@@ -152,9 +153,10 @@ def run_of_exp_id(root: str | Path, algo: str, env_id: str, exp_id: int) -> Path
 
 
 def find_checkpoint(algo: str, env_id: str, path: str | Path | None = None,
-                    runs_root: str | Path = "runs", which: CheckpointChoice = None) -> Path:
-    """The checkpoint to play: `path` if given, else the latest local run, else the shipped one.
-    `which` picks among a run folder's checkpoints (`path` must then be a run folder)."""
+                    runs_root: str | Path = "runs", which: CheckpointChoice = None, *, shipped: bool = True) -> Path:
+    """The checkpoint to play: `path` if given, else the latest local run, else (`shipped`) the
+    shipped one. `which` picks among a run folder's checkpoints (`path` must then be a run
+    folder)."""
     from zoo.checkpoint import checkpoint_file
     from zoo.errors import ZooError
     from zoo.paths import trained_dir
@@ -162,6 +164,7 @@ def find_checkpoint(algo: str, env_id: str, path: str | Path | None = None,
     if path is not None and Path(path).name == CHECKPOINTS_DIR_NAME and Path(path).is_dir():
         path = Path(path).parent  # RUN_DIR/checkpoints stands for its run, as for --resume
     if path is not None:
+        refuse_rl_zoo_run(Path(path), f"--path {path}")
         refuse_folder_of_runs(Path(path), "--path", algo, env_id)
     if which is not None:
         flag = choice_flag(which)
@@ -187,9 +190,13 @@ def find_checkpoint(algo: str, env_id: str, path: str | Path | None = None,
     latest = latest_checkpoint(runs_root, algo, env_id)
     if latest is not None:
         return latest
-    shipped = trained_dir() / algo / env_dir_name(env_id) / CHECKPOINT_NAME
-    if shipped.exists():
-        return shipped
+    if not shipped:  # the runs folder was named: playing another agent would not be what was asked
+        refuse_rl_zoo_run(Path(runs_root) / algo, f"-f/--runs-dir {runs_root}")
+        raise ZooError(f"No {algo} run for {env_id} under {Path(runs_root) / algo} (-f/--runs-dir {runs_root}; the "
+                       "agents shipped in trained/ are played without it).")
+    shipped_agent = trained_dir() / algo / env_dir_name(env_id) / CHECKPOINT_NAME
+    if shipped_agent.exists():
+        return shipped_agent
     raise ZooError(
         f"No trained {algo} agent for {env_id}: none under {Path(runs_root) / algo} and none shipped "
         f"in trained/. Train one with `zoo train {algo} {env_id}`, or pass --path."
@@ -199,12 +206,28 @@ def find_checkpoint(algo: str, env_id: str, path: str | Path | None = None,
 def runs_in_folder(folder: Path) -> list[Path]:
     """The run folders (those with a config.yml) of a folder that holds runs instead of being
     one: runs/ppo (runs one level down) or runs/ (two levels: runs/<algo>/<env>_<n>), in path
-    order; none for a run folder or anything else."""
+    order; none for a run folder or anything else. RL Zoo's runs are not zoo's: the config.yml
+    of its <env>/ folder sits beside its args.yml."""
     if not folder.is_dir() or (folder / CONFIG_NAME).is_file():
         return []
     runs = [config.parent for config in folder.glob(f"*/{CONFIG_NAME}")] or \
         [config.parent for config in folder.glob(f"*/*/{CONFIG_NAME}")]
-    return sorted(runs)
+    return sorted(run for run in runs if not (run / RL_ZOO_ARGS_NAME).is_file())
+
+
+def refuse_rl_zoo_run(folder: Path, given: str) -> None:
+    """RL Zoo's run folder (<algo>/<env>_<n>/ with its model <env>.zip and <env>/args.yml),
+    or a folder of them, given where zoo's runs go: one error saying what it is, after `given`
+    (the flag and value the user typed)."""
+    from zoo.errors import ZooError
+
+    if not folder.is_dir():
+        return
+    marks = list(folder.glob(f"*/{RL_ZOO_ARGS_NAME}")) or list(folder.glob(f"*/*/{RL_ZOO_ARGS_NAME}")) or \
+        list(folder.glob(f"*/*/*/{RL_ZOO_ARGS_NAME}"))
+    if marks and not runs_in_folder(folder) and not (folder / CHECKPOINT_NAME).is_file():
+        raise ZooError(f"{given}: {marks[0].parent.parent} is an RL Zoo (Stable-Baselines3) run, not zoo's; "
+                       "zoo does not load SB3's models, whose weights are pickles (which can run code).")
 
 
 def refuse_folder_of_runs(folder: Path, flag: str, algo: str, env_id: str) -> None:
