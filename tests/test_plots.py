@@ -151,6 +151,48 @@ def test_a_folder_of_runs_stands_for_its_runs_and_reruns_of_a_seed_count_as_runs
         drawn_lines(monkeypatch, [tmp_path / "empty"], tmp_path / "c.png")
 
 
+def rl_zoo_run(folder, seed, evaluations=((1000, [100, 120]), (2000, [300, 500]))):
+    """A run folder as RL Zoo writes it (the formats checked against SB3 2.x's Monitor,
+    EvalCallback and RL Zoo's args.yml): two training envs' monitor files, evaluations.npz,
+    <env>/args.yml, and the model zip zoo never opens."""
+    from collections import OrderedDict
+
+    import yaml
+
+    (folder / "CartPole-v1").mkdir(parents=True)
+    for env_index, episodes in enumerate(([(20.0, 20, 0.5), (40.0, 40, 1.5)], [(30.0, 30, 1.0), (60.0, 60, 2.0)])):
+        rows = "".join(f"{r},{length},{t}\n" for r, length, t in episodes)
+        (folder / f"{env_index}.monitor.csv").write_text('#{"t_start": 1795791752.05, "env_id": "CartPole-v1"}\n'
+                                                         "r,l,t\n" + rows)
+    steps = np.array([step for step, _ in evaluations])
+    np.savez(folder / "evaluations.npz", timesteps=steps, results=np.array([r for _, r in evaluations], float),
+             ep_lengths=np.array([r for _, r in evaluations]))
+    with open(folder / "CartPole-v1" / "args.yml", "w") as file:
+        yaml.dump(OrderedDict([("algo", "ppo"), ("env", "CartPole-v1"), ("seed", seed)]), file)
+    (folder / "CartPole-v1.zip").write_bytes(b"SB3's model: a pickle inside, never opened")
+    return folder
+
+
+def test_rl_zoos_own_log_folder_plots_as_sb3s_runs(tmp_path, monkeypatch):
+    for number, seed in ((1, 3), (2, 4)):
+        rl_zoo_run(tmp_path / "logs" / "ppo" / f"CartPole-v1_{number}", seed)
+    lines = drawn_lines(monkeypatch, [tmp_path / "logs"], tmp_path / "c.png")
+    steps, mean = lines["SB3 ppo on CartPole-v1 (2 seeds): evaluation"]
+    assert (steps[0], steps[-1], mean[0], mean[-1]) == (1000, 2000, 110, 400)
+    # training episodes of both envs in the order they ended, their lengths summed: 20, 50, 90, 150
+    steps, returns = lines["SB3 ppo on CartPole-v1 (2 seeds): training episodes"]
+    assert (steps[0], steps[-1]) == (20, 150) and returns[0] == 20 and returns[-1] == np.mean([20, 30, 40, 60])
+    # against seconds: the monitor's clock, the evaluations placed on it by their env steps
+    seconds = drawn_lines(monkeypatch, [tmp_path / "logs" / "ppo"], tmp_path / "c.png", x="seconds")
+    assert list(seconds["SB3 ppo on CartPole-v1 (2 seeds): training episodes"][0][[0, -1]]) == [0.5, 2.0]
+    assert seconds["SB3 ppo on CartPole-v1 (2 seeds): evaluation"][0][-1] == 2.0  # 2000 steps: past the last episode
+    # an evaluations.npz holding a pickle (an object array) is refused unread
+    hostile = rl_zoo_run(tmp_path / "hostile" / "ppo" / "CartPole-v1_1", 0)
+    np.savez(hostile / "evaluations.npz", timesteps=np.array([1000]), results=np.array([[object()]], dtype=object))
+    with pytest.raises(ZooError, match="is not an SB3 evaluations.npz"):
+        drawn_lines(monkeypatch, [hostile], tmp_path / "c.png")
+
+
 def test_plot_option_errors_name_the_option(tmp_path):
     quick = {"n_timesteps": 600, "eval_freq": 0, "stop_at_return": None}
     run = str(train("dqn", "CartPole-v1", seed=0, out_dir=tmp_path, overrides=quick).run_dir)

@@ -2,7 +2,8 @@
 
   learning runs  return against env steps or wall-clock seconds (`--x`); the runs of one algo
                  on one env are its seeds: a line for their mean and a band for +- std,
-                 several algos (and SB3's runs kept by `zoo benchmark`) in one figure. When
+                 several algos (and SB3's runs kept by `zoo benchmark`, or RL Zoo's own log
+                 folders: zoo/rl_zoo_logs.py) in one figure. When
                  the runs have periodic evaluations (evaluations.csv) their mean return is the
                  solid line, as in RL Zoo's plots, and the training episodes the dashed one:
                  an epsilon-greedy or noisy training return understates the policy
@@ -27,6 +28,7 @@ import numpy as np
 
 from zoo.errors import ZooError, brief
 from zoo.files import atomic_path, load_yaml, read_text
+from zoo.rl_zoo_logs import RlZooLog, is_rl_zoo_run, read_rl_zoo_run, rl_zoo_runs_in
 from zoo.runs import CONFIG_NAME, PROGRESS_NAME, runs_in_folder
 
 EVALUATIONS_NAME = "evaluations.csv"  # zoo.callbacks' (not imported: plotting needs no torch)
@@ -119,7 +121,7 @@ def _mean_and_std(curves: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarr
 
 @dataclass
 class LearningRun:
-    training: tuple[np.ndarray, np.ndarray]  # (x, smoothed episode return)
+    training: tuple[np.ndarray, np.ndarray] | None  # (x, smoothed episode return); None: not logged
     evaluation: tuple[np.ndarray, np.ndarray] | None  # (x, mean evaluation return), when it has any
     seed: int | None = None  # its config's, when a whole number
 
@@ -136,6 +138,21 @@ def _learning_run(run_dir: Path, rows: list[dict], x: str, seed: int | None) -> 
             evaluation = (_column(evaluation_rows, column, evaluations_path),
                           _column(evaluation_rows, "mean_return", evaluations_path))
     return LearningRun(training, evaluation, seed)
+
+
+def _rl_zoo_learning_run(log: RlZooLog, x: str) -> LearningRun:
+    """An RL Zoo run's curves; its evaluations against seconds at the clock its training
+    episodes give for those env steps (evaluations.npz keeps no time)."""
+    training = None
+    if len(log.returns):
+        training = (log.steps if x == "steps" else log.seconds, _smooth(log.returns, SMOOTHING_EPISODES))
+    evaluation = log.evaluation
+    if evaluation is not None and x == "seconds":
+        if not len(log.returns):
+            raise ZooError(f"--x seconds: RL Zoo's run of {log.algo} on {log.env_id} has evaluations but no monitor "
+                           "file, so no clock; plot it against steps.")
+        evaluation = (np.interp(evaluation[0], log.steps, log.seconds), evaluation[1])
+    return LearningRun(training, evaluation, log.seed)
 
 
 def plot_runs(run_dirs: list[str | Path], out: str | Path, *, x: str = "steps", curves: str = "auto") -> list[Path]:
@@ -155,12 +172,17 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path, *, x: str = "steps", 
         raise ZooError(f"--curves is one of {', '.join(CURVES)}, got {brief(curves)}.")
     if not run_dirs:
         raise ZooError("Name at least one run directory (runs/<algo>/<env>_<n>).")
-    # a folder of runs (runs/ppo, runs/) stands for its runs, as RL Zoo's plot scripts take a log folder
-    run_dirs = [run for path in map(Path, run_dirs) for run in runs_in_folder(path) or [path]]
+    # a folder of runs (runs/ppo, runs/) stands for its runs, as RL Zoo's plot scripts take a log
+    # folder (whose runs, zoo's or RL Zoo's, plot alike)
+    run_dirs = [run for path in map(Path, run_dirs) for run in runs_in_folder(path) or rl_zoo_runs_in(path) or [path]]
     learning: dict[tuple[str, str, str], list[LearningRun]] = defaultdict(list)
     bandits: dict[tuple[str, str], list] = defaultdict(list)
     planning: list[tuple[Path, dict]] = []
     for run_dir in map(Path, run_dirs):
+        if is_rl_zoo_run(run_dir):  # RL Zoo's own logs (its Monitor and EvalCallback files): SB3's runs
+            log = read_rl_zoo_run(run_dir)
+            learning[("sb3", log.algo, log.env_id)].append(_rl_zoo_learning_run(log, x))
+            continue
         config, rows = _read_run(run_dir)
         algo, env_id = config["algo"], config["env_id"]
         family = _family(algo)
@@ -226,8 +248,9 @@ def _plot_learning(plt: Any, learning: dict[tuple[str, str, str], list[LearningR
                 axes.plot(grid, mean, color=color, marker="." if len(grid) < 40 else None, label=f"{name}: evaluation")
                 axes.fill_between(grid, mean - std, mean + std, color=color, alpha=0.2)
                 drawn = True
-            if show_training:
-                grid, mean, std = _mean_and_std([run.training for run in runs])
+            trained = [run.training for run in runs if run.training is not None]
+            if show_training and trained:
+                grid, mean, std = _mean_and_std(trained)
                 dashed = show_evaluation and bool(evaluated)
                 axes.plot(grid, mean, color=color, linestyle="--" if dashed else "-", alpha=0.6 if dashed else 1.0,
                           marker="o" if len(grid) == 1 else None,  # one episode: a line of one point draws nothing

@@ -1,0 +1,115 @@
+"""RL Zoo's run folders, read for `zoo plot` beside zoo's runs: their training episodes (SB3's
+Monitor files) and periodic evaluations (EvalCallback's evaluations.npz); never their model.
+
+RL Zoo writes a run to LOG_FOLDER/<algo>/<env>_<n>/: `<i>.monitor.csv` per training env (a
+JSON header line, then r, l, t: an episode's return, length and seconds since the run
+started), `evaluations.npz` (timesteps, results: [evaluations, episodes]) when it evaluated,
+and `<env>/args.yml` (its command line, as a YAML-dumped OrderedDict), beside `<env>.zip`.
+All of it is a stranger's data: bounded reads, numbers checked, the npz without pickles.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from zoo.errors import ZooError
+from zoo.files import read_text, regular_file
+
+MONITOR_SUFFIX = ".monitor.csv"
+EVALUATIONS_NPZ = "evaluations.npz"
+MAX_MONITOR_FILES = 256  # one per training env
+MAX_LOG_BYTES = 1024 * 2**20
+MAX_EVALUATIONS_BYTES = 256 * 2**20
+_RUN_NAME = re.compile(r"(?P<env>.+)_(?P<number>\d+)")  # <env>_<n> (RL Zoo's uuid suffix aside)
+# args.yml holds `  - - seed` then `    - 1234` (yaml.dump of an OrderedDict of pairs, under a
+# Python tag that safe_load refuses): the seed is read from its text
+_SEED = re.compile(r"- - seed\n[ ]*- (\d+)[ ]*$", re.MULTILINE)
+
+
+@dataclass
+class RlZooLog:
+    algo: str  # from the folder's place, LOG_FOLDER/<algo>/<env>_<n>: labels only
+    env_id: str
+    seed: int | None
+    steps: np.ndarray  # env steps at each training episode's end (all envs, in time order)
+    seconds: np.ndarray  # seconds since the run started, at the same ends
+    returns: np.ndarray
+    evaluation: tuple[np.ndarray, np.ndarray] | None  # (env steps, mean return), when it evaluated
+
+
+def is_rl_zoo_run(folder: Path) -> bool:
+    return (folder.is_dir() and _RUN_NAME.fullmatch(folder.name) is not None
+            and (any(folder.glob(f"*{MONITOR_SUFFIX}")) or (folder / EVALUATIONS_NPZ).is_file()))
+
+
+def rl_zoo_runs_in(folder: Path) -> list[Path]:
+    """The RL Zoo runs of a log folder (LOG_FOLDER/<algo>, or LOG_FOLDER), in path order."""
+    if not folder.is_dir() or is_rl_zoo_run(folder):
+        return []
+    for pattern in ("*", "*/*"):
+        runs = sorted(run for run in folder.glob(pattern) if is_rl_zoo_run(run))
+        if runs:
+            return runs
+    return []
+
+
+def read_rl_zoo_run(folder: Path) -> RlZooLog:
+    match = _RUN_NAME.fullmatch(folder.name)
+    if match is None:
+        raise ZooError(f"{folder} is not an RL Zoo run folder (<env>_<n>).")
+    env_name = match["env"]
+    steps, seconds, returns = _monitor_episodes(folder)
+    evaluation = _evaluations(folder / EVALUATIONS_NPZ) if (folder / EVALUATIONS_NPZ).is_file() else None
+    if not len(returns) and evaluation is None:
+        raise ZooError(f"{folder} has no logged episodes yet.")
+    seed = None
+    args = folder / env_name / "args.yml"
+    if args.is_file():
+        found = _SEED.search(read_text(args, "RL Zoo's args.yml"))
+        seed = int(found[1]) if found else None
+    return RlZooLog(folder.parent.name, env_name, seed, steps, seconds, returns, evaluation)
+
+
+def _monitor_episodes(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every training env's episodes in the order they ended (SB3's load_results): env steps
+    (the lengths summed over all envs), seconds, returns."""
+    files = sorted(folder.glob(f"*{MONITOR_SUFFIX}"))
+    if len(files) > MAX_MONITOR_FILES:
+        raise ZooError(f"{folder} holds {len(files)} monitor files, more than the {MAX_MONITOR_FILES} zoo reads.")
+    rows: list[tuple[float, float, float]] = []  # (t, l, r)
+    for path in files:
+        text = read_text(path, "an SB3 monitor file", limit=MAX_LOG_BYTES)
+        lines = text.splitlines()
+        if lines and lines[0].startswith("#"):  # the JSON header: t_start, env_id
+            lines = lines[1:]
+        try:
+            for row in csv.DictReader(io.StringIO("\n".join(lines))):
+                rows.append((float(row["t"]), float(row["l"]), float(row["r"])))
+        except (KeyError, TypeError, ValueError):
+            raise ZooError(f"{path} is not an SB3 monitor file (columns r, l, t of numbers).") from None
+    table = np.array(sorted(rows), dtype=np.float64).reshape(-1, 3)
+    if not np.isfinite(table).all():
+        raise ZooError(f"{folder}: a monitor file holds NaN or infinite values.")
+    return np.cumsum(table[:, 1]), table[:, 0], table[:, 2]
+
+
+def _evaluations(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    regular_file(path, "RL Zoo's evaluations.npz", MAX_EVALUATIONS_BYTES)
+    try:
+        with np.load(path, allow_pickle=False) as archive:  # object arrays (pickles) raise, unread
+            timesteps = np.asarray(archive["timesteps"], dtype=np.float64)
+            results = np.asarray(archive["results"], dtype=np.float64)
+    except (KeyError, ValueError, TypeError, OSError, EOFError, zipfile.BadZipFile):
+        raise ZooError(f"{path} is not an SB3 evaluations.npz (timesteps and results, numbers only).") from None
+    if timesteps.ndim != 1 or results.ndim != 2 or len(timesteps) != len(results) or not results.shape[1]:
+        raise ZooError(f"{path}: timesteps and results do not fit ({timesteps.shape} and {results.shape}).")
+    if not (np.isfinite(timesteps).all() and np.isfinite(results).all()):
+        raise ZooError(f"{path} holds NaN or infinite values.")
+    return timesteps, results.mean(axis=1)
