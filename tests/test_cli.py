@@ -187,7 +187,15 @@ def test_rl_zoos_flag_names(tmp_path):
     config = yaml.safe_load((run / "config.yml").read_text())
     assert config["hyperparams"]["n_threads"] == 2 and (run / "replay_buffer.npz").is_file()
     assert {"--save-replay-buffer", "--num-threads"} <= set(config["sources"])
-    for args, says in ((["ppo", "CartPole-v1", "--save-replay-buffer"], "ppo (on_policy) has no replay buffer"),
+    # --vec-env subproc: RL Zoo's name of async vectorization, a layer named by its flag
+    async_run = zoo("train", "actor_critic", "CartPole-v1", "-n", 40, "--n-envs", 2, "--vec-env", "subproc",
+                    "--eval-freq", 0, cwd=tmp_path)
+    assert async_run.exit_code == 0, async_run.output
+    config = yaml.safe_load((tmp_path / "runs" / "actor_critic" / "CartPole-v1_1" / "config.yml").read_text())
+    assert config["hyperparams"]["vectorization"] == "async" and "--vec-env" in config["sources"]
+    for args, says in ((["dqn", "CartPole-v1", "--vec-env", "subproc"], "dqn (off_policy) steps one env"),
+                       (["ppo", "CartPole-v1", "--vec-env", "fork"], "--vec-env is dummy or subproc"),
+                       (["ppo", "CartPole-v1", "--save-replay-buffer"], "ppo (on_policy) has no replay buffer"),
                        (["dqn", "CartPole-v1", "--num-threads", -1], "--num-threads: n_threads must be >= 0")):
         refused = zoo("train", *args, cwd=tmp_path)
         assert refused.exit_code == 1 and says in refused.output, refused.output

@@ -211,6 +211,10 @@ def train(
         Optional[list[str]], typer.Option("--env-kwargs", help="A keyword argument for gym.make, KEY:VALUE "
                                           "(repeatable; RL Zoo's), over the entry's env_kwargs.")
     ] = None,
+    vec_env: Annotated[
+        Optional[str], typer.Option("--vec-env", help="dummy or subproc (RL Zoo's): the envs of --n-envs stepped in "
+                                    "this process or one subprocess each (vectorization: sync, async).")
+    ] = None,
     device: DeviceOpt = "auto",
     env_package: EnvPackageOpt = None,
 ):
@@ -238,7 +242,7 @@ def train(
                          progress=True, hyperparams=hyperparams, resume=resume, tensorboard=tensorboard,
                          device=device, on_start=announce, n_envs=n_envs, save_freq=save_freq,
                          eval_freq=eval_freq, eval_episodes=eval_episodes, save_replay_buffer=save_replay_buffer,
-                         n_threads=num_threads, env_kwargs=parse_env_kwargs(env_kwargs or []))
+                         n_threads=num_threads, env_kwargs=parse_env_kwargs(env_kwargs or []), vec_env=vec_env)
     if resume is not None:
         console.print(f"resumed at step {result.summary['resumed_from_step']} from "
                       f"{escape(result.summary['resumed_from'])}"

@@ -49,6 +49,10 @@ class TrainResult:
     stopped_by: str | None = None  # the signal that interrupted it: SIGINT (Ctrl-C) or SIGTERM
 
 
+# RL Zoo's --vec-env names (SB3's vector env classes) and zoo's own, as `vectorization`
+VEC_ENVS = {"dummy": "sync", "subproc": "async", "sync": "sync", "async": "async"}
+
+
 def train(
     algo: str,
     env_id: str,
@@ -72,6 +76,7 @@ def train(
     save_replay_buffer: bool = False,
     n_threads: int | None = None,
     env_kwargs: dict[str, Any] | None = None,
+    vec_env: str | None = None,
 ) -> TrainResult:
     """With `resume` (a run directory or checkpoint), training continues from that agent, with
     its hyperparameters and its replay buffer when the run kept one (`save_replay_buffer`), up
@@ -86,7 +91,8 @@ def train(
     and `n_threads` are those hyperparameters as flags, RL Zoo's (`save_freq`: a checkpoint every
     that many env steps in RUN_DIR/checkpoints/, which `resume` of a killed run's folder goes on
     from); like `n_timesteps`, they override `overrides`. `env_kwargs` (RL Zoo's --env-kwargs)
-    go to gym.make over the entry's and `overrides`' env_kwargs."""
+    go to gym.make over the entry's and `overrides`' env_kwargs. `vec_env` is RL Zoo's --vec-env:
+    dummy or subproc (sync or async: the `vectorization` hyperparameter)."""
     spec = get_algo(algo)
     check_seed(seed)
     check_env_id(env_id)
@@ -136,6 +142,14 @@ def train(
             flags.append((flag, {key: value}))
     if env_kwargs:
         flags.append(("--env-kwargs", {ENV_KWARGS_KEY: dict(env_kwargs)}))
+    if vec_env is not None:
+        vectorization = VEC_ENVS.get(vec_env)
+        if vectorization is None:
+            raise ZooError(f"--vec-env is dummy or subproc (RL Zoo's; sync or async, zoo's), got {vec_env!r}.")
+        if not spec.has_setting("vectorization"):
+            raise ZooError(f"{spec.name} ({spec.family}) steps one env; --vec-env is for the algos that collect from "
+                           "several (--n-envs).")
+        flags.append(("--vec-env", {"vectorization": vectorization}))
     if (n_envs is not None or "n_envs" in overrides) and not spec.has_setting("n_envs"):
         several = [name for name, other in ALGOS.items() if other.has_setting("n_envs")]
         raise ZooError(f"{spec.name} learns from one env at a time; --n-envs is for {', '.join(several)}.")
