@@ -44,6 +44,19 @@ def test_train_logs_episodes_evaluations_and_losses(tmp_path, algo):
     assert len(scalars["train/loss"]) > 0 and len(scalars["time/fps"]) == len(episodes)
 
 
+def test_rl_zoos_tensorboard_log_folder_gets_sb3s_layout(tmp_path):
+    # RL Zoo's --tensorboard-log DIR: DIR/<env>/<algo>_<n>, n the run's number (SB3's ALGO_n)
+    for _ in range(2):
+        result = zoo("train", "dqn", "CartPole-v1", "--steps", 600, "--eval-freq", 0, "--tensorboard-log", "tb",
+                     cwd=tmp_path)
+        assert result.exit_code == 0 and "tensorboard --logdir tb" in result.output, result.output
+    assert sorted(path.name for path in (tmp_path / "tb" / "CartPole-v1").iterdir()) == ["dqn_1", "dqn_2"]
+    assert len(_scalars(tmp_path / "tb" / "CartPole-v1" / "dqn_2")["rollout/episode_return"]) > 5
+    assert not (tmp_path / "runs" / "dqn" / "CartPole-v1_1" / "tensorboard").exists()
+    refused = zoo("train", "ucb", "BernoulliBandit-v0", "--tensorboard-log", "tb", cwd=tmp_path)
+    assert refused.exit_code == 1 and "--tensorboard-log is for the deep-RL algos" in refused.stderr
+
+
 def test_tensorboard_is_refused_for_algos_without_a_learning_curve(tmp_path):
     result = zoo("train", "value_iteration", "CliffWalking4x12-v0", "--tensorboard", cwd=tmp_path)
     assert result.exit_code == 1

@@ -248,12 +248,17 @@ class TensorBoardLog(Callback):
 
 
 def run_callbacks(run_dir: Path, description: str, *, stop_at_return: float | None, progress: bool,
-                  tensorboard: bool, stop_streak: int = 1) -> list[Callback]:
-    """The zoo's own callbacks for a deep-RL run, in the order they are called."""
+                  tensorboard: bool | Path, stop_streak: int = 1) -> list[Callback]:
+    """The zoo's own callbacks for a deep-RL run, in the order they are called. `tensorboard`:
+    True for RUN_DIR/tensorboard, or a folder for FOLDER/<env>/<algo>_<n> (RL Zoo's
+    --tensorboard-log, SB3's layout; the run folder is <algo>/<env>_<n>)."""
     callbacks: list[Callback] = [ProgressBar(description)] if progress else []
     episodes, evaluations = EpisodeLog(run_dir), EvaluationLog(run_dir)
     callbacks += [episodes, evaluations]
-    if tensorboard:
+    if isinstance(tensorboard, Path):
+        env_name, _, number = run_dir.name.rpartition("_")
+        callbacks.append(TensorBoardLog(tensorboard / env_name / f"{run_dir.parent.name}_{number}"))
+    elif tensorboard:
         callbacks.append(TensorBoardLog(run_dir / TENSORBOARD_DIR_NAME))
     callbacks.append(BestCheckpoint(run_dir / BEST_CHECKPOINT_NAME, logs=[episodes.log, evaluations.log]))
     if stop_at_return is not None:

@@ -188,6 +188,10 @@ def train(
     tensorboard: Annotated[
         bool, typer.Option("--tensorboard", help="Also log the curves to RUN_DIR/tensorboard (extra: tensorboard).")
     ] = False,
+    tensorboard_log: Annotated[
+        Optional[Path], _path_option("--tensorboard-log", help="Log the curves to this folder's <env>/<algo>_<n> "
+                                     "instead (RL Zoo's -tb; extra: tensorboard).")
+    ] = None,
     save_freq: Annotated[
         Optional[int], typer.Option("--save-freq", help="A checkpoint every N env steps in RUN_DIR/checkpoints/, "
                                     "what --resume RUN_DIR of a killed run goes on from (save_freq).")
@@ -239,7 +243,8 @@ def train(
                       f"in {escape(str(run_dir))}", soft_wrap=True)
 
     result = train_agent(algo, env_id, seed=seed, n_timesteps=steps, overrides=overrides, out_dir=out,
-                         progress=True, hyperparams=hyperparams, resume=resume, tensorboard=tensorboard,
+                         progress=True, hyperparams=hyperparams, resume=resume,
+                         tensorboard=tensorboard_log if tensorboard_log is not None else tensorboard,
                          device=device, on_start=announce, n_envs=n_envs, save_freq=save_freq,
                          eval_freq=eval_freq, eval_episodes=eval_episodes, save_replay_buffer=save_replay_buffer,
                          n_threads=num_threads, env_kwargs=parse_env_kwargs(env_kwargs or []), vec_env=vec_env)
@@ -275,8 +280,9 @@ def train(
     periodic = periodic_checkpoints(result.run_dir)
     if periodic:
         console.print(f"{len(periodic)} periodic checkpoint(s) in {escape(str(periodic[0][1].parent))}")
-    if tensorboard:
-        console.print(f"curves: tensorboard --logdir {escape(str(result.run_dir.parent))}")
+    if tensorboard or tensorboard_log is not None:
+        logdir = tensorboard_log if tensorboard_log is not None else result.run_dir.parent
+        console.print(f"curves: tensorboard --logdir {escape(str(logdir))}")
     if result.interrupted:
         code = INTERRUPTED_EXIT_CODES.get(result.stopped_by or "SIGINT", 130)
         error_console.print(f"[yellow]Interrupted by {result.stopped_by or 'a signal'}:[/] saved what was learned "

@@ -64,7 +64,7 @@ def train(
     progress: bool = False,
     hyperparams: str | Path | None = None,
     resume: str | Path | None = None,
-    tensorboard: bool = False,
+    tensorboard: bool | Path = False,
     device: str = "auto",
     callbacks: Sequence[Callback] = (),
     stop: StopFlag | None = None,
@@ -81,9 +81,10 @@ def train(
     """With `resume` (a run directory or checkpoint), training continues from that agent, with
     its hyperparameters and its replay buffer when the run kept one (`save_replay_buffer`), up
     to `n_timesteps` in all; the continued run gets a new run directory. `tensorboard` also
-    writes the run's curves to RUN_DIR/tensorboard (deep-RL algos). `device`: auto, cpu, cuda
-    or cuda:N, where the networks train (zoo.devices). `callbacks` (zoo.callbacks) hear of every
-    step, episode and evaluation of a deep-RL run and may stop it. `stop`: a flag of the
+    writes the run's curves to RUN_DIR/tensorboard (deep-RL algos), or, a folder (RL Zoo's
+    --tensorboard-log), to FOLDER/<env>/<algo>_<n> (SB3's layout, n the run's number).
+    `device`: auto, cpu, cuda or cuda:N, where the networks train (zoo.devices). `callbacks`
+    (zoo.callbacks) hear of every step, episode and evaluation of a deep-RL run and may stop it. `stop`: a flag of the
     caller's that Ctrl-C and SIGTERM raise (zoo.interrupt), already raised or not. `on_start`
     hears the run directory once the run is set up (its hyperparameters, env and agent
     accepted), before the first step: where the CLI says what it is training. `n_envs`,
@@ -100,7 +101,8 @@ def train(
         raise ZooError(f"--steps must be at least 1, got {n_timesteps}.")
     if tensorboard or callbacks:
         if not spec.learns_from_experience:
-            what = "--tensorboard is" if tensorboard else "callbacks are"
+            what = ("--tensorboard is" if tensorboard is True else "--tensorboard-log is" if tensorboard
+                    else "callbacks are")
             raise ZooError(f"{spec.name} ({spec.family}) has no learning curve to log; {what} for the deep-RL "
                            "algos. Its run directory holds its results.")
         if tensorboard:
@@ -215,7 +217,7 @@ def _discard_if_refused(run_dir: Path) -> Iterator[None]:
 
 
 def _run(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescription, seed: int, run_dir: Path, *,
-         progress: bool, tensorboard: bool, callbacks: Sequence[Callback], start_step: int = 0,
+         progress: bool, tensorboard: bool | Path, callbacks: Sequence[Callback], start_step: int = 0,
          replay: dict | None = None, stop: StopFlag | None = None,
          on_start: Callable[[Path], None] | None = None) -> TrainResult:
     """The family's loop, Ctrl-C and SIGTERM turned into a clean stop, then the final checkpoint.
@@ -235,8 +237,8 @@ def _run(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescription, 
 
 
 def _run_loop(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescription, seed: int, run_dir: Path,
-              stop: StopFlag, *, progress: bool, tensorboard: bool, callbacks: Sequence[Callback], start_step: int,
-              replay: dict | None) -> dict[str, Any]:
+              stop: StopFlag, *, progress: bool, tensorboard: bool | Path, callbacks: Sequence[Callback],
+              start_step: int, replay: dict | None) -> dict[str, Any]:
     if spec.family == "bandit":
         from zoo.loops.bandit import bandit_loop
 
@@ -266,7 +268,7 @@ def _run_loop(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescript
 
 
 def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, overrides: dict[str, Any],
-            flags: list[tuple[str, dict[str, Any]]], out_dir: str | Path, progress: bool, tensorboard: bool,
+            flags: list[tuple[str, dict[str, Any]]], out_dir: str | Path, progress: bool, tensorboard: bool | Path,
             device: str, callbacks: Sequence[Callback], stop: StopFlag | None,
             on_start: Callable[[Path], None] | None) -> TrainResult:
     if not spec.learns_from_experience:
