@@ -63,6 +63,8 @@ def test_seeds_are_averaged_on_a_common_grid_and_a_seed_that_ended_early_holds_i
 def test_plot_errors_are_clear(tmp_path):
     result = CliRunner().invoke(app, ["plot", str(tmp_path), "--out", str(tmp_path / "x.png")])
     assert result.exit_code == 1 and "not a run directory" in result.output
+    result = CliRunner().invoke(app, ["plot", str(tmp_path / "typo"), "--out", str(tmp_path / "x.png")])
+    assert result.exit_code == 1 and "typo does not exist" in result.output
     result = CliRunner().invoke(app, ["plot", str(tmp_path), "--out", str(tmp_path / "x.jpg")])
     assert result.exit_code == 1 and "--out must name a .png, .svg, .pdf file, got" in result.output
 

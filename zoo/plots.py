@@ -59,6 +59,8 @@ def _read_run(run_dir: Path) -> tuple[dict, list[dict]]:
     from zoo.registry import ALGOS
 
     config_path, progress_path = run_dir / CONFIG_NAME, run_dir / PROGRESS_NAME
+    if not run_dir.exists():
+        raise ZooError(f"{run_dir} does not exist.")
     if not run_dir.is_dir() or not config_path.exists() or not progress_path.exists():
         raise ZooError(f"{run_dir} is not a run directory (it needs {CONFIG_NAME} and {PROGRESS_NAME}).")
     config = load_yaml(read_text(config_path, "a run's config.yml"), str(config_path))
