@@ -249,6 +249,20 @@ def test_rl_zoos_env_kwargs_and_hyperparams_flags_train(tmp_path, monkeypatch):
         assert refused.exit_code == 1 and says in refused.output, (args, refused.output)
 
 
+def test_enjoy_n_plays_that_many_env_steps_as_rl_zoos(tmp_path):
+    # the shipped value-iteration agent walks CliffWalking's 13-step path: 30 steps are two
+    # whole episodes and 4 steps of a third, which is not in the results
+    played = zoo("enjoy", "value_iteration", "CliffWalking4x12-v0", "-n", 30, cwd=tmp_path)
+    assert played.exit_code == 0 and "episode 2: return -13.00, length 13" in played.output, played.output
+    assert "episode 3" not in played.output
+    one = zoo("enjoy", "value_iteration", "CliffWalking4x12-v0", "-n", 30, "--episodes", 1, cwd=tmp_path)
+    assert "episode 1:" in one.output and "episode 2" not in one.output  # both limits hold
+    short = zoo("enjoy", "value_iteration", "CliffWalking4x12-v0", "--n-timesteps", 5, cwd=tmp_path)
+    assert short.exit_code == 0 and "no episode ended within the 5 steps" in short.output, short.output
+    refused = zoo("enjoy", "value_iteration", "CliffWalking4x12-v0", "-n", 0, cwd=tmp_path)
+    assert refused.exit_code == 1 and "-n/--n-timesteps must be at least 1" in refused.output
+
+
 def test_rl_zoos_runs_and_sb3_models_are_named_as_such_and_never_opened(tmp_path):
     import zipfile
 

@@ -44,6 +44,10 @@ def test_recording_holds_no_mp4_frames_and_a_bounded_gif(tmp_path, monkeypatch):
                                       "--video", "cliff.mp4"])
     assert result.exit_code == 0 and "recorded 28 frames" in result.output, result.output
     assert len(imageio.mimread(tmp_path / "cliff.mp4", memtest=False)) == 28
+    # -n 30: two 13-step episodes and 4 steps of a third, each reset and step a frame: 33
+    result = CliRunner().invoke(app, ["enjoy", "value_iteration", "CliffWalking4x12-v0", "-n", "30",
+                                      "--video", "cliff.mp4"])
+    assert result.exit_code == 0 and "recorded 33 frames" in result.output, result.output
     monkeypatch.setattr(zoo.video, "MAX_GIF_FRAMES", 20)
     result = CliRunner().invoke(app, ["enjoy", "value_iteration", "CliffWalking4x12-v0", "--episodes", "2",
                                       "--video", "cliff.gif"])

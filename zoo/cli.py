@@ -411,7 +411,11 @@ def enjoy(
         bool, typer.Option("--render/--no-render", help="Show the agent: ansi text for text envs, else a window "
                                                         "(--no-render: RL Zoo's spelling of the default).")
     ] = False,
-    episodes: Annotated[int, typer.Option(help="Episodes to play.")] = 3,
+    episodes: Annotated[Optional[int], typer.Option(help="Episodes to play (default 3; with -n, as many as fit).")
+                        ] = None,
+    n_timesteps: Annotated[Optional[int], typer.Option("--n-timesteps", "-n", help="Env steps to play in all (RL "
+                                                       "Zoo's -n); an episode cut short is not in the results.")
+                           ] = None,
     path: PathOpt = None,
     runs_dir: RunsOpt = None,
     exp_id: ExpIdOpt = None,
@@ -432,8 +436,12 @@ def enjoy(
     _import_env_packages(env_package)
     from zoo.evaluation import evaluate_agent
 
-    if episodes < 1:
+    if episodes is not None and episodes < 1:
         raise ZooError("--episodes must be at least 1.")
+    if n_timesteps is not None and n_timesteps < 1:
+        raise ZooError(f"-n/--n-timesteps must be at least 1 (env steps to play), got {n_timesteps}.")
+    if episodes is None:
+        episodes = 3 if n_timesteps is None else sys.maxsize
     if video is not None and render:
         raise ZooError("--video records without a window; drop --render.")
     if video is not None:
@@ -451,10 +459,10 @@ def enjoy(
 
         try:
             evaluation, n_frames = record_agent(agent, env, video, episodes, deterministic=deterministic,
-                                                seed=agent.seed if seed is None else seed)
+                                                seed=agent.seed if seed is None else seed, max_steps=n_timesteps)
         finally:
             env.close()
-        console.print(_results_table(f"{agent.algo} on {env_id}", evaluation))
+        _print_results(f"{agent.algo} on {env_id}", evaluation, n_timesteps)
         console.print(f"recorded {n_frames} frames to {escape(str(video))}")
         return
     render_mode = env.render_mode
@@ -468,11 +476,18 @@ def enjoy(
             time.sleep(delay)
 
     evaluation = evaluate_agent(agent, env, episodes, deterministic=deterministic,
-                                seed=agent.seed if seed is None else seed, on_step=on_step)
+                                seed=agent.seed if seed is None else seed, on_step=on_step, max_steps=n_timesteps)
     env.close()
     for number, (episode_return, length) in enumerate(zip(evaluation.returns, evaluation.lengths), 1):
         console.print(f"episode {number}: return {episode_return:.2f}, length {length}")
-    console.print(_results_table(f"{agent.algo} on {env_id}", evaluation))
+    _print_results(f"{agent.algo} on {env_id}", evaluation, n_timesteps)
+
+
+def _print_results(title: str, evaluation, n_timesteps: Optional[int]) -> None:
+    if evaluation.returns:
+        console.print(_results_table(title, evaluation))
+    else:  # -n shorter than an episode
+        console.print(f"{title}: no episode ended within the {n_timesteps} steps played (-n).")
 
 
 @app.command()

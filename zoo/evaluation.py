@@ -53,21 +53,30 @@ def evaluate_agent(
     deterministic: bool = True,
     seed: int | None = None,
     on_step: Callable[[gym.Env], None] | None = None,
+    max_steps: int | None = None,
 ) -> EvaluationResult:
     """Play `n_episodes`; the env is seeded once, at the first reset, so episodes differ.
 
     `on_step(env)` is called after every reset and step (e.g. to print an ansi frame).
+    `max_steps` (RL Zoo's enjoy -n) ends the play after that many env steps in all; an episode
+    it cuts short is not in the result.
     """
     from zoo.config import check_seed
 
     check_seed(seed)
     result = EvaluationResult()
+    steps = 0
     for episode in range(n_episodes):
+        if max_steps is not None and steps >= max_steps:
+            break
         observation, _ = env.reset(seed=seed if episode == 0 else None)
         if on_step:
             on_step(env)
         episode_return, length, done = 0.0, 0, False
         while not done:
+            if max_steps is not None and steps >= max_steps:
+                return result
+            steps += 1
             action = agent.take_action(observation, deterministic=deterministic)
             observation, reward, terminated, truncated, _ = env.step(action)
             episode_return += float(reward)
