@@ -84,10 +84,11 @@ def train(
     writes the run's curves to RUN_DIR/tensorboard (deep-RL algos), or, a folder (RL Zoo's
     --tensorboard-log), to FOLDER/<env>/<algo>_<n> (SB3's layout, n the run's number).
     `device`: auto, cpu, cuda or cuda:N, where the networks train (zoo.devices). `callbacks`
-    (zoo.callbacks) hear of every step, episode and evaluation of a deep-RL run and may stop it. `stop`: a flag of the
-    caller's that Ctrl-C and SIGTERM raise (zoo.interrupt), already raised or not. `on_start`
-    hears the run directory once the run is set up (its hyperparameters, env and agent
-    accepted), before the first step: where the CLI says what it is training. `n_envs`,
+    (zoo.callbacks) hear of every step, episode and evaluation of a deep-RL run and may stop
+    it. `stop`: a flag of the caller's that Ctrl-C and SIGTERM raise (zoo.interrupt), already
+    raised or not. `on_start` hears the run directory once the run is set up (its
+    hyperparameters, env and agent accepted), before the first step: where the CLI says what
+    it is training. `n_envs`,
     `save_freq`, `eval_freq`, `eval_episodes` (n_eval_episodes), `save_replay_buffer` (True: on)
     and `n_threads` are those hyperparameters as flags, RL Zoo's (`save_freq`: a checkpoint every
     that many env steps in RUN_DIR/checkpoints/, which `resume` of a killed run's folder goes on
@@ -97,6 +98,8 @@ def train(
     spec = get_algo(algo)
     check_seed(seed)
     check_env_id(env_id)
+    if isinstance(tensorboard, str):  # a folder named as text
+        tensorboard = Path(tensorboard)
     if n_timesteps is not None and n_timesteps < 1:
         raise ZooError(f"--steps must be at least 1, got {n_timesteps}.")
     if tensorboard or callbacks:

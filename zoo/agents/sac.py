@@ -19,9 +19,9 @@ of a head, the noise z(s) @ E with z(s) the torso's features and E ~ N(0, sigma^
 with the mean clipped as SB3's clip_mean (2) and the features trained through the noise too
 (SB3's learn_features for SAC). Every update draws one E for its whole batch (s and s'), E =
 sigma * N(0, 1) so that the actor loss reaches log std through it (SB3's rsample); acting holds
-one E for a collection of train_freq steps or episodes, or sde_sample_freq steps of it. The deterministic
-action is tanh(clip(mu(s), -2, 2)). The log-probability is taken at u itself, where SB3 takes
-it at atanh(a) (equal but where tanh saturates in float32).
+one E for a collection of train_freq steps or episodes, or sde_sample_freq steps of it. The
+deterministic action is tanh(clip(mu(s), -2, 2)). The log-probability is taken at u itself,
+where SB3 takes it at atanh(a) (equal but where tanh saturates in float32).
 
 Discrete actions: the critics give Q(s, .) for every action and expectations over pi replace
 samples: y uses V(s') = sum_a' pi(a'|s') (min_i Q'_i(s', a') - alpha log pi(a'|s')), the actor
