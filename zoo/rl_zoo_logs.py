@@ -25,7 +25,7 @@ from zoo.files import read_text, regular_file
 MONITOR_SUFFIX = ".monitor.csv"
 EVALUATIONS_NPZ = "evaluations.npz"
 MAX_MONITOR_FILES = 256  # one per training env
-MAX_LOG_BYTES = 1024 * 2**20
+MAX_LOG_BYTES = 256 * 2**20  # a run's monitor files together (~8M episodes)
 MAX_EVALUATIONS_BYTES = 256 * 2**20
 _RUN_NAME = re.compile(r"(?P<env>.+)_(?P<number>\d+)")  # <env>_<n> (RL Zoo's uuid suffix aside)
 # args.yml holds `  - - seed` then `    - 1234` (yaml.dump of an OrderedDict of pairs, under a
@@ -84,7 +84,9 @@ def _monitor_episodes(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     if len(files) > MAX_MONITOR_FILES:
         raise ZooError(f"{folder} holds {len(files)} monitor files, more than the {MAX_MONITOR_FILES} zoo reads.")
     rows: list[tuple[float, float, float]] = []  # (t, l, r)
+    left = MAX_LOG_BYTES  # for all the run's monitor files together
     for path in files:
+        left -= regular_file(path, "an SB3 monitor file", left)
         text = read_text(path, "an SB3 monitor file", limit=MAX_LOG_BYTES)
         lines = text.splitlines()
         if lines and lines[0].startswith("#"):  # the JSON header: t_start, env_id
