@@ -47,6 +47,24 @@ def test_list_shows_algos_and_envs(width, monkeypatch):
     assert ("┃ what it is" in result.output) == (width >= cli.LIST_TABLE_WIDTH)
 
 
+def test_list_of_one_algo_shows_its_entries_and_shipped_agents(monkeypatch):
+    from zoo import cli
+    from zoo.paths import trained_dir
+
+    monkeypatch.setattr(cli.console, "width", 140)
+    result = zoo("list", "td3")
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if "Pendulum-v1" in line)
+    # td3 reads ddpg.yml (and its td3 section): ours and RL Zoo's set; the agent's recorded evaluation
+    evaluation = json.loads((trained_dir() / "td3" / "Pendulum-v1" / "result.json").read_text())["evaluation"]
+    assert "ours, rl_zoo" in row and f"{evaluation['mean_return']:.1f} ± {evaluation['std_return']:.1f}" in row
+    vision = zoo("list", "vision_dqn").output
+    assert "MinAtar/Breakout-v1" in vision  # the env id, not its folder name
+    assert "actor_critic: shipped" in zoo("list", "a2c").output  # RL Zoo's name
+    refused = zoo("list", "nosuch")
+    assert refused.exit_code == 1 and "Unknown algorithm 'nosuch'" in refused.output
+
+
 def test_train_bandit_prints_regret_and_writes_a_run_dir(tmp_path):
     result = zoo("train", "ucb", "BernoulliBandit-v0", "--seed", 3, "--hp", "coefficient=0.5", cwd=tmp_path)
     assert result.exit_code == 0, result.output

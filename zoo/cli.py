@@ -120,9 +120,16 @@ LIST_TABLE_WIDTH = 110  # `zoo list` as a table from this many columns on
 
 @app.command("list")
 @_friendly_errors
-def list_command(env_package: EnvPackageOpt = None):
-    """List the algorithms and the registered environments."""
+def list_command(
+    algo: Annotated[Optional[str], typer.Argument(help="An algorithm: list its tuned entries and shipped agents.")
+                    ] = None,
+    env_package: EnvPackageOpt = None,
+):
+    """List the algorithms and the registered environments, or one algorithm's entries and agents."""
     _import_env_packages(env_package)
+    if algo is not None:
+        _list_algo(algo)
+        return
     from zoo.registry import ALGOS, synonyms_of
 
     rows = []
@@ -158,6 +165,52 @@ def list_command(env_package: EnvPackageOpt = None):
     console.print("[bold]zoo envs:[/] " + ", ".join(envs.ENV_IDS))
     others = sorted(env_id for env_id in gym.envs.registry if env_id not in envs.ENV_IDS)
     console.print("[bold]Gymnasium envs:[/] " + ", ".join(others), highlight=False)
+
+
+def _list_algo(algo: str) -> None:
+    """The envs with a shipped hyperparameter entry for ALGO (by set) or a shipped agent (with its
+    recorded evaluation): what `zoo train ALGO ENV` and `zoo enjoy ALGO ENV` take as they are."""
+    from zoo.config import shipped_entries
+    from zoo.paths import trained_dir
+    from zoo.registry import get_algo
+    from zoo.runs import env_dir_name
+
+    spec = get_algo(algo)
+    entries = shipped_entries(spec)
+    agents: dict[str, str] = {}  # by env folder name (ALE/Pong-v5's is ALE_Pong-v5)
+    named: dict[str, str] = {}  # env folder name -> env id, as the entries or result.json give it
+    folder = trained_dir() / spec.name
+    for run in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if (run / "model.zip").is_file():
+            agents[run.name], named[run.name] = _recorded_evaluation(run / "result.json", run.name)
+    for env_id in (env for envs in entries.values() for env in envs):
+        named[env_dir_name(env_id)] = env_id
+    env_ids = sorted(named.values())
+    if not env_ids:
+        console.print(f"{spec.name}: no shipped entries or agents; `zoo train {spec.name} ENV` uses its defaults.")
+        return
+    table = Table(title=f"{spec.name}: shipped hyperparameter entries and agents",
+                  caption=f"entries: ours is hyperparams/{spec.hyperparams_name}.yml (no flag), the others "
+                          "--hyperparams SET; agents: their recorded evaluation")
+    table.add_column("env", no_wrap=True)
+    table.add_column("entries")
+    table.add_column("trained agent (zoo enjoy)")
+    for env_id in env_ids:
+        sets = [name or "ours" for name, envs in entries.items() if env_id in envs]
+        table.add_row(env_id, ", ".join(sets) or "-", agents.get(env_dir_name(env_id), "-"))
+    console.print(table)
+
+
+def _recorded_evaluation(path: Path, folder_name: str) -> tuple[str, str]:
+    """('488.1 ± 13.5 (10 episodes)', its env id) from a shipped agent's result.json; ('yes',
+    the folder's name) without one."""
+    try:
+        result = json.loads(path.read_text())
+        evaluation = result["evaluation"]
+        return (f"{float(evaluation['mean_return']):.1f} ± {float(evaluation['std_return']):.1f} "
+                f"({int(evaluation['episodes'])} episodes)", str(result.get("env_id", folder_name)))
+    except (OSError, ValueError, KeyError, TypeError):
+        return "yes", folder_name
 
 
 def _flags(flags: dict) -> str:

@@ -325,6 +325,27 @@ def hyperparams_file(algo: str, hyperparams: str | Path | None = None) -> Path:
     )
 
 
+def shipped_entries(spec: AlgoSpec) -> dict[str, list[str]]:
+    """The env ids with an entry for `spec` in each shipped set: "" for hyperparams/<algo>.yml
+    (the default), else the set's folder name (rl_zoo, v0_1, ...), in name order."""
+    from zoo.paths import hyperparams_dir
+    from zoo.registry import ALGOS
+
+    found: dict[str, list[str]] = {}
+    sets = [""] + sorted(p.name for p in hyperparams_dir().iterdir() if p.is_dir() and p.name != SEARCH_SPACES)
+    for name in sets:
+        path = hyperparams_dir() / name / f"{spec.hyperparams_name}.yml"
+        if not path.is_file():
+            continue
+        entries = read_hyperparams_file(path)
+        section = entries.get(spec.name, {}) if spec.base else {}
+        envs = {key for key in entries if key != "default" and key not in ALGOS}
+        envs |= {key for key in section if key != "default"}
+        if envs:
+            found[name] = sorted(envs)
+    return found
+
+
 def config_with_flags(spec: AlgoSpec, values: dict[str, Any], *, source: str) -> Any:
     """The config of `values` over the alias's flags (a checkpoint's or resumed run's config)."""
     return build_config(spec.load_config_class(), {**spec.flags, **values}, source=source)
