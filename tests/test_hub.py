@@ -125,3 +125,10 @@ def test_a_downloaded_agent_of_another_algo_or_env_is_refused(tmp_path, monkeypa
     assert result.exit_code == 1 and "Could not download me/vi: the Hub could not be reached" in result.output
     assert "snapshot folder" not in result.output
     assert invoke("upload", "dqn", "CartPole-v1", "--repo-id", "no-slash").exit_code == 1
+    # an id that would make runs/hub/ORG/NAME point elsewhere (a download replaces that folder)
+    # is refused by zoo before the Hub is asked, whatever huggingface_hub would say
+    (tmp_path / "keep.txt").write_text("mine")
+    for repo_id in ("../..", "../x", "me/..", "me/a..b", "me/-x"):
+        refused = invoke("download", repo_id)
+        assert refused.exit_code == 1 and "The Hub repo id must look like ORG/NAME" in refused.output, refused.output
+    assert (tmp_path / "keep.txt").read_text() == "mine"

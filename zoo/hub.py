@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -33,10 +34,18 @@ CONFIG_FILE, RESULTS_FILE, CARD_FILE, VIDEO_FILE = "config.yml", "results.json",
 LIBRARY_NAME = "zoo"
 
 
+# A Hub name: letters, digits, '-', '_', '.', not starting or ending with '-' or '.', no '--'
+# or '..' (the Hub's own rule). Checked here, not left to huggingface_hub: the id becomes a
+# folder (runs/hub/ORG/NAME) that a download replaces, so '../..' must never reach it.
+_HUB_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?")
+
+
 def _check_repo_id(repo_id: str) -> None:
     parts = repo_id.split("/")
-    if len(parts) != 2 or not all(parts) or any(" " in p for p in parts):
-        raise ZooError(f"--repo-id must look like ORG/NAME (or USER/NAME), got '{repo_id}'.")
+    if len(parts) != 2 or not all(_HUB_NAME.fullmatch(part) and ".." not in part and "--" not in part
+                                  for part in parts):
+        raise ZooError(f"The Hub repo id must look like ORG/NAME (or USER/NAME: letters, digits, '-', '_', '.'), "
+                       f"got '{brief_text(repo_id)}'.")
 
 
 def model_card(agent: Any, env_id: str, repo_id: str, evaluation: EvaluationResult, has_video: bool) -> str:
@@ -192,7 +201,7 @@ def _hub_error(error: BaseException) -> str:
     if _unreachable(error):
         return "the Hub could not be reached (no network here, or the Hub is down)"
     lines = _without_token(str(error)).strip().splitlines()
-    return f"{type(error).__name__}: {brief_text(lines[0] if lines else '', 200)}"
+    return f"{type(error).__name__}: {brief_text(lines[0] if lines else '', 200).rstrip('.')}"
 
 
 def _without_token(message: str) -> str:
