@@ -273,7 +273,9 @@ def test_reporting_on_a_study_that_does_not_exist_is_one_error_and_leaves_nothin
                                         (["--sampler", "grid"], "--sampler is tpe or random, got 'grid'"),
                                         (["--pruner", "hyperband"], "--pruner is median, halving or none, got"),
                                         (["--steps", "0"], "--steps must be at least 1, got 0"),
-                                        (["--steps", str(10**20)], "--steps is out of range")])
+                                        (["--steps", str(10**20)], "--steps is out of range"),
+                                        # its folder would be OUT/tune/.. (was: the study's files in OUT)
+                                        (["--study-name", ".."], "--study-name '..' names no folder of its own")])
 def test_bad_counts_are_refused_before_the_job_is_announced(args, says, tmp_path):
     result = CliRunner().invoke(app, ["tune", "dqn", "CartPole-v1", "--out", str(tmp_path), *args])
     assert result.exit_code == 1 and says in result.stderr, result.output

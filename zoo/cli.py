@@ -893,6 +893,9 @@ def tune(
     goal = parse_objective("return" if objective is None else objective, penalty)
     spec = get_algo(algo)
     name = study_name or f"{spec.name}-{env_dir_name(env_id)}"
+    if env_dir_name(name).strip(".") == "":  # its folder is OUT/tune/<name>: '..' would be OUT itself
+        raise ZooError(f"--study-name {name!r} names no folder of its own (the study goes to OUT/tune/NAME); "
+                       "choose a name with a letter or digit.")
     job = TuneJob(algo=spec.name, env_id=env_id, n_trials=trials, study_name=name,
                   study_dir=out / "tune" / env_dir_name(name), storage=storage, timeout=timeout, n_timesteps=steps,
                   eval_episodes=eval_episodes, trial_seeds=trial_seeds, sampler=sampler, pruner=pruner,
