@@ -188,6 +188,15 @@ def test_rl_zoos_own_log_folder_plots_as_sb3s_runs(tmp_path, monkeypatch):
     seconds = drawn_lines(monkeypatch, [tmp_path / "logs" / "ppo"], tmp_path / "c.png", x="seconds")
     assert list(seconds["SB3 ppo on CartPole-v1 (2 seeds): training episodes"][0][[0, -1]]) == [0.5, 2.0]
     assert seconds["SB3 ppo on CartPole-v1 (2 seeds): evaluation"][0][-1] == 2.0  # 2000 steps: past the last episode
+    # evaluations alone (no monitor files): drawn against steps; asked for training curves, said why
+    alone = rl_zoo_run(tmp_path / "alone" / "ppo" / "CartPole-v1_1", 5)
+    for monitor in alone.glob("*.monitor.csv"):
+        monitor.unlink()
+    assert "SB3 ppo on CartPole-v1 (1 seed): evaluation" in drawn_lines(monkeypatch, [alone], tmp_path / "c.png")
+    with pytest.raises(ZooError, match="none of these runs logged training episodes"):
+        drawn_lines(monkeypatch, [alone], tmp_path / "c.png", curves="training")
+    with pytest.raises(ZooError, match="has evaluations but no monitor file, so no clock"):
+        drawn_lines(monkeypatch, [alone], tmp_path / "c.png", x="seconds")
     # an evaluations.npz holding a pickle (an object array) is refused unread
     hostile = rl_zoo_run(tmp_path / "hostile" / "ppo" / "CartPole-v1_1", 0)
     np.savez(hostile / "evaluations.npz", timesteps=np.array([1000]), results=np.array([[object()]], dtype=object))

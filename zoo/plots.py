@@ -265,6 +265,9 @@ def _plot_learning(plt: Any, learning: dict[tuple[str, str, str], list[LearningR
         if axes.get_legend_handles_labels()[0]:  # --curves evaluation may leave an env's runs nothing to draw
             axes.legend(fontsize="small")
         axes.grid(alpha=0.3)
+    if not drawn and curves == "training":  # RL Zoo's runs may hold evaluations alone
+        raise ZooError("--curves training: none of these runs logged training episodes (an RL Zoo run without "
+                       "its monitor files); plot --curves evaluation.")
     if not drawn:
         raise ZooError("--curves evaluation: none of these runs has evaluations (evaluations.csv); "
                        "train with eval_freq > 0, or plot --curves training.")
