@@ -205,6 +205,10 @@ def test_rl_zoos_flag_names(tmp_path):
     config = yaml.safe_load((run / "config.yml").read_text())
     assert config["hyperparams"]["n_threads"] == 2 and (run / "replay_buffer.npz").is_file()
     assert {"--save-replay-buffer", "--num-threads"} <= set(config["sources"])
+    # -P (RL Zoo's) shows the progress bar, as by default; --no-progress leaves the summary alone
+    for flag, bar in (("-P", True), ("--no-progress", False)):
+        shown = zoo("train", "dqn", "CartPole-v1", "-n", 300, "--eval-freq", 0, flag, cwd=tmp_path)
+        assert shown.exit_code == 0 and ("━" in shown.output) == bar and "300 steps in" in shown.output, shown.output
     # --vec-env subproc: RL Zoo's name of async vectorization, a layer named by its flag
     async_run = zoo("train", "actor_critic", "CartPole-v1", "-n", 40, "--n-envs", 2, "--vec-env", "subproc",
                     "--eval-freq", 0, cwd=tmp_path)

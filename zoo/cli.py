@@ -272,6 +272,10 @@ def train(
         Optional[str], typer.Option("--vec-env", help="dummy or subproc (RL Zoo's): the envs of --n-envs stepped in "
                                     "this process or one subprocess each (vectorization: sync, async).")
     ] = None,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", "-P", help="The progress bar (-P: RL Zoo's); --no-progress "
+                                                                 "for logs: the summary lines only.")
+    ] = True,
     device: DeviceOpt = "auto",
     env_package: EnvPackageOpt = None,
 ):
@@ -296,7 +300,7 @@ def train(
                       f"in {escape(str(run_dir))}", soft_wrap=True)
 
     result = train_agent(algo, env_id, seed=seed, n_timesteps=steps, overrides=overrides, out_dir=out,
-                         progress=True, hyperparams=hyperparams, resume=resume,
+                         progress=progress, hyperparams=hyperparams, resume=resume,
                          tensorboard=tensorboard_log if tensorboard_log is not None else tensorboard,
                          device=device, on_start=announce, n_envs=n_envs, save_freq=save_freq,
                          eval_freq=eval_freq, eval_episodes=eval_episodes, save_replay_buffer=save_replay_buffer,
