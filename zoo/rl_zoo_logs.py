@@ -45,7 +45,10 @@ class RlZooLog:
 
 
 def is_rl_zoo_run(folder: Path) -> bool:
+    """RL Zoo's <env>_<n> with its logs; never a zoo run (whose config.yml sits at its top, where
+    RL Zoo keeps its own in <env>/)."""
     return (folder.is_dir() and _RUN_NAME.fullmatch(folder.name) is not None
+            and not (folder / "config.yml").is_file()
             and (any(folder.glob(f"*{MONITOR_SUFFIX}")) or (folder / EVALUATIONS_NPZ).is_file()))
 
 
