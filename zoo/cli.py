@@ -171,21 +171,13 @@ def _list_algo(algo: str) -> None:
     """The envs with a shipped hyperparameter entry for ALGO (by set) or a shipped agent (with its
     recorded evaluation): what `zoo train ALGO ENV` and `zoo enjoy ALGO ENV` take as they are."""
     from zoo.config import shipped_entries
-    from zoo.paths import trained_dir
     from zoo.registry import get_algo
-    from zoo.runs import env_dir_name
+    from zoo.runs import shipped_agents
 
     spec = get_algo(algo)
     entries = shipped_entries(spec)
-    agents: dict[str, str] = {}  # by env folder name (ALE/Pong-v5's is ALE_Pong-v5)
-    named: dict[str, str] = {}  # env folder name -> env id, as the entries or result.json give it
-    folder = trained_dir() / spec.name
-    for run in sorted(folder.iterdir()) if folder.is_dir() else []:
-        if (run / "model.zip").is_file():
-            agents[run.name], named[run.name] = _recorded_evaluation(run / "result.json", run.name)
-    for env_id in (env for envs in entries.values() for env in envs):
-        named[env_dir_name(env_id)] = env_id
-    env_ids = sorted(named.values())
+    agents = shipped_agents(spec.name)
+    env_ids = sorted({env for envs in entries.values() for env in envs} | set(agents))
     if not env_ids:
         console.print(f"{spec.name}: no shipped entries or agents; `zoo train {spec.name} ENV` uses its defaults.")
         return
@@ -197,20 +189,12 @@ def _list_algo(algo: str) -> None:
     table.add_column("trained agent (zoo enjoy)")
     for env_id in env_ids:
         sets = [name or "ours" for name, envs in entries.items() if env_id in envs]
-        table.add_row(env_id, ", ".join(sets) or "-", agents.get(env_dir_name(env_id), "-"))
+        evaluation = agents.get(env_id, "-")
+        if isinstance(evaluation, dict):
+            evaluation = (f"{evaluation['mean_return']:.1f} ± {evaluation['std_return']:.1f} "
+                          f"({evaluation['episodes']} episodes)")
+        table.add_row(env_id, ", ".join(sets) or "-", evaluation)
     console.print(table)
-
-
-def _recorded_evaluation(path: Path, folder_name: str) -> tuple[str, str]:
-    """('488.1 ± 13.5 (10 episodes)', its env id) from a shipped agent's result.json; ('yes',
-    the folder's name) without one."""
-    try:
-        result = json.loads(path.read_text())
-        evaluation = result["evaluation"]
-        return (f"{float(evaluation['mean_return']):.1f} ± {float(evaluation['std_return']):.1f} "
-                f"({int(evaluation['episodes'])} episodes)", str(result.get("env_id", folder_name)))
-    except (OSError, ValueError, KeyError, TypeError):
-        return "yes", folder_name
 
 
 def _flags(flags: dict) -> str:

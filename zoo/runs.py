@@ -308,3 +308,26 @@ class CsvLog:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def shipped_agents(algo: str) -> dict[str, dict[str, Any] | str]:
+    """The agents shipped in trained/<algo>/: env id -> the evaluation their result.json records
+    (mean_return, std_return, episodes), or "yes" where it records none."""
+    import json
+
+    from zoo.paths import trained_dir
+
+    agents: dict[str, dict[str, Any] | str] = {}
+    folder = trained_dir() / algo
+    for run in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if not (run / CHECKPOINT_NAME).is_file():
+            continue
+        try:
+            result = json.loads((run / "result.json").read_text())
+            evaluation = result["evaluation"]
+            agents[str(result.get("env_id", run.name))] = {
+                "mean_return": float(evaluation["mean_return"]), "std_return": float(evaluation["std_return"]),
+                "episodes": int(evaluation["episodes"])}
+        except (OSError, ValueError, KeyError, TypeError):
+            agents[run.name] = "yes"  # the folder's name stands for the env id (ALE/Pong-v5's: ALE_Pong-v5)
+    return agents
