@@ -202,6 +202,13 @@ def test_rl_zoos_own_log_folder_plots_as_sb3s_runs(tmp_path, monkeypatch):
     np.savez(hostile / "evaluations.npz", timesteps=np.array([1000]), results=np.array([[object()]], dtype=object))
     with pytest.raises(ZooError, match="is not an SB3 evaluations.npz"):
         drawn_lines(monkeypatch, [hostile], tmp_path / "c.png")
+    # one that inflates past the bound is refused before any array is read
+    import zoo.rl_zoo_logs
+
+    np.savez_compressed(hostile / "evaluations.npz", timesteps=np.arange(10), results=np.zeros((10, 10_000)))
+    monkeypatch.setattr(zoo.rl_zoo_logs, "MAX_EVALUATIONS_BYTES", 100_000)
+    with pytest.raises(ZooError, match="inflates to"):
+        drawn_lines(monkeypatch, [hostile], tmp_path / "c.png")
 
 
 def test_plot_option_errors_name_the_option(tmp_path):

@@ -26,7 +26,7 @@ MONITOR_SUFFIX = ".monitor.csv"
 EVALUATIONS_NPZ = "evaluations.npz"
 MAX_MONITOR_FILES = 256  # one per training env
 MAX_LOG_BYTES = 256 * 2**20  # a run's monitor files together (~8M episodes)
-MAX_EVALUATIONS_BYTES = 256 * 2**20
+MAX_EVALUATIONS_BYTES = 256 * 2**20  # on disk and inflated
 _RUN_NAME = re.compile(r"(?P<env>.+)_(?P<number>\d+)")  # <env>_<n> (RL Zoo's uuid suffix aside)
 # args.yml holds `  - - seed` then `    - 1234` (yaml.dump of an OrderedDict of pairs, under a
 # Python tag that safe_load refuses): the seed is read from its text
@@ -108,6 +108,11 @@ def _monitor_episodes(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 def _evaluations(path: Path) -> tuple[np.ndarray, np.ndarray]:
     regular_file(path, "RL Zoo's evaluations.npz", MAX_EVALUATIONS_BYTES)
     try:
+        with zipfile.ZipFile(path) as members:  # what each array inflates to, before any is read
+            inflated = sum(info.file_size for info in members.infolist())
+        if inflated > MAX_EVALUATIONS_BYTES:
+            raise ZooError(f"{path} inflates to {inflated / 2**20:.0f} MiB, more than the "
+                           f"{MAX_EVALUATIONS_BYTES / 2**20:.0f} MiB zoo reads for an evaluations.npz.")
         with np.load(path, allow_pickle=False) as archive:  # object arrays (pickles) raise, unread
             timesteps = np.asarray(archive["timesteps"], dtype=np.float64)
             results = np.asarray(archive["results"], dtype=np.float64)
