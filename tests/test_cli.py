@@ -229,7 +229,7 @@ def test_rl_zoos_list_valued_flags_read_as_zoos_repeatable_ones():
     assert rl_zoo_arguments(words) == [
         "train", "ppo", "CartPole-v1", "--env-kwargs", "g:9.8", "--env-kwargs", "render_mode:'rgb_array'",
         "--hp", "learning_rate=0.01", "--hp", "policy_kwargs=dict(net_arch=[64])", "--seed", "3"]
-    optimize = ["train", "ppo", "CartPole-v1", "-optimize", "--n-trials", "9", "--hyperparams", "a:1"]
+    optimize = ["train", "ppo", "CartPole-v1", "-optimize", "--n-trials", "9", "-params", "a:1"]
     assert rl_zoo_arguments(optimize) == ["tune", "ppo", "CartPole-v1", "--n-trials", "9", "--hp", "a=1"]  # zoo tune
     assert rl_zoo_arguments(["--env-kwargs=g:9.8", "a:1", "--hyperparams=rl_zoo"]) == [
         "--env-kwargs", "g:9.8", "--env-kwargs", "a:1", "--hyperparams=rl_zoo"]

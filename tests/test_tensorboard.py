@@ -47,8 +47,7 @@ def test_train_logs_episodes_evaluations_and_losses(tmp_path, algo):
 def test_rl_zoos_tensorboard_log_folder_gets_sb3s_layout(tmp_path):
     # RL Zoo's --tensorboard-log DIR: DIR/<env>/<algo>_<n>, n the run's number (SB3's ALGO_n)
     for _ in range(2):
-        result = zoo("train", "dqn", "CartPole-v1", "--steps", 600, "--eval-freq", 0, "--tensorboard-log", "tb",
-                     cwd=tmp_path)
+        result = zoo("train", "dqn", "CartPole-v1", "--steps", 600, "--eval-freq", 0, "-tb", "tb", cwd=tmp_path)
         assert result.exit_code == 0 and "tensorboard --logdir tb" in result.output, result.output
     assert sorted(path.name for path in (tmp_path / "tb" / "CartPole-v1").iterdir()) == ["dqn_1", "dqn_2"]
     assert len(_scalars(tmp_path / "tb" / "CartPole-v1" / "dqn_2")["rollout/episode_return"]) > 5

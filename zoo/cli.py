@@ -76,7 +76,8 @@ HpOpt = Annotated[
 ]
 HyperparamsOpt = Annotated[
     Optional[str],
-    _path_option("--hyperparams", help="Another hyperparameter set: a shipped set's name (rl_zoo) or a YAML path."),
+    _path_option("--hyperparams", "-params", help="Another hyperparameter set: a shipped set's name (rl_zoo) or a "
+                                                    "YAML path (-params: RL Zoo's)."),
 ]
 SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Env seed; default: the agent's training seed.")]
 LoadBestOpt = Annotated[
@@ -226,8 +227,8 @@ def train(
         bool, typer.Option("--tensorboard", help="Also log the curves to RUN_DIR/tensorboard (extra: tensorboard).")
     ] = False,
     tensorboard_log: Annotated[
-        Optional[Path], _path_option("--tensorboard-log", help="Log the curves to this folder's <env>/<algo>_<n> "
-                                     "instead (RL Zoo's -tb; extra: tensorboard).")
+        Optional[Path], _path_option("--tensorboard-log", "-tb", help="Log the curves to this folder's "
+                                     "<env>/<algo>_<n> instead (-tb: RL Zoo's; extra: tensorboard).")
     ] = None,
     save_freq: Annotated[
         Optional[int], typer.Option("--save-freq", help="A checkpoint every N env steps in RUN_DIR/checkpoints/, "
@@ -930,7 +931,8 @@ def tune(
 # `--env-kwargs g:9.8 --env-kwargs max_speed:10`, `--hyperparams learning_rate:0.01 n_steps:64`
 # is `--hp learning_rate=0.01 --hp n_steps=64` (zoo's --hyperparams names a set or a file).
 _KEY_VALUE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*:")
-_RL_ZOO_LIST_FLAGS = {"--env-kwargs": ("--env-kwargs", ":"), "--hyperparams": ("--hp", "=")}
+_RL_ZOO_LIST_FLAGS = {"--env-kwargs": ("--env-kwargs", ":"), "--hyperparams": ("--hp", "="),
+                      "-params": ("--hp", "=")}
 
 
 def _rl_zoo_word(word: str) -> bool:
