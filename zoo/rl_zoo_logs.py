@@ -21,6 +21,7 @@ import numpy as np
 
 from zoo.errors import ZooError
 from zoo.files import read_text, regular_file
+from zoo.runs import CONFIG_NAME, RL_ZOO_ARGS_NAME
 
 MONITOR_SUFFIX = ".monitor.csv"
 EVALUATIONS_NPZ = "evaluations.npz"
@@ -48,7 +49,7 @@ def is_rl_zoo_run(folder: Path) -> bool:
     """RL Zoo's <env>_<n> with its logs; never a zoo run (whose config.yml sits at its top, where
     RL Zoo keeps its own in <env>/)."""
     return (folder.is_dir() and _RUN_NAME.fullmatch(folder.name) is not None
-            and not (folder / "config.yml").is_file()
+            and not (folder / CONFIG_NAME).is_file()
             and (any(folder.glob(f"*{MONITOR_SUFFIX}")) or (folder / EVALUATIONS_NPZ).is_file()))
 
 
@@ -73,7 +74,7 @@ def read_rl_zoo_run(folder: Path) -> RlZooLog:
     if not len(returns) and evaluation is None:
         raise ZooError(f"{folder} has no logged episodes yet.")
     seed = None
-    args = folder / env_name / "args.yml"
+    args = folder / env_name / RL_ZOO_ARGS_NAME
     if args.is_file():
         found = _SEED.search(read_text(args, "RL Zoo's args.yml"))
         seed = int(found[1]) if found else None
