@@ -382,6 +382,9 @@ def test_enjoy_without_render_and_evaluate_a_bandit_on_its_training_problem(tmp_
         (["train", "ucb", "MountainCarContinuous-v0"], "ucb supports Discrete actions, MountainCarContinuous-v0 has"),
         (["train", "value_iteration", "CliffWalking4x12-v0", "--steps", "10"], "takes no step budget"),
         (["train", "ucb", "nosuchpackage:Env-v0"], "cannot import 'nosuchpackage'"),
+        # a NaN env argument ran the env on it silently (Pendulum's physics in NaN)
+        (["train", "sac", "Pendulum-v1", "--env-kwargs", "g:.nan"],
+         "--env-kwargs: env_kwargs 'g' must be a finite number, got nan"),
         # RL Zoo's envs from other packages, not registered here: which package, and how to bring it
         (["train", "vision_dqn", "PongNoFrameskip-v4"], "Atari envs are registered by ale-py: "),
         (["train", "ppo", "MiniGrid-DoorKey-5x5-v0"], "(or name the env minigrid:MiniGrid-DoorKey-5x5-v0)"),
