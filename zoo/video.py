@@ -7,9 +7,8 @@ into place, so an interrupted recording never leaves half a video. Needs the `vi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +54,22 @@ def record_agent(agent: Any, env: Any, path: str | Path, episodes: int = 1, *, d
     return result, video.frames
 
 
-@dataclass
 class _Frames:
-    add: Callable[[np.ndarray], None]
-    frames: int = 0
+    """What video_writer hands the recording: add(frame), and the count of frames added."""
+
+    def __init__(self, path: Path, writer: Any):
+        self.path, self.writer, self.frames = path, writer, 0
+        self.held: list[Any] = []  # a gif's frames, written whole at the end
+
+    def add(self, frame: np.ndarray) -> None:
+        self.frames += 1
+        if self.writer is not None:
+            self.writer.append_data(frame)
+        elif self.frames > MAX_GIF_FRAMES:
+            raise ZooError(f"{self.path}: a gif holds at most {MAX_GIF_FRAMES} frames here (it is written whole, "
+                           "from memory); record this many as an .mp4.")
+        else:
+            self.held.append(frame)
 
 
 @contextmanager
@@ -71,21 +82,9 @@ def video_writer(path: Path, fps: int) -> Iterator[_Frames]:
     import imageio.v2 as imageio
 
     with atomic_path(path) as temporary:
-        held: list[Any] = []
         writer = (imageio.get_writer(temporary, format="FFMPEG", fps=fps, macro_block_size=1)  # keep the size:
                   if path.suffix.lower() == ".mp4" else None)  # H.264 would resize to multiples of 16
-
-        def add(frame: np.ndarray) -> None:
-            video.frames += 1
-            if writer is not None:
-                writer.append_data(frame)
-            elif video.frames > MAX_GIF_FRAMES:
-                raise ZooError(f"{path}: a gif holds at most {MAX_GIF_FRAMES} frames here (it is written whole, "
-                               "from memory); record this many as an .mp4.")
-            else:
-                held.append(frame)
-
-        video = _Frames(add)
+        video = _Frames(path, writer)
         try:
             yield video
         finally:
@@ -94,4 +93,4 @@ def video_writer(path: Path, fps: int) -> Iterator[_Frames]:
         if not video.frames:
             raise ZooError("No frames to record.")
         if writer is None:
-            imageio.mimsave(temporary, held, duration=1000.0 / fps, loop=0)
+            imageio.mimsave(temporary, video.held, duration=1000.0 / fps, loop=0)
