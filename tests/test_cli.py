@@ -517,15 +517,19 @@ def test_enjoy_renders_a_human_window_for_envs_without_ansi(tmp_path, monkeypatc
     assert "episode 1: return" in result.output
 
 
-@pytest.mark.slow  # ~10 s: a window opens, then the signal
-def test_sigterm_ends_enjoy_with_a_window(tmp_path):
+@pytest.mark.slow  # ~10 s each: a window opens (or a recording starts), then the signal
+@pytest.mark.parametrize("showing", [["--render"], ["--video", "clip.mp4"]])
+def test_sigterm_ends_enjoy_with_a_window_or_a_recording(tmp_path, showing):
     # pygame's SDL would take SIGTERM over and turn it into a quit event nobody reads: `kill`
-    # left `zoo enjoy --render` playing on (zoo/play.py keeps SDL's handlers out)
-    process = subprocess.Popen([sys.executable, "-m", "zoo", "enjoy", "dqn", "CartPole-v1", "--render", "--episodes",
-                                "50"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # left `zoo enjoy --render` playing on, and `--video` recording on, since its rgb_array
+    # frames start SDL too (zoo.environments.make_env keeps SDL's handlers out)
+    if showing[0] == "--video":
+        pytest.importorskip("imageio_ffmpeg")
+    process = subprocess.Popen([sys.executable, "-m", "zoo", "enjoy", "dqn", "CartPole-v1", *showing, "--episodes",
+                                "2000"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout is not None
     assert "Playing dqn on CartPole-v1" in process.stdout.readline()
-    time.sleep(3)  # the window is open (the first render), the episodes under way
+    time.sleep(3)  # the window is open (the first render) or the frames flowing, the episodes under way
     assert process.poll() is None
     process.send_signal(signal.SIGTERM)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -202,6 +203,12 @@ def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None, render_mode:
     """The env as an agent sees it (see EnvDescription). Pixel observations come from the
     rgb_array render; a human window then shows those frames."""
     check_env_id(env_id)
+    # SDL (pygame, which Gymnasium's classic-control and Box2D envs render through, rgb_array
+    # too) takes over SIGTERM and SIGINT when it starts and turns them into quit events that no
+    # Gymnasium renderer reads: `kill` left `zoo enjoy --render` playing on, and `zoo enjoy
+    # --video` recording on (measured; the video's frames come from SDL as well). Without its
+    # handlers, Python's (zoo.interrupt's while training) stay. Set before any env can start SDL.
+    os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")
     kwargs = dict(env_kwargs or {})
     if image_pipeline is not None and image_pipeline.pixels:
         kwargs["render_mode"] = "rgb_array"

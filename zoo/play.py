@@ -11,7 +11,6 @@ what a Python user needs too:
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,11 +72,6 @@ def open_agent(algo: str, env_id: str, path: str | Path | None = None, *, runs_d
     checkpoint = find_checkpoint(algo, env_id, path, runs_dir, which, shipped=shipped)
     agent = load_agent(checkpoint, algo=algo, env_id=env_id, device=device)
     render_mode = render_mode_for(env_id, agent, video) if render or video else None
-    if render_mode == "human":
-        # SDL (pygame's windows) would take over SIGTERM and turn it into a quit event that no
-        # Gymnasium renderer reads: `kill` left `zoo enjoy --render` playing on (measured). Without
-        # its handlers SIGTERM ends the process and Ctrl-C stays Python's, as without a window.
-        os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")
     # The env as the user named it ('package:EnvId' imports the package), with the agent's settings.
     env = dataclasses.replace(env_of(agent), env_id=env_id).make(render_mode)
     try:
