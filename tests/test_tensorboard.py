@@ -54,6 +54,15 @@ def test_rl_zoos_tensorboard_log_folder_gets_sb3s_layout(tmp_path):
     assert not (tmp_path / "runs" / "dqn" / "CartPole-v1_1" / "tensorboard").exists()
     refused = zoo("train", "ucb", "BernoulliBandit-v0", "--tensorboard-log", "tb", cwd=tmp_path)
     assert refused.exit_code == 1 and "--tensorboard-log is for the deep-RL algos" in refused.stderr
+    # a file where the folder belongs: one line each (was a NotADirectoryError traceback), no run left
+    (tmp_path / "a_file").write_text("")
+    refused = zoo("train", "dqn", "CartPole-v1", "--steps", 300, "-tb", "a_file", cwd=tmp_path)
+    assert refused.exit_code == 1 and "--tensorboard-log a_file is a file; name a folder" in refused.stderr
+    (tmp_path / "tb2").mkdir()
+    (tmp_path / "tb2" / "CartPole-v1").write_text("")
+    refused = zoo("train", "dqn", "CartPole-v1", "--steps", 300, "-tb", "tb2", cwd=tmp_path)
+    assert refused.exit_code == 1 and "Cannot write TensorBoard logs to tb2" in refused.stderr, refused.output
+    assert sorted(path.name for path in (tmp_path / "runs" / "dqn").iterdir()) == ["CartPole-v1_1", "CartPole-v1_2"]
 
 
 def test_tensorboard_is_refused_for_algos_without_a_learning_curve(tmp_path):

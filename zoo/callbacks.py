@@ -227,7 +227,11 @@ class TensorBoardLog(Callback):
     RUN_DIR/tensorboard; written at episode ends and evaluations only."""
 
     def __init__(self, log_dir: Path):
-        self.writer = require_tensorboard()(log_dir=str(log_dir))
+        writer = require_tensorboard()
+        try:
+            self.writer = writer(log_dir=str(log_dir))
+        except OSError as error:  # a file on the way, no permission, a full disk
+            raise ZooError(f"Cannot write TensorBoard logs to {log_dir}: {error.strerror or error}.") from None
 
     def on_episode_end(self, step: int, episode: Episode) -> bool:
         self.writer.add_scalar("rollout/episode_return", episode.episode_return, step)

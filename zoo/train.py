@@ -100,6 +100,9 @@ def train(
     check_env_id(env_id)
     if isinstance(tensorboard, str):  # a folder named as text
         tensorboard = Path(tensorboard)
+    if isinstance(tensorboard, Path) and tensorboard.exists() and not tensorboard.is_dir():
+        raise ZooError(f"--tensorboard-log {tensorboard} is a file; name a folder (the curves go to its "
+                       "<env>/<algo>_<n>).")
     if n_timesteps is not None and n_timesteps < 1:
         raise ZooError(f"--steps must be at least 1, got {n_timesteps}.")
     if tensorboard or callbacks:
