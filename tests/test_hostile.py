@@ -146,6 +146,8 @@ def test_metadata_describing_huge_networks_is_refused_before_allocating(tmp_path
     ("seed", "abc", "'seed' must be empty or a whole number"),
     ("seed", 2**80, "'seed' must be empty or a whole number"),
     ("env_kwargs", "x", "'env_kwargs' must be a mapping"),
+    ("env_kwargs", {"sutton_barto_reward": "yes"}, "CartPole-v1's argument 'sutton_barto_reward' takes a bool"),
+    ("env_kwargs", {"os": 1}, "CartPole-v1 takes no argument 'os'"),
     ("env_id", 5, "'env_id' must be an env id (text), got 5"),
     ("env_wrappers", "clip_action", "'env_wrappers' must be a list"),
     ("env_wrappers", ["os.system"], "unknown env wrapper 'os.system'"),
@@ -356,6 +358,41 @@ def test_a_new_backbone_drops_the_entrys_options_it_does_not_take():
 def test_nonsense_env_arguments_are_refused(tmp_path, env_kwargs, says):
     (tmp_path / "ucb.yml").write_text(f"default:\n  env_kwargs: {env_kwargs}\n")
     refused("train", "ucb", "BernoulliBandit-v0", "--hyperparams", "ucb.yml", cwd=tmp_path, says=says)
+
+
+@pytest.mark.parametrize("flags, says", [
+    # an argument the env's constructor takes, by name and by the kind of its default: gym.make
+    # took each silently, and Pendulum failed in its first step with a TypeError traceback
+    (["--env-kwargs", "gg:9.8"], "--env-kwargs: Pendulum-v1 takes no argument 'gg'. Did you mean: g?"),
+    (["--env-kwargs", "g:abc"], "--env-kwargs: Pendulum-v1's argument 'g' takes a number (its default is 10.0), "
+                                "got 'abc'"),
+    (["--hp", "env_kwargs={g: true}"], "--hp: Pendulum-v1's argument 'g' takes a number"),
+    (["--hyperparams", "pendulum.yml"],
+     "pendulum.yml [Pendulum-v1]: Pendulum-v1's render_mode must be one of its render modes (human, rgb_array)"),
+])
+def test_env_arguments_the_env_does_not_take_are_refused_naming_their_source(tmp_path, flags, says):
+    (tmp_path / "pendulum.yml").write_text("Pendulum-v1:\n  env_kwargs: {render_mode: 3}\n")
+    refused("train", "sac", "Pendulum-v1", "-n", "300", *flags, cwd=tmp_path, says=says)
+
+
+def test_an_env_constructor_refusing_its_arguments_is_one_line(tmp_path):
+    # FrozenLake looks its map up by name: a KeyError from inside its constructor
+    refused("train", "dqn", "FrozenLake-v1", "--env-kwargs", "map_name:9x9", cwd=tmp_path,
+            says="Cannot create 'FrozenLake-v1' with {'map_name': '9x9'}: KeyError '9x9'")
+    refused("train", "ppo", "FrozenLake-v1", "--env-kwargs", "map_name:9x9", cwd=tmp_path,
+            says="Cannot create 'FrozenLake-v1' with {'map_name': '9x9'}: KeyError '9x9'")
+
+
+def test_env_arguments_of_the_kind_the_env_takes_are_let_through():
+    from zoo.environments import check_env_arguments
+
+    check_env_arguments("LunarLander-v3", {"continuous": 1, "gravity": -9, "enable_wind": True,
+                                           "max_episode_steps": 50, "render_mode": None}, "test")
+    check_env_arguments("MountainCarContinuous-v0", {"goal_velocity": 0.1}, "test")  # an int default, a float
+    check_env_arguments("FrozenLake-v1", {"desc": ["SF", "FG"]}, "test")  # a None default: the env's to check
+    check_env_arguments("No-Such-Env-v0", {"x": 1}, "test")  # gym.make names an unknown id
+    with pytest.raises(ZooError, match="test: LunarLander-v3's argument 'continuous' takes a bool"):
+        check_env_arguments("LunarLander-v3", {"continuous": "no"}, "test")
 
 
 def test_a_cliff_with_a_nonsense_cell_size_is_refused(tmp_path):

@@ -117,7 +117,7 @@ def validate_metadata(metadata: Any, label: str) -> dict[str, Any]:
     dataclass (zoo.config). An env id may name a module (`package:EnvId`) only if that module
     is already imported (by the user's --env-package or env id): a file never makes zoo import."""
     from zoo.config import valid_seed
-    from zoo.environments import check_wrappers
+    from zoo.environments import check_env_arguments, check_wrappers
     from zoo.registry import ALGOS
 
     def refuse(field: str, problem: str) -> ZooError:
@@ -144,6 +144,7 @@ def validate_metadata(metadata: Any, label: str) -> dict[str, Any]:
         kwargs = {}
     if not isinstance(kwargs, dict) or not all(isinstance(key, str) for key in kwargs):
         raise refuse("env_kwargs", f"must be a mapping of argument names to values, got {brief(kwargs)}")
+    check_env_arguments(env_id, kwargs, f"{label} (env_kwargs)")
     wrappers = metadata.get("env_wrappers", [])
     if wrappers is None:
         wrappers = []

@@ -361,6 +361,7 @@ def resolve_hyperparams(
     """The config of `spec` on `env_id`: the layers of the README's precedence, then `overrides`
     (--hp), then `flags`: (flag, its settings) of the options that set one hyperparameter
     (--steps, --n-envs, --save-freq), each a layer of its own so that its errors name it."""
+    from zoo.environments import check_env_arguments
     from zoo.paths import hyperparams_dir
     from zoo.registry import ALGOS, aliases_of
     from zoo.rl_zoo_format import SB3_DEFAULTS, is_rl_zoo_file, translate_entry
@@ -413,6 +414,7 @@ def resolve_hyperparams(
                     if isinstance(argument, float) and not math.isfinite(argument):
                         raise ZooError(f"{source}: env_kwargs '{brief_text(str(name))}' must be a finite number, got "
                                        f"{brief(argument)} (the env would run on it silently).")
+                check_env_arguments(env_id, value, source)
                 env_kwargs.update(value)
             elif key == ENV_WRAPPERS_KEY:
                 from zoo.environments import check_wrappers

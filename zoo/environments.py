@@ -119,6 +119,72 @@ def check_wrappers(names: Iterable[str], source: str) -> tuple[str, ...]:
     return names
 
 
+# gym.make's own keywords, taken before the rest reach the env's constructor
+_MAKE_KEYWORDS = ("max_episode_steps", "disable_env_checker", "render_mode")
+
+
+def check_env_arguments(env_id: str, env_kwargs: dict[str, Any], source: str) -> None:
+    """Refuse, naming `source`, an env argument that the env's constructor does not take, or
+    whose value is of another kind than the constructor's default (text where it takes a number
+    or a bool, a number where it takes text or a bool): gym.make takes either kind silently, and
+    the env then fails in the middle of its first step with its own traceback (`--env-kwargs
+    g:abc` for Pendulum), or runs on with a truthy string. Envs whose constructor cannot be
+    read here (not registered yet, **kwargs) are left to gym.make."""
+    import inspect
+
+    register_zoo_envs()
+    name = env_id.rpartition(":")[2]
+    try:
+        entry_point = gym.spec(name).entry_point
+        creator = (gym.envs.registration.load_env_creator(entry_point) if isinstance(entry_point, str)
+                   else entry_point)
+        parameters = inspect.signature(creator).parameters if creator is not None else None
+    except (gym.error.Error, ImportError, AttributeError, TypeError, ValueError):
+        return
+    if parameters is None or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    modes = getattr(creator, "metadata", {}).get("render_modes")
+    for key, value in env_kwargs.items():
+        if key == "render_mode" and value is not None and not _renders(value, modes):
+            raise ZooError(f"{source}: {name}'s render_mode must be one of its render modes "
+                           f"({', '.join(map(str, modes or [])) or 'none'}), or null, got {brief(value)}.")
+        if key in _MAKE_KEYWORDS and key not in parameters:
+            continue
+        if key not in parameters:
+            takes = [p for p in parameters if p not in ("self",)]
+            raise ZooError(f"{source}: {name} takes no argument '{brief_text(str(key))}'."
+                           f"{did_you_mean(str(key), takes)} Its arguments: {', '.join(takes) or 'none'} "
+                           f"(and gym.make's {', '.join(k for k in _MAKE_KEYWORDS if k not in takes)}).")
+        default = parameters[key].default
+        if value is None or default is None or default is inspect.Parameter.empty:
+            continue
+        takes = _ARGUMENT_KINDS.get(type(default) if isinstance(default, (bool, str)) else
+                                    float if isinstance(default, (int, float)) else type(None))
+        if takes is not None and not takes[1](value):
+            raise ZooError(f"{source}: {name}'s argument '{key}' takes {takes[0]} (its default is "
+                           f"{brief(default)}), got {brief(value)}.")
+
+
+def _renders(mode: Any, modes: list[str] | None) -> bool:
+    """Whether gym.make can give an env with these render modes `mode`: its own, a '_list' of
+    one (Gymnasium's RenderCollection), or 'human' from 'rgb_array' (HumanRendering)."""
+    if not isinstance(mode, str):
+        return False
+    if not isinstance(modes, (list, tuple)):
+        return True  # an env that does not list its modes: gym.make's to judge
+    return (mode in modes or (mode.endswith("_list") and mode.removesuffix("_list") in modes)
+            or (mode == "human" and "rgb_array" in modes))
+
+
+# What an argument whose default is a bool, text or a number takes: a bool also as 0 or 1
+# (Python's truth), a number never as a bool (`g: true` is no gravity anyone meant)
+_ARGUMENT_KINDS: dict[type, tuple[str, Callable[[Any], bool]]] = {
+    bool: ("a bool", lambda value: isinstance(value, bool) or value in (0, 1)),
+    str: ("text", lambda value: isinstance(value, str)),
+    float: ("a number", lambda value: isinstance(value, (int, float)) and not isinstance(value, bool)),
+}
+
+
 @dataclass(frozen=True)
 class EnvDescription:
     """Everything that makes the env an agent sees: built once by a job (train, play, benchmark)
@@ -197,6 +263,16 @@ def _wrap(env: gym.Env, wrappers: tuple[str, ...], flatten_observations: bool) -
     return env
 
 
+# What an env's constructor raises on arguments it cannot take: a KeyError for FrozenLake's
+# map_name:9x9, an AssertionError where an env checks its arguments with assert
+_CONSTRUCTOR_ERRORS = (TypeError, ValueError, OverflowError, LookupError, AssertionError, gym.error.Error)
+
+
+def _constructor_error(error: Exception) -> str:
+    text = brief_text(str(error), 200)
+    return text if isinstance(error, (gym.error.Error, TypeError, ValueError)) else f"{type(error).__name__} {text}"
+
+
 def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None, render_mode: str | None = None, *,
              wrappers: tuple[str, ...] = (), flatten_observations: bool = False,
              image_pipeline: ImageWrapping | None = None) -> gym.Env:
@@ -221,9 +297,9 @@ def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None, render_mode:
     except ImportError as error:  # Gymnasium's JAX envs (phys2d/..., tabular/...) import jax as they are made
         raise ZooError(f"'{env_id}' needs {error.name or 'a package'}, which is not installed here "
                        f"({brief_text(str(error), 120)}).") from None
-    except (TypeError, ValueError, OverflowError, gym.error.Error) as error:
+    except _CONSTRUCTOR_ERRORS as error:
         raise ZooError(f"Cannot create '{env_id}' with {brief(kwargs) if kwargs else 'no arguments'}: "
-                       f"{brief_text(str(error), 200)}") from None
+                       f"{_constructor_error(error)}") from None
     env = _wrap(env, wrappers, flatten_observations)
     if image_pipeline is None:
         return env
@@ -259,9 +335,9 @@ def make_vector_env(env_id: str, n_envs: int, env_kwargs: dict[str, Any] | None 
         return gym.vector.SyncVectorEnv([make_one] * n_envs, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     except gym.error.DependencyNotInstalled as error:
         raise ZooError(f"'{env_id}' needs an optional dependency: {error}") from None
-    except (TypeError, ValueError, OverflowError, gym.error.Error) as error:
+    except _CONSTRUCTOR_ERRORS as error:
         raise ZooError(f"Cannot create {n_envs} x '{env_id}' ({vectorization}): "
-                       f"{brief_text(str(error), 200)}") from None
+                       f"{_constructor_error(error)}") from None
 
 
 def _make_in_worker(packages: tuple[str, ...], env_id: str, env_kwargs: dict[str, Any], wrappers: tuple[str, ...],
