@@ -151,10 +151,10 @@ def check_env_arguments(env_id: str, env_kwargs: dict[str, Any], source: str) ->
         if key in _MAKE_KEYWORDS and key not in parameters:
             continue
         if key not in parameters:
-            takes = [p for p in parameters if p not in ("self",)]
+            names = [p for p in parameters if p != "self"]
             raise ZooError(f"{source}: {name} takes no argument '{brief_text(str(key))}'."
-                           f"{did_you_mean(str(key), takes)} Its arguments: {', '.join(takes) or 'none'} "
-                           f"(and gym.make's {', '.join(k for k in _MAKE_KEYWORDS if k not in takes)}).")
+                           f"{did_you_mean(str(key), names)} Its arguments: {', '.join(names) or 'none'} "
+                           f"(and gym.make's {', '.join(k for k in _MAKE_KEYWORDS if k not in names)}).")
         default = parameters[key].default
         if value is None or default is None or default is inspect.Parameter.empty:
             continue
