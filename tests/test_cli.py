@@ -228,9 +228,11 @@ def test_rl_zoos_list_valued_flags_read_as_zoos_repeatable_ones():
              "learning_rate:0.01", "policy_kwargs:dict(net_arch=[64])", "--seed", "3"]
     assert rl_zoo_arguments(words) == [
         "train", "ppo", "CartPole-v1", "--env-kwargs", "g:9.8", "--env-kwargs", "render_mode:'rgb_array'",
-        "--hp", "learning_rate=0.01", "--hp", "policy_kwargs=dict(net_arch=[64])", "--seed", "3"]
+        "--rl-zoo-hyperparam", "learning_rate:0.01", "--rl-zoo-hyperparam", "policy_kwargs:dict(net_arch=[64])",
+        "--seed", "3"]
     optimize = ["train", "ppo", "CartPole-v1", "-optimize", "--n-trials", "9", "-params", "a:1"]
-    assert rl_zoo_arguments(optimize) == ["tune", "ppo", "CartPole-v1", "--n-trials", "9", "--hp", "a=1"]  # zoo tune
+    assert rl_zoo_arguments(optimize) == ["tune", "ppo", "CartPole-v1", "--n-trials", "9",
+                                          "--rl-zoo-hyperparam", "a:1"]  # zoo tune
     assert rl_zoo_arguments(["--env-kwargs=g:9.8", "a:1", "--hyperparams=rl_zoo"]) == [
         "--env-kwargs", "g:9.8", "--env-kwargs", "a:1", "--hyperparams=rl_zoo"]
     # zoo's own --hyperparams (a set, a file), words after "--", a flag without a key:value word: as typed
@@ -254,7 +256,16 @@ def test_rl_zoos_env_kwargs_and_hyperparams_flags_train(tmp_path, monkeypatch):
     saved = yaml.safe_load((run / "config.yml").read_text())
     assert saved["env_kwargs"] == {"sutton_barto_reward": True, "max_episode_steps": None}
     assert saved["hyperparams"]["learning_rate"] == 0.01 and saved["hyperparams"]["batch_size"] == 16
-    assert {"--hp", "--env-kwargs"} <= set(saved["sources"])
+    assert {"--hyperparams", "--env-kwargs"} <= set(saved["sources"])
+    # errors name the flag typed, RL Zoo's or zoo's, for train, tune and benchmark alike
+    for command in ("train", "tune", "benchmark"):
+        for args, says in ((["--hyperparams", "n_steps:abc"], "--hyperparams: hyperparameter 'n_steps' must be int"),
+                           (["-params", "n_stepz:64"], "--hyperparams: unknown hyperparameter 'n_stepz'"),
+                           (["--hp", "n_steps=64", "--hyperparams", "n_stepz:64"],
+                            "--hp and --hyperparams: unknown hyperparameter 'n_stepz'"),
+                           (["--hp", "n_stepz=64"], "--hp: unknown hyperparameter 'n_stepz'")):
+            refused = zoo(command, "ppo", "CartPole-v1", *args, cwd=tmp_path)
+            assert refused.exit_code == 1 and says in refused.output, (command, args, refused.output)
     # the library's hyperparams= names sets and files only; RL Zoo's form there gets the --hp hint
     with pytest.raises(ZooError, match="RL Zoo's --hyperparams learning_rate:0.01 is --hp learning_rate=0.01 here"):
         train("dqn", "CartPole-v1", n_timesteps=100, hyperparams="learning_rate:0.01", out_dir=tmp_path / "lib")

@@ -74,6 +74,8 @@ RUNS = Path("runs")
 HpOpt = Annotated[
     Optional[list[str]], typer.Option("--hp", help="Override a hyperparameter: --hp key=value (repeatable).")
 ]
+# RL Zoo's `--hyperparams key:value ...`, as main() spells it for Click (rl_zoo_arguments)
+RlZooHpOpt = Annotated[Optional[list[str]], typer.Option("--rl-zoo-hyperparam", hidden=True)]
 HyperparamsOpt = Annotated[
     Optional[str],
     _path_option("--hyperparams", "-params", help="Another hyperparameter set: a shipped set's name (rl_zoo) or a "
@@ -212,6 +214,7 @@ def train(
     steps: Annotated[Optional[int], typer.Option("--steps", "-n", "--n-timesteps",
                                                  help="Training budget (n_timesteps; -n as in RL Zoo).")] = None,
     hp: HpOpt = None,
+    rl_zoo_hp: RlZooHpOpt = None,
     hyperparams: HyperparamsOpt = None,
     out: Annotated[Path, _path_option("--out", "-f", "--log-folder",
                                       help="Root folder of the runs (-f, --log-folder: RL Zoo's).")] = Path("runs"),
@@ -273,7 +276,7 @@ def train(
     from zoo.runs import periodic_checkpoints
     from zoo.train import train as train_agent
 
-    overrides = parse_overrides(hp or [])
+    overrides = parse_overrides(hp or [], rl_zoo_hp or [])
     _check_budget("--steps", steps)
     if resume is not None and hyperparams is not None:
         raise ZooError("--resume goes on with the run's own hyperparameters; drop --hyperparams (--hp still applies).")
@@ -625,6 +628,7 @@ def benchmark(
     steps: Annotated[Optional[int], typer.Option("--steps", "-n", "--n-timesteps",
                                                  help="Training budget (n_timesteps; -n as in RL Zoo).")] = None,
     hp: HpOpt = None,
+    rl_zoo_hp: RlZooHpOpt = None,
     hyperparams: HyperparamsOpt = None,
     episodes: Annotated[int, typer.Option(help="Deterministic episodes to evaluate each final policy.")] = 20,
     time_to_solve: Annotated[bool, typer.Option("--time-to-solve", help="Ours: whole `zoo train` processes on our "
@@ -675,23 +679,24 @@ def benchmark(
     check_seed(first_seed, "--first-seed")
     check_seed(first_seed + seeds - 1, "--first-seed + --seeds - 1")
     seed_list = list(range(first_seed, first_seed + seeds))
+    overrides = parse_overrides(hp or [], rl_zoo_hp or [])
     if per_update is not None:
         if time_to_solve or backbone:
             raise ZooError("--per-update times updates without training runs: it does not combine with "
                            "--time-to-solve or --backbone.")
-        _benchmark_per_update(algo, env_id, per_update, parse_overrides(hp or []), hyperparams, sb3, sb3_threads,
+        _benchmark_per_update(algo, env_id, per_update, overrides, hyperparams, sb3, sb3_threads,
                               first_seed, out)
         return
     if time_to_solve:
-        _benchmark_time_to_solve(algo, env_id, seed_list, steps, parse_overrides(hp or []), hyperparams, episodes,
+        _benchmark_time_to_solve(algo, env_id, seed_list, steps, overrides, hyperparams, episodes,
                                  sb3, sb3_seeds, sb3_threads, sb3_eval_freq, sb3_steps, target, out)
         return
     if backbone:
-        _benchmark_backbones(algo, env_id, backbone, seeds, steps, parse_overrides(hp or []), hyperparams, episodes,
+        _benchmark_backbones(algo, env_id, backbone, seeds, steps, overrides, hyperparams, episodes,
                              out, device)
         return
 
-    report = run_benchmark(algo, env_id, seed_list, n_timesteps=steps, overrides=parse_overrides(hp or []),
+    report = run_benchmark(algo, env_id, seed_list, n_timesteps=steps, overrides=overrides,
                            hyperparams=hyperparams, eval_episodes=episodes, compare_sb3=sb3,
                            sb3_threads=sb3_threads, out_dir=out, device=device,
                            on_result=lambda result: _show_seed_result(result.library, result))
@@ -858,6 +863,7 @@ def tune(
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Optimisation history and parameter "
                                                                    "importances as PNG (extra: plot).")] = True,
     hp: HpOpt = None,
+    rl_zoo_hp: RlZooHpOpt = None,
     device: DeviceOpt = "cpu",
     env_package: EnvPackageOpt = None,
 ):
@@ -890,7 +896,8 @@ def tune(
                   eval_episodes=eval_episodes, trial_seeds=trial_seeds, sampler=sampler, pruner=pruner,
                   search=None if search is None else str(search), seed=seed, n_startup_trials=n_startup_trials,
                   n_evaluations=n_evaluations, hyperparams=hyperparams, env_packages=tuple(env_package or ()),
-                  device=device, heartbeat_interval=heartbeat, grace_period=grace, overrides=parse_overrides(hp or []),
+                  device=device, heartbeat_interval=heartbeat, grace_period=grace,
+                  overrides=parse_overrides(hp or [], rl_zoo_hp or []),
                   goal=goal, goal_from_study=objective is None and trials == 0)
     def announce() -> None:  # once the job, its space and its study are accepted
         console.print(f"Tuning [bold]{spec.name}[/] on [bold]{escape(env_id)}[/]: study {escape(name)}, {trials} "
@@ -929,10 +936,11 @@ def tune(
 # RL Zoo's flags taking several key:value words (argparse's nargs="+"), and the flag each word
 # becomes here (Click's options take one value): `--env-kwargs g:9.8 max_speed:10` is
 # `--env-kwargs g:9.8 --env-kwargs max_speed:10`, `--hyperparams learning_rate:0.01 n_steps:64`
-# is `--hp learning_rate=0.01 --hp n_steps=64` (zoo's --hyperparams names a set or a file).
+# is `--rl-zoo-hyperparam learning_rate:0.01 --rl-zoo-hyperparam n_steps:64`, which read as --hp's
+# and whose errors name --hyperparams (zoo's --hyperparams names a set or a file).
 _KEY_VALUE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*:")
-_RL_ZOO_LIST_FLAGS = {"--env-kwargs": ("--env-kwargs", ":"), "--hyperparams": ("--hp", "="),
-                      "-params": ("--hp", "=")}
+_RL_ZOO_LIST_FLAGS = {"--env-kwargs": "--env-kwargs", "--hyperparams": "--rl-zoo-hyperparam",
+                      "-params": "--rl-zoo-hyperparam"}
 
 
 def _rl_zoo_word(word: str) -> bool:
@@ -964,7 +972,7 @@ def rl_zoo_arguments(args: Sequence[str]) -> list[str]:
         if name not in _RL_ZOO_LIST_FLAGS or (equals and not _rl_zoo_word(first)):
             out.append(word)
             continue
-        flag, separator = _RL_ZOO_LIST_FLAGS[name]
+        flag = _RL_ZOO_LIST_FLAGS[name]
         values = [first] if equals else []
         while index < len(args) and _rl_zoo_word(args[index]):
             values.append(args[index])
@@ -972,8 +980,7 @@ def rl_zoo_arguments(args: Sequence[str]) -> list[str]:
         if not values:  # zoo's own use of the flag (--hyperparams rl_zoo), or a missing value for Click to name
             out.append(word)
         for value in values:
-            key, _, text = value.partition(":")
-            out += [flag, f"{key}{separator}{text}"]
+            out += [flag, value]
     return out
 
 

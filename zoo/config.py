@@ -228,14 +228,32 @@ def build_config(config_class: type, values: dict[str, Any], *, source: str) -> 
 # ---- files and overrides ----------------------------------------------------------------
 
 
-def parse_overrides(pairs: list[str]) -> dict[str, Any]:
-    """['lr=1e-3', 'net_arch=[64, 64]'] -> {'lr': 0.001, 'net_arch': [64, 64]} (YAML values)."""
-    overrides: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep or not key.strip():
-            raise ZooError(f"--hp expects key=value, got '{brief_text(pair)}'.")
-        overrides[key.strip()] = _flag_value(text, f"--hp {brief_text(pair)}")
+class Overrides(dict):
+    """Hyperparameters set on the command line, with the flag(s) they came from, which name
+    their layer in errors: `--hp`, or `--hyperparams` for RL Zoo's `--hyperparams key:value`."""
+
+    flag = "--hp"
+
+    @classmethod
+    def copy_of(cls, overrides: dict[str, Any] | None) -> Overrides:
+        """A copy to add to (--steps' budget), keeping the flag that names it."""
+        copy = cls(overrides or {})
+        copy.flag = getattr(overrides, "flag", cls.flag)
+        return copy
+
+
+def parse_overrides(pairs: Sequence[str], rl_zoo_pairs: Sequence[str] = ()) -> Overrides:
+    """['lr=1e-3', 'net_arch=[64, 64]'] -> {'lr': 0.001, 'net_arch': [64, 64]} (YAML values);
+    `rl_zoo_pairs` are RL Zoo's spelling of the same, ['lr:1e-3'], given as --hyperparams."""
+    overrides = Overrides()
+    for flag, separator, given in (("--hyperparams", ":", rl_zoo_pairs), ("--hp", "=", pairs)):
+        for pair in given:
+            key, sep, text = pair.partition(separator)
+            if not sep or not key.strip():
+                raise ZooError(f"{flag} expects key{separator}value, got '{brief_text(pair)}'.")
+            overrides[key.strip()] = _flag_value(text, f"{flag} {brief_text(pair)}")
+    flags = [flag for flag, given in (("--hp", pairs), ("--hyperparams", rl_zoo_pairs)) if given]
+    overrides.flag = " and ".join(flags) or "--hp"
     return overrides
 
 
@@ -392,8 +410,9 @@ def resolve_hyperparams(
         layers.append((f"{label} [{env_name}]", entries[env_name]))
     if env_name in section:
         layers.append((f"{label} [{spec.name}][{env_name}]", section[env_name]))
+    overrides_flag = getattr(overrides, "flag", "--hp")
     if overrides:
-        layers.append(("--hp", overrides))
+        layers.append((overrides_flag, overrides))
     # RL Zoo's spellings (policy_kwargs, normalize, ...), in its own files, zoo's or --hp, as zoo's
     # keys (zoo/rl_zoo_format.py): keys zoo does not know otherwise, so a zoo entry reads the same
     fields = {f.name for f in dataclasses.fields(config_class)}
@@ -425,7 +444,7 @@ def resolve_hyperparams(
             else:
                 values[key] = value
         follow = getattr(config_class, "follow_overrides", None)  # a config whose entry depends on a choice
-        if source == "--hp" and follow is not None:
+        if source == overrides_flag and follow is not None:
             values, note = follow(values, entry)
             if note:
                 notes.append(f"note: {note}")

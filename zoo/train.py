@@ -21,7 +21,7 @@ from zoo.agent import BaseAgent
 from zoo.build import agent_from_checkpoint, build_agent, describe_env, env_of
 from zoo.callbacks import Callback, run_callbacks
 from zoo.checkpoint import CHECKPOINT_NAME, check_compatible, checkpoint_file, read_checkpoint
-from zoo.config import ENV_KWARGS_KEY, ENV_WRAPPERS_KEY, check_seed, config_with_flags, resolve_hyperparams
+from zoo.config import ENV_KWARGS_KEY, ENV_WRAPPERS_KEY, Overrides, check_seed, config_with_flags, resolve_hyperparams
 from zoo.environments import EnvDescription, check_env_id
 from zoo.errors import ZooError, brief
 from zoo.files import read_arrays
@@ -115,7 +115,7 @@ def train(
             from zoo.callbacks import require_tensorboard
 
             require_tensorboard()  # before a run directory exists
-    overrides = dict(overrides or {})
+    overrides = Overrides.copy_of(overrides or {})
     # The settings with flags of their own come last, each a layer named by its flag, so that
     # a bad value is reported against the flag the user typed (not --hp).
     flags: list[tuple[str, dict[str, Any]]] = []
@@ -285,7 +285,8 @@ def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, overrides: 
     previous_steps = int(metadata.get("num_timesteps", 0))
     values = dict(metadata["config"])
     config = saved = config_with_flags(spec, values, source=f"--resume {resume}")
-    for source, layer in [("--hp", overrides), *flags]:  # each named in its errors, as resolve_hyperparams does
+    # each named in its errors, as resolve_hyperparams does
+    for source, layer in [(getattr(overrides, "flag", "--hp"), overrides), *flags]:
         env_keys = sorted({ENV_KWARGS_KEY, ENV_WRAPPERS_KEY} & set(layer))
         if env_keys:  # the config has no such fields: the run's env is in its checkpoint's metadata
             what = "--env-kwargs" if source == "--env-kwargs" else f"{' and '.join(env_keys)} from {source}"

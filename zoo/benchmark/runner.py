@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from zoo.build import describe_env
-from zoo.config import resolve_hyperparams
+from zoo.config import Overrides, resolve_hyperparams
 from zoo.environments import EnvDescription
 from zoo.errors import ZooError
 from zoo.evaluation import Player, evaluate_agent
@@ -171,7 +171,7 @@ def run_benchmark(
     spec = get_algo(algo)
     if not spec.has_setting("n_timesteps"):
         raise ZooError(f"{spec.name} has no training budget to benchmark.")
-    overrides = dict(overrides or {})
+    overrides = Overrides.copy_of(overrides or {})
     if n_timesteps is not None:
         overrides["n_timesteps"] = n_timesteps
     resolved = resolve_hyperparams(spec, env_id, overrides, hyperparams)

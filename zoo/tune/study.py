@@ -357,7 +357,9 @@ def load_job_space(job: TuneJob) -> SearchSpace:
 
 def trial_overrides(job: TuneJob) -> dict[str, Any]:
     """What every trial sets beside its sampled keys: `--hp` and the budget (`--steps`)."""
-    overrides = dict(job.overrides)
+    from zoo.config import Overrides
+
+    overrides = Overrides.copy_of(job.overrides)
     if job.n_timesteps is not None:
         overrides["n_timesteps"] = job.n_timesteps
     return overrides
