@@ -107,6 +107,8 @@ def test_a_budget_within_the_warm_up_says_nothing_was_learned(tmp_path):
     said = " ".join(result.output.split())
     assert "No gradient update ran in these 300 steps (learning_starts 1000, train_freq 1): the saved agent has " \
         "learned nothing." in said
+    early = zoo("train", "td3", "Pendulum-v1", "--steps", 150, "--out", "early", cwd=tmp_path)  # its episodes: 200
+    assert "0 episodes, no episode ended yet" in " ".join(early.output.split()) and "nan" not in early.output
     # resumed into the updates: said no more
     resumed = zoo("train", "td3", "Pendulum-v1", "--steps", 1100, "--resume", "runs/td3/Pendulum-v1_1", "--hp",
                   "learning_starts=1000", "--eval-freq", 0, cwd=tmp_path)

@@ -184,6 +184,11 @@ def test_callbacks_are_refused_for_algos_without_a_learning_curve(tmp_path):
     ("reinforce", "test/TextObservation-v0", "reinforce supports Box, Dict, Tuple, Discrete, MultiDiscrete and "
                                              "MultiBinary observations, test/TextObservation-v0 has Text"),
     ("value_iteration", "CartPole-v1", "value_iteration supports Discrete observations"),
+    # an env with both kinds of actions by its argument: how to get the other one
+    ("dqn", "LunarLanderContinuous-v3",
+     r"dqn supports Discrete actions, .* has Box.* \(--env-kwargs continuous:False gives it Discrete actions\)"),
+    ("ddpg", "LunarLander-v3", r"ddpg supports Box actions, LunarLander-v3 has Discrete\(4\) "
+                               r"\(--env-kwargs continuous:True gives it Box actions\)"),
 ])
 def test_unsupported_spaces_are_refused_before_a_run_folder_exists(algo, env_id, message, tmp_path):
     with pytest.raises(ZooError, match=message):

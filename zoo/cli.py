@@ -309,9 +309,10 @@ def train(
     if "steps_per_second" in summary:
         first = summary.get("resumed_from_step", 0)  # a resumed run's time and speed are of its own steps
         done = f"{summary['steps'] - first} steps" + (f" ({first} -> {summary['steps']})" if first else "")
+        returns = (f"recent mean return {summary['recent_mean_return']:.2f}" if summary["episodes"]
+                   else "no episode ended yet")
         console.print(f"{done} in {summary['seconds']:.1f} s "
-                      f"({summary['steps_per_second']:.0f} steps/s), {summary['episodes']} episodes, "
-                      f"recent mean return {summary['recent_mean_return']:.2f}")
+                      f"({summary['steps_per_second']:.0f} steps/s), {summary['episodes']} episodes, {returns}")
         if summary.get("best_eval_return") is not None:
             console.print(f"best evaluation return {summary['best_eval_return']:.2f} (best_model.zip)")
         if summary.get("updates") == 0 and not result.interrupted:  # SB3 is silent here; a user thinks it trained

@@ -132,14 +132,11 @@ def check_env_arguments(env_id: str, env_kwargs: dict[str, Any], source: str) ->
     read here (not registered yet, **kwargs) are left to gym.make."""
     import inspect
 
-    register_zoo_envs()
     name = env_id.rpartition(":")[2]
+    creator = _env_creator(env_id)
     try:
-        entry_point = gym.spec(name).entry_point
-        creator = (gym.envs.registration.load_env_creator(entry_point) if isinstance(entry_point, str)
-                   else entry_point)
         parameters = inspect.signature(creator).parameters if creator is not None else None
-    except (gym.error.Error, ImportError, AttributeError, TypeError, ValueError):
+    except (TypeError, ValueError):
         return
     if parameters is None or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
         return
@@ -174,6 +171,28 @@ def _renders(mode: Any, modes: list[str] | None) -> bool:
         return True  # an env that does not list its modes: gym.make's to judge
     return (mode in modes or (mode.endswith("_list") and mode.removesuffix("_list") in modes)
             or (mode == "human" and "rgb_array" in modes))
+
+
+def _env_creator(env_id: str) -> Callable[..., Any] | None:
+    """The class or function gym.make calls for `env_id`, or None when it cannot be found here."""
+    register_zoo_envs()
+    try:
+        entry_point = gym.spec(env_id.rpartition(":")[2]).entry_point
+        return gym.envs.registration.load_env_creator(entry_point) if isinstance(entry_point, str) else entry_point
+    except (gym.error.Error, ImportError, AttributeError, TypeError, ValueError):
+        return None
+
+
+def takes_argument(env_id: str, name: str) -> bool:
+    """Whether `env_id`'s constructor has a parameter `name` (LunarLander's and CarRacing's
+    `continuous`, for an error about their actions)."""
+    import inspect
+
+    creator = _env_creator(env_id)
+    try:
+        return creator is not None and name in inspect.signature(creator).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 # What an argument whose default is a bool, text or a number takes: a bool also as 0 or 1

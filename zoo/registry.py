@@ -195,8 +195,14 @@ def check_spaces(spec: AlgoSpec, observation_space: Any, action_space: Any, env_
         raise ZooError(f"{spec.name} supports {_listed(spec.observation_spaces)} observations, "
                        f"{env_id} has {observation_space}{hint}.")
     if action_kind not in spec.action_spaces:
+        from zoo.environments import takes_argument
+
+        # LunarLander and CarRacing have both kinds of actions, by their argument `continuous`
+        switch = {"Box": "False", "Discrete": "True"}.get(action_kind)
+        hint = (f" (--env-kwargs continuous:{switch} gives it {'Discrete' if switch == 'False' else 'Box'} actions)"
+                if switch and takes_argument(env_id, "continuous") else "")
         raise ZooError(f"{spec.name} supports {_listed(spec.action_spaces)} actions, "
-                       f"{env_id} has {action_space}.")
+                       f"{env_id} has {action_space}{hint}.")
 
 
 def _listed(kinds: tuple[str, ...]) -> str:
