@@ -48,6 +48,15 @@ def test_regret_and_value_map(tmp_path):
         assert all(path.read_bytes().startswith(starts) for path in written)
         for path in written:
             path.unlink()
+    # a planner on an env that is no grid: left out of a folder, said (an error when named)
+    taxi = train("value_iteration", "Taxi-v4", seed=0, out_dir=tmp_path).run_dir
+    result = CliRunner().invoke(app, ["plot", str(tmp_path / "value_iteration"), "--out", str(tmp_path / "v.png")])
+    assert result.exit_code == 0, result.output
+    said = "".join(result.output.split())  # rich wraps the long path anywhere
+    assert "".join(f"left out {taxi}: Taxi-v4 is not a grid, so its value function has no map".split()) in said
+    assert (tmp_path / "v.png").exists() and not list(tmp_path.glob("v_*"))  # the cliff's map alone
+    result = CliRunner().invoke(app, ["plot", str(taxi), "--out", str(tmp_path / "w.png")])
+    assert result.exit_code == 1 and "Taxi-v4 is not a grid" in result.output
 
 
 def test_seeds_are_averaged_on_a_common_grid_and_a_seed_that_ended_early_holds_its_last_value():
@@ -147,6 +156,21 @@ def test_a_folder_of_runs_stands_for_its_runs_and_reruns_of_a_seed_count_as_runs
     config.write_text(config.read_text().replace("seed: 1", "seed: 0"))  # a rerun (or resume) of seed 0
     lines = drawn_lines(monkeypatch, [tmp_path / "runs"], tmp_path / "c.png")
     assert "td3 on Pendulum-v1 (2 runs): evaluation" in lines
+    # a run in the folder with nothing to draw yet (just started) is left out, said; named, an error
+    started = tmp_path / "runs" / "td3" / "Pendulum-v1_3"
+    started.mkdir()
+    (started / "config.yml").write_text("algo: td3\nenv_id: Pendulum-v1\nlibrary: zoo\nseed: 2\n")
+    (started / "progress.csv").write_text("step,episode,return,length,loss,time\n")
+    left_out: list = []
+    lines = drawn_lines(monkeypatch, [tmp_path / "runs"], tmp_path / "c.png", on_skip=lambda *why: left_out.append(why))
+    assert "td3 on Pendulum-v1 (2 runs): evaluation" in lines
+    assert left_out == [(started, "no logged episodes yet")]
+    with pytest.raises(ZooError, match="Pendulum-v1_3 has no logged episodes yet"):
+        drawn_lines(monkeypatch, [started], tmp_path / "c.png")
+    with pytest.raises(ZooError, match="Nothing to plot: no run in .*td3_started has anything to draw yet"):
+        (tmp_path / "td3_started").mkdir()
+        started.rename(tmp_path / "td3_started" / "Pendulum-v1_3")
+        drawn_lines(monkeypatch, [tmp_path / "td3_started"], tmp_path / "c.png")
     # a folder holding no runs is still not a run directory
     (tmp_path / "empty").mkdir()
     with pytest.raises(ZooError, match="is not a run directory"):

@@ -614,7 +614,10 @@ def plot(
     """Learning curves (mean ± std over seeds), bandit regret, or DP value maps, to PNG, SVG or PDF."""
     from zoo.plots import plot_runs
 
-    for path in plot_runs(list(run_dirs), out, x=x, curves=curves):
+    def skip(run_dir: Path, reason: str) -> None:
+        error_console.print(f"[yellow]left out[/] {escape(str(run_dir))}: {reason}", highlight=False)
+
+    for path in plot_runs(list(run_dirs), out, x=x, curves=curves, on_skip=skip):
         console.print(f"wrote {escape(str(path))}")
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ import numpy as np
 
 from zoo.errors import ZooError, brief
 from zoo.files import atomic_path, load_yaml, read_text
-from zoo.rl_zoo_logs import RlZooLog, is_rl_zoo_run, read_rl_zoo_run, rl_zoo_runs_in
+from zoo.rl_zoo_logs import NothingLogged, RlZooLog, is_rl_zoo_run, read_rl_zoo_run, rl_zoo_runs_in
 from zoo.runs import CONFIG_NAME, PROGRESS_NAME, runs_in_folder
 
 EVALUATIONS_NAME = "evaluations.csv"  # zoo.callbacks' (not imported: plotting needs no torch)
@@ -157,11 +158,14 @@ def _rl_zoo_learning_run(log: RlZooLog, x: str) -> LearningRun:
     return LearningRun(training, evaluation, log.seed)
 
 
-def plot_runs(run_dirs: list[str | Path], out: str | Path, *, x: str = "steps", curves: str = "auto") -> list[Path]:
+def plot_runs(run_dirs: list[str | Path], out: str | Path, *, x: str = "steps", curves: str = "auto",
+              on_skip: Callable[[Path, str], None] | None = None) -> list[Path]:
     """Write the figures for `run_dirs` next to `out` (a .png, .svg or .pdf path: matplotlib's
     format by the suffix, for a page or a paper); returns the files written.
     `x`: steps or seconds; `curves`: auto (the evaluations when the runs have them, with the
-    training episodes dashed), evaluation or training."""
+    training episodes dashed), evaluation or training. A run found in a folder of runs that has
+    nothing to draw (no episode logged yet, a planner on an env that is no grid) is left out and
+    handed to `on_skip` with the reason; a run named itself is an error."""
     plt = _matplotlib()
     out = Path(out)
     if out.suffix.lower() not in FIGURE_FORMATS:
@@ -176,13 +180,23 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path, *, x: str = "steps", 
         raise ZooError("Name at least one run directory (runs/<algo>/<env>_<n>).")
     # a folder of runs (runs/ppo, runs/) stands for its runs, as RL Zoo's plot scripts take a log
     # folder (whose runs, zoo's or RL Zoo's, plot alike)
-    run_dirs = [run for path in map(Path, run_dirs) for run in runs_in_folder(path) or rl_zoo_runs_in(path) or [path]]
+    named = [Path(path) for path in run_dirs]
+    found = {path: runs_in_folder(path) or rl_zoo_runs_in(path) for path in named}
+    in_folders = {run for runs in found.values() for run in runs}
+    run_dirs = [run for path in named for run in found[path] or [path]]
     learning: dict[tuple[str, str, str], list[LearningRun]] = defaultdict(list)
     bandits: dict[tuple[str, str], list] = defaultdict(list)
     planning: list[tuple[Path, dict]] = []
+    skipped = []
     for run_dir in map(Path, run_dirs):
         if is_rl_zoo_run(run_dir):  # RL Zoo's own logs (its Monitor and EvalCallback files): SB3's runs
-            log = read_rl_zoo_run(run_dir)
+            try:
+                log = read_rl_zoo_run(run_dir)
+            except NothingLogged as error:
+                if run_dir not in in_folders:
+                    raise
+                skipped.append((run_dir, error.reason))
+                continue
             learning[("sb3", log.algo, log.env_id)].append(_rl_zoo_learning_run(log, x))
             continue
         config, rows = _read_run(run_dir)
@@ -190,8 +204,10 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path, *, x: str = "steps", 
         family = _family(algo)
         if family == "planning":
             planning.append((run_dir, config))
+        elif not rows and run_dir in in_folders:
+            skipped.append((run_dir, NothingLogged(run_dir).reason))
         elif not rows:
-            raise ZooError(f"{run_dir} has no logged episodes yet.")
+            raise NothingLogged(run_dir)
         elif family == "bandit":
             bandits[(algo, env_id)].append(_column(rows, "cumulative_regret", run_dir / PROGRESS_NAME))
         else:
@@ -217,8 +233,27 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path, *, x: str = "steps", 
         written.append(_save(plt, figure, out if not written else out.with_name(f"{out.stem}_regret{out.suffix}")))
     for run_dir, config in planning:
         path = out if not written else out.with_name(f"{out.stem}_{config['algo']}_{run_dir.name}{out.suffix}")
-        written.append(_plot_planning(plt, run_dir, config, path))
+        try:
+            written.append(_plot_planning(plt, run_dir, config, path))
+        except _NoMap as error:
+            if run_dir not in in_folders:
+                raise
+            skipped.append((run_dir, error.reason))
+    for run_dir, reason in skipped:
+        if on_skip is not None:
+            on_skip(run_dir, reason)
+    if not written:
+        raise ZooError(f"Nothing to plot: no run in {', '.join(map(str, named))} has anything to draw yet "
+                       f"({skipped[0][0]}: {skipped[0][1]}).")
     return written
+
+
+class _NoMap(ZooError):
+    """A planner's run on an env that is not a grid: no value map to draw."""
+
+    def __init__(self, run_dir: Path, reason: str):
+        super().__init__(f"{run_dir}: {reason}.")
+        self.reason = reason
 
 
 def _plot_learning(plt: Any, learning: dict[tuple[str, str, str], list[LearningRun]], x: str, curves: str,
@@ -291,7 +326,7 @@ def _plot_planning(plt: Any, run_dir: Path, config: dict, path: Path) -> Path:
     labels = grid_labels(env, agent.policy)
     env.close()
     if labels is None:
-        raise ZooError(f"{run_dir}: {config['env_id']} is not a grid, so its value function has no map to draw.")
+        raise _NoMap(run_dir, f"{config['env_id']} is not a grid, so its value function has no map to draw")
     shape = (len(labels), len(labels[0]))
     values = np.asarray(agent.values).reshape(shape)
     figure, axes = plt.subplots(figsize=(max(4, shape[1] * 0.8), max(3, shape[0] * 0.8)))

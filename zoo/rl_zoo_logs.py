@@ -23,6 +23,15 @@ from zoo.errors import ZooError
 from zoo.files import read_text, regular_file
 from zoo.runs import CONFIG_NAME, RL_ZOO_ARGS_NAME
 
+
+class NothingLogged(ZooError):
+    """A run (zoo's or RL Zoo's) with no episode logged yet: nothing of it to plot."""
+
+    def __init__(self, run_dir: Path):
+        super().__init__(f"{run_dir} has no logged episodes yet.")
+        self.reason = "no logged episodes yet"
+
+
 MONITOR_SUFFIX = ".monitor.csv"
 EVALUATIONS_NPZ = "evaluations.npz"
 MAX_MONITOR_FILES = 256  # one per training env
@@ -72,7 +81,7 @@ def read_rl_zoo_run(folder: Path) -> RlZooLog:
     steps, seconds, returns = _monitor_episodes(folder)
     evaluation = _evaluations(folder / EVALUATIONS_NPZ) if (folder / EVALUATIONS_NPZ).is_file() else None
     if not len(returns) and evaluation is None:
-        raise ZooError(f"{folder} has no logged episodes yet.")
+        raise NothingLogged(folder)
     seed = None
     args = folder / env_name / RL_ZOO_ARGS_NAME
     if args.is_file():
