@@ -245,6 +245,29 @@ def test_rl_zoos_list_valued_flags_read_as_zoos_repeatable_ones():
         assert rl_zoo_arguments(words) == words
 
 
+def test_rl_zoos_gym_packages_list_takes_installed_modules_only():
+    words = ["train", "ppo", "CartPole-v1", "--gym-packages", "envs", "json", "os.path", "--seed", "1"]
+    assert rl_zoo_arguments(words) == ["train", "ppo", "CartPole-v1", "--gym-packages", "envs", "--gym-packages",
+                                       "json", "--gym-packages", "os.path", "--seed", "1"]
+    # an algo or env id after it is no module: left as typed (positional), as before
+    for words in (["train", "--gym-packages", "envs", "ppo", "CartPole-v1"],
+                  ["train", "ppo", "CartPole-v1", "--gym-packages", "envs", "no_such_module_here"]):
+        assert rl_zoo_arguments(words) == words
+
+
+def test_rl_zoos_verbose_and_conf_file_train(tmp_path):
+    (tmp_path / "mine.yml").write_text("CartPole-v1:\n  learning_rate: 0.02\n  n_timesteps: 300\n")
+    quiet = zoo("train", "dqn", "CartPole-v1", "--verbose", 0, "-conf", "mine.yml", "--eval-freq", -1, cwd=tmp_path)
+    assert quiet.exit_code == 0 and "━" not in quiet.output and "300 steps in" in quiet.output, quiet.output
+    saved = yaml.safe_load((tmp_path / "runs" / "dqn" / "CartPole-v1_1" / "config.yml").read_text())
+    assert saved["hyperparams"]["learning_rate"] == 0.02
+    shown = zoo("train", "dqn", "CartPole-v1", "--verbose", 1, "--conf-file", "mine.yml", "--eval-freq", -1,
+                cwd=tmp_path)
+    assert shown.exit_code == 0 and "━" in shown.output
+    refused = zoo("train", "dqn", "CartPole-v1", "--verbose", 3, cwd=tmp_path)
+    assert refused.exit_code == 2 and "--verbose" in refused.output
+
+
 def test_rl_zoos_env_kwargs_and_hyperparams_flags_train(tmp_path, monkeypatch):
     # through main(), as the `zoo` script runs: RL Zoo's words, its Python None included
     monkeypatch.chdir(tmp_path)

@@ -282,6 +282,17 @@ def test_bad_counts_are_refused_before_the_job_is_announced(args, says, tmp_path
     assert "Tuning" not in result.stdout and not any(tmp_path.iterdir())
 
 
+def test_rl_zoos_names_for_the_total_of_trials_and_no_plots(tmp_path):
+    # --max-total-trials counts the study's trials, as --trials does; --no-optim-plots draws none
+    result = CliRunner().invoke(app, ["tune", "dqn", "CartPole-v1", "--out", str(tmp_path), "--max-total-trials", "2",
+                                      "--steps", "300", "--eval-episodes", "1", "--n-evaluations", "1", "--pruner",
+                                      "none", "--hp", "learning_starts=100", "--no-optim-plots"])
+    assert result.exit_code == 0, result.output
+    study = tmp_path / "tune" / "dqn-CartPole-v1"
+    trials = (study / "trials.csv").read_text().splitlines()
+    assert len(trials) == 3 and not list(study.glob("*.png"))  # a header and 2 trials
+
+
 def test_a_study_recording_an_unknown_objective_is_named_not_the_objective_flag(tmp_path):
     tune(job(tmp_path, n_trials=1), plots=False)
     study = optuna.load_study(study_name="study", storage=open_storage(job(tmp_path)))

@@ -78,8 +78,9 @@ HpOpt = Annotated[
 RlZooHpOpt = Annotated[Optional[list[str]], typer.Option("--rl-zoo-hyperparam", hidden=True)]
 HyperparamsOpt = Annotated[
     Optional[str],
-    _path_option("--hyperparams", "-params", help="Another hyperparameter set: a shipped set's name (rl_zoo) or a "
-                                                    "YAML path (-params: RL Zoo's)."),
+    _path_option("--hyperparams", "-params", "--conf-file", "-conf",
+                 help="Another hyperparameter set: a shipped set's name (rl_zoo) or a YAML path (-params, "
+                      "--conf-file, -conf: RL Zoo's)."),
 ]
 SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Env seed; default: the agent's training seed.")]
 LoadBestOpt = Annotated[
@@ -264,6 +265,10 @@ def train(
         bool, typer.Option("--progress/--no-progress", "-P", help="The progress bar (-P: RL Zoo's); --no-progress "
                                                                  "for logs: the summary lines only.")
     ] = True,
+    verbose: Annotated[
+        Optional[int], typer.Option("--verbose", min=0, max=2, help="RL Zoo's: 0 is --no-progress, 1 and 2 as "
+                                                                    "without it.")
+    ] = None,
     device: DeviceOpt = "auto",
     env_package: EnvPackageOpt = None,
 ):
@@ -288,7 +293,7 @@ def train(
                       f"in {escape(str(run_dir))}", soft_wrap=True)
 
     result = train_agent(algo, env_id, seed=seed, n_timesteps=steps, overrides=overrides, out_dir=out,
-                         progress=progress, hyperparams=hyperparams, resume=resume,
+                         progress=progress and verbose != 0, hyperparams=hyperparams, resume=resume,
                          tensorboard=tensorboard_log if tensorboard_log is not None else tensorboard,
                          device=device, on_start=announce, n_envs=n_envs, save_freq=save_freq,
                          eval_freq=eval_freq, eval_episodes=eval_episodes, save_replay_buffer=save_replay_buffer,
@@ -816,10 +821,10 @@ def _benchmark_backbones(algo: str, env_id: str, specs: list[str], seeds: int, s
 def tune(
     algo: AlgoArg,
     env_id: EnvArg,
-    trials: Annotated[int, typer.Option("--trials", "--n-trials",
+    trials: Annotated[int, typer.Option("--trials", "--n-trials", "--max-total-trials",
                                         help="Finished (complete or pruned) trials the study must hold, counted "
-                                             "across all workers and machines; 0: report only (--n-trials: RL "
-                                             "Zoo's).")] = 20,
+                                             "across all workers and machines; 0: report only (--n-trials, "
+                                             "--max-total-trials: RL Zoo's).")] = 20,
     timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds after which a worker starts no "
                                                                        "new trial.")] = None,
     workers: Annotated[int, typer.Option("--workers", "--n-jobs",
@@ -864,8 +869,9 @@ def tune(
                                                                "heartbeats.")] = 10,
     grace: Annotated[int, typer.Option("--grace", help="Database storage: seconds without a heartbeat before a "
                                                        "trial is failed and retried.")] = 30,
-    plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Optimisation history and parameter "
-                                                                   "importances as PNG (extra: plot).")] = True,
+    plots: Annotated[bool, typer.Option("--plots/--no-plots", " /--no-optim-plots",
+                                        help="Optimisation history and parameter importances as PNG (extra: "
+                                             "plot; --no-optim-plots: RL Zoo's).")] = True,
     hp: HpOpt = None,
     rl_zoo_hp: RlZooHpOpt = None,
     device: DeviceOpt = "cpu",
@@ -951,6 +957,18 @@ def _rl_zoo_word(word: str) -> bool:
     return bool(_KEY_VALUE.match(word)) and not Path(word).exists()
 
 
+# RL Zoo's --gym-packages takes several modules too: the words after its first that name an
+# installed module (never an algo or env id, which have no module) are more of them
+_MODULE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
+def _installed_module(word: str) -> bool:
+    import importlib.util
+
+    # a top-level name is looked up without running anything
+    return bool(_MODULE.fullmatch(word)) and importlib.util.find_spec(word.partition(".")[0]) is not None
+
+
 # RL Zoo searches hyperparameters with its train script's flag; zoo with its own command
 _RL_ZOO_OPTIMIZE = ("-optimize", "--optimize-hyperparameters", "--optimize")
 
@@ -960,7 +978,8 @@ def rl_zoo_arguments(args: Sequence[str]) -> list[str]:
     (above). The words taken are those right after the flag that read key:value (key a Python
     name) and are not files (a --hyperparams path); the first other word ends the list, as
     argparse's does at the next flag. Positional arguments go first, as everywhere in zoo's
-    help: `zoo train ppo my_pkg:Env-v0`. And `zoo train ... -optimize` (RL Zoo's
+    help: `zoo train ppo my_pkg:Env-v0`. `--gym-packages a b` is `--gym-packages a --gym-packages
+    b` (_installed_module). And `zoo train ... -optimize` (RL Zoo's
     --optimize-hyperparameters, with its --n-trials, --n-jobs, --sampler...) is `zoo tune ...`."""
     if args and args[0] == "train" and any(word in _RL_ZOO_OPTIMIZE for word in args):
         args = ["tune", *(word for word in args[1:] if word not in _RL_ZOO_OPTIMIZE)]
@@ -973,6 +992,15 @@ def rl_zoo_arguments(args: Sequence[str]) -> list[str]:
             out += args[index - 1:]
             break
         name, equals, first = word.partition("=")  # argparse takes --env-kwargs=g:9.8 too
+        if name == "--gym-packages":
+            out.append(word)
+            if not equals and index < len(args):
+                out.append(args[index])
+                index += 1
+            while index < len(args) and _installed_module(args[index]):
+                out += [name, args[index]]
+                index += 1
+            continue
         if name not in _RL_ZOO_LIST_FLAGS or (equals and not _rl_zoo_word(first)):
             out.append(word)
             continue
