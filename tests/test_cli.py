@@ -307,6 +307,28 @@ def test_rl_zoos_env_kwargs_and_hyperparams_flags_train(tmp_path, monkeypatch):
         assert refused.exit_code == 1 and says in refused.output, (args, refused.output)
 
 
+def test_evaluate_and_enjoy_play_the_agent_on_the_env_changed_by_env_kwargs(tmp_path):
+    # RL Zoo's enjoy --env-kwargs: the shipped DQN (500 a CartPole episode) in episodes cut at 50
+    cut = zoo("evaluate", "dqn", "CartPole-v1", "--episodes", 2, "--json", "--env-kwargs", "max_episode_steps:50",
+              cwd=tmp_path)
+    assert cut.exit_code == 0 and json.loads(cut.output)["lengths"] == [50, 50], cut.output
+    played = zoo("enjoy", "dqn", "CartPole-v1", "--episodes", 1, "--env-kwargs", "max_episode_steps:40", cwd=tmp_path)
+    assert played.exit_code == 0 and "episode 1: return 40.00, length 40" in played.output, played.output
+    for command, args, says in (
+            ("evaluate", ["--env-kwargs", "max_episode_stepz:50"], "--env-kwargs: CartPole-v1 takes no argument "
+                                                                   "'max_episode_stepz'"),
+            ("enjoy", ["--env-kwargs", "sutton_barto_reward:.inf"], "--env-kwargs: env_kwargs "
+                                                                    "'sutton_barto_reward' must be a finite number"),
+            # another space than the agent's: the flag named as the cause
+            ("enjoy", ["--env-kwargs", "n_arms:3"], "was saved for action space Discrete(10), not Discrete(3): the "
+                                                    "env as --env-kwargs {'n_arms': 3} makes it.")):
+        env_id = "BernoulliBandit-v0" if "n_arms:3" in args else "CartPole-v1"
+        algo = "epsilon_greedy" if env_id == "BernoulliBandit-v0" else "dqn"
+        refused = zoo(command, algo, env_id, *args, cwd=tmp_path)
+        said = " ".join(refused.output.split())
+        assert refused.exit_code == 1 and says in said and "Traceback" not in said, said
+
+
 def test_enjoy_n_plays_that_many_env_steps_as_rl_zoos(tmp_path):
     # the shipped value-iteration agent walks CliffWalking's 13-step path: 30 steps are two
     # whole episodes and 4 steps of a third, which is not in the results

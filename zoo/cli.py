@@ -97,6 +97,10 @@ ExpIdOpt = Annotated[
     Optional[int], typer.Option("--exp-id", help="RL Zoo's: the run RUNS_DIR/<algo>/<env>_N (0: the latest, as "
                                 "without it)."),
 ]
+PlayEnvKwargsOpt = Annotated[
+    Optional[list[str]], typer.Option("--env-kwargs", help="A keyword argument for gym.make, KEY:VALUE "
+                                      "(repeatable; RL Zoo's), over the agent's own env_kwargs.")
+]
 FromHubOpt = Annotated[
     Optional[str], typer.Option("--from-hub", help="Download this Hub repo (ORG/NAME) and play its agent."),
 ]
@@ -388,12 +392,15 @@ def _run_of_exp_id(algo: str, env_id: str, runs_dir: Optional[Path], exp_id: Opt
 
 
 def _open(algo: str, env_id: str, path: Optional[Path], runs_dir: Optional[Path], render: bool = False,
-          video: bool = False, from_hub: Optional[str] = None, device: str = "cpu", which=None):
+          video: bool = False, from_hub: Optional[str] = None, device: str = "cpu", which=None,
+          env_kwargs: Optional[list[str]] = None):
+    from zoo.config import parse_env_kwargs
     from zoo.play import open_agent
 
     # a runs folder named (-f) is where the agent must come from: no falling back to trained/
     opened = open_agent(algo, env_id, path, runs_dir=runs_dir or RUNS, shipped=runs_dir is None, from_hub=from_hub,
-                        render=render, video=video, device=device, which=which)
+                        render=render, video=video, device=device, which=which,
+                        env_kwargs=parse_env_kwargs(env_kwargs or []))
     return opened.checkpoint, opened.agent, opened.env
 
 
@@ -424,6 +431,7 @@ def evaluate(
     seed: SeedOpt = None,
     deterministic: Annotated[bool, typer.Option("--deterministic/--stochastic")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    env_kwargs: PlayEnvKwargsOpt = None,
     from_hub: FromHubOpt = None,
     load_best: LoadBestOpt = False,
     load_checkpoint: LoadCheckpointOpt = None,
@@ -441,7 +449,8 @@ def evaluate(
         raise ZooError("--episodes must be at least 1.")
     which = _checkpoint_choice(load_best, load_checkpoint, load_last_checkpoint)
     path = _run_of_exp_id(algo, env_id, runs_dir, exp_id, path, from_hub)
-    checkpoint, agent, env = _open(algo, env_id, path, runs_dir, from_hub=from_hub, device=device, which=which)
+    checkpoint, agent, env = _open(algo, env_id, path, runs_dir, from_hub=from_hub, device=device, which=which,
+                                   env_kwargs=env_kwargs)
     # Default seed: the training seed, which for a bandit is the problem the agent learned.
     evaluation = evaluate_agent(agent, env, episodes, deterministic=deterministic,
                                 seed=agent.seed if seed is None else seed)
@@ -475,6 +484,7 @@ def enjoy(
     video: Annotated[
         Optional[Path], _path_option("--video", help="Record to this .mp4 or .gif instead (headless).")
     ] = None,
+    env_kwargs: PlayEnvKwargsOpt = None,
     from_hub: FromHubOpt = None,
     load_best: LoadBestOpt = False,
     load_checkpoint: LoadCheckpointOpt = None,
@@ -503,7 +513,8 @@ def enjoy(
         _without_windows()
     which = _checkpoint_choice(load_best, load_checkpoint, load_last_checkpoint)
     path = _run_of_exp_id(algo, env_id, runs_dir, exp_id, path, from_hub)
-    checkpoint, agent, env = _open(algo, env_id, path, runs_dir, render, video is not None, from_hub, device, which)
+    checkpoint, agent, env = _open(algo, env_id, path, runs_dir, render, video is not None, from_hub, device, which,
+                                   env_kwargs)
     console.print(f"Playing [bold]{agent.algo}[/] on [bold]{escape(env_id)}[/] from {escape(str(checkpoint))}")
     if video is not None:
         from zoo.video import record_agent

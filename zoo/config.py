@@ -429,11 +429,7 @@ def resolve_hyperparams(
             if key == ENV_KWARGS_KEY:
                 if not isinstance(value, dict):
                     raise ZooError(f"{source}: env_kwargs must be a mapping, got {brief(value)}.")
-                for name, argument in value.items():  # as check_value does for hyperparameters
-                    if isinstance(argument, float) and not math.isfinite(argument):
-                        raise ZooError(f"{source}: env_kwargs '{brief_text(str(name))}' must be a finite number, got "
-                                       f"{brief(argument)} (the env would run on it silently).")
-                check_env_arguments(env_id, value, source)
+                check_env_arguments(env_id, value, source)  # finite numbers, arguments the env takes
                 env_kwargs.update(value)
             elif key == ENV_WRAPPERS_KEY:
                 from zoo.environments import check_wrappers

@@ -131,7 +131,12 @@ def check_env_arguments(env_id: str, env_kwargs: dict[str, Any], source: str) ->
     g:abc` for Pendulum), or runs on with a truthy string. Envs whose constructor cannot be
     read here (not registered yet, **kwargs) are left to gym.make."""
     import inspect
+    import math
 
+    for key, value in env_kwargs.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ZooError(f"{source}: env_kwargs '{brief_text(str(key))}' must be a finite number, got "
+                           f"{brief(value)} (the env would run on it silently).")
     name = env_id.rpartition(":")[2]
     creator = _env_creator(env_id)
     try:

@@ -13,14 +13,15 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 
 from zoo.agent import BaseAgent
 from zoo.build import env_of, load_agent
 from zoo.checkpoint import check_compatible
-from zoo.environments import check_env_id, render_modes
-from zoo.errors import ZooError
+from zoo.environments import check_env_arguments, check_env_id, render_modes
+from zoo.errors import ZooError, brief
 from zoo.registry import get_algo
 from zoo.runs import CheckpointChoice, choice_flag, find_checkpoint
 
@@ -52,12 +53,15 @@ def render_mode_for(env_id: str, agent: BaseAgent, video: bool = False) -> str:
 
 def open_agent(algo: str, env_id: str, path: str | Path | None = None, *, runs_dir: str | Path = "runs",
                shipped: bool = True, from_hub: str | None = None, render: bool = False, video: bool = False,
-               device: str = "cpu", which: CheckpointChoice = None) -> OpenedAgent:
+               device: str = "cpu", which: CheckpointChoice = None,
+               env_kwargs: dict[str, Any] | None = None) -> OpenedAgent:
     """`path`: a run directory or checkpoint; else `from_hub` (ORG/NAME, downloaded into
     RUNS_DIR/hub); else the latest run under `runs_dir`; else (`shipped`) the shipped agent.
     `which` picks among a run's checkpoints: "best" (best_model.zip), "last" (its latest
     periodic one) or the periodic one of an env step (zoo.runs.find_checkpoint). `render` makes
-    the env for showing (render_mode_for), `video` for recording."""
+    the env for showing (render_mode_for), `video` for recording. `env_kwargs` (RL Zoo's enjoy
+    --env-kwargs) go to gym.make over the agent's own: the same agent on a changed env, whose
+    spaces must still be the agent's."""
     algo = get_algo(algo).name
     check_env_id(env_id)
     if from_hub is not None:
@@ -70,13 +74,23 @@ def open_agent(algo: str, env_id: str, path: str | Path | None = None, *, runs_d
                            "(drop --from-hub or the flag).")
         path = download(from_hub, hub_dir(runs_dir, from_hub), algo=algo, env_id=env_id)
     checkpoint = find_checkpoint(algo, env_id, path, runs_dir, which, shipped=shipped)
+    if env_kwargs:
+        check_env_arguments(env_id, env_kwargs, "--env-kwargs")
     agent = load_agent(checkpoint, algo=algo, env_id=env_id, device=device)
     render_mode = render_mode_for(env_id, agent, video) if render or video else None
     # The env as the user named it ('package:EnvId' imports the package), with the agent's settings.
-    env = dataclasses.replace(env_of(agent), env_id=env_id).make(render_mode)
+    description = env_of(agent)
+    env = dataclasses.replace(description, env_id=env_id,
+                              env_kwargs={**description.env_kwargs, **(env_kwargs or {})}).make(render_mode)
     try:
         check_compatible(agent.checkpoint_metadata(), checkpoint, observation_space=env.observation_space,
                          action_space=env.action_space)
+    except ZooError as error:
+        env.close()
+        if env_kwargs:  # the agent is fine; the env it was asked to play is not its own
+            raise ZooError(f"{str(error).rstrip('.')}: the env as --env-kwargs {brief(env_kwargs)} makes "
+                           "it.") from None
+        raise
     except BaseException:
         env.close()
         raise
