@@ -76,6 +76,9 @@ def test_an_rl_zoo_file_reads_as_zoos_hyperparameters(tmp_path):
     assert (sac.ent_coef, sac.initial_alpha, sac.target_entropy) == (None, 0.1, None)
     assert (sac.train_freq, sac.gradient_steps, sac.net_arch, sac.activation) == \
         ((1, "episode"), -1, [64, 64], "tanh")
+    # SB3's CNN policy: zoo's MLP agents have no CNN, and do not quietly build an MLP instead
+    with pytest.raises(ZooError, match=r"ppo.yml \[atari\]: policy: CnnPolicy asks for a CNN on frames"):
+        resolved(tmp_path, "ppo", "atari", PPO_FILE)
     # --hp still goes over the file
     assert resolved(tmp_path, "sac", "Pendulum-v1", SAC_FILE, {"gradient_steps": 4}).config.gradient_steps == 4
 

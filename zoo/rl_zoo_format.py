@@ -49,6 +49,10 @@ def translate_entry(entry: dict[str, Any], source: str, fields: set[str]) -> dic
             if value not in POLICIES:
                 raise ZooError(f"{where}: {brief(value)} is not one of SB3's policies ({', '.join(POLICIES)}); "
                                "zoo builds its networks from the spaces and takes no policy class.")
+            if value == "CnnPolicy":  # an MLP on the flattened frames instead would be another agent, silently
+                raise ZooError(f"{where}: CnnPolicy asks for a CNN on frames, and zoo's MLP agents have none (they "
+                               "would take the frames flattened); vision_dqn learns from frames through a CNN "
+                               "backbone. Write MlpPolicy to train an MLP on them knowingly.")
         elif key == "policy_kwargs":
             translated.update(_policy_kwargs(_parsed(value, where), where, fields))
         elif key in ("normalize", "normalize_kwargs"):
