@@ -141,6 +141,14 @@ def test_a_folder_of_runs_given_for_a_run_names_one(tmp_path):
             "of dqn on CartPole-v1)." in " ".join(result.output.split()), result.output
     # a run folder is still one
     assert zoo("evaluate", "dqn", "CartPole-v1", "--path", newest, "--episodes", 1, cwd=tmp_path).exit_code == 0
+    # folders of agents as trained/ ships them (model.zip, no run files): said "No checkpoint at trained/model.zip"
+    from zoo.paths import trained_dir
+
+    shipped = len(list(trained_dir().glob("*/*/model.zip")))
+    for folder, held in ((trained_dir(), shipped), (trained_dir() / "dqn", 1)):
+        result = zoo("evaluate", "dqn", "CartPole-v1", "--path", folder, cwd=tmp_path)
+        assert result.exit_code == 1 and f"--path {folder} holds {held} agent folder(s) and is not one: name one, " \
+            f"e.g. {trained_dir() / 'dqn' / 'CartPole-v1'} (dqn on CartPole-v1)." in " ".join(result.output.split())
 
 
 def test_train_dp_prints_the_policy_as_arrows(tmp_path):

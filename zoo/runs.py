@@ -247,6 +247,14 @@ def refuse_folder_of_runs(folder: Path, flag: str, algo: str, env_id: str) -> No
         which = f"the newest of {algo} on {env_id}" if asked else "the newest"
         raise ZooError(f"{flag} {folder} holds {len(runs)} run folder(s) and is not one: name a run, e.g. {newest} "
                        f"({which}).")
+    # agents without run files, as trained/ holds them: trained/dqn/CartPole-v1/model.zip
+    agents = sorted({checkpoint.parent for pattern in (f"*/{CHECKPOINT_NAME}", f"*/*/{CHECKPOINT_NAME}")
+                     for checkpoint in folder.glob(pattern)})
+    if agents:
+        asked = [agent for agent in agents if agent.name == env_dir_name(env_id) and agent.parent.name == algo]
+        example = (asked or agents)[0]
+        raise ZooError(f"{flag} {folder} holds {len(agents)} agent folder(s) and is not one: name one, e.g. {example}"
+                       f"{f' ({algo} on {env_id})' if asked else ''}.")
 
 
 def _refuse_unfinished_run(run_dir: Path) -> None:
