@@ -315,6 +315,39 @@ def test_rl_zoos_env_kwargs_and_hyperparams_flags_train(tmp_path, monkeypatch):
         assert refused.exit_code == 1 and says in refused.output, (args, refused.output)
 
 
+def test_eval_env_kwargs_change_the_evaluation_envs_alone(tmp_path):
+    # RL Zoo's --eval-env-kwargs: evaluations on CartPole cut at 20 steps, training on the plain env
+    trained = zoo("train", "dqn", "CartPole-v1", "-n", 1000, "--eval-freq", 500, "--eval-episodes", 3,
+                  "--eval-env-kwargs", "max_episode_steps:20", "sutton_barto_reward:True", cwd=tmp_path)
+    assert trained.exit_code == 0, trained.output
+    run = tmp_path / "runs" / "dqn" / "CartPole-v1_1"
+    evaluations = (run / "evaluations.csv").read_text().splitlines()[1:]
+    assert len(evaluations) == 2 and all(float(row.split(",")[3]) <= 20 for row in evaluations)
+    saved = yaml.safe_load((run / "config.yml").read_text())
+    assert saved["eval_env_kwargs"] == {"max_episode_steps": 20, "sutton_barto_reward": True}
+    assert saved["env_kwargs"] == {} and load_agent(run / "model.zip").env_kwargs == {}  # enjoy plays the training env
+    lengths = [int(row.split(",")[3]) for row in (run / "progress.csv").read_text().splitlines()[1:]]
+    assert max(lengths) > 20  # the training episodes were not cut
+    resumed = zoo("train", "dqn", "CartPole-v1", "--resume", run, "-n", 1500, "--eval-freq", 500,
+                  "--eval-env-kwargs", "max_episode_steps:10", cwd=tmp_path)
+    assert resumed.exit_code == 0, resumed.output
+    again = tmp_path / "runs" / "dqn" / "CartPole-v1_2"
+    assert all(float(row.split(",")[3]) <= 10 for row in (again / "evaluations.csv").read_text().splitlines()[1:])
+    (tmp_path / "refused").mkdir()
+    for env_id, args, says in (
+            # FrozenLake's 8x8 map has 64 states, its 4x4 one 16 (one-hot): not the agent's observations
+            ("FrozenLake-v1", ["--eval-freq", 500, "--eval-env-kwargs", "map_name:8x8"],
+             "--eval-env-kwargs {'map_name': '8x8'} makes an env with observation space Box(0, 1, (64,), int64), the "
+             "training env's is Box(0, 1, (16,), int64)"),
+            ("CartPole-v1", ["--eval-freq", 0, "--eval-env-kwargs", "max_episode_steps:20"],
+             "--eval-env-kwargs is for the periodic evaluations, and this run has none (eval_freq 0)"),
+            ("CartPole-v1", ["--eval-env-kwargs", "max_episode_stepz:20"],
+             "--eval-env-kwargs: CartPole-v1 takes no argument 'max_episode_stepz'")):
+        refused = zoo("train", "dqn", env_id, "-n", 1000, *args, cwd=tmp_path / "refused")
+        assert refused.exit_code == 1 and says in " ".join(refused.output.split()), refused.output
+    assert not (tmp_path / "refused" / "runs").exists()
+
+
 def test_evaluate_and_enjoy_play_the_agent_on_the_env_changed_by_env_kwargs(tmp_path):
     # RL Zoo's enjoy --env-kwargs: the shipped DQN (500 a CartPole episode) in episodes cut at 50
     cut = zoo("evaluate", "dqn", "CartPole-v1", "--episodes", 2, "--json", "--env-kwargs", "max_episode_steps:50",

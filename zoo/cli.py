@@ -261,6 +261,11 @@ def train(
         Optional[list[str]], typer.Option("--env-kwargs", help="A keyword argument for gym.make, KEY:VALUE "
                                           "(repeatable; RL Zoo's), over the entry's env_kwargs.")
     ] = None,
+    eval_env_kwargs: Annotated[
+        Optional[list[str]], typer.Option("--eval-env-kwargs", help="A keyword argument for gym.make of the "
+                                          "evaluation envs alone, KEY:VALUE (repeatable; RL Zoo's), over the "
+                                          "training env's.")
+    ] = None,
     vec_env: Annotated[
         Optional[str], typer.Option("--vec-env", help="dummy or subproc (RL Zoo's): the envs of --n-envs stepped in "
                                     "this process or one subprocess each (vectorization: sync, async).")
@@ -301,7 +306,8 @@ def train(
                          tensorboard=tensorboard_log if tensorboard_log is not None else tensorboard,
                          device=device, on_start=announce, n_envs=n_envs, save_freq=save_freq,
                          eval_freq=eval_freq, eval_episodes=eval_episodes, save_replay_buffer=save_replay_buffer,
-                         n_threads=num_threads, env_kwargs=parse_env_kwargs(env_kwargs or []), vec_env=vec_env)
+                         n_threads=num_threads, env_kwargs=parse_env_kwargs(env_kwargs or []), vec_env=vec_env,
+                         eval_env_kwargs=parse_env_kwargs(eval_env_kwargs or [], "--eval-env-kwargs"))
     if resume is not None:
         console.print(f"resumed at step {result.summary['resumed_from_step']} from "
                       f"{escape(result.summary['resumed_from'])}"
@@ -960,8 +966,8 @@ def tune(
 # is `--rl-zoo-hyperparam learning_rate:0.01 --rl-zoo-hyperparam n_steps:64`, which read as --hp's
 # and whose errors name --hyperparams (zoo's --hyperparams names a set or a file).
 _KEY_VALUE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*:")
-_RL_ZOO_LIST_FLAGS = {"--env-kwargs": "--env-kwargs", "--hyperparams": "--rl-zoo-hyperparam",
-                      "-params": "--rl-zoo-hyperparam"}
+_RL_ZOO_LIST_FLAGS = {"--env-kwargs": "--env-kwargs", "--eval-env-kwargs": "--eval-env-kwargs",
+                      "--hyperparams": "--rl-zoo-hyperparam", "-params": "--rl-zoo-hyperparam"}
 
 
 def _rl_zoo_word(word: str) -> bool:

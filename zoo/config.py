@@ -257,16 +257,15 @@ def parse_overrides(pairs: Sequence[str], rl_zoo_pairs: Sequence[str] = ()) -> O
     return overrides
 
 
-def parse_env_kwargs(pairs: list[str]) -> dict[str, Any]:
-    """RL Zoo's `--env-kwargs`: ['g:9.81', 'render_mode:rgb_array'] -> {'g': 9.81, 'render_mode':
-    'rgb_array'}, keyword arguments for gym.make (values as --hp's)."""
+def parse_env_kwargs(pairs: list[str], flag: str = "--env-kwargs") -> dict[str, Any]:
+    """RL Zoo's `--env-kwargs` (and `--eval-env-kwargs`): ['g:9.81', 'render_mode:rgb_array'] ->
+    {'g': 9.81, 'render_mode': 'rgb_array'}, keyword arguments for gym.make (values as --hp's)."""
     kwargs: dict[str, Any] = {}
     for pair in pairs:
         key, sep, text = pair.partition(":")
         if not sep or not key.strip().isidentifier():
-            raise ZooError(f"--env-kwargs expects key:value (a keyword argument of the env), got "
-                           f"'{brief_text(pair)}'.")
-        kwargs[key.strip()] = _flag_value(text, f"--env-kwargs {brief_text(pair)}")
+            raise ZooError(f"{flag} expects key:value (a keyword argument of the env), got '{brief_text(pair)}'.")
+        kwargs[key.strip()] = _flag_value(text, f"{flag} {brief_text(pair)}")
     return kwargs
 
 

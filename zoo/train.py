@@ -22,7 +22,7 @@ from zoo.build import agent_from_checkpoint, build_agent, describe_env, env_of
 from zoo.callbacks import Callback, run_callbacks
 from zoo.checkpoint import CHECKPOINT_NAME, check_compatible, checkpoint_file, read_checkpoint
 from zoo.config import ENV_KWARGS_KEY, ENV_WRAPPERS_KEY, Overrides, check_seed, config_with_flags, resolve_hyperparams
-from zoo.environments import EnvDescription, check_env_id
+from zoo.environments import EnvDescription, check_env_arguments, check_env_id
 from zoo.errors import ZooError, brief
 from zoo.files import read_arrays
 from zoo.interrupt import StopFlag, stop_on_interrupt
@@ -77,6 +77,7 @@ def train(
     n_threads: int | None = None,
     env_kwargs: dict[str, Any] | None = None,
     vec_env: str | None = None,
+    eval_env_kwargs: dict[str, Any] | None = None,
 ) -> TrainResult:
     """With `resume` (a run directory or checkpoint), training continues from that agent, with
     its hyperparameters and its replay buffer when the run kept one (`save_replay_buffer`), up
@@ -94,7 +95,9 @@ def train(
     that many env steps in RUN_DIR/checkpoints/, which `resume` of a killed run's folder goes on
     from); like `n_timesteps`, they override `overrides`. `env_kwargs` (RL Zoo's --env-kwargs)
     go to gym.make over the entry's and `overrides`' env_kwargs. `vec_env` is RL Zoo's --vec-env:
-    dummy or subproc (sync or async: the `vectorization` hyperparameter)."""
+    dummy or subproc (sync or async: the `vectorization` hyperparameter). `eval_env_kwargs` (RL
+    Zoo's --eval-env-kwargs) go over those for the evaluation envs alone, which must keep the
+    training env's spaces; the checkpoint keeps the training env's."""
     spec = get_algo(algo)
     check_seed(seed)
     check_env_id(env_id)
@@ -161,10 +164,14 @@ def train(
     if (n_envs is not None or "n_envs" in overrides) and not spec.has_setting("n_envs"):
         several = [name for name, other in ALGOS.items() if other.has_setting("n_envs")]
         raise ZooError(f"{spec.name} learns from one env at a time; --n-envs is for {', '.join(several)}.")
+    if eval_env_kwargs:
+        if not spec.learns_from_experience:
+            raise ZooError(f"{spec.name} ({spec.family}) has no evaluations during training; drop --eval-env-kwargs.")
+        check_env_arguments(env_id, eval_env_kwargs, "--eval-env-kwargs")
     if resume is not None:
         return _resume(spec, env_id, Path(resume), seed=seed, overrides=overrides, flags=flags,
                        out_dir=out_dir, progress=progress, tensorboard=tensorboard, device=device,
-                       callbacks=callbacks, stop=stop, on_start=on_start)
+                       callbacks=callbacks, stop=stop, on_start=on_start, eval_env_kwargs=eval_env_kwargs)
 
     resolved = resolve_hyperparams(spec, env_id, overrides, hyperparams, flags=flags)
     description = describe_env(spec, env_id, resolved.env_kwargs, resolved.env_wrappers, resolved.config)
@@ -173,6 +180,7 @@ def train(
         agent = build_agent(spec, env.observation_space, env.action_space, resolved.config, description, seed=seed,
                             device=device)
         _check_env_for_family(spec, env, seed)
+        evaluation = _evaluation_env(description, eval_env_kwargs, env, getattr(resolved.config, "eval_freq", 0))
     except BaseException:
         env.close()
         raise
@@ -184,12 +192,35 @@ def train(
         "device": agent.device_name,
         "env_kwargs": resolved.env_kwargs,
         "env_wrappers": resolved.env_wrappers,
+        **({"eval_env_kwargs": dict(eval_env_kwargs)} if eval_env_kwargs else {}),
         "hyperparams": dataclasses.asdict(resolved.config),
         "sources": resolved.sources,
     })
     with _discard_if_refused(run_dir):
         return _run(spec, agent, env, description, seed, run_dir, progress=progress, tensorboard=tensorboard,
-                    callbacks=callbacks, stop=stop, on_start=on_start)
+                    callbacks=callbacks, stop=stop, on_start=on_start, evaluation=evaluation)
+
+
+def _evaluation_env(description: EnvDescription, eval_env_kwargs: dict[str, Any] | None, env: gym.Env,
+                    eval_freq: int) -> EnvDescription:
+    """The env the periodic evaluations play: the training env, or it with --eval-env-kwargs
+    over its env_kwargs, checked (one made and closed) to keep the spaces the agent acts in."""
+    if not eval_env_kwargs:
+        return description
+    if eval_freq <= 0:  # the flag would do nothing
+        raise ZooError("--eval-env-kwargs is for the periodic evaluations, and this run has none (eval_freq "
+                       f"{eval_freq}); give --eval-freq N, or drop the flag.")
+    evaluation = dataclasses.replace(description, env_kwargs={**description.env_kwargs, **eval_env_kwargs})
+    probe = evaluation.make()
+    try:
+        for what, trained, evaluated in (("observation", env.observation_space, probe.observation_space),
+                                         ("action", env.action_space, probe.action_space)):
+            if trained != evaluated:
+                raise ZooError(f"--eval-env-kwargs {brief(dict(eval_env_kwargs))} makes an env with {what} space "
+                               f"{evaluated}, the training env's is {trained}: the agent could not play it.")
+    finally:
+        probe.close()
+    return evaluation
 
 
 def _check_env_for_family(spec: AlgoSpec, env: gym.Env, seed: int) -> None:
@@ -225,7 +256,7 @@ def _discard_if_refused(run_dir: Path) -> Iterator[None]:
 def _run(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescription, seed: int, run_dir: Path, *,
          progress: bool, tensorboard: bool | Path, callbacks: Sequence[Callback], start_step: int = 0,
          replay: dict | None = None, stop: StopFlag | None = None,
-         on_start: Callable[[Path], None] | None = None) -> TrainResult:
+         on_start: Callable[[Path], None] | None = None, evaluation: EnvDescription | None = None) -> TrainResult:
     """The family's loop, Ctrl-C and SIGTERM turned into a clean stop, then the final checkpoint.
     The checkpoint is written while the stop handlers still hold: a stop signal that lands during
     the save (the SIGTERM a `zoo benchmark` or `zoo tune` parent relays after a terminal's Ctrl-C
@@ -236,7 +267,8 @@ def _run(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescription, 
         if on_start is not None:
             on_start(run_dir)
         summary = _run_loop(spec, agent, env, description, seed, run_dir, stop, progress=progress,
-                            tensorboard=tensorboard, callbacks=callbacks, start_step=start_step, replay=replay)
+                            tensorboard=tensorboard, callbacks=callbacks, start_step=start_step, replay=replay,
+                            evaluation=evaluation or description)
         checkpoint = agent.save(run_dir / CHECKPOINT_NAME)
     return TrainResult(run_dir, checkpoint, agent, env, summary, interrupted=stop.requested,
                        stopped_by=stop.signal_name)
@@ -244,7 +276,7 @@ def _run(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescription, 
 
 def _run_loop(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescription, seed: int, run_dir: Path,
               stop: StopFlag, *, progress: bool, tensorboard: bool | Path, callbacks: Sequence[Callback],
-              start_step: int, replay: dict | None) -> dict[str, Any]:
+              start_step: int, replay: dict | None, evaluation: EnvDescription) -> dict[str, Any]:
     if spec.family == "bandit":
         from zoo.loops.bandit import bandit_loop
 
@@ -255,7 +287,7 @@ def _run_loop(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescript
         return planning_loop(agent, env, seed=seed, run_dir=run_dir)
     config = agent.config
     # Up to 32 evaluation episodes at a time: a larger n_eval_episodes plays in rounds.
-    eval_envs = description.make_for_evaluation(min(config.n_eval_episodes, 32)) if config.eval_freq > 0 else None
+    eval_envs = evaluation.make_for_evaluation(min(config.n_eval_episodes, 32)) if config.eval_freq > 0 else None
     every_callback = [*run_callbacks(run_dir, f"{spec.name} {description.env_id}", stop_at_return=config.stop_at_return,
                                      stop_streak=config.stop_streak, progress=progress, tensorboard=tensorboard),
                       *callbacks]
@@ -276,7 +308,7 @@ def _run_loop(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescript
 def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, overrides: dict[str, Any],
             flags: list[tuple[str, dict[str, Any]]], out_dir: str | Path, progress: bool, tensorboard: bool | Path,
             device: str, callbacks: Sequence[Callback], stop: StopFlag | None,
-            on_start: Callable[[Path], None] | None) -> TrainResult:
+            on_start: Callable[[Path], None] | None, eval_env_kwargs: dict[str, Any] | None) -> TrainResult:
     if not spec.learns_from_experience:
         raise ZooError(f"{spec.name} learns in one go ({spec.family}); there is nothing to resume.")
     checkpoint = _checkpoint_to_resume(resume, spec.name, env_id)
@@ -304,7 +336,12 @@ def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, overrides: 
                                              seed=seed, device=device)
     description = env_of(agent)  # built for env_id, with the run's kwargs and wrappers
     env = description.make()
-    check_compatible(metadata, checkpoint, observation_space=env.observation_space, action_space=env.action_space)
+    try:
+        check_compatible(metadata, checkpoint, observation_space=env.observation_space, action_space=env.action_space)
+        evaluation = _evaluation_env(description, eval_env_kwargs, env, config.eval_freq)
+    except BaseException:
+        env.close()
+        raise
     replay_path = replay_buffer_beside(checkpoint)
     replay = read_arrays(replay_path, "a replay buffer") if spec.family == "off_policy" and replay_path.exists() \
         else None  # read (and refused if bad) before the new run folder exists
@@ -312,13 +349,14 @@ def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, overrides: 
     write_run_config(run_dir, {
         "algo": spec.name, "env_id": env_id, "seed": seed, "device": agent.device_name,
         "env_kwargs": agent.env_kwargs, "env_wrappers": agent.env_wrappers,
+        **({"eval_env_kwargs": dict(eval_env_kwargs)} if eval_env_kwargs else {}),
         "hyperparams": dataclasses.asdict(config), "resumed_from": str(checkpoint),
         "resumed_at_step": previous_steps,
     })
     with _discard_if_refused(run_dir):
         result = _run(spec, agent, env, description, seed, run_dir, progress=progress, tensorboard=tensorboard,
                       callbacks=callbacks, start_step=agent.num_timesteps, replay=replay, stop=stop,
-                      on_start=on_start)
+                      on_start=on_start, evaluation=evaluation)
     result.summary["resumed_from"] = str(checkpoint)
     result.summary["resumed_from_step"] = previous_steps
     result.summary["replay_buffer_restored"] = replay is not None
