@@ -523,11 +523,16 @@ def enjoy(
                                    env_kwargs)
     console.print(f"Playing [bold]{agent.algo}[/] on [bold]{escape(env_id)}[/] from {escape(str(checkpoint))}")
     if video is not None:
+        from zoo.interrupt import Terminated, sigterm_raises
         from zoo.video import record_agent
 
         try:
-            evaluation, n_frames = record_agent(agent, env, video, episodes, deterministic=deterministic,
-                                                seed=agent.seed if seed is None else seed, max_steps=n_timesteps)
+            with sigterm_raises():
+                evaluation, n_frames = record_agent(agent, env, video, episodes, deterministic=deterministic,
+                                                    seed=agent.seed if seed is None else seed, max_steps=n_timesteps)
+        except Terminated:
+            error_console.print(f"Stopped by SIGTERM: {escape(str(video))} not written.", highlight=False)
+            raise typer.Exit(INTERRUPTED_EXIT_CODES["SIGTERM"]) from None
         finally:
             env.close()
         _print_results(f"{agent.algo} on {env_id}", evaluation, n_timesteps)

@@ -116,3 +116,28 @@ def ctrl_c_released() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread by `sigterm_raises`."""
+
+
+@contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """SIGTERM as an exception (Terminated) inside the block, so that what the block writes is
+    cleaned up as after Ctrl-C before the process ends: `zoo enjoy --video` killed by the default
+    handler left its ffmpeg to complain about the cut stream, and its temporary file for the next
+    recording to remove. A second SIGTERM ends the process at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def raise_terminated(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
