@@ -293,6 +293,28 @@ def test_rl_zoos_names_for_the_total_of_trials_and_no_plots(tmp_path):
     assert len(trials) == 3 and not list(study.glob("*.png"))  # a header and 2 trials
 
 
+def test_tune_env_kwargs_reach_every_trial_and_trains_own_flags_are_left_out_saying_so(tmp_path, capsys):
+    import yaml
+
+    from zoo.cli import rl_zoo_arguments
+
+    # RL Zoo's `train ... -optimize` with train's flags tune has no use for: each left out, said
+    command = rl_zoo_arguments(["train", "dqn", "CartPole-v1", "-optimize", "--verbose", "0", "-P", "--eval-freq=500",
+                                "--out", str(tmp_path), "--n-trials", "1", "-n", "300", "--env-kwargs",
+                                "sutton_barto_reward:True", "--hp", "learning_starts=100", "--pruner", "none"])
+    said = " ".join(capsys.readouterr().err.split())
+    assert "note: --verbose 0 left out of zoo tune: tune prints one line a trial." in said
+    assert "note: -P left out" in said and "note: --eval-freq=500 left out of zoo tune: --n-evaluations" in said
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 0, result.output
+    (config,) = (tmp_path / "tune" / "dqn-CartPole-v1" / "trials").glob("trial_0000/*/*/config.yml")
+    assert yaml.safe_load(config.read_text())["env_kwargs"] == {"sutton_barto_reward": True}
+    refused = CliRunner().invoke(app, ["tune", "dqn", "CartPole-v1", "--out", str(tmp_path / "x"), "--env-kwargs",
+                                       "sutton_barto_rewarx:True"])
+    assert refused.exit_code == 1 and "--env-kwargs: CartPole-v1 takes no argument 'sutton_barto_rewarx'" in \
+        " ".join(refused.output.split())
+
+
 def test_a_study_recording_an_unknown_objective_is_named_not_the_objective_flag(tmp_path):
     tune(job(tmp_path, n_trials=1), plots=False)
     study = optuna.load_study(study_name="study", storage=open_storage(job(tmp_path)))

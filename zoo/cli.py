@@ -815,6 +815,22 @@ def _show_seed_result(label: str, result) -> None:
                   f"in {result.seconds:.1f} s ({result.steps_per_second:.0f} steps/s)")
 
 
+def _with_env_kwargs(overrides, env_kwargs: Optional[list[str]]):
+    """`zoo tune --env-kwargs`: the env_kwargs every trial's --hp layer carries, over any --hp
+    env_kwargs, the flag named with the layer's."""
+    from zoo.config import ENV_KWARGS_KEY, parse_env_kwargs
+
+    if not env_kwargs:
+        return overrides
+    given = overrides.get(ENV_KWARGS_KEY) or {}
+    if not isinstance(given, dict):
+        raise ZooError(f"--hp: env_kwargs must be a mapping, got {brief(given)}.")
+    overrides[ENV_KWARGS_KEY] = {**given, **parse_env_kwargs(env_kwargs)}
+    overrides.flag = "--env-kwargs" if overrides.flag == "--hp" and len(overrides) == 1 else \
+        f"{overrides.flag} and --env-kwargs"
+    return overrides
+
+
 def _benchmark_backbones(algo: str, env_id: str, specs: list[str], seeds: int, steps: Optional[int],
                          overrides: dict, hyperparams: Optional[str], episodes: int, out: Path, device: str) -> None:
     from zoo.benchmark import parse_backbone_spec, run_backbone_benchmark, write_backbone_table
@@ -896,6 +912,10 @@ def tune(
                                              "plot; --no-optim-plots: RL Zoo's).")] = True,
     hp: HpOpt = None,
     rl_zoo_hp: RlZooHpOpt = None,
+    env_kwargs: Annotated[
+        Optional[list[str]], typer.Option("--env-kwargs", help="A keyword argument for gym.make of every trial's env, "
+                                          "KEY:VALUE (repeatable; RL Zoo's), over the entry's env_kwargs.")
+    ] = None,
     device: DeviceOpt = "cpu",
     env_package: EnvPackageOpt = None,
 ):
@@ -929,7 +949,7 @@ def tune(
                   search=None if search is None else str(search), seed=seed, n_startup_trials=n_startup_trials,
                   n_evaluations=n_evaluations, hyperparams=hyperparams, env_packages=tuple(env_package or ()),
                   device=device, heartbeat_interval=heartbeat, grace_period=grace,
-                  overrides=parse_overrides(hp or [], rl_zoo_hp or []),
+                  overrides=_with_env_kwargs(parse_overrides(hp or [], rl_zoo_hp or []), env_kwargs),
                   goal=goal, goal_from_study=objective is None and trials == 0)
     def announce() -> None:  # once the job, its space and its study are accepted
         console.print(f"Tuning [bold]{spec.name}[/] on [bold]{escape(env_id)}[/]: study {escape(name)}, {trials} "
@@ -993,6 +1013,15 @@ def _installed_module(word: str) -> bool:
 
 # RL Zoo searches hyperparameters with its train script's flag; zoo with its own command
 _RL_ZOO_OPTIMIZE = ("-optimize", "--optimize-hyperparameters", "--optimize")
+# train's flags that RL Zoo's search takes and zoo tune has no use for (the number of words each
+# takes after it), and why: left out of the `zoo tune` command with a note
+_TRAIN_ONLY = {"-P": (0, "tune shows no progress bar, one line a trial"),
+               "--progress": (0, "tune shows no progress bar, one line a trial"),
+               "--verbose": (1, "tune prints one line a trial"),
+               "--eval-freq": (1, "--n-evaluations sets the trials' evaluations, as RL Zoo's search does"),
+               "--save-freq": (1, "trials keep no periodic checkpoints"),
+               "--save-replay-buffer": (0, "trials keep no replay buffer"),
+               "--num-threads": (1, "each tune worker trains on one torch thread (--workers for more)")}
 
 
 def rl_zoo_arguments(args: Sequence[str]) -> list[str]:
@@ -1004,7 +1033,7 @@ def rl_zoo_arguments(args: Sequence[str]) -> list[str]:
     b` (_installed_module). And `zoo train ... -optimize` (RL Zoo's
     --optimize-hyperparameters, with its --n-trials, --n-jobs, --sampler...) is `zoo tune ...`."""
     if args and args[0] == "train" and any(word in _RL_ZOO_OPTIMIZE for word in args):
-        args = ["tune", *(word for word in args[1:] if word not in _RL_ZOO_OPTIMIZE)]
+        args = ["tune", *_without_train_only_flags([word for word in args[1:] if word not in _RL_ZOO_OPTIMIZE])]
     out: list[str] = []
     index = 0
     while index < len(args):
@@ -1036,6 +1065,25 @@ def rl_zoo_arguments(args: Sequence[str]) -> list[str]:
         for value in values:
             out += [flag, value]
     return out
+
+
+def _without_train_only_flags(args: list[str]) -> list[str]:
+    """RL Zoo's `train ... -optimize` as `zoo tune`: _TRAIN_ONLY's flags left out, each said."""
+    kept: list[str] = []
+    index = 0
+    while index < len(args):
+        word = args[index]
+        name = word.partition("=")[0]
+        if name in _TRAIN_ONLY and "--" not in args[:index]:
+            takes, why = _TRAIN_ONLY[name]
+            words = 1 + (takes if name == word else 0)
+            error_console.print(f"note: {' '.join(args[index:index + words])} left out of zoo tune: {why}.",
+                                highlight=False)
+            index += words
+            continue
+        kept.append(word)
+        index += 1
+    return kept
 
 
 def main():
