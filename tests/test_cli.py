@@ -355,6 +355,17 @@ def test_evaluate_and_enjoy_play_the_agent_on_the_env_changed_by_env_kwargs(tmp_
     assert cut.exit_code == 0 and json.loads(cut.output)["lengths"] == [50, 50], cut.output
     played = zoo("enjoy", "dqn", "CartPole-v1", "--episodes", 1, "--env-kwargs", "max_episode_steps:40", cwd=tmp_path)
     assert played.exit_code == 0 and "episode 1: return 40.00, length 40" in played.output, played.output
+    # RL Zoo's enjoy --num-threads sets torch's threads for the play
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        threads = 1 if before != 1 else 2
+        played = zoo("evaluate", "dqn", "CartPole-v1", "--episodes", 1, "--num-threads", threads, cwd=tmp_path)
+        assert played.exit_code == 0 and torch.get_num_threads() == threads, played.output
+    finally:
+        torch.set_num_threads(before)
+    assert zoo("enjoy", "dqn", "CartPole-v1", "--num-threads", -1, cwd=tmp_path).exit_code == 2  # Click: >= 0
     for command, args, says in (
             ("evaluate", ["--env-kwargs", "max_episode_stepz:50"], "--env-kwargs: CartPole-v1 takes no argument "
                                                                    "'max_episode_stepz'"),

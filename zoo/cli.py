@@ -97,6 +97,10 @@ ExpIdOpt = Annotated[
     Optional[int], typer.Option("--exp-id", help="RL Zoo's: the run RUNS_DIR/<algo>/<env>_N (0: the latest, as "
                                 "without it)."),
 ]
+PlayThreadsOpt = Annotated[
+    Optional[int], typer.Option("--num-threads", min=0, help="Torch (and BLAS) threads for the agent's networks (RL "
+                                "Zoo's; 0: leave them as they are).")
+]
 PlayEnvKwargsOpt = Annotated[
     Optional[list[str]], typer.Option("--env-kwargs", help="A keyword argument for gym.make, KEY:VALUE "
                                       "(repeatable; RL Zoo's), over the agent's own env_kwargs.")
@@ -397,6 +401,13 @@ def _run_of_exp_id(algo: str, env_id: str, runs_dir: Optional[Path], exp_id: Opt
     return run_of_exp_id(runs_dir or RUNS, get_algo(algo).name, env_id, exp_id)
 
 
+def _set_threads(num_threads: Optional[int]) -> None:
+    if num_threads:
+        from zoo.threads import set_training_threads
+
+        set_training_threads(num_threads)
+
+
 def _open(algo: str, env_id: str, path: Optional[Path], runs_dir: Optional[Path], render: bool = False,
           video: bool = False, from_hub: Optional[str] = None, device: str = "cpu", which=None,
           env_kwargs: Optional[list[str]] = None):
@@ -438,6 +449,7 @@ def evaluate(
     deterministic: Annotated[bool, typer.Option("--deterministic/--stochastic")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
     env_kwargs: PlayEnvKwargsOpt = None,
+    num_threads: PlayThreadsOpt = None,
     from_hub: FromHubOpt = None,
     load_best: LoadBestOpt = False,
     load_checkpoint: LoadCheckpointOpt = None,
@@ -455,6 +467,7 @@ def evaluate(
         raise ZooError("--episodes must be at least 1.")
     which = _checkpoint_choice(load_best, load_checkpoint, load_last_checkpoint)
     path = _run_of_exp_id(algo, env_id, runs_dir, exp_id, path, from_hub)
+    _set_threads(num_threads)
     checkpoint, agent, env = _open(algo, env_id, path, runs_dir, from_hub=from_hub, device=device, which=which,
                                    env_kwargs=env_kwargs)
     # Default seed: the training seed, which for a bandit is the problem the agent learned.
@@ -491,6 +504,7 @@ def enjoy(
         Optional[Path], _path_option("--video", help="Record to this .mp4 or .gif instead (headless).")
     ] = None,
     env_kwargs: PlayEnvKwargsOpt = None,
+    num_threads: PlayThreadsOpt = None,
     from_hub: FromHubOpt = None,
     load_best: LoadBestOpt = False,
     load_checkpoint: LoadCheckpointOpt = None,
@@ -519,6 +533,7 @@ def enjoy(
         _without_windows()
     which = _checkpoint_choice(load_best, load_checkpoint, load_last_checkpoint)
     path = _run_of_exp_id(algo, env_id, runs_dir, exp_id, path, from_hub)
+    _set_threads(num_threads)
     checkpoint, agent, env = _open(algo, env_id, path, runs_dir, render, video is not None, from_hub, device, which,
                                    env_kwargs)
     console.print(f"Playing [bold]{agent.algo}[/] on [bold]{escape(env_id)}[/] from {escape(str(checkpoint))}")
