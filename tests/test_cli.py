@@ -263,6 +263,20 @@ def test_rl_zoos_gym_packages_list_takes_installed_modules_only():
         assert rl_zoo_arguments(words) == words
 
 
+def test_a_word_the_module_finders_refuse_is_no_module(monkeypatch):
+    # `zoo ... --gym-packages envs __main__` in the `zoo` script: __main__'s spec is None, and
+    # find_spec raised ValueError (a traceback)
+    import importlib.util
+
+    from zoo.cli import _installed_module
+
+    def refuse(name, package=None):
+        raise ValueError(f"{name}.__spec__ is None")
+
+    monkeypatch.setattr(importlib.util, "find_spec", refuse)
+    assert not _installed_module("__main__")
+
+
 def test_rl_zoos_verbose_and_conf_file_train(tmp_path):
     (tmp_path / "mine.yml").write_text("CartPole-v1:\n  learning_rate: 0.02\n  n_timesteps: 300\n")
     quiet = zoo("train", "dqn", "CartPole-v1", "--verbose", 0, "-conf", "mine.yml", "--eval-freq", -1, cwd=tmp_path)

@@ -1022,8 +1022,12 @@ _MODULE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 def _installed_module(word: str) -> bool:
     import importlib.util
 
-    # a top-level name is looked up without running anything
-    return bool(_MODULE.fullmatch(word)) and importlib.util.find_spec(word.partition(".")[0]) is not None
+    if not _MODULE.fullmatch(word):
+        return False
+    try:  # a top-level name is looked up without running anything
+        return importlib.util.find_spec(word.partition(".")[0]) is not None
+    except (ImportError, ValueError):  # __main__, whose spec is None; a name the finders refuse
+        return False
 
 
 # RL Zoo searches hyperparameters with its train script's flag; zoo with its own command
