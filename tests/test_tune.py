@@ -315,6 +315,21 @@ def test_tune_env_kwargs_reach_every_trial_and_trains_own_flags_are_left_out_say
         " ".join(refused.output.split())
 
 
+def test_a_study_is_joined_on_its_own_env_arguments_only(tmp_path):
+    # trials on CartPole with Sutton and Barto's reward (0 a step) beside the usual one's would
+    # not compare: the study records its env's arguments and refuses others
+    sutton = {**TINY_DQN, "env_kwargs": {"sutton_barto_reward": True}}
+    tune(job(tmp_path, n_trials=1, overrides=sutton), plots=False)
+    study = optuna.load_study(study_name="study", storage=open_storage(job(tmp_path)))
+    assert study.user_attrs["env_kwargs"] == {"sutton_barto_reward": True}
+    with pytest.raises(ZooError, match=r"Study 'study' tunes on the env arguments \{'sutton_barto_reward': True\}, "
+                                       r"not \{\} \(--env-kwargs"):
+        tune(job(tmp_path, n_trials=2), plots=False)
+    tune(job(tmp_path, n_trials=2, overrides=sutton), plots=False)  # the same arguments: joined
+    assert len(trials_of(job(tmp_path))) == 2
+    tune(job(tmp_path, n_trials=0, goal_from_study=True), plots=False)  # a report only: any arguments
+
+
 def test_a_study_recording_an_unknown_objective_is_named_not_the_objective_flag(tmp_path):
     tune(job(tmp_path, n_trials=1), plots=False)
     study = optuna.load_study(study_name="study", storage=open_storage(job(tmp_path)))

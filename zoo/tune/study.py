@@ -20,6 +20,7 @@ training step; its trial is recorded FAIL "interrupted".
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
 import os
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.callbacks import Evaluation
-from zoo.errors import ZooError, brief_text
+from zoo.errors import ZooError, brief, brief_text
 from zoo.interrupt import StopFlag, ctrl_c_released, stop_on_interrupt
 from zoo.registry import AlgoSpec, get_algo
 from zoo.tune.objectives import Goal, SolveClock, TrialWatch
@@ -180,15 +181,30 @@ def open_study(job: TuneJob, storage: Any, space: SearchSpace | None = None, wor
     if "algo" in attrs and (attrs["algo"], attrs["env_id"]) != (job.spec.name, job.env_id):
         raise ZooError(f"Study '{job.study_name}' tunes {attrs['algo']} on {attrs['env_id']}, not "
                        f"{job.spec.name} on {job.env_id}. Choose another --study-name.")
+    # the env's arguments make another problem as much as another env id does: its trials' values
+    # would not compare (a study made before this was recorded is joined as before)
+    env_kwargs = json.loads(json.dumps(_study_env_kwargs(job)))
+    if "env_kwargs" in attrs and attrs["env_kwargs"] != env_kwargs and job.n_trials > 0:
+        raise ZooError(f"Study '{job.study_name}' tunes on the env arguments {brief(attrs['env_kwargs'])}, not "
+                       f"{brief(env_kwargs)} (--env-kwargs, --hp env_kwargs, the entry's). Choose another "
+                       "--study-name.")
     if "algo" not in attrs:
         study.set_user_attr("algo", job.spec.name)
         study.set_user_attr("env_id", job.env_id)
         study.set_user_attr("objective", job.goal.label)
+        study.set_user_attr("env_kwargs", env_kwargs)
         if space is not None and not study.trials:
             shipped = shipped_params(job, space)
             if shipped:
                 study.enqueue_trial(shipped, user_attrs={"origin": "shipped entry"})
     return study
+
+
+def _study_env_kwargs(job: TuneJob) -> dict[str, Any]:
+    """The env arguments every trial trains on: the entry's, under --hp's and --env-kwargs'."""
+    from zoo.config import resolve_hyperparams
+
+    return resolve_hyperparams(job.spec, job.env_id, trial_overrides(job), job.hyperparams).env_kwargs
 
 
 def _study_names(storage: Any) -> list[str]:
