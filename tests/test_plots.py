@@ -134,6 +134,17 @@ def fake_run(folder, library, returns):
     return folder
 
 
+def test_zoos_runs_against_episodes_and_a_smoothing_window(tmp_path, monkeypatch):
+    run = fake_run(tmp_path / "run", "zoo", [-900, -150])  # episodes end at steps 200 and 400
+    lines = drawn_lines(monkeypatch, [run], tmp_path / "c.png", x="episodes", window=2)
+    x, returns = lines["td3 on Pendulum-v1 (1 seed): training episodes"]
+    assert (x[0], x[-1], returns[0], returns[-1]) == (1, 2, -1500, -1350)  # the trailing mean of 2 episodes
+    evaluation_x = lines["td3 on Pendulum-v1 (1 seed): evaluation"][0]
+    assert (evaluation_x[0], evaluation_x[-1]) == (1, 2)  # at steps 200 and 400
+    time_axis = drawn_figure(monkeypatch, [run], tmp_path / "c.png", x="time")  # RL Zoo's name for seconds
+    assert time_axis.axes[0].get_xlabel() == "wall-clock seconds since training started"
+
+
 def test_sb3_runs_kept_by_the_benchmark_plot_beside_ours(tmp_path, monkeypatch):
     ours = fake_run(tmp_path / "ours", "zoo", [-900, -150])
     theirs = fake_run(tmp_path / "sb3", "sb3", [-1100, -600])
@@ -212,6 +223,12 @@ def test_rl_zoos_own_log_folder_plots_as_sb3s_runs(tmp_path, monkeypatch):
     seconds = drawn_lines(monkeypatch, [tmp_path / "logs" / "ppo"], tmp_path / "c.png", x="seconds")
     assert list(seconds["SB3 ppo on CartPole-v1 (2 seeds): training episodes"][0][[0, -1]]) == [0.5, 2.0]
     assert seconds["SB3 ppo on CartPole-v1 (2 seeds): evaluation"][0][-1] == 2.0  # 2000 steps: past the last episode
+    # against episodes (RL Zoo's -x episodes): the training episodes counted, the evaluations
+    # placed at the count their env steps had reached; -w averages that many episodes
+    episodes = drawn_lines(monkeypatch, [tmp_path / "logs"], tmp_path / "c.png", x="episodes", window=1)
+    x, returns = episodes["SB3 ppo on CartPole-v1 (2 seeds): training episodes"]
+    assert (x[0], x[-1], returns[0], returns[-1]) == (1, 4, 20, 60)  # window 1: the episodes' own returns
+    assert episodes["SB3 ppo on CartPole-v1 (2 seeds): evaluation"][0][-1] == 4  # 2000 steps: past the 4th
     # evaluations alone (no monitor files): drawn against steps; asked for training curves, said why
     alone = rl_zoo_run(tmp_path / "alone" / "ppo" / "CartPole-v1_1", 5)
     for monitor in alone.glob("*.monitor.csv"):
@@ -238,7 +255,8 @@ def test_rl_zoos_own_log_folder_plots_as_sb3s_runs(tmp_path, monkeypatch):
 def test_plot_option_errors_name_the_option(tmp_path):
     quick = {"n_timesteps": 600, "eval_freq": 0, "stop_at_return": None}
     run = str(train("dqn", "CartPole-v1", seed=0, out_dir=tmp_path, overrides=quick).run_dir)
-    for args, says in ((["--x", "minutes"], "--x is steps or seconds"),
+    for args, says in ((["--x", "minutes"], "--x is steps, seconds or episodes"),
+                       (["-w", "0"], "--window is a number of episodes from 1 to 1000000, got 0"),
                        (["--curves", "evals"], "--curves is one of auto, evaluation, training"),
                        (["--curves", "evaluation"], "none of these runs has evaluations")):
         result = CliRunner().invoke(app, ["plot", run, "--out", str(tmp_path / "x.png"), *args])

@@ -647,8 +647,12 @@ def plot(
     out: Annotated[Path, _path_option("--out", help="The figure to write, .png, .svg or .pdf (more, named after "
                                                     "it, if needed).")] = Path(
         "plot.png"),
-    x: Annotated[str, typer.Option("--x", help="The x axis: steps (env steps) or seconds (wall clock since "
-                                               "training started).")] = "steps",
+    x: Annotated[str, typer.Option("--x", "-x", help="The x axis: steps (env steps), seconds (wall clock since "
+                                                     "training started; time: RL Zoo's) or episodes (training "
+                                                     "episodes ended).")] = "steps",
+    window: Annotated[int, typer.Option("--window", "-w", "--episode-window",
+                                        help="Training episodes each point of a training curve averages (RL "
+                                             "Zoo's -w).")] = 10,
     curves: Annotated[str, typer.Option("--curves", help="auto: the periodic evaluations when the runs have "
                                                          "them (training episodes dashed); evaluation; "
                                                          "training.")] = "auto",
@@ -659,7 +663,7 @@ def plot(
     def skip(run_dir: Path, reason: str) -> None:
         error_console.print(f"[yellow]left out[/] {escape(str(run_dir))}: {reason}", highlight=False)
 
-    for path in plot_runs(list(run_dirs), out, x=x, curves=curves, on_skip=skip):
+    for path in plot_runs(list(run_dirs), out, x=x, curves=curves, on_skip=skip, window=window):
         console.print(f"wrote {escape(str(path))}")
 
 

@@ -34,7 +34,9 @@ from zoo.runs import CONFIG_NAME, PROGRESS_NAME, runs_in_folder
 
 EVALUATIONS_NAME = "evaluations.csv"  # zoo.callbacks' (not imported: plotting needs no torch)
 LIBRARY_LABELS = {"zoo": "", "sb3": "SB3 "}  # who trained a run: zoo, or SB3 in `zoo benchmark`
-X_AXES = {"steps": ("step", "env steps"), "seconds": ("time", "wall-clock seconds since training started")}
+X_AXES = {"steps": ("step", "env steps"), "seconds": ("time", "wall-clock seconds since training started"),
+          "episodes": ("episode", "training episodes")}
+X_ALIASES = {"time": "seconds"}  # RL Zoo's plot_train -x names
 CURVES = ("auto", "evaluation", "training")
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
 
@@ -129,41 +131,46 @@ class LearningRun:
     seed: int | None = None  # its config's, when a whole number
 
 
-def _learning_run(run_dir: Path, rows: list[dict], x: str, seed: int | None) -> LearningRun:
-    column = X_AXES[x][0]
+def _learning_run(run_dir: Path, rows: list[dict], x: str, seed: int | None, window: int) -> LearningRun:
     progress = run_dir / PROGRESS_NAME
-    training = (_column(rows, column, progress), _smooth(_column(rows, "return", progress), SMOOTHING_EPISODES))
+    steps = _column(rows, "step", progress)
+    along = _column(rows, X_AXES[x][0], progress)
+    training = (along, _smooth(_column(rows, "return", progress), window))
     evaluations_path = run_dir / EVALUATIONS_NAME
     evaluation = None
     if evaluations_path.is_file():
         evaluation_rows = _read_csv(evaluations_path, "a run's evaluations.csv")
         if evaluation_rows:
-            evaluation = (_column(evaluation_rows, column, evaluations_path),
-                          _column(evaluation_rows, "mean_return", evaluations_path))
+            returns = _column(evaluation_rows, "mean_return", evaluations_path)
+            if x == "episodes":  # evaluations.csv counts steps: the episodes the training had ended by then
+                evaluation = (np.interp(_column(evaluation_rows, "step", evaluations_path), steps, along), returns)
+            else:
+                evaluation = (_column(evaluation_rows, X_AXES[x][0], evaluations_path), returns)
     return LearningRun(training, evaluation, seed)
 
 
-def _rl_zoo_learning_run(log: RlZooLog, x: str) -> LearningRun:
-    """An RL Zoo run's curves; its evaluations against seconds at the clock its training
-    episodes give for those env steps (evaluations.npz keeps no time)."""
-    training = None
-    if len(log.returns):
-        training = (log.steps if x == "steps" else log.seconds, _smooth(log.returns, SMOOTHING_EPISODES))
+def _rl_zoo_learning_run(log: RlZooLog, x: str, window: int) -> LearningRun:
+    """An RL Zoo run's curves; its evaluations against seconds (or episodes) at the clock (or
+    count) its training episodes give for those env steps (evaluations.npz keeps neither)."""
+    along = {"steps": log.steps, "seconds": log.seconds, "episodes": np.arange(1.0, len(log.returns) + 1)}[x]
+    training = (along, _smooth(log.returns, window)) if len(log.returns) else None
     evaluation = log.evaluation
-    if evaluation is not None and x == "seconds":
+    if evaluation is not None and x != "steps":
         if not len(log.returns):
-            raise ZooError(f"--x seconds: RL Zoo's run of {log.algo} on {log.env_id} has evaluations but no monitor "
-                           "file, so no clock; plot it against steps.")
-        evaluation = (np.interp(evaluation[0], log.steps, log.seconds), evaluation[1])
+            raise ZooError(f"--x {x}: RL Zoo's run of {log.algo} on {log.env_id} has evaluations but no monitor "
+                           "file, so no clock or episodes; plot it against steps.")
+        evaluation = (np.interp(evaluation[0], log.steps, along), evaluation[1])
     return LearningRun(training, evaluation, log.seed)
 
 
 def plot_runs(run_dirs: list[str | Path], out: str | Path, *, x: str = "steps", curves: str = "auto",
-              on_skip: Callable[[Path, str], None] | None = None) -> list[Path]:
+              on_skip: Callable[[Path, str], None] | None = None, window: int = SMOOTHING_EPISODES) -> list[Path]:
     """Write the figures for `run_dirs` next to `out` (a .png, .svg or .pdf path: matplotlib's
     format by the suffix, for a page or a paper); returns the files written.
-    `x`: steps or seconds; `curves`: auto (the evaluations when the runs have them, with the
-    training episodes dashed), evaluation or training. A run found in a folder of runs that has
+    `x`: steps, seconds or episodes (the training episodes ended; `time`, RL Zoo's name, is
+    seconds); `curves`: auto (the evaluations when the runs have them, with the training
+    episodes dashed), evaluation or training; `window`: the training episodes each point of a
+    training curve averages (RL Zoo's --episode-window). A run found in a folder of runs that has
     nothing to draw (no episode logged yet, a planner on an env that is no grid) is left out and
     handed to `on_skip` with the reason; a run named itself is an error."""
     plt = _matplotlib()
@@ -172,8 +179,11 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path, *, x: str = "steps", 
         raise ZooError(f"--out must name a {', '.join(FIGURE_FORMATS)} file, got '{out}'.")
     if out.is_dir():
         raise ZooError(f"--out {out} is a folder; name a {', '.join(FIGURE_FORMATS)} file.")
+    x = X_ALIASES.get(x, x)
     if x not in X_AXES:
-        raise ZooError(f"--x is steps or seconds, got {brief(x)}.")
+        raise ZooError(f"--x is steps, seconds or episodes, got {brief(x)}.")
+    if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= 1_000_000:
+        raise ZooError(f"--window is a number of episodes from 1 to 1000000, got {brief(window)}.")
     if curves not in CURVES:
         raise ZooError(f"--curves is one of {', '.join(CURVES)}, got {brief(curves)}.")
     if not run_dirs:
@@ -197,7 +207,7 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path, *, x: str = "steps", 
                     raise
                 skipped.append((run_dir, error.reason))
                 continue
-            learning[("sb3", log.algo, log.env_id)].append(_rl_zoo_learning_run(log, x))
+            learning[("sb3", log.algo, log.env_id)].append(_rl_zoo_learning_run(log, x, window))
             continue
         config, rows = _read_run(run_dir)
         algo, env_id = config["algo"], config["env_id"]
@@ -211,11 +221,11 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path, *, x: str = "steps", 
         elif family == "bandit":
             bandits[(algo, env_id)].append(_column(rows, "cumulative_regret", run_dir / PROGRESS_NAME))
         else:
-            learning[(config["library"], algo, env_id)].append(_learning_run(run_dir, rows, x, config["seed"]))
+            learning[(config["library"], algo, env_id)].append(_learning_run(run_dir, rows, x, config["seed"], window))
 
     written = []
     if learning:
-        written.append(_plot_learning(plt, learning, x, curves, out))
+        written.append(_plot_learning(plt, learning, x, curves, out, window))
     if bandits:
         figure, axes = plt.subplots(figsize=(8, 5))
         for (algo, _env_id), runs in sorted(bandits.items()):
@@ -257,7 +267,7 @@ class _NoMap(ZooError):
 
 
 def _plot_learning(plt: Any, learning: dict[tuple[str, str, str], list[LearningRun]], x: str, curves: str,
-                   out: Path) -> Path:
+                   out: Path, window: int) -> Path:
     """One axes per env (as RL Zoo's plots: CartPole's 0..500 beside Pendulum's -1600..0 on one
     scale flattened both), side by side; an algorithm keeps its colour across them."""
     any_evaluation = any(run.evaluation is not None for runs in learning.values() for run in runs)
@@ -306,7 +316,7 @@ def _plot_learning(plt: Any, learning: dict[tuple[str, str, str], list[LearningR
     if not drawn:
         raise ZooError("--curves evaluation: none of these runs has evaluations (evaluations.csv); "
                        "train with eval_freq > 0, or plot --curves training.")
-    grid_of_axes[0][0].set_ylabel(f"return (training: mean of last {SMOOTHING_EPISODES} episodes)" if show_training
+    grid_of_axes[0][0].set_ylabel(f"return (training: mean of last {window} episodes)" if show_training
                                   else "mean evaluation return")
     if len(env_ids) > 1:
         figure.suptitle("Learning curves (mean ± std over seeds)")
