@@ -19,6 +19,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import yaml
@@ -758,3 +759,77 @@ def test_a_child_stopped_by_ctrl_c_or_sigterm_is_told_from_one_that_failed():
     assert EXIT_CODES == {"SIGINT": 130, "SIGTERM": 143}
     assert [signal_name_of_exit(code) for code in (130, -2, 143, -15)] == ["SIGINT", "SIGINT", "SIGTERM", "SIGTERM"]
     assert [signal_name_of_exit(code) for code in (0, 1, 2, -9, None)] == [None] * 5
+
+
+# ---- custom envs that break their own contract -------------------------------------------
+
+
+class ObservationsOfAnotherShape(gym.Env):
+    """Says Box(3,), returns 4 numbers: SB3's check_env catches it; the loops failed deep inside."""
+
+    observation_space = gym.spaces.Box(-1, 1, (3,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(4, np.float32), {}
+
+    def step(self, action):
+        return np.zeros(4, np.float32), 0.0, False, False, {}
+
+
+class NaNAfterTheFirstStep(gym.Env):
+    """Observations and rewards that turn NaN (a physics blow-up, a division by zero)."""
+
+    observation_space = gym.spaces.Box(-1, 1, (3,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(3, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.full(3, np.nan, np.float32), float("nan"), self.t >= 20, False, {}
+
+
+gym.register("test/ObservationsOfAnotherShape-v0", entry_point=ObservationsOfAnotherShape, disable_env_checker=True)
+gym.register("test/NaNAfterTheFirstStep-v0", entry_point=NaNAfterTheFirstStep, disable_env_checker=True)
+
+
+@pytest.mark.parametrize("algo", ["dqn", "ppo", "sac"])
+def test_an_env_whose_observations_do_not_fit_its_space_is_named(tmp_path, algo):
+    # was a ValueError traceback from the replay buffer or Gymnasium's vector env
+    refused("train", algo, "test/ObservationsOfAnotherShape-v0", "-n", 300, cwd=tmp_path,
+            says="test/ObservationsOfAnotherShape-v0's reset returned an observation of shape (4,), but its "
+                 "observation_space is Box(-1.0, 1.0, (3,), float32)")
+
+
+@pytest.mark.parametrize("algo, flags, says", [
+    # an update on NaN: the env named as the cause, not the learning rate
+    ("dqn", [], "the update's loss is nan. Nothing was saved over the last good checkpoint (best_model.zip, if an "
+            "evaluation made one). The env returned NaN or infinite rewards or observations, which the update "
+            "learned from: check the env (and its arguments); no hyperparameter fixes that."),
+    ("ppo", [], "the update's policy_loss is nan. Nothing was saved over the last good checkpoint (best_model.zip, "
+                "if an evaluation made one). The env returned NaN or infinite rewards or observations"),
+    # acting on NaN: torch's Categorical raised from deep inside (a traceback)
+    ("actor_critic", [], "The env returned an observation holding NaN or inf, which the policy cannot act on"),
+    ("sac", [], "The env returned NaN or infinite rewards or observations, which the update learned from"),
+    # discrete SAC's first own action falls mid-episode (episodes end every 20 steps): on NaN
+    ("sac", ["--hp", "learning_starts=105"], "The env returned an observation holding NaN or inf"),
+])
+def test_an_env_returning_nan_is_named_as_the_cause(tmp_path, algo, flags, says):
+    result = invoke("train", algo, "test/NaNAfterTheFirstStep-v0", "-n", 3000, *flags, cwd=tmp_path)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert len(errors) == 1 and says in errors[0] and "Traceback" not in result.output, result.stderr
+
+
+def test_a_diverging_update_on_a_finite_env_still_names_the_learning_rate():
+    from zoo.loops.monitor import TrainingDiverged, check_finite
+
+    finite = np.zeros((5, 3))
+    with pytest.raises(TrainingDiverged, match="Lower learning_rate or set max_grad_norm"):
+        check_finite({"loss": float("inf")}, 7, lambda: (finite,))
+    check_finite({"loss": 1.0}, 7, lambda: (np.full(3, np.nan),))  # a finite update: the env is not looked at

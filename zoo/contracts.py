@@ -159,6 +159,10 @@ class Rollout:
     log_probs: np.ndarray | None = None  # [T, N] log pi(a|s) at collection time, for agents that ask
     values: np.ndarray | None = None  # [T, N] V(s) at collection time, for agents that ask
 
+    def learned_from(self) -> tuple[np.ndarray, ...]:
+        """The env's numbers in it, for naming an env that returned NaN when an update diverges."""
+        return self.rewards, self.observations, self.next_observations
+
 
 class ActionBatch(NamedTuple):
     """What an on-policy agent decided for N observations at once."""
@@ -189,6 +193,8 @@ class ReplayStore(Protocol):
     def state_arrays(self) -> dict[str, np.ndarray]: ...
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None: ...
+
+    def learned_from(self) -> tuple[np.ndarray, ...]: ...
 
 
 # ---- the protocols ---------------------------------------------------------------------

@@ -72,6 +72,11 @@ class ReplayBuffer:
             terminated=torch.from_numpy(self.terminated[indices]),
         )
 
+    def learned_from(self) -> tuple[np.ndarray, ...]:
+        """The env's numbers held (rewards and observations), for naming an env that returned
+        NaN when an update diverges (zoo.loops.monitor.check_finite)."""
+        return self.rewards[:self.size], self.observations[:self.size], self.next_observations[:self.size]
+
     def state_arrays(self) -> dict[str, np.ndarray]:
         """The filled part, oldest first, for saving with a checkpoint (resume)."""
         order = np.arange(self.size) if self.size < self.capacity else np.roll(np.arange(self.capacity), -self.position)
@@ -195,6 +200,10 @@ class FrameReplayBuffer:
         )
 
     _STATE = ("frames", "actions", "rewards", "terminated", "has_next", "episode_start")
+
+    def learned_from(self) -> tuple[np.ndarray, ...]:
+        """The rewards (its uint8 frames are finite by their type), as ReplayBuffer.learned_from."""
+        return (self.rewards,)
 
     def state_arrays(self) -> dict[str, np.ndarray]:
         """Everything, ring as it stands, and its counters (the floor last: saves before it had four)."""

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 
 from zoo.agent import BaseAgent
 from zoo.build import agent_from_checkpoint, build_agent, describe_env, env_of
@@ -234,6 +235,14 @@ def _check_env_for_family(spec: AlgoSpec, env: gym.Env, seed: int) -> None:
         from zoo.loops.bandit import check_bandit_info
 
         check_bandit_info(spec.name, env.reset(seed=seed)[1])  # the loop resets with the same seed
+    elif isinstance(env.observation_space, gym.spaces.Box):
+        # a custom env whose observations do not fit its own space failed deep in the replay buffer
+        # or Gymnasium's vector env, with a traceback; the loop resets with the same seed
+        shape = np.shape(env.reset(seed=seed)[0])
+        if shape != env.observation_space.shape:
+            name = env.spec.id if env.spec else "The env"
+            raise ZooError(f"{name}'s reset returned an observation of shape {shape}, but its observation_space is "
+                           f"{env.observation_space}: its observations must fit it.")
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -34,15 +34,31 @@ class TrainingDiverged(ZooError):
     """An update returned a non-finite loss: the weights are garbage from here on."""
 
 
-def check_finite(metrics: Metrics, step: int) -> None:
+def check_finite(metrics: Metrics, step: int, env_data: Callable[[], Iterable[np.ndarray]] | None = None) -> None:
     """Stop a run whose update went non-finite, before it saves anything (checkpoints also
-    refuse non-finite weights: zoo.checkpoint), naming the number and what to change."""
+    refuse non-finite weights: zoo.checkpoint), naming the number and what to change.
+    `env_data`: the rewards and observations the update learned from (the replay buffer's, the
+    rollout's), looked at only then: an env that returned NaN or inf is the cause to name, not
+    the learning rate (a custom env's bug, or its arguments)."""
     for name, value in metrics.items():
         if not math.isfinite(value):
+            from_env = env_data is not None and not all(np.isfinite(array).all() for array in env_data())
+            cause = ("The env returned NaN or infinite rewards or observations, which the update learned from: "
+                     "check the env (and its arguments); no hyperparameter fixes that." if from_env else
+                     "Lower learning_rate or set max_grad_norm.")
             raise TrainingDiverged(
                 f"Training diverged at step {step}: the update's {name} is {value}. Nothing was saved over the "
-                "last good checkpoint (best_model.zip, if an evaluation made one). Lower learning_rate or set "
-                "max_grad_norm.")
+                f"last good checkpoint (best_model.zip, if an evaluation made one). {cause}")
+
+
+def refuse_non_finite(observations: np.ndarray) -> None:
+    """Where acting on the env's observations raised (torch's distributions validate their
+    parameters: a NaN observation made NaN logits and a traceback from deep inside torch): one
+    error naming the env, when the observations hold NaN or inf. Called on that failure only, so
+    the loops pay nothing per step."""
+    if not np.isfinite(np.asarray(observations, dtype=np.float64)).all():
+        raise ZooError("The env returned an observation holding NaN or inf, which the policy cannot act on: check "
+                       "the env (and its arguments).")
 
 
 class TrainingMonitor:

@@ -23,7 +23,7 @@ from zoo.contracts import Metrics, OffPolicyAgent, RunSummary
 from zoo.evaluation import EvaluationEnvs
 from zoo.files import write_arrays
 from zoo.interrupt import StopFlag
-from zoo.loops.monitor import TrainingMonitor, check_finite
+from zoo.loops.monitor import TrainingMonitor, check_finite, refuse_non_finite
 from zoo.runs import REPLAY_BUFFER_NAME
 from zoo.threads import set_training_threads
 
@@ -59,7 +59,11 @@ def off_policy_loop(agent: OffPolicyAgent, env: gym.Env, eval_envs: EvaluationEn
             if step <= config.learning_starts and random_warmup:
                 action = warmup_actions[step - start_step - 1]
             else:
-                action = agent.take_action(observation)
+                try:
+                    action = agent.take_action(observation)
+                except (ValueError, RuntimeError):
+                    refuse_non_finite(observation)
+                    raise
             next_observation, reward, terminated, truncated, _ = env.step(action)
             buffer.add(observation, action, float(reward), next_observation, terminated, truncated)
             agent.record_observation(next_observation)
@@ -82,7 +86,7 @@ def off_policy_loop(agent: OffPolicyAgent, env: gym.Env, eval_envs: EvaluationEn
                     for _ in range(gradient_steps):
                         metrics = agent.update(buffer.sample(config.batch_size))
                 updates += gradient_steps
-                check_finite(metrics, step)
+                check_finite(metrics, step, buffer.learned_from)
             if due:  # a collection ends, with or without training (SB3's rollout of train_freq)
                 steps_since_training = episodes_since_training = 0
                 agent.on_collection_end()

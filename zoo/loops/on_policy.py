@@ -21,7 +21,7 @@ from zoo.callbacks import Callback
 from zoo.contracts import Metrics, OnPolicyAgent, Rollout, RunSummary
 from zoo.evaluation import EvaluationEnvs
 from zoo.interrupt import StopFlag
-from zoo.loops.monitor import TrainingMonitor, check_finite
+from zoo.loops.monitor import TrainingMonitor, check_finite, refuse_non_finite
 from zoo.threads import set_training_threads
 
 
@@ -44,7 +44,11 @@ class RolloutCollector:
             key: [] for key in ("obs", "actions", "rewards", "terminated", "truncated", "next", "log_probs", "values")}
         t = 0
         while n_steps == 0 or t < n_steps:
-            decided = self.agent.act_batch(self.observations)
+            try:
+                decided = self.agent.act_batch(self.observations)
+            except (ValueError, RuntimeError):
+                refuse_non_finite(self.observations)
+                raise
             next_observations, rewards, terminated, truncated, infos = self.envs.step(decided.env_actions)
             true_next = next_observations.copy()
             if "_final_obs" in infos:
@@ -94,8 +98,9 @@ def on_policy_loop(agent: OnPolicyAgent, envs: gym.vector.VectorEnv, eval_envs: 
     collector = RolloutCollector(agent, envs, monitor, seed, start_step)
     try:
         while collector.steps < config.n_timesteps and not (stop is not None and stop.requested):
-            collector.last_metrics = agent.update(collector.collect(config.n_steps))
-            check_finite(collector.last_metrics, collector.steps)
+            rollout = collector.collect(config.n_steps)
+            collector.last_metrics = agent.update(rollout)
+            check_finite(collector.last_metrics, collector.steps, rollout.learned_from)
             monitor.checkpoint_if_due(collector.steps)
             if monitor.evaluate_if_due(collector.steps) or collector.stop_requested:
                 break
