@@ -794,7 +794,14 @@ class NaNAfterTheFirstStep(gym.Env):
         return np.full(3, np.nan, np.float32), float("nan"), self.t >= 20, False, {}
 
 
+class AnotherShapeAfterTheReset(ObservationsOfAnotherShape):
+    def reset(self, *, seed=None, options=None):
+        gym.Env.reset(self, seed=seed)
+        return np.zeros(3, np.float32), {}
+
+
 gym.register("test/ObservationsOfAnotherShape-v0", entry_point=ObservationsOfAnotherShape, disable_env_checker=True)
+gym.register("test/AnotherShapeAfterTheReset-v0", entry_point=AnotherShapeAfterTheReset, disable_env_checker=True)
 gym.register("test/NaNAfterTheFirstStep-v0", entry_point=NaNAfterTheFirstStep, disable_env_checker=True)
 
 
@@ -804,6 +811,15 @@ def test_an_env_whose_observations_do_not_fit_its_space_is_named(tmp_path, algo)
     refused("train", algo, "test/ObservationsOfAnotherShape-v0", "-n", 300, cwd=tmp_path,
             says="test/ObservationsOfAnotherShape-v0's reset returned an observation of shape (4,), but its "
                  "observation_space is Box(-1.0, 1.0, (3,), float32)")
+
+
+@pytest.mark.parametrize("algo", ["dqn", "sac"])
+def test_an_env_whose_steps_do_not_fit_its_space_is_named(tmp_path, algo):
+    # the off-policy loop's buffer raised a ValueError traceback; looked at when storing failed
+    result = invoke("train", algo, "test/AnotherShapeAfterTheReset-v0", "-n", 300, cwd=tmp_path)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert "error: The env's step returned an observation of shape (4,), but its observation_space is Box(-1.0, " \
+        "1.0, (3,), float32)" in " ".join(result.stderr.split()) and "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("algo, flags, says", [

@@ -11,7 +11,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
@@ -59,6 +59,14 @@ def refuse_non_finite(observations: np.ndarray) -> None:
     if not np.isfinite(np.asarray(observations, dtype=np.float64)).all():
         raise ZooError("The env returned an observation holding NaN or inf, which the policy cannot act on: check "
                        "the env (and its arguments).")
+
+
+def refuse_misshapen(space: gym.Space, observation: Any) -> None:
+    """Where storing a step failed: one error when the env's observation does not fit its own
+    space's shape (checked then only; the first reset is checked before every run)."""
+    if isinstance(space, gym.spaces.Box) and np.shape(observation) != space.shape:
+        raise ZooError(f"The env's step returned an observation of shape {np.shape(observation)}, but its "
+                       f"observation_space is {space}: its observations must fit it.")
 
 
 class TrainingMonitor:

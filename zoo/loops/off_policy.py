@@ -23,7 +23,7 @@ from zoo.contracts import Metrics, OffPolicyAgent, RunSummary
 from zoo.evaluation import EvaluationEnvs
 from zoo.files import write_arrays
 from zoo.interrupt import StopFlag
-from zoo.loops.monitor import TrainingMonitor, check_finite, refuse_non_finite
+from zoo.loops.monitor import TrainingMonitor, check_finite, refuse_misshapen, refuse_non_finite
 from zoo.runs import REPLAY_BUFFER_NAME
 from zoo.threads import set_training_threads
 
@@ -65,7 +65,11 @@ def off_policy_loop(agent: OffPolicyAgent, env: gym.Env, eval_envs: EvaluationEn
                     refuse_non_finite(observation)
                     raise
             next_observation, reward, terminated, truncated, _ = env.step(action)
-            buffer.add(observation, action, float(reward), next_observation, terminated, truncated)
+            try:
+                buffer.add(observation, action, float(reward), next_observation, terminated, truncated)
+            except ValueError:
+                refuse_misshapen(env.observation_space, next_observation)
+                raise
             agent.record_observation(next_observation)
             observation = next_observation
             episode_return += float(reward)
