@@ -168,8 +168,9 @@ def check_env_arguments(env_id: str, env_kwargs: dict[str, Any], source: str) ->
 
 
 def _renders(mode: Any, modes: list[str] | None) -> bool:
-    """Whether gym.make can give an env with these render modes `mode`: its own, a '_list' of
-    one (Gymnasium's RenderCollection), or 'human' from 'rgb_array' (HumanRendering)."""
+    """Whether gym.make can make an env whose render modes are `modes` render as `mode`: one of
+    them, a '_list' of one (Gymnasium's RenderCollection), or 'human' from 'rgb_array'
+    (HumanRendering)."""
     if not isinstance(mode, str):
         return False
     if not isinstance(modes, (list, tuple)):

@@ -225,8 +225,9 @@ def _evaluation_env(description: EnvDescription, eval_env_kwargs: dict[str, Any]
 
 
 def _check_env_for_family(spec: AlgoSpec, env: gym.Env, seed: int) -> None:
-    """What the bandit and planning loops need of the env, checked before the run is set up
-    (so nothing is announced, and no folder made, for a run that cannot start)."""
+    """What the bandit and planning loops need of the env, and the deep-RL loops of a Box env's
+    observations (their shape), checked before the run is set up (so nothing is announced, and
+    no folder made, for a run that cannot start)."""
     if spec.family == "planning":
         from zoo.planning import model_of
 
