@@ -19,6 +19,7 @@ import numpy as np
 from zoo.allocator import keep_freed_memory
 from zoo.callbacks import Callback
 from zoo.contracts import Metrics, OnPolicyAgent, Rollout, RunSummary
+from zoo.errors import ZooError, brief_text
 from zoo.evaluation import EvaluationEnvs
 from zoo.interrupt import StopFlag
 from zoo.loops.monitor import TrainingMonitor, check_finite, refuse_non_finite
@@ -49,7 +50,11 @@ class RolloutCollector:
             except (ValueError, RuntimeError):
                 refuse_non_finite(self.observations)
                 raise
-            next_observations, rewards, terminated, truncated, infos = self.envs.step(decided.env_actions)
+            try:
+                next_observations, rewards, terminated, truncated, infos = self.envs.step(decided.env_actions)
+            except ValueError as error:  # an env's own, or Gymnasium's on an observation that does not fit
+                raise ZooError(f"The env's step failed: {brief_text(str(error), 200)} (its observation_space is "
+                               f"{self.envs.single_observation_space}).") from None
             true_next = next_observations.copy()
             if "_final_obs" in infos:
                 for i in np.flatnonzero(infos["_final_obs"]):
