@@ -391,6 +391,7 @@ def test_env_arguments_of_the_kind_the_env_takes_are_let_through():
                                            "max_episode_steps": 50, "render_mode": None}, "test")
     check_env_arguments("MountainCarContinuous-v0", {"goal_velocity": 0.1}, "test")  # an int default, a float
     check_env_arguments("FrozenLake-v1", {"desc": ["SF", "FG"]}, "test")  # a None default: the env's to check
+    check_env_arguments("FrozenLake-v1", {"map_name": 8}, "test")  # a text default is not judged ("auto" or 3)
     check_env_arguments("No-Such-Env-v0", {"x": 1}, "test")  # gym.make names an unknown id
     with pytest.raises(ZooError, match="test: LunarLander-v3's argument 'continuous' takes a bool"):
         check_env_arguments("LunarLander-v3", {"continuous": "no"}, "test")

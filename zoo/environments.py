@@ -126,7 +126,7 @@ _MAKE_KEYWORDS = ("max_episode_steps", "disable_env_checker", "render_mode")
 def check_env_arguments(env_id: str, env_kwargs: dict[str, Any], source: str) -> None:
     """Refuse, naming `source`, an env argument that the env's constructor does not take, or
     whose value is of another kind than the constructor's default (text where it takes a number
-    or a bool, a number where it takes text or a bool): gym.make takes either kind silently, and
+    or a bool, a bool where it takes a number): gym.make takes either kind silently, and
     the env then fails in the middle of its first step with its own traceback (`--env-kwargs
     g:abc` for Pendulum), or runs on with a truthy string. Envs whose constructor cannot be
     read here (not registered yet, **kwargs) are left to gym.make."""
@@ -160,7 +160,7 @@ def check_env_arguments(env_id: str, env_kwargs: dict[str, Any], source: str) ->
         default = parameters[key].default
         if value is None or default is None or default is inspect.Parameter.empty:
             continue
-        takes = _ARGUMENT_KINDS.get(type(default) if isinstance(default, (bool, str)) else
+        takes = _ARGUMENT_KINDS.get(bool if isinstance(default, bool) else
                                     float if isinstance(default, (int, float)) else type(None))
         if takes is not None and not takes[1](value):
             raise ZooError(f"{source}: {name}'s argument '{key}' takes {takes[0]} (its default is "
@@ -201,11 +201,11 @@ def takes_argument(env_id: str, name: str) -> bool:
         return False
 
 
-# What an argument whose default is a bool, text or a number takes: a bool also as 0 or 1
-# (Python's truth), a number never as a bool (`g: true` is no gravity anyone meant)
+# What an argument whose default is a bool or a number takes: a bool also as 0 or 1 (Python's
+# truth), a number never as a bool (`g: true` is no gravity anyone meant). Text defaults are
+# not judged: an argument whose default is "auto" or "easy" may well take a number too.
 _ARGUMENT_KINDS: dict[type, tuple[str, Callable[[Any], bool]]] = {
     bool: ("a bool", lambda value: isinstance(value, bool) or value in (0, 1)),
-    str: ("text", lambda value: isinstance(value, str)),
     float: ("a number", lambda value: isinstance(value, (int, float)) and not isinstance(value, bool)),
 }
 
