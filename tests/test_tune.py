@@ -322,12 +322,27 @@ def test_a_study_is_joined_on_its_own_env_arguments_only(tmp_path):
     tune(job(tmp_path, n_trials=1, overrides=sutton), plots=False)
     study = optuna.load_study(study_name="study", storage=open_storage(job(tmp_path)))
     assert study.user_attrs["env_kwargs"] == {"sutton_barto_reward": True}
-    with pytest.raises(ZooError, match=r"Study 'study' tunes on the env arguments \{'sutton_barto_reward': True\}, "
+    with pytest.raises(ZooError, match=r"Study 'study' tunes with the env_kwargs \{'sutton_barto_reward': True\}, "
                                        r"not \{\} \(--env-kwargs"):
         tune(job(tmp_path, n_trials=2), plots=False)
     tune(job(tmp_path, n_trials=2, overrides=sutton), plots=False)  # the same arguments: joined
     assert len(trials_of(job(tmp_path))) == 2
     tune(job(tmp_path, n_trials=0, goal_from_study=True), plots=False)  # a report only: any arguments
+
+
+def test_eval_env_kwargs_reach_the_trials_evaluations_and_their_final_one(tmp_path):
+    # RL Zoo's search takes --eval-env-kwargs too: CartPole's evaluations cut at 7 steps, so a
+    # trial's periodic evaluations and its final return are at most 7 whatever it learned
+    cut = job(tmp_path, n_trials=1, eval_env_kwargs={"max_episode_steps": 7})
+    result = tune(cut, plots=False)
+    (trial,) = trials_of(cut)
+    assert trial.value <= 7 and result.best[0]["value"] <= 7
+    (run,) = (tmp_path / "study" / "trials").glob("trial_0000/*/*")
+    assert all(float(row.split(",")[3]) <= 7 for row in (run / "evaluations.csv").read_text().splitlines()[1:])
+    with pytest.raises(ZooError, match=r"tunes with the eval_env_kwargs \{'max_episode_steps': 7\}, not \{\}"):
+        tune(job(tmp_path, n_trials=2), plots=False)
+    with pytest.raises(ZooError, match="--eval-env-kwargs: CartPole-v1 takes no argument 'max_episode_stepz'"):
+        tune(job(tmp_path / "other", n_trials=1, eval_env_kwargs={"max_episode_stepz": 7}), plots=False)
 
 
 def test_a_study_recording_an_unknown_objective_is_named_not_the_objective_flag(tmp_path):

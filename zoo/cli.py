@@ -935,13 +935,17 @@ def tune(
         Optional[list[str]], typer.Option("--env-kwargs", help="A keyword argument for gym.make of every trial's env, "
                                           "KEY:VALUE (repeatable; RL Zoo's), over the entry's env_kwargs.")
     ] = None,
+    eval_env_kwargs: Annotated[
+        Optional[list[str]], typer.Option("--eval-env-kwargs", help="The same for the trials' evaluation envs alone "
+                                          "(RL Zoo's), the final one included.")
+    ] = None,
     device: DeviceOpt = "cpu",
     env_package: EnvPackageOpt = None,
 ):
     """Search hyperparameters with Optuna; several workers (and machines, with --storage) share one study."""
     import_torch()
     _without_windows()
-    from zoo.config import parse_overrides
+    from zoo.config import parse_env_kwargs, parse_overrides
     from zoo.runs import env_dir_name
     from zoo.tune import TuneJob
     from zoo.tune import tune as run_tune
@@ -969,6 +973,7 @@ def tune(
                   n_evaluations=n_evaluations, hyperparams=hyperparams, env_packages=tuple(env_package or ()),
                   device=device, heartbeat_interval=heartbeat, grace_period=grace,
                   overrides=_with_env_kwargs(parse_overrides(hp or [], rl_zoo_hp or []), env_kwargs),
+                  eval_env_kwargs=parse_env_kwargs(eval_env_kwargs or [], "--eval-env-kwargs"),
                   goal=goal, goal_from_study=objective is None and trials == 0)
     def announce() -> None:  # once the job, its space and its study are accepted
         console.print(f"Tuning [bold]{spec.name}[/] on [bold]{escape(env_id)}[/]: study {escape(name)}, {trials} "

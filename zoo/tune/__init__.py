@@ -59,7 +59,7 @@ def tune(job: TuneJob, *, workers: int = 1, save_best: Path | None = None, plots
     `on_start` is called once the job, its search space and its study are accepted, before
     the first trial: where the CLI says what it tunes."""
     require_optuna()
-    from zoo.environments import check_env_id, import_env_packages
+    from zoo.environments import check_env_arguments, check_env_id, import_env_packages
 
     for flag, value, least in (("--workers", workers, 1), ("--trials", job.n_trials, 0),
                                ("--trial-seeds", job.trial_seeds, 1), ("--n-evaluations", job.n_evaluations, 1),
@@ -68,6 +68,8 @@ def tune(job: TuneJob, *, workers: int = 1, save_best: Path | None = None, plots
             raise ZooError(f"{flag} must be at least {least}, got {value}.")
     import_env_packages(job.env_packages)
     check_env_id(job.env_id)
+    if job.eval_env_kwargs:
+        check_env_arguments(job.env_id, job.eval_env_kwargs, "--eval-env-kwargs")
     if not job.spec.learns_from_experience:
         raise ZooError(f"{job.spec.name} ({job.spec.family}) has no learning run to tune; zoo tune is for the "
                        "deep-RL algos.")

@@ -73,6 +73,7 @@ class TuneJob:
     heartbeat_interval: int = 10
     grace_period: int = 30
     overrides: dict[str, Any] = field(default_factory=dict)
+    eval_env_kwargs: dict[str, Any] = field(default_factory=dict)  # the evaluations' envs alone (RL Zoo's flag)
     goal: Goal = Goal()  # --objective: the mean return, or the time (steps) to reach a return
     goal_from_study: bool = False  # --trials 0 without --objective: report by the study's own objective
 
@@ -184,15 +185,18 @@ def open_study(job: TuneJob, storage: Any, space: SearchSpace | None = None, wor
     # the env's arguments make another problem as much as another env id does: its trials' values
     # would not compare (a study made before this was recorded is joined as before)
     env_kwargs = json.loads(json.dumps(_study_env_kwargs(job)))
-    if "env_kwargs" in attrs and attrs["env_kwargs"] != env_kwargs and job.n_trials > 0:
-        raise ZooError(f"Study '{job.study_name}' tunes on the env arguments {brief(attrs['env_kwargs'])}, not "
-                       f"{brief(env_kwargs)} (--env-kwargs, --hp env_kwargs, the entry's). Choose another "
-                       "--study-name.")
+    eval_env_kwargs = json.loads(json.dumps(job.eval_env_kwargs))
+    for key, value, flags in (("env_kwargs", env_kwargs, "--env-kwargs, --hp env_kwargs, the entry's"),
+                              ("eval_env_kwargs", eval_env_kwargs, "--eval-env-kwargs")):
+        if key in attrs and attrs[key] != value and job.n_trials > 0:
+            raise ZooError(f"Study '{job.study_name}' tunes with the {key} {brief(attrs[key])}, not {brief(value)} "
+                           f"({flags}). Choose another --study-name.")
     if "algo" not in attrs:
         study.set_user_attr("algo", job.spec.name)
         study.set_user_attr("env_id", job.env_id)
         study.set_user_attr("objective", job.goal.label)
         study.set_user_attr("env_kwargs", env_kwargs)
+        study.set_user_attr("eval_env_kwargs", eval_env_kwargs)
         if space is not None and not study.trials:
             shipped = shipped_params(job, space)
             if shipped:
@@ -485,7 +489,7 @@ class Objective:
         try:
             result = train(job.spec.name, job.env_id, seed=job.seed + k, overrides=overrides,
                            hyperparams=job.hyperparams, out_dir=trial_dir, device=job.device,
-                           callbacks=[callback], stop=self.stop)
+                           callbacks=[callback], stop=self.stop, eval_env_kwargs=job.eval_env_kwargs)
         except ZooError as error:
             raise TrialFailed(f"its config was refused: {error}") from None
         finally:
@@ -509,7 +513,8 @@ class Objective:
         from zoo.build import env_of
         from zoo.evaluation import evaluate_agent
 
-        env = env_of(result.agent).make()
+        trained_on = env_of(result.agent)
+        env = dataclasses.replace(trained_on, env_kwargs={**trained_on.env_kwargs, **self.job.eval_env_kwargs}).make()
         try:
             final = evaluate_agent(result.agent, env, self.job.eval_episodes, seed=EVAL_SEED_OFFSET + self.job.seed + k)
         finally:
