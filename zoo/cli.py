@@ -1045,6 +1045,7 @@ _RL_ZOO_OPTIMIZE = ("-optimize", "--optimize-hyperparameters", "--optimize")
 # takes after it), and why: left out of the `zoo tune` command with a note
 _TRAIN_ONLY = {"-P": (0, "tune shows no progress bar, one line a trial"),
                "--progress": (0, "tune shows no progress bar, one line a trial"),
+               "--no-progress": (0, "tune shows no progress bar, one line a trial"),
                "--verbose": (1, "tune prints one line a trial"),
                "--eval-freq": (1, "--n-evaluations sets the trials' evaluations, as RL Zoo's search does"),
                "--save-freq": (1, "trials keep no periodic checkpoints"),
