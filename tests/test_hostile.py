@@ -801,6 +801,23 @@ class AnotherShapeAfterTheReset(ObservationsOfAnotherShape):
         return np.zeros(3, np.float32), {}
 
 
+class OldGymApi(ObservationsOfAnotherShape):
+    """gym < 0.26: reset returns the observation alone, step four values."""
+
+    def reset(self, *, seed=None, options=None):
+        return np.zeros(3, np.float32)
+
+    def step(self, action):
+        return np.zeros(3, np.float32), 0.0, False, {}
+
+
+class OldGymStep(OldGymApi):
+    def reset(self, *, seed=None, options=None):
+        return np.zeros(3, np.float32), {}
+
+
+gym.register("test/OldGymApi-v0", entry_point=OldGymApi, disable_env_checker=True)
+gym.register("test/OldGymStep-v0", entry_point=OldGymStep, disable_env_checker=True)
 gym.register("test/ObservationsOfAnotherShape-v0", entry_point=ObservationsOfAnotherShape, disable_env_checker=True)
 gym.register("test/AnotherShapeAfterTheReset-v0", entry_point=AnotherShapeAfterTheReset, disable_env_checker=True)
 gym.register("test/NaNAfterTheFirstStep-v0", entry_point=NaNAfterTheFirstStep, disable_env_checker=True)
@@ -812,6 +829,16 @@ def test_an_env_whose_observations_do_not_fit_its_space_is_named(tmp_path, algo)
     refused("train", algo, "test/ObservationsOfAnotherShape-v0", "-n", 300, cwd=tmp_path,
             says="test/ObservationsOfAnotherShape-v0's reset returned an observation of shape (4,), but its "
                  "observation_space is Box(-1.0, 1.0, (3,), float32)")
+
+
+@pytest.mark.parametrize("algo", ["dqn", "ppo"])
+def test_an_env_of_the_old_gym_api_is_named(tmp_path, algo):
+    refused("train", algo, "test/OldGymApi-v0", "-n", 300, cwd=tmp_path,
+            says="test/OldGymApi-v0's reset returned ndarray, not (observation, info): it follows the old Gym API")
+    result = invoke("train", algo, "test/OldGymStep-v0", "-n", 300, cwd=tmp_path)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert "error: The env's step failed: not enough values to unpack (expected 5, got 4)" in \
+        " ".join(result.stderr.split()) and "Traceback" not in result.output, result.stderr
 
 
 @pytest.mark.parametrize("algo, says", [

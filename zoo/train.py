@@ -239,9 +239,13 @@ def _check_env_for_family(spec: AlgoSpec, env: gym.Env, seed: int) -> None:
     elif isinstance(env.observation_space, gym.spaces.Box):
         # a custom env whose observations do not fit its own space failed deep in the replay buffer
         # or Gymnasium's vector env, with a traceback; the loop resets with the same seed
-        shape = np.shape(env.reset(seed=seed)[0])
+        reset = env.reset(seed=seed)
+        name = env.spec.id if env.spec else "The env"
+        if not (isinstance(reset, tuple) and len(reset) == 2):
+            raise ZooError(f"{name}'s reset returned {type(reset).__name__}, not (observation, info): it follows the "
+                           "old Gym API; Gymnasium's reset returns (observation, info) and its step five values.")
+        shape = np.shape(reset[0])
         if shape != env.observation_space.shape:
-            name = env.spec.id if env.spec else "The env"
             raise ZooError(f"{name}'s reset returned an observation of shape {shape}, but its observation_space is "
                            f"{env.observation_space}: its observations must fit it.")
 

@@ -20,6 +20,7 @@ import numpy as np
 from zoo.allocator import keep_freed_memory
 from zoo.callbacks import Callback
 from zoo.contracts import Metrics, OffPolicyAgent, RunSummary
+from zoo.errors import ZooError, brief_text
 from zoo.evaluation import EvaluationEnvs
 from zoo.files import write_arrays
 from zoo.interrupt import StopFlag
@@ -64,7 +65,10 @@ def off_policy_loop(agent: OffPolicyAgent, env: gym.Env, eval_envs: EvaluationEn
                 except (ValueError, RuntimeError):
                     refuse_non_finite(observation)
                     raise
-            next_observation, reward, terminated, truncated, _ = env.step(action)
+            try:
+                next_observation, reward, terminated, truncated, _ = env.step(action)
+            except ValueError as error:  # the env's own, or four values (the old Gym API) for Gymnasium's five
+                raise ZooError(f"The env's step failed: {brief_text(str(error), 200)}.") from None
             try:
                 buffer.add(observation, action, float(reward), next_observation, terminated, truncated)
             except ValueError:
