@@ -378,7 +378,9 @@ def test_evaluate_and_enjoy_play_the_agent_on_the_env_changed_by_env_kwargs(tmp_
         played = zoo("evaluate", "dqn", "CartPole-v1", "--episodes", 1, "--num-threads", threads, cwd=tmp_path)
         assert played.exit_code == 0 and torch.get_num_threads() == threads, played.output
     finally:
-        torch.set_num_threads(before)
+        from zoo.threads import set_training_threads
+
+        set_training_threads(before)  # torch's and numpy's BLAS, as the flag set them
     assert zoo("enjoy", "dqn", "CartPole-v1", "--num-threads", -1, cwd=tmp_path).exit_code == 2  # Click: >= 0
     for command, args, says in (
             ("evaluate", ["--env-kwargs", "max_episode_stepz:50"], "--env-kwargs: CartPole-v1 takes no argument "
