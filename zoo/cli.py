@@ -216,6 +216,39 @@ def _flags(flags: dict) -> str:
 
 @app.command()
 @_friendly_errors
+def check(
+    env_id: EnvArg,
+    env_kwargs: PlayEnvKwargsOpt = None,
+    steps: Annotated[int, typer.Option("--steps", "-n", help="Random steps to play.")] = 500,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the env and of the random actions.")] = 0,
+    env_package: EnvPackageOpt = None,
+):
+    """Check that an env keeps Gymnasium's contract (as SB3's check_env), and list the algorithms that take it."""
+    import_torch()  # what the planners and bandit solvers need is checked by their modules, which import it
+    _without_windows()
+    _import_env_packages(env_package)
+    from zoo.config import parse_env_kwargs
+    from zoo.env_check import check_env
+
+    report = check_env(env_id, parse_env_kwargs(env_kwargs or []), steps=steps, seed=seed)
+    console.print(f"[bold]{escape(env_id)}[/]: observations {escape(report.observation_space)}, actions "
+                  f"{escape(report.action_space)}", highlight=False)
+    console.print(f"played {report.steps} random steps, {report.episodes} episodes ended", highlight=False)
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+    for problem in report.problems:
+        console.print(f"[bold red]problem:[/] {escape(problem)}", highlight=False)
+    console.print(f"algorithms that take it: {', '.join(report.algos) or 'none'}", highlight=False)
+    if not report.passed:
+        error_console.print(f"[bold red]error:[/] {escape(env_id)} breaks Gymnasium's contract "
+                            f"({len(report.problems)} problem(s) above); zoo's runs on it would fail.",
+                            highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    console.print(f"{escape(env_id)} keeps Gymnasium's contract.", highlight=False)
+
+
+@app.command()
+@_friendly_errors
 def train(
     algo: AlgoArg,
     env_id: EnvArg,
