@@ -19,7 +19,7 @@ import time
 import zipfile
 from pathlib import Path
 
-import gymnasium as gym
+import broken_envs  # noqa: F401  (registers test/<Name>-v0)
 import numpy as np
 import pytest
 import yaml
@@ -762,65 +762,7 @@ def test_a_child_stopped_by_ctrl_c_or_sigterm_is_told_from_one_that_failed():
     assert [signal_name_of_exit(code) for code in (0, 1, 2, -9, None)] == [None] * 5
 
 
-# ---- custom envs that break their own contract -------------------------------------------
-
-
-class ObservationsOfAnotherShape(gym.Env):
-    """Says Box(3,), returns 4 numbers: SB3's check_env catches it; the loops failed deep inside."""
-
-    observation_space = gym.spaces.Box(-1, 1, (3,), np.float32)
-    action_space = gym.spaces.Discrete(2)
-
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        return np.zeros(4, np.float32), {}
-
-    def step(self, action):
-        return np.zeros(4, np.float32), 0.0, False, False, {}
-
-
-class NaNAfterTheFirstStep(gym.Env):
-    """Observations and rewards that turn NaN (a physics blow-up, a division by zero)."""
-
-    observation_space = gym.spaces.Box(-1, 1, (3,), np.float32)
-    action_space = gym.spaces.Discrete(2)
-
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        self.t = 0
-        return np.zeros(3, np.float32), {}
-
-    def step(self, action):
-        self.t += 1
-        return np.full(3, np.nan, np.float32), float("nan"), self.t >= 20, False, {}
-
-
-class AnotherShapeAfterTheReset(ObservationsOfAnotherShape):
-    def reset(self, *, seed=None, options=None):
-        gym.Env.reset(self, seed=seed)
-        return np.zeros(3, np.float32), {}
-
-
-class OldGymApi(ObservationsOfAnotherShape):
-    """gym < 0.26: reset returns the observation alone, step four values."""
-
-    def reset(self, *, seed=None, options=None):
-        return np.zeros(3, np.float32)
-
-    def step(self, action):
-        return np.zeros(3, np.float32), 0.0, False, {}
-
-
-class OldGymStep(OldGymApi):
-    def reset(self, *, seed=None, options=None):
-        return np.zeros(3, np.float32), {}
-
-
-gym.register("test/OldGymApi-v0", entry_point=OldGymApi, disable_env_checker=True)
-gym.register("test/OldGymStep-v0", entry_point=OldGymStep, disable_env_checker=True)
-gym.register("test/ObservationsOfAnotherShape-v0", entry_point=ObservationsOfAnotherShape, disable_env_checker=True)
-gym.register("test/AnotherShapeAfterTheReset-v0", entry_point=AnotherShapeAfterTheReset, disable_env_checker=True)
-gym.register("test/NaNAfterTheFirstStep-v0", entry_point=NaNAfterTheFirstStep, disable_env_checker=True)
+# ---- custom envs that break their own contract (tests/broken_envs.py) ----------------------
 
 
 @pytest.mark.parametrize("algo", ["dqn", "ppo", "sac"])
