@@ -35,9 +35,9 @@ def test_an_env_keeping_the_contract_lists_the_algorithms_that_take_it():
 @pytest.mark.parametrize("name, problem", [
     ("OldGymApi", "reset returned ndarray, not (observation, info): the old Gym API"),
     ("OldGymStep", "step 1 returned 4 values, not five (observation, reward, terminated, truncated, info)"),
-    ("ObservationsOfAnotherShape", "reset returned an observation of shape (4,), its observation_space is "
+    ("ObservationsOfAnotherShape", "reset returned an observation of shape (4,), but its observation_space is "
                                    "Box(-1.0, 1.0, (3,), float32)"),
-    ("AnotherShapeAfterTheReset", "step 1 returned an observation of shape (4,), its observation_space is "
+    ("AnotherShapeAfterTheReset", "step 1 returned an observation of shape (4,), but its observation_space is "
                                   "Box(-1.0, 1.0, (3,), float32)"),
     ("NaNAfterTheFirstStep", "step 1 returned an observation holding NaN or inf"),
     ("NaNReward", "step 7 returned the reward nan: the updates would turn NaN"),

@@ -17,7 +17,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from zoo.environments import check_env_arguments, check_env_id, make_env
+from zoo.environments import check_env_arguments, check_env_id, make_env, shape_misfit
 from zoo.errors import ZooError, brief, brief_text
 
 
@@ -156,11 +156,11 @@ def _call(method: Any, problems: list[str], what: str, *args: Any, **kwargs: Any
 
 def _fits(space: gym.Space, observation: Any, problems: list[str], what: str) -> bool:
     """The observation has the space's shape and, for a float Box, finite values."""
+    misfit = shape_misfit(space, observation)
+    if misfit:
+        problems.append(f"{what} returned {misfit}")
+        return False
     if isinstance(space, gym.spaces.Box):
-        shape = np.shape(observation)
-        if shape != space.shape:
-            problems.append(f"{what} returned an observation of shape {shape}, its observation_space is {space}")
-            return False
         values = np.asarray(observation)
         if values.dtype.kind == "f" and not np.isfinite(values).all():
             problems.append(f"{what} returned an observation holding NaN or inf")

@@ -210,6 +210,16 @@ _ARGUMENT_KINDS: dict[type, tuple[str, Callable[[Any], bool]]] = {
 }
 
 
+def shape_misfit(space: gym.Space, observation: Any) -> str | None:
+    """'an observation of shape S, but its observation_space is B' for a Box env's observation
+    of another shape than its space (what zoo's buffers and vector envs cannot hold), else None."""
+    import numpy as np
+
+    if isinstance(space, gym.spaces.Box) and np.shape(observation) != space.shape:
+        return f"an observation of shape {np.shape(observation)}, but its observation_space is {space}"
+    return None
+
+
 @dataclass(frozen=True)
 class EnvDescription:
     """Everything that makes the env an agent sees: built once by a job (train, play, benchmark)

@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
 
 from zoo.agent import BaseAgent
 from zoo.build import agent_from_checkpoint, build_agent, describe_env, env_of
 from zoo.callbacks import Callback, run_callbacks
 from zoo.checkpoint import CHECKPOINT_NAME, check_compatible, checkpoint_file, read_checkpoint
 from zoo.config import ENV_KWARGS_KEY, ENV_WRAPPERS_KEY, Overrides, check_seed, config_with_flags, resolve_hyperparams
-from zoo.environments import EnvDescription, check_env_arguments, check_env_id
+from zoo.environments import EnvDescription, check_env_arguments, check_env_id, shape_misfit
 from zoo.errors import ZooError, brief
 from zoo.files import read_arrays
 from zoo.interrupt import StopFlag, stop_on_interrupt
@@ -244,10 +243,9 @@ def _check_env_for_family(spec: AlgoSpec, env: gym.Env, seed: int) -> None:
         if not (isinstance(reset, tuple) and len(reset) == 2):
             raise ZooError(f"{name}'s reset returned {type(reset).__name__}, not (observation, info): it follows the "
                            "old Gym API; Gymnasium's reset returns (observation, info) and its step five values.")
-        shape = np.shape(reset[0])
-        if shape != env.observation_space.shape:
-            raise ZooError(f"{name}'s reset returned an observation of shape {shape}, but its observation_space is "
-                           f"{env.observation_space}: its observations must fit it.")
+        misfit = shape_misfit(env.observation_space, reset[0])
+        if misfit:
+            raise ZooError(f"{name}'s reset returned {misfit}: its observations must fit it.")
 
 
 @contextmanager

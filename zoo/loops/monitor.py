@@ -18,6 +18,7 @@ import numpy as np
 
 from zoo.callbacks import Callback, Episode, EpisodeLog, Evaluation, EvaluationLog, overrides_on_step
 from zoo.contracts import Agent, Metrics, RunSummary, TrainingConfig
+from zoo.environments import shape_misfit
 from zoo.errors import ZooError
 from zoo.evaluation import EvaluationEnvs, evaluate_in_lockstep
 from zoo.files import write_arrays
@@ -64,9 +65,9 @@ def refuse_non_finite(observations: np.ndarray) -> None:
 def refuse_misshapen(space: gym.Space, observation: Any) -> None:
     """Where storing a step failed: one error when the env's observation does not fit its own
     space's shape (checked then only; the first reset is checked before every run)."""
-    if isinstance(space, gym.spaces.Box) and np.shape(observation) != space.shape:
-        raise ZooError(f"The env's step returned an observation of shape {np.shape(observation)}, but its "
-                       f"observation_space is {space}: its observations must fit it.")
+    misfit = shape_misfit(space, observation)
+    if misfit:
+        raise ZooError(f"The env's step returned {misfit}: its observations must fit it.")
 
 
 class TrainingMonitor:
