@@ -101,6 +101,15 @@ PlayThreadsOpt = Annotated[
     Optional[int], typer.Option("--num-threads", min=0, help="Torch (and BLAS) threads for the agent's networks (RL "
                                 "Zoo's; 0: leave them as they are).")
 ]
+# train's and tune's (every trial's env, and its evaluations')
+EnvKwargsOpt = Annotated[
+    Optional[list[str]], typer.Option("--env-kwargs", help="A keyword argument for gym.make, KEY:VALUE (repeatable; "
+                                      "RL Zoo's), over the entry's env_kwargs.")
+]
+EvalEnvKwargsOpt = Annotated[
+    Optional[list[str]], typer.Option("--eval-env-kwargs", help="A keyword argument for gym.make of the evaluation "
+                                      "envs alone, KEY:VALUE (repeatable; RL Zoo's), over the training env's.")
+]
 PlayEnvKwargsOpt = Annotated[
     Optional[list[str]], typer.Option("--env-kwargs", help="A keyword argument for gym.make, KEY:VALUE "
                                       "(repeatable; RL Zoo's), over the agent's own env_kwargs.")
@@ -294,15 +303,8 @@ def train(
         Optional[int], typer.Option("--num-threads", help="Torch (and BLAS) threads for training (n_threads; 0: "
                                                         "leave them as they are).")
     ] = None,
-    env_kwargs: Annotated[
-        Optional[list[str]], typer.Option("--env-kwargs", help="A keyword argument for gym.make, KEY:VALUE "
-                                          "(repeatable; RL Zoo's), over the entry's env_kwargs.")
-    ] = None,
-    eval_env_kwargs: Annotated[
-        Optional[list[str]], typer.Option("--eval-env-kwargs", help="A keyword argument for gym.make of the "
-                                          "evaluation envs alone, KEY:VALUE (repeatable; RL Zoo's), over the "
-                                          "training env's.")
-    ] = None,
+    env_kwargs: EnvKwargsOpt = None,
+    eval_env_kwargs: EvalEnvKwargsOpt = None,
     vec_env: Annotated[
         Optional[str], typer.Option("--vec-env", help="dummy or subproc (RL Zoo's): the envs of --n-envs stepped in "
                                     "this process or one subprocess each (vectorization: sync, async).")
@@ -964,14 +966,8 @@ def tune(
                                              "plot; --no-optim-plots: RL Zoo's).")] = True,
     hp: HpOpt = None,
     rl_zoo_hp: RlZooHpOpt = None,
-    env_kwargs: Annotated[
-        Optional[list[str]], typer.Option("--env-kwargs", help="A keyword argument for gym.make of every trial's env, "
-                                          "KEY:VALUE (repeatable; RL Zoo's), over the entry's env_kwargs.")
-    ] = None,
-    eval_env_kwargs: Annotated[
-        Optional[list[str]], typer.Option("--eval-env-kwargs", help="The same for the trials' evaluation envs alone "
-                                          "(RL Zoo's), the final one included.")
-    ] = None,
+    env_kwargs: EnvKwargsOpt = None,
+    eval_env_kwargs: EvalEnvKwargsOpt = None,
     device: DeviceOpt = "cpu",
     env_package: EnvPackageOpt = None,
 ):
