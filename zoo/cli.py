@@ -869,22 +869,6 @@ def _show_seed_result(label: str, result) -> None:
                   f"in {result.seconds:.1f} s ({result.steps_per_second:.0f} steps/s)")
 
 
-def _with_env_kwargs(overrides, env_kwargs: Optional[list[str]]):
-    """`zoo tune --env-kwargs`: the env_kwargs every trial's --hp layer carries, over any --hp
-    env_kwargs, the flag named with the layer's."""
-    from zoo.config import ENV_KWARGS_KEY, parse_env_kwargs
-
-    if not env_kwargs:
-        return overrides
-    given = overrides.get(ENV_KWARGS_KEY) or {}
-    if not isinstance(given, dict):
-        raise ZooError(f"--hp: env_kwargs must be a mapping, got {brief(given)}.")
-    overrides[ENV_KWARGS_KEY] = {**given, **parse_env_kwargs(env_kwargs)}
-    overrides.flag = "--env-kwargs" if overrides.flag == "--hp" and len(overrides) == 1 else \
-        f"{overrides.flag} and --env-kwargs"
-    return overrides
-
-
 def _benchmark_backbones(algo: str, env_id: str, specs: list[str], seeds: int, steps: Optional[int],
                          overrides: dict, hyperparams: Optional[str], episodes: int, out: Path, device: str) -> None:
     from zoo.benchmark import parse_backbone_spec, run_backbone_benchmark, write_backbone_table
@@ -1001,7 +985,7 @@ def tune(
                   search=None if search is None else str(search), seed=seed, n_startup_trials=n_startup_trials,
                   n_evaluations=n_evaluations, hyperparams=hyperparams, env_packages=tuple(env_package or ()),
                   device=device, heartbeat_interval=heartbeat, grace_period=grace,
-                  overrides=_with_env_kwargs(parse_overrides(hp or [], rl_zoo_hp or []), env_kwargs),
+                  overrides=parse_overrides(hp or [], rl_zoo_hp or []), env_kwargs=parse_env_kwargs(env_kwargs or []),
                   eval_env_kwargs=parse_env_kwargs(eval_env_kwargs or [], "--eval-env-kwargs"),
                   goal=goal, goal_from_study=objective is None and trials == 0)
     def announce() -> None:  # once the job, its space and its study are accepted

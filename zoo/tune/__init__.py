@@ -68,8 +68,8 @@ def tune(job: TuneJob, *, workers: int = 1, save_best: Path | None = None, plots
             raise ZooError(f"{flag} must be at least {least}, got {value}.")
     import_env_packages(job.env_packages)
     check_env_id(job.env_id)
-    if job.eval_env_kwargs:
-        check_env_arguments(job.env_id, job.eval_env_kwargs, "--eval-env-kwargs")
+    for flag, env_kwargs in (("--env-kwargs", job.env_kwargs), ("--eval-env-kwargs", job.eval_env_kwargs)):
+        check_env_arguments(job.env_id, env_kwargs, flag)
     if not job.spec.learns_from_experience:
         raise ZooError(f"{job.spec.name} ({job.spec.family}) has no learning run to tune; zoo tune is for the "
                        "deep-RL algos.")

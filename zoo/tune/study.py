@@ -73,6 +73,7 @@ class TuneJob:
     heartbeat_interval: int = 10
     grace_period: int = 30
     overrides: dict[str, Any] = field(default_factory=dict)
+    env_kwargs: dict[str, Any] = field(default_factory=dict)  # --env-kwargs: every trial's env, over the entry's
     eval_env_kwargs: dict[str, Any] = field(default_factory=dict)  # the evaluations' envs alone (RL Zoo's flag)
     goal: Goal = Goal()  # --objective: the mean return, or the time (steps) to reach a return
     goal_from_study: bool = False  # --trials 0 without --objective: report by the study's own objective
@@ -376,10 +377,14 @@ def load_job_space(job: TuneJob) -> SearchSpace:
 
 
 def trial_overrides(job: TuneJob) -> dict[str, Any]:
-    """What every trial sets beside its sampled keys: `--hp` and the budget (`--steps`)."""
-    from zoo.config import Overrides
+    """What every trial sets beside its sampled keys: `--hp`, `--env-kwargs` over its env_kwargs,
+    and the budget (`--steps`)."""
+    from zoo.config import ENV_KWARGS_KEY, Overrides
 
     overrides = Overrides.copy_of(job.overrides)
+    given = overrides.get(ENV_KWARGS_KEY)
+    if job.env_kwargs and (given is None or isinstance(given, dict)):  # another --hp value: resolve refuses it
+        overrides[ENV_KWARGS_KEY] = {**(given or {}), **job.env_kwargs}
     if job.n_timesteps is not None:
         overrides["n_timesteps"] = job.n_timesteps
     return overrides
