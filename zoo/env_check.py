@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +31,7 @@ class EnvCheck:
     warnings: list[str] = field(default_factory=list)  # Gymnasium's checker's advice
     steps: int = 0
     episodes: int = 0
-    algos: list[str] = field(default_factory=list)  # those whose spaces fit
+    algos: list[str] = field(default_factory=list)  # those that take it: its spaces, and their family's needs
     refused_algos: dict[str, str] = field(default_factory=dict)  # the others, and why
 
     @property
@@ -68,36 +69,41 @@ def check_env(env_id: str, env_kwargs: dict[str, Any] | None = None, *, steps: i
         _play(env, report, steps, seed)
     finally:
         env.close()
-    family_refusals = _what_families_refuse(env_id, env_kwargs, seed) if report.passed else {}
+    family_checks = _family_checks(env_id, env_kwargs, seed) if report.passed else {}
     for name, spec in ALGOS.items():
         try:
             check_spaces(spec, env.observation_space, env.action_space, env_id)
-            if spec.family in family_refusals:
-                raise ZooError(family_refusals[spec.family].replace("{algo}", name))
+            if spec.family in family_checks:
+                family_checks[spec.family](name)
             report.algos.append(name)
         except ZooError as error:
             report.refused_algos[name] = str(error)
     return report
 
 
-def _what_families_refuse(env_id: str, env_kwargs: dict[str, Any] | None, seed: int) -> dict[str, str]:
+def _family_checks(env_id: str, env_kwargs: dict[str, Any] | None, seed: int) -> dict[str, Callable[[str], None]]:
     """What the planners (the env's transition table) and the bandit solvers (regret in the
-    reset's info) need beyond the spaces, as train checks it: {family: why not}."""
+    reset's info) need beyond the spaces, as train checks it: {family: check(algo)}, each
+    raising a ZooError, on a fresh env read once."""
     from zoo.loops.bandit import check_bandit_info
     from zoo.planning import model_of
 
-    refusals: dict[str, str] = {}
     env = make_env(env_id, env_kwargs)
     try:
-        for family, check in (("planning", lambda: model_of(env)),
-                              ("bandit", lambda: check_bandit_info("{algo}", env.reset(seed=seed)[1]))):
-            try:
-                check()
-            except ZooError as error:
-                refusals[family] = str(error)
+        info = env.reset(seed=seed)[1]
+        try:
+            model_of(env)
+            model_error = None
+        except ZooError as error:
+            model_error = error
     finally:
         env.close()
-    return refusals
+
+    def planning(algo: str) -> None:
+        if model_error is not None:
+            raise model_error
+
+    return {"planning": planning, "bandit": lambda algo: check_bandit_info(algo, info)}
 
 
 def _plain(text: str) -> str:
