@@ -4,6 +4,7 @@ config, pruning, and faults, on the embedded journal file and on a real PostgreS
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -397,7 +398,7 @@ def wait_for_running_trial(study_name, storage, timeout=60, space_size=DQN_SPACE
             trials = optuna.load_study(study_name=study_name, storage=storage).get_trials()
         except KeyError:
             trials = []
-        running = [t for t in trials if t.state.name == "RUNNING" and "pid" in t.user_attrs
+        running = [t for t in trials if t.state.name == "RUNNING" and "owner" in t.user_attrs
                    and len(t.params) == space_size]
         if running:
             return running[0]
@@ -418,6 +419,57 @@ def test_a_killed_local_worker_is_noticed_and_its_trial_retried_on_the_journal(t
     retried = [t for t in trials if t.user_attrs.get("retry_of") == killed.number]
     assert len(retried) == 1 and retried[0].params == killed.params and retried[0].state.name == "COMPLETE"
     assert sum(t.state.name == "COMPLETE" for t in trials) == 3
+
+
+def dead_pid():
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_a_running_trial_is_reclaimed_only_on_an_owner_written_for_it(tmp_path):
+    from zoo.tune.study import reclaim_dead_local_trials
+
+    study = optuna.create_study(storage=open_storage(job(tmp_path)), study_name="s")
+    trial = study.ask({"learning_rate": optuna.distributions.FloatDistribution(1e-4, 1e-2)})
+    gone = {"host": socket.gethostname(), "pid": dead_pid()}
+    # what Optuna's retry of a stale trial copies from the trial it retries: not this trial's
+    # owner, so a worker that took this one and has not yet written its own keeps it
+    study._storage.set_trial_user_attr(trial._trial_id, "owner", {**gone, "trial": trial.number - 1})
+    assert reclaim_dead_local_trials(study) == []
+    study._storage.set_trial_user_attr(trial._trial_id, "owner", {**gone, "pid": os.getpid(), "trial": trial.number})
+    assert reclaim_dead_local_trials(study) == []  # its process is alive
+    study._storage.set_trial_user_attr(trial._trial_id, "owner", {**gone, "trial": trial.number})
+    assert reclaim_dead_local_trials(study) == [trial.number]
+    retried = study.get_trials()[-1]
+    assert retried.state.name == "WAITING" and retried.system_attrs["fixed_params"] == trial.params
+    assert study.get_trials()[trial.number].system_attrs["fail_reason"] == "its worker died"
+
+
+def test_a_worker_whose_trial_another_worker_ended_goes_on_saying_so(tmp_path, caplog):
+    from zoo.interrupt import StopFlag
+    from zoo.tune.study import _work
+
+    tune_job = job(tmp_path, n_trials=2)
+    study = optuna.create_study(storage=open_storage(tune_job), study_name="s")
+
+    class TakenAwayOnce:
+        """Its first trial is ended by 'another worker' (as a stale heartbeat's callback does)
+        before it reports; the next one completes."""
+
+        trial_id = None
+
+        def __call__(self, trial):
+            self.trial_id = trial._trial_id
+            if trial.number == 0:
+                study._storage.set_trial_state_values(trial._trial_id, state=optuna.trial.TrialState.FAIL)
+                trial.report(1.0, 1)  # UpdateFinishedTrialError, then Optuna cannot tell the trial
+            return 1.0
+
+    with caplog.at_level("WARNING", logger="optuna"):
+        _work(tune_job, study, TakenAwayOnce(), StopFlag())
+    assert [t.state.name for t in study.get_trials()] == ["FAIL", "COMPLETE", "COMPLETE"]
+    assert "Trial 0 was ended by another worker" in caplog.text
 
 
 def test_trials_0_reports_an_existing_study(tmp_path):
@@ -540,7 +592,8 @@ def test_postgres_two_machines_join_one_study_and_a_killed_worker_is_retried(pos
     doomed.wait()
     # ...as if on another machine, so that only its missed heartbeats can tell it died
     study = optuna.load_study(study_name="shared", storage=postgres_url)
-    study._storage.set_trial_user_attr(killed._trial_id, "host", "another-machine")
+    elsewhere = {**killed.user_attrs["owner"], "host": "another-machine"}
+    study._storage.set_trial_user_attr(killed._trial_id, "owner", elsewhere)
     # its heartbeat goes stale after --grace (3 s): wait that out, or under load the short
     # trials below could all finish before any worker looked for stale trials
     time.sleep(4)
@@ -555,4 +608,4 @@ def test_postgres_two_machines_join_one_study_and_a_killed_worker_is_retried(pos
     assert len({t.number for t in trials}) == len(trials)
     assert trials[killed.number].state.name == "FAIL"
     assert any(t.params == killed.params for t in complete)  # its parameters were tried again
-    assert len({t.user_attrs["pid"] for t in complete}) == 2  # both live workers ran trials
+    assert len({t.user_attrs["owner"]["pid"] for t in complete}) == 2  # both live workers ran trials

@@ -10,8 +10,8 @@ trial only while fewer than N are complete, pruned or running, and a trial that 
 others ahead of it (two workers asked at once) ends at once as FAIL "surplus", so the study
 stops at exactly N finished trials however many workers and machines run it.
 
-Faults: each trial records its host and pid; a worker that opens the study fails the RUNNING
-trials of dead processes on its own host and queues their parameters again. On a database,
+Faults: each trial records its owner (host, pid and its own number, in one write); a worker
+fails the RUNNING trials of dead processes on its own host and queues their parameters again. On a database,
 heartbeats (`--heartbeat`, `--grace`) do the same across machines (Optuna's
 RetryHeartbeatStaleTrialCallback). Ctrl-C or SIGTERM stops a worker after its current
 training step; its trial is recorded FAIL "interrupted".
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 EVAL_SEED_OFFSET = 10_000  # the final policy is judged on fresh episodes, as in zoo benchmark
 POLL_SECONDS = 1.0
+OWNER_ATTR = "owner"  # the trial's user attr {host, pid, trial}: who runs it (reclaim_dead_local_trials)
 STARTUP_WAIT_SECONDS = 60.0  # how long started workers wait for the others to start
 
 
@@ -281,8 +282,14 @@ def reclaim_dead_local_trials(study: optuna.Study) -> list[int]:
     host = socket.gethostname()
     retried = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        attrs = trial.user_attrs
-        if attrs.get("host") != host or "pid" not in attrs or _alive(int(attrs["pid"])):
+        owner = trial.user_attrs.get(OWNER_ATTR)
+        # An owner written for another trial was copied into this one by Optuna's retry of a
+        # stale trial (it copies the user attrs): until the worker that took this one writes
+        # its own, the copy names a dead process but says nothing about this trial. In CI
+        # (2026-11-27) a worker failed a live trial in that window, when host and pid were
+        # still two writes, and the trial's own worker crashed on telling it.
+        if (not isinstance(owner, dict) or owner.get("trial") != trial.number or owner.get("host") != host
+                or not isinstance(owner.get("pid"), int) or _alive(owner["pid"])):
             continue
         try:
             study._storage.set_trial_system_attr(trial._trial_id, "fail_reason", "its worker died")
@@ -293,6 +300,15 @@ def reclaim_dead_local_trials(study: optuna.Study) -> list[int]:
         study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
         retried.append(trial.number)
     return retried
+
+
+def _taken_away(study: optuna.Study, trial_id: int | None) -> int | None:
+    """The number of the trial this worker took if someone else finished it (the worker's own
+    tell then fails: a finished trial cannot be told again), else None."""
+    if trial_id is None:
+        return None
+    trial = study._storage.get_trial(trial_id)
+    return trial.number if trial.state.is_finished() else None
 
 
 def _alive(pid: int) -> bool:
@@ -363,6 +379,13 @@ def _work(job: TuneJob, study: optuna.Study, objective: Objective, stop: StopFla
             study.optimize(objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
         except TrialInterrupted:
             return finished
+        except ValueError:  # Optuna's "Cannot tell a FAIL trial."
+            taken = _taken_away(study, objective.trial_id)
+            if taken is None:
+                raise
+            logging.getLogger("optuna").warning(
+                f"Trial {taken} was ended by another worker (its heartbeat looked stale, or its process dead), "
+                "which queued its parameters again; this worker goes on.")
         finished += 1
     return finished
 
@@ -424,14 +447,15 @@ class Objective:
 
     def __init__(self, job: TuneJob, space: SearchSpace, worker: int, stop: StopFlag):
         self.job, self.space, self.worker, self.stop = job, space, worker, stop
+        self.trial_id: int | None = None  # the storage's id of the trial this worker took last
         self.started = 0.0  # this trial's, as the next three
         self.steps = 0
         self.run_dirs: list[str] = []
 
     def __call__(self, trial: optuna.Trial) -> float:
         job = self.job
-        trial.set_user_attr("host", socket.gethostname())
-        trial.set_user_attr("pid", os.getpid())
+        self.trial_id = trial._trial_id
+        trial.set_user_attr(OWNER_ATTR, {"host": socket.gethostname(), "pid": os.getpid(), "trial": trial.number})
         trial.set_user_attr("worker", self.worker)
         ahead = [t for t in trial.study.get_trials(deepcopy=False)
                  if t.number < trial.number and t.state.name in ("COMPLETE", "PRUNED", "RUNNING")]
