@@ -176,8 +176,10 @@ def test_evaluate_enjoy_and_upload_pick_a_runs_checkpoint_as_rl_zoo_does(tmp_pat
                                  "--load-checkpoint", "256"])
     assert result.exit_code == 0 and "model_256_steps.zip" in result.output, result.output
     result = runner.invoke(app, ["upload", "dqn", "CartPole-v1", "--repo-id", "me/dqn", "--runs-dir", str(tmp_path),
-                                 "--load-best", "--no-video", "--episodes", "1", "--out", str(tmp_path / "hub")])
-    assert result.exit_code == 0 and "best_model.zip" in result.output, result.output
+                                 "--load-best", "--no-video", "--episodes", "1", "--out", str(tmp_path / "hub")],
+                           env={"COLUMNS": "40"})  # a narrow terminal: the paths stay whole for copying
+    assert result.exit_code == 0 and f"packaged {run / 'best_model.zip'} into {tmp_path / 'hub'}" in result.output, \
+        result.output
 
     (run / "model.zip").rename(run / "kept.zip")  # as if still training, or killed: what it holds is named
     for flags, says in (

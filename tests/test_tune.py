@@ -136,8 +136,32 @@ def test_two_workers_finish_exactly_n_trials_and_the_same_command_resumes(tmp_pa
     rows = (tmp_path / "study" / "trials.csv").read_text().splitlines()
     assert rows[0].startswith("number,state,value,") and len(rows) == len(trials) + 1
 
-    tune(job(tmp_path, n_trials=5), plots=False)  # the same study, one more trial
+    tune(job(tmp_path, n_trials=5, n_timesteps=2000), plots=False)  # the same study, one more trial
     assert sum(t.state.name == "COMPLETE" for t in trials_of(first)) == 5
+
+
+def test_a_study_is_joined_on_its_own_settings_only(tmp_path):
+    # a worker with another budget, another fixed hyperparameter, another space or another way
+    # of judging a trial would add trials whose values do not compare: refused, naming each
+    tune(job(tmp_path, n_trials=1), plots=False)
+    space = tmp_path / "space.yml"
+    space.write_text("learning_rate: {log_uniform: [1.0e-4, 1.0e-2]}\n")
+    for changes, says in (
+            ({"n_timesteps": 700}, r"n_timesteps 600 where this command has 700 \(--steps\)"),
+            ({"overrides": {**TINY_DQN, "max_grad_norm": 5}},
+             r"max_grad_norm 10.0 where this command has 5.0 \(--hp max_grad_norm\)"),
+            ({"trial_seeds": 2, "eval_episodes": 3},
+             r"trial_seeds 1 where this command has 2 \(--trial-seeds\); eval_episodes 2 where this command has 3"),
+            ({"search": str(space)}, r"another search space \(--search: batch_size, buffer_size, "
+                                     r"exploration_final_eps, exploration_fraction, gamma, gradient_steps \.\.\.\)\. "
+                                     r"Trials"),
+            ({"seed": 1}, r"seed 0 where this command has 1 \(--seed\)")):
+        with pytest.raises(ZooError, match=r"Study 'study' was made with " + says + r".*choose another --study-name"):
+            tune(job(tmp_path, n_trials=2, **changes), plots=False)
+    assert len(trials_of(job(tmp_path))) == 1  # nothing ran
+    tune(job(tmp_path, n_trials=0, n_timesteps=700), plots=False)  # a report only: any settings
+    tune(job(tmp_path, n_trials=2), plots=False)  # the same settings: joined
+    assert len(trials_of(job(tmp_path))) == 2
 
 
 def test_the_study_plots_history_and_importances_once_two_trials_finished(tmp_path):
@@ -406,13 +430,27 @@ def wait_for_running_trial(study_name, storage, timeout=60, space_size=DQN_SPACE
     raise AssertionError("no trial started")
 
 
+def equal_trials(tmp_path, steps):
+    """Flags for trials that differ only in their learning rate, so each costs the same (~0.4 s
+    per 1000 steps beside another worker): with the full DQN space a short trial mostly never
+    trained (learning_starts up to 5000). A worker killed in a trial must find it still running
+    after the poll that found it (0.2 s), and every worker of a study trains the same budget."""
+    space = tmp_path / "space.yml"
+    space.write_text("learning_rate: {log_uniform: [1.0e-4, 1.0e-2]}\n")
+    return ("--steps", steps, "--search", space, "--hp", "train_freq=4", "--hp", "gradient_steps=1",
+            "--hp", "net_arch=[64, 64]")
+
+
 def test_a_killed_local_worker_is_noticed_and_its_trial_retried_on_the_journal(tmp_path):
-    doomed = zoo_tune(tmp_path, "--trials", 3, "--steps", 200_000, "--study-name", "s")
+    args = ("--trials", 3, "--study-name", "s", *equal_trials(tmp_path, 4000))
+    doomed = zoo_tune(tmp_path, *args)
     tune_job = job(tmp_path, n_trials=3, study_name="s", study_dir=tmp_path / "runs" / "tune" / "s")
-    killed = wait_for_running_trial("s", open_storage(tune_job))
+    killed = wait_for_running_trial("s", open_storage(tune_job), space_size=1)
     doomed.kill()  # SIGKILL: no handler runs, the trial stays RUNNING in the journal...
     doomed.wait()
-    tune(tune_job, plots=False)  # ...until the next worker sees its pid is gone
+    assert trials_of(tune_job)[killed.number].state.name == "RUNNING"
+    _, stderr = zoo_tune(tmp_path, *args).communicate(timeout=180)  # ...until the next worker sees its pid is gone
+    assert "Trial" not in stderr, stderr
     trials = trials_of(tune_job)
     assert trials[killed.number].state.name == "FAIL"
     assert trials[killed.number].system_attrs["fail_reason"] == "its worker died"
@@ -577,28 +615,23 @@ def test_ctrl_c_while_workers_are_still_starting_up_stops_all_without_a_tracebac
 
 @pytest.mark.slow  # ~20 s of three workers and a grace period; .ci/run's slow pass runs it on PostgreSQL
 def test_postgres_two_machines_join_one_study_and_a_killed_worker_is_retried(postgres_url, tmp_path):
-    # Trials that differ only in their learning rate, so each costs the same (~1.3 s at 3000 steps
-    # beside the other worker): with the full DQN space a 600-step trial mostly never trained
-    # (learning_starts up to 5000) and took ~0.3 s, and in CI (2026-11-26) a worker that started
-    # ~1 s late under load found all 4 trials taken. It would now have to be ~3 trials (~4 s) late.
-    space = tmp_path / "space.yml"
-    space.write_text("learning_rate: {log_uniform: [1.0e-4, 1.0e-2]}\n")
-    args = ("--storage", postgres_url, "--study-name", "shared", "--heartbeat", 1, "--grace", 3,
-            "--search", space, "--hp", "train_freq=4", "--hp", "gradient_steps=1", "--hp", "net_arch=[64, 64]")
-    # one worker is killed (SIGKILL) in the middle of a long trial...
-    doomed = zoo_tune(tmp_path / "a", "--trials", 4, "--steps", 100_000, *args)
+    args = ("--trials", 4, "--storage", postgres_url, "--study-name", "shared", "--heartbeat", 1, "--grace", 3,
+            *equal_trials(tmp_path, 4000))
+    # one worker is killed (SIGKILL) in the middle of a trial...
+    doomed = zoo_tune(tmp_path / "a", *args)
     killed = wait_for_running_trial("shared", postgres_url, space_size=1)
     doomed.kill()
     doomed.wait()
-    # ...as if on another machine, so that only its missed heartbeats can tell it died
     study = optuna.load_study(study_name="shared", storage=postgres_url)
+    assert study.trials[killed.number].state.name == "RUNNING"
+    # ...as if on another machine, so that only its missed heartbeats can tell it died
     elsewhere = {**killed.user_attrs["owner"], "host": "another-machine"}
     study._storage.set_trial_user_attr(killed._trial_id, "owner", elsewhere)
     # its heartbeat goes stale after --grace (3 s): wait that out, or under load the short
     # trials below could all finish before any worker looked for stale trials
     time.sleep(4)
-    # ...then two workers, as on two machines, finish the study with short trials
-    workers = [zoo_tune(tmp_path / name, "--trials", 4, "--steps", 3000, *args) for name in ("b", "c")]
+    # ...then two workers, as on two machines, finish the study
+    workers = [zoo_tune(tmp_path / name, *args) for name in ("b", "c")]
     for process in workers:
         _, stderr = process.communicate(timeout=180)
         assert process.returncode == 0, stderr

@@ -28,8 +28,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-error_console = Console(stderr=True)
+# soft_wrap: a message's lines are never broken by Rich (the terminal wraps them), so a path or
+# id in one stays whole for copying, and for whoever reads the output with grep. In CI
+# (2026-11-27) "packaged .../b\nest_model.zip" was cut where an 80-column default fell. Tables
+# still fit the width.
+console = Console(soft_wrap=True)
+error_console = Console(stderr=True, soft_wrap=True)
 
 
 def _friendly_errors(command):
@@ -40,9 +44,8 @@ def _friendly_errors(command):
         try:
             return command(*args, **kwargs)
         except ZooError as error:
-            # soft_wrap: a path or id in the message must not be broken across lines.
             # escape: text such as "pip install 'zoo[benchmark]'" is not Rich markup.
-            error_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+            error_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
             raise typer.Exit(1) from None
 
     return wrapper
@@ -251,7 +254,7 @@ def check(
     if not report.passed:
         error_console.print(f"[bold red]error:[/] {escape(env_id)} breaks Gymnasium's contract "
                             f"({len(report.problems)} problem(s) above); zoo's runs on it would fail.",
-                            highlight=False, soft_wrap=True)
+                            highlight=False)
         raise typer.Exit(1)
     console.print(f"{escape(env_id)} keeps Gymnasium's contract.", highlight=False)
 
@@ -338,7 +341,7 @@ def train(
         from zoo.registry import get_algo
 
         console.print(f"Training [bold]{escape(get_algo(algo).name)}[/] on [bold]{escape(env_id)}[/] (seed {seed}) "
-                      f"in {escape(str(run_dir))}", soft_wrap=True)
+                      f"in {escape(str(run_dir))}")
 
     result = train_agent(algo, env_id, seed=seed, n_timesteps=steps, overrides=overrides, out_dir=out,
                          progress=progress and verbose != 0, hyperparams=hyperparams, resume=resume,
@@ -350,7 +353,7 @@ def train(
     if resume is not None:
         console.print(f"resumed at step {result.summary['resumed_from_step']} from "
                       f"{escape(result.summary['resumed_from'])}"
-                      + (" with its replay buffer" if result.summary["replay_buffer_restored"] else ""), soft_wrap=True)
+                      + (" with its replay buffer" if result.summary["replay_buffer_restored"] else ""))
     summary = result.summary
     if "final_regret" in summary:
         console.print(f"final cumulative regret after {summary['steps']} pulls: [bold]{summary['final_regret']:.2f}[/]")
@@ -837,7 +840,7 @@ def _benchmark_time_to_solve(algo: str, env_id: str, seeds: list[int], steps: Op
         saved = " (its model.zip holds what it learned)" if stopped.who == "zoo train" else ""
         error_console.print(f"[yellow]Interrupted by {stopped.signal_name}:[/] no report; the {stopped.who} run it "
                             f"stopped is in {escape(str(stopped.run_dir))}{saved}; exit code {code}.",
-                            highlight=False, soft_wrap=True)
+                            highlight=False)
         raise typer.Exit(code) from None
     _print_report(report, f"{report.algo} on {report.env_id}: time to solve, {episodes} eval episodes", out)
     console.print(f"runs in {escape(str(folder))} (zoo plot {escape(str(folder))}/zoo/seed_*/*/* "

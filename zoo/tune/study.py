@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 EVAL_SEED_OFFSET = 10_000  # the final policy is judged on fresh episodes, as in zoo benchmark
 POLL_SECONDS = 1.0
+SETTING_ATTR = "setting"  # the study's user attr: what its trials share (study_setting)
 OWNER_ATTR = "owner"  # the trial's user attr {host, pid, trial}: who runs it (reclaim_dead_local_trials)
 STARTUP_WAIT_SECONDS = 60.0  # how long started workers wait for the others to start
 
@@ -193,17 +194,74 @@ def open_study(job: TuneJob, storage: Any, space: SearchSpace | None = None, wor
         if key in attrs and attrs[key] != value and job.n_trials > 0:
             raise ZooError(f"Study '{job.study_name}' tunes with the {key} {brief(attrs[key])}, not {brief(value)} "
                            f"({flags}). Choose another --study-name.")
+    setting = study_setting(job, space) if space is not None else None
+    if setting is not None and SETTING_ATTR in attrs and job.n_trials > 0:
+        _refuse_another_setting(job.study_name, attrs[SETTING_ATTR], setting)
     if "algo" not in attrs:
         study.set_user_attr("algo", job.spec.name)
         study.set_user_attr("env_id", job.env_id)
         study.set_user_attr("objective", job.goal.label)
         study.set_user_attr("env_kwargs", env_kwargs)
         study.set_user_attr("eval_env_kwargs", eval_env_kwargs)
+        if setting is not None:
+            study.set_user_attr(SETTING_ATTR, setting)
         if space is not None and not study.trials:
             shipped = shipped_params(job, space)
             if shipped:
                 study.enqueue_trial(shipped, user_attrs={"origin": "shipped entry"})
     return study
+
+
+def study_setting(job: TuneJob, space: SearchSpace) -> dict[str, Any]:
+    """What every trial of the study shares, beside the env's arguments: the entry under --hp and
+    --steps less the searched keys, what is searched and how, and how a trial is judged. Workers
+    that differ in any of it would put trials side by side whose values do not compare (a typo'd
+    --hp on one machine, another --steps), so a study records it and refuses other settings."""
+    from zoo.config import resolve_hyperparams
+
+    config = dataclasses.asdict(resolve_hyperparams(job.spec, job.env_id, trial_overrides(job), job.hyperparams).config)
+    config.update(space.fixed)
+    searched = {d.name: [d.kind, list(d.choices)] if d.kind == "choice" else [d.kind, d.low, d.high]
+                for d in space.dimensions}
+    fixed = {key: value for key, value in config.items() if key not in searched}
+    setting = {"config": fixed, "searched": searched, "seed": job.seed, "trial_seeds": job.trial_seeds,
+               "eval_episodes": job.eval_episodes, "n_evaluations": job.n_evaluations}
+    return json.loads(json.dumps(setting, default=str))  # as the storage gives it back (tuples as lists)
+
+
+_SETTING_FLAGS = {"seed": "--seed", "trial_seeds": "--trial-seeds",
+                  "eval_episodes": "--eval-episodes", "n_evaluations": "--n-evaluations"}
+
+
+def _refuse_another_setting(study_name: str, recorded: Any, setting: dict[str, Any]) -> None:
+    """One error naming what differs (at most three), each with the flag that sets it."""
+    if not isinstance(recorded, dict):
+        return  # not zoo's record: the algo, env and objective checks above still hold
+    differences = []
+    searched, their_searched = setting["searched"], recorded.get("searched")
+    if isinstance(their_searched, dict) and their_searched != searched:
+        names = sorted(name for name in set(searched) | set(their_searched)
+                       if searched.get(name) != their_searched.get(name))
+        differences.append(f"another search space (--search: {', '.join(names[:6])}{' ...' if len(names) > 6 else ''})")
+    for key, value in setting.items():
+        if key == "searched":
+            continue
+        if key == "config":
+            theirs = recorded.get("config")
+            if not isinstance(theirs, dict):
+                continue
+            for name in sorted(set(value) & set(theirs)):  # a key searched by one of the two: said above
+                if value[name] != theirs[name]:
+                    flag = "--steps" if name == "n_timesteps" else f"--hp {name}"
+                    differences.append(f"{name} {brief(theirs[name], 40)} where this command has "
+                                       f"{brief(value[name], 40)} ({flag})")
+        elif key in recorded and recorded[key] != value:
+            differences.append(f"{key} {brief(recorded[key], 60)} where this command has {brief(value, 60)} "
+                               f"({_SETTING_FLAGS[key]})")
+    if differences:
+        more = f"; and {len(differences) - 3} more" if len(differences) > 3 else ""
+        raise ZooError(f"Study '{study_name}' was made with {'; '.join(differences[:3])}{more}. Trials under other "
+                       "settings would not compare: give the study's, or choose another --study-name.")
 
 
 def _study_env_kwargs(job: TuneJob) -> dict[str, Any]:
