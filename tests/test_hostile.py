@@ -818,6 +818,22 @@ def test_an_env_returning_nan_is_named_as_the_cause(tmp_path, algo, flags, says)
     assert len(errors) == 1 and says in errors[0] and "Traceback" not in result.output, result.stderr
 
 
+def test_playing_on_nan_observations_names_the_env_not_a_silent_action(tmp_path):
+    # DQN's argmax over NaN scores picked action 0 and DDPG's actor sent NaN to the env, silently:
+    # zoo evaluate and enjoy (one env), and training's evaluations (copies in lockstep), refuse
+    from zoo.train import train
+
+    untrained = {"n_timesteps": 50, "learning_starts": 1000, "eval_freq": 0}  # no update, no evaluation
+    run = train("dqn", "test/NaNAfterTheFirstStep-v0", seed=0, out_dir=tmp_path, overrides=untrained).run_dir
+    says = "error: The env returned an observation holding NaN or inf, which the policy cannot act on"
+    for verb in ("evaluate", "enjoy"):
+        result = invoke(verb, "dqn", "test/NaNAfterTheFirstStep-v0", "--path", run, "--episodes", 2, cwd=tmp_path)
+        assert result.exit_code == 1 and says in result.output and "Traceback" not in result.output, result.output
+    with pytest.raises(ZooError, match="The env returned an observation holding NaN or inf"):
+        train("dqn", "test/NaNAfterTheFirstStep-v0", seed=0, out_dir=tmp_path,
+              overrides={**untrained, "eval_freq": 25, "n_eval_episodes": 2})
+
+
 def test_a_diverging_update_on_a_finite_env_still_names_the_learning_rate():
     from zoo.loops.monitor import TrainingDiverged, check_finite
 

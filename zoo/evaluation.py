@@ -9,6 +9,9 @@ from typing import Any, Protocol
 import gymnasium as gym
 import numpy as np
 
+from zoo.environments import NON_FINITE_OBSERVATION, holds_non_finite
+from zoo.errors import ZooError
+
 # Training's evaluation envs: copies of the env, or its own vector version (EnvDescription.make_for_evaluation).
 EvaluationEnvs = Sequence[gym.Env] | gym.vector.VectorEnv
 
@@ -77,6 +80,7 @@ def evaluate_agent(
             if max_steps is not None and steps >= max_steps:
                 return result
             steps += 1
+            refuse_non_finite(observation)
             action = agent.take_action(observation, deterministic=deterministic)
             observation, reward, terminated, truncated, _ = env.step(action)
             episode_return += float(reward)
@@ -87,6 +91,13 @@ def evaluate_agent(
         result.returns.append(episode_return)
         result.lengths.append(length)
     return result
+
+
+def refuse_non_finite(observation: Any) -> None:
+    """A NaN observation made DQN's argmax pick action 0 and DDPG send NaN to the env, silently:
+    an evaluation (zoo evaluate, enjoy, training's) names the env instead."""
+    if holds_non_finite(observation):
+        raise ZooError(NON_FINITE_OBSERVATION)
 
 
 def greedy_actions(agent: Player, observations: np.ndarray | list) -> Any:
@@ -120,7 +131,9 @@ def evaluate_in_lockstep(agent: Player, envs: EvaluationEnvs, n_episodes: int) -
     result = EvaluationResult()
     while playing:
         batch = [observations[index] for index in playing]
-        actions = greedy_actions(agent, np.stack(batch) if stackable else batch)
+        batch_or_stack = np.stack(batch) if stackable else batch
+        refuse_non_finite(batch_or_stack)
+        actions = greedy_actions(agent, batch_or_stack)
         still_playing = []
         for index, action in zip(playing, actions):
             observation, reward, terminated, truncated, _ = envs[index].step(action)
@@ -149,6 +162,7 @@ def _evaluate_on_vector_env(agent: Player, envs: gym.vector.VectorEnv, n_episode
     resetting = np.zeros(n_envs, dtype=bool)  # this step only resets these sub-envs (next-step autoreset)
     result = EvaluationResult()
     while episodes_left.any():
+        refuse_non_finite(observations)
         actions = np.asarray(greedy_actions(agent, observations))
         observations, rewards, terminated, truncated, _ = envs.step(actions)
         counted = (episodes_left > 0) & ~resetting

@@ -18,7 +18,7 @@ import numpy as np
 
 from zoo.callbacks import Callback, Episode, EpisodeLog, Evaluation, EvaluationLog, overrides_on_step
 from zoo.contracts import Agent, Metrics, RunSummary, TrainingConfig
-from zoo.environments import shape_misfit
+from zoo.environments import NON_FINITE_OBSERVATION, shape_misfit
 from zoo.errors import ZooError
 from zoo.evaluation import EvaluationEnvs, evaluate_in_lockstep
 from zoo.files import write_arrays
@@ -58,8 +58,7 @@ def refuse_non_finite(observations: np.ndarray) -> None:
     error naming the env, when the observations hold NaN or inf. Called on that failure only, so
     the loops pay nothing per step."""
     if not np.isfinite(np.asarray(observations, dtype=np.float64)).all():
-        raise ZooError("The env returned an observation holding NaN or inf, which the policy cannot act on: check "
-                       "the env (and its arguments).")
+        raise ZooError(NON_FINITE_OBSERVATION)
 
 
 def refuse_misshapen(space: gym.Space, observation: Any) -> None:
