@@ -140,6 +140,49 @@ def test_two_workers_finish_exactly_n_trials_and_the_same_command_resumes(tmp_pa
     assert sum(t.state.name == "COMPLETE" for t in trials_of(first)) == 5
 
 
+def test_rl_zoos_journal_file_storage_and_training_a_trial_by_its_id(tmp_path):
+    # RL Zoo's tuning guide: `train.py ... -optimize --study-name test --storage logs/demo.log`,
+    # then `train.py ... --study-name test --storage logs/demo.log --trial-id 21`
+    journal, runs = tmp_path / "demo.log", tmp_path / "runs"
+
+    def zoo(*args):
+        return CliRunner().invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
+
+    result = zoo("tune", "dqn", "CartPole-v1", "--trials", 2, "--steps", 600, "--eval-episodes", 2,
+                 "--storage", journal, "--study-name", "demo", "--out", runs, "--no-plots")
+    assert result.exit_code == 0 and journal.exists(), result.output
+    trial = optuna.load_study(study_name="demo", storage=open_storage(job(tmp_path, storage=str(journal)))).trials[1]
+    result = zoo("train", "dqn", "CartPole-v1", "--study-name", "demo", "--storage", journal, "--trial-id", 1,
+                 "--hp", "n_eval_episodes=3", "--out", runs)
+    assert result.exit_code == 0, result.output
+    trained = yaml.safe_load((runs / "dqn" / "CartPole-v1_1" / "config.yml").read_text())["hyperparams"]
+    assert trained == {**trial.user_attrs["config"], "n_eval_episodes": 3}  # the trial's whole config, --hp over it
+
+    for args, says in (
+            (("--trial-id", 7), "--trial-id 7: study 'demo' holds trials 0-1."),
+            (("--trial-id", 0, "--study-name", "nope"), "--trial-id 0: there is no study 'nope' in --storage"),
+            (("--study-name", "demo"), "--study-name and --storage name the study of --trial-id N"),
+            (("--trial-id", 0, "--hyperparams", "rl_zoo"), "--trial-id trains the trial's whole config; drop "
+                                                           "--hyperparams")):
+        result = zoo("train", "dqn", "CartPole-v1", "--storage", journal, "--out", runs,
+                     *(("--study-name", "demo") if "--study-name" not in args else ()), *args)
+        assert result.exit_code == 1 and says in result.output, (args, result.output)
+    result = zoo("train", "sac", "Pendulum-v1", "--study-name", "demo", "--storage", journal, "--trial-id", 0)
+    assert result.exit_code == 1 and "Study 'demo' tunes dqn on CartPole-v1, not sac on Pendulum-v1" in result.output
+    # a trial that trained nothing, and a study whose record a user edited: named, not a traceback
+    study = optuna.load_study(study_name="demo", storage=open_storage(job(tmp_path, storage=str(journal))))
+    study.tell(study.ask(), state=optuna.trial.TrialState.FAIL)
+    edited = study.ask()
+    edited.set_user_attr("config", {"learning_rate": "fast"})
+    study.tell(edited, 1.0)
+    for number, says in ((2, "trial 2 of study 'demo' is FAIL and recorded no config"),
+                         (3, "--trial-id 3 (study 'demo'): learning_rate must be a number")):
+        result = zoo("train", "dqn", "CartPole-v1", "--study-name", "demo", "--storage", journal, "--trial-id", number)
+        assert result.exit_code == 1 and says in result.output, result.output
+    result = zoo("tune", "dqn", "CartPole-v1", "--storage", tmp_path / "no" / "demo.log", "--trials", 1)
+    assert result.exit_code == 1 and "its folder does not exist" in result.output, result.output
+
+
 def test_a_study_is_joined_on_its_own_settings_only(tmp_path):
     # a worker with another budget, another fixed hyperparameter, another space or another way
     # of judging a trial would add trials whose values do not compare: refused, naming each
@@ -344,9 +387,12 @@ def test_a_study_is_joined_on_its_own_env_arguments_only(tmp_path):
     # trials on CartPole with Sutton and Barto's reward (0 a step) beside the usual one's would
     # not compare: the study records its env's arguments and refuses others
     sutton = {**TINY_DQN, "env_kwargs": {"sutton_barto_reward": True}}
-    tune(job(tmp_path, n_trials=1, overrides=sutton), plots=False)
+    tune(job(tmp_path, n_trials=1, overrides=sutton), plots=False, save_best=tmp_path / "best.yml")
     study = optuna.load_study(study_name="study", storage=open_storage(job(tmp_path)))
     assert study.user_attrs["env_kwargs"] == {"sutton_barto_reward": True}
+    # the best config trains on them too (it held the entry's alone, none here)
+    assert yaml.safe_load((tmp_path / "best.yml").read_text())["CartPole-v1"]["env_kwargs"] == \
+        {"sutton_barto_reward": True}
     with pytest.raises(ZooError, match=r"Study 'study' tunes with the env_kwargs \{'sutton_barto_reward': True\}, "
                                        r"not \{\} \(--env-kwargs"):
         tune(job(tmp_path, n_trials=2), plots=False)

@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -103,6 +103,12 @@ ExpIdOpt = Annotated[
 PlayThreadsOpt = Annotated[
     Optional[int], typer.Option("--num-threads", min=0, help="Torch (and BLAS) threads for the agent's networks (RL "
                                 "Zoo's; 0: leave them as they are).")
+]
+# tune's, and train's for --trial-id
+StorageOpt = Annotated[
+    Optional[str], typer.Option("--storage", help="A database URL Optuna takes (e.g. postgresql+psycopg://USER@HOST/"
+                                "DB: workers on many machines join one study), or a journal file FILE.log (RL Zoo's "
+                                "spelling). Default: a journal file in the study folder.")
 ]
 # train's and tune's (every trial's env, and its evaluations')
 EnvKwargsOpt = Annotated[
@@ -320,6 +326,15 @@ def train(
         Optional[int], typer.Option("--verbose", min=0, max=2, help="RL Zoo's: 0 is --no-progress, 1 and 2 as "
                                                                     "without it.")
     ] = None,
+    trial_id: Annotated[
+        Optional[int], typer.Option("--trial-id", min=0, help="Train trial N of a zoo tune study (RL Zoo's): its "
+                                    "whole config, under --hp and --steps; the study: --study-name, --storage.")
+    ] = None,
+    study_name: Annotated[
+        Optional[str], typer.Option("--study-name", help="The study of --trial-id (default: ALGO-ENV, in "
+                                    "OUT/tune/, as zoo tune's).")
+    ] = None,
+    storage: StorageOpt = None,
     device: DeviceOpt = "auto",
     env_package: EnvPackageOpt = None,
 ):
@@ -336,6 +351,14 @@ def train(
     _check_budget("--steps", steps)
     if resume is not None and hyperparams is not None:
         raise ZooError("--resume goes on with the run's own hyperparameters; drop --hyperparams (--hp still applies).")
+    if trial_id is None and (study_name is not None or storage is not None):
+        raise ZooError("--study-name and --storage name the study of --trial-id N (the trial to train), or with "
+                       "-optimize the study to search in; give one of them.")
+    if trial_id is not None:
+        for flag, given in (("--resume", resume), ("--hyperparams", hyperparams)):
+            if given is not None:
+                raise ZooError(f"--trial-id trains the trial's whole config; drop {flag} (--hp still applies).")
+        overrides = _trial_overrides(algo, env_id, trial_id, study_name, storage, out, overrides)
 
     def announce(run_dir: Path) -> None:  # once the hyperparameters, env and device are accepted
         from zoo.registry import get_algo
@@ -391,6 +414,35 @@ def train(
         error_console.print(f"[yellow]Interrupted by {result.stopped_by or 'a signal'}:[/] saved what was learned "
                             f"so far (step {result.agent.num_timesteps}); exit code {code}.", highlight=False)
         raise typer.Exit(code)
+
+
+def _study_job(algo: str, env_id: str, study_name: Optional[str], storage: Optional[str], out: Path, **job: Any):
+    """The TuneJob of a study named as zoo tune names it: --study-name, default ALGO-ENV, in
+    OUT/tune/NAME/ (its journal there unless --storage says otherwise)."""
+    from zoo.registry import get_algo
+    from zoo.runs import env_dir_name
+    from zoo.tune import TuneJob
+
+    spec = get_algo(algo)
+    name = study_name or f"{spec.name}-{env_dir_name(env_id)}"
+    if env_dir_name(name).strip(".") == "":  # its folder is OUT/tune/<name>: '..' would be OUT itself
+        raise ZooError(f"--study-name {name!r} names no folder of its own (the study goes to OUT/tune/NAME); "
+                       "choose a name with a letter or digit.")
+    return TuneJob(algo=spec.name, env_id=env_id, study_name=name, study_dir=out / "tune" / env_dir_name(name),
+                   storage=storage, **job)
+
+
+def _trial_overrides(algo: str, env_id: str, trial_id: int, study_name: Optional[str], storage: Optional[str],
+                     out: Path, overrides: Any) -> Any:
+    """--trial-id's entry under the user's --hp, one layer named by both flags."""
+    from zoo.config import Overrides
+    from zoo.tune import require_optuna, trial_entry
+
+    require_optuna()
+    job = _study_job(algo, env_id, study_name, storage, out, n_trials=0, goal_from_study=True)
+    layer = Overrides({**trial_entry(job, trial_id), **overrides})
+    layer.flag = f"--trial-id {trial_id} (study '{job.study_name}')" + (f" and {overrides.flag}" if overrides else "")
+    return layer
 
 
 def _train_frequency(config) -> str:
@@ -918,11 +970,7 @@ def tune(
                                                                        "pruner.")] = 5,
     n_startup_trials: Annotated[int, typer.Option("--n-startup-trials", help="Random trials before TPE, and "
                                                                              "before pruning.")] = 5,
-    storage: Annotated[Optional[str], typer.Option("--storage", help="A database URL Optuna takes (e.g. "
-                                                                     "postgresql+psycopg://USER@HOST/DB): "
-                                                                     "workers on many machines join one study. "
-                                                                     "Default: a journal file in the study "
-                                                                     "folder.")] = None,
+    storage: StorageOpt = None,
     study_name: Annotated[Optional[str], typer.Option("--study-name", help="Default: ALGO-ENV. The same name "
                                                                            "continues a study.")] = None,
     trial_seeds: Annotated[int, typer.Option("--trial-seeds", help="Seeds per trial; its value is the mean over "
@@ -962,8 +1010,6 @@ def tune(
     import_torch()
     _without_windows()
     from zoo.config import parse_env_kwargs, parse_overrides
-    from zoo.runs import env_dir_name
-    from zoo.tune import TuneJob
     from zoo.tune import tune as run_tune
 
     if sampler not in ("tpe", "random"):
@@ -978,19 +1024,17 @@ def tune(
     _check_budget("--steps", steps)
     goal = parse_objective("return" if objective is None else objective, penalty)
     spec = get_algo(algo)
-    name = study_name or f"{spec.name}-{env_dir_name(env_id)}"
-    if env_dir_name(name).strip(".") == "":  # its folder is OUT/tune/<name>: '..' would be OUT itself
-        raise ZooError(f"--study-name {name!r} names no folder of its own (the study goes to OUT/tune/NAME); "
-                       "choose a name with a letter or digit.")
-    job = TuneJob(algo=spec.name, env_id=env_id, n_trials=trials, study_name=name,
-                  study_dir=out / "tune" / env_dir_name(name), storage=storage, timeout=timeout, n_timesteps=steps,
-                  eval_episodes=eval_episodes, trial_seeds=trial_seeds, sampler=sampler, pruner=pruner,
-                  search=None if search is None else str(search), seed=seed, n_startup_trials=n_startup_trials,
-                  n_evaluations=n_evaluations, hyperparams=hyperparams, env_packages=tuple(env_package or ()),
-                  device=device, heartbeat_interval=heartbeat, grace_period=grace,
-                  overrides=parse_overrides(hp or [], rl_zoo_hp or []), env_kwargs=parse_env_kwargs(env_kwargs or []),
-                  eval_env_kwargs=parse_env_kwargs(eval_env_kwargs or [], "--eval-env-kwargs"),
-                  goal=goal, goal_from_study=objective is None and trials == 0)
+    job = _study_job(algo, env_id, study_name, storage, out, n_trials=trials, timeout=timeout, n_timesteps=steps,
+                     eval_episodes=eval_episodes, trial_seeds=trial_seeds, sampler=sampler, pruner=pruner,
+                     search=None if search is None else str(search), seed=seed, n_startup_trials=n_startup_trials,
+                     n_evaluations=n_evaluations, hyperparams=hyperparams, env_packages=tuple(env_package or ()),
+                     device=device, heartbeat_interval=heartbeat, grace_period=grace,
+                     overrides=parse_overrides(hp or [], rl_zoo_hp or []),
+                     env_kwargs=parse_env_kwargs(env_kwargs or []),
+                     eval_env_kwargs=parse_env_kwargs(eval_env_kwargs or [], "--eval-env-kwargs"),
+                     goal=goal, goal_from_study=objective is None and trials == 0)
+    name = job.study_name
+
     def announce() -> None:  # once the job, its space and its study are accepted
         console.print(f"Tuning [bold]{spec.name}[/] on [bold]{escape(env_id)}[/]: study {escape(name)}, {trials} "
                       f"trial{'' if trials == 1 else 's'}, {workers} worker{'' if workers == 1 else 's'}")
@@ -1066,7 +1110,8 @@ _TRAIN_ONLY = {"-P": (0, "tune shows no progress bar, one line a trial"),
                "--eval-freq": (1, "--n-evaluations sets the trials' evaluations, as RL Zoo's search does"),
                "--save-freq": (1, "trials keep no periodic checkpoints"),
                "--save-replay-buffer": (0, "trials keep no replay buffer"),
-               "--num-threads": (1, "each tune worker trains on one torch thread (--workers for more)")}
+               "--num-threads": (1, "each tune worker trains on one torch thread (--workers for more)"),
+               "--trial-id": (1, "the search samples its own trials; train one with --trial-id, without -optimize")}
 
 
 def rl_zoo_arguments(args: Sequence[str]) -> list[str]:

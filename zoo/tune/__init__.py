@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from zoo.errors import ZooError, brief
+from zoo.errors import ZooError, brief, brief_text
 from zoo.startup import call_in_own_process
-from zoo.tune.study import TuneJob, load_job_space, open_storage, open_study, run_worker
+from zoo.tune.study import TuneJob, load_job_space, open_storage, open_study, run_worker, study_names
 
 if TYPE_CHECKING:
     import optuna
@@ -74,10 +74,11 @@ def tune(job: TuneJob, *, workers: int = 1, save_best: Path | None = None, plots
         raise ZooError(f"{job.spec.name} ({job.spec.family}) has no learning run to tune; zoo tune is for the "
                        "deep-RL algos.")
     space = load_job_space(job)  # every error of the space before any trial or process starts
-    if job.n_trials == 0 and job.storage is None and not (job.study_dir / "journal.log").exists():
+    if job.n_trials == 0 and job.journal is not None and not job.journal.exists():
         # only a report: never leave an empty study (and its folder) behind for a mistyped name
-        raise ZooError(f"There is no study '{job.study_name}' in {job.study_dir} to report on (--trials 0 only "
-                       "reports): check --study-name and --out.")
+        check = "--study-name and --out" if job.storage is None else "--storage"
+        raise ZooError(f"There is no study '{job.study_name}' in {job.where} to report on (--trials 0 only "
+                       f"reports): check {check}.")
     study = open_study(job, open_storage(job), space, create=job.n_trials > 0)
     if job.goal_from_study:
         from zoo.tune.objectives import parse_objective
@@ -152,7 +153,7 @@ def report(study: optuna.Study, job: TuneJob, *, save_best: Path | None, plots: 
     if save_best is not None:
         if not best or not best[0]["config"]:
             raise ZooError(f"Study '{job.study_name}' has no complete trial yet: nothing to save to {save_best}.")
-        result.saved_best = write_best(best[0], job, save_best)
+        result.saved_best = write_best(best[0], job, entry_of(best[0]["config"], study, job), save_best)
     if plots and finished:
         result.plots, note = write_plots(study, job.study_dir)
         result.notes += [note] if note else []
@@ -183,18 +184,28 @@ def _joined(values: Any) -> str:
     return " ".join(f"{v:.1f}" if isinstance(v, float) else str(v) for v in values)
 
 
-def write_best(best: dict[str, Any], job: TuneJob, path: Path) -> Path:
-    """A hyperparameter file whose entry for the env is the best trial's whole resolved config,
-    so that `zoo train ALGO ENV --hyperparams FILE` trains exactly that config."""
-    from zoo.config import resolve_hyperparams
-    from zoo.files import atomic_path
+def entry_of(config: dict[str, Any], study: optuna.Study, job: TuneJob) -> dict[str, Any]:
+    """A trial's whole resolved config as an entry that trains exactly it: the env arguments its
+    study recorded (--env-kwargs, --hp env_kwargs, the entry's), and, for a time objective, whose
+    trials stopped at the target, that stop."""
+    from zoo.config import ENV_KWARGS_KEY, resolve_hyperparams
 
-    env_kwargs = resolve_hyperparams(job.spec, job.env_id, None, job.hyperparams).env_kwargs
-    entry = dict(best["config"])
-    if job.goal.target is not None:  # a time objective's trials stopped at the target: so does the entry
+    recorded = study.user_attrs.get("env_kwargs")  # a study made before 2026-11-27 did not record them
+    env_kwargs = (recorded if isinstance(recorded, dict)
+                  else resolve_hyperparams(job.spec, job.env_id, None, job.hyperparams).env_kwargs)
+    entry = dict(config)
+    if job.goal.target is not None:
         entry["stop_at_return"] = job.goal.target
     if env_kwargs:
-        entry["env_kwargs"] = env_kwargs
+        entry[ENV_KWARGS_KEY] = env_kwargs
+    return entry
+
+
+def write_best(best: dict[str, Any], job: TuneJob, entry: dict[str, Any], path: Path) -> Path:
+    """A hyperparameter file whose entry for the env is the best trial's (entry_of), so that
+    `zoo train ALGO ENV --hyperparams FILE` trains exactly that config."""
+    from zoo.files import atomic_path
+
     header = (f"# zoo tune {job.spec.name} {job.env_id}: study '{job.study_name}', trial {best['number']}, "
               f"{job.goal.unit} {best['value']:.2f} (--objective {job.goal.label}).\n"
               f"# Train it: zoo train {job.spec.name} {job.env_id} "
@@ -202,6 +213,43 @@ def write_best(best: dict[str, Any], job: TuneJob, path: Path) -> Path:
     with atomic_path(path) as temporary:
         temporary.write_text(header + yaml.safe_dump({job.env_id.split(':', 1)[-1]: entry}, sort_keys=False))
     return path
+
+
+def trial_entry(job: TuneJob, number: int) -> dict[str, Any]:
+    """What `zoo train ALGO ENV --trial-id N` trains (RL Zoo's flag, with --study-name and
+    --storage): trial N's entry (entry_of), what `--save-best` writes for the best trial. The
+    study must be of ALGO on ENV; its values are checked as any entry's when the run resolves them."""
+    from optuna.trial import TrialState
+
+    from zoo.tune.objectives import parse_objective
+
+    require_optuna()
+    check = "--study-name and --out" if job.storage is None else "--study-name and --storage"
+    missing = ZooError(f"--trial-id {number}: there is no study '{job.study_name}' in {job.where}; check {check}.")
+    if job.journal is not None and not job.journal.exists():
+        raise missing  # before opening it: opening a journal creates it
+    storage = open_storage(job)
+    if job.study_name not in study_names(storage):
+        raise missing
+    study = open_study(job, storage, create=False)  # refuses another algo or env
+    trials = study.get_trials(deepcopy=False)
+    if not 0 <= number < len(trials):
+        held = f"trials 0-{len(trials) - 1}" if trials else "no trial yet"
+        raise ZooError(f"--trial-id {number}: study '{job.study_name}' holds {held}.")
+    trial = trials[number]
+    config = trial.user_attrs.get("config")
+    if not isinstance(config, dict):
+        reason = trial.system_attrs.get("fail_reason") if trial.state == TrialState.FAIL else None
+        state = trial.state.name + (f" ({brief_text(str(reason), 120)})" if reason else "")
+        raise ZooError(f"--trial-id {number}: trial {number} of study '{job.study_name}' is {state} and "
+                       "recorded no config (it finished no training); choose another (zoo tune ... --trials 0 lists "
+                       "the best).")
+    try:
+        goal = parse_objective(str(study.user_attrs.get("objective", "return")))
+    except ZooError:
+        raise ZooError(f"--trial-id {number}: study '{job.study_name}' records an objective zoo does not know: it was "
+                       "not made by zoo tune, or its storage is damaged.") from None
+    return entry_of(config, study, dataclasses.replace(job, goal=goal))
 
 
 def write_plots(study: optuna.Study, folder: Path) -> tuple[list[Path], str | None]:

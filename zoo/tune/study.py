@@ -84,6 +84,22 @@ class TuneJob:
     def spec(self) -> AlgoSpec:
         return get_algo(self.algo)
 
+    @property
+    def journal(self) -> Path | None:
+        """The journal file of a study on Optuna's embedded store: the study folder's by default,
+        or `--storage FILE.log` (RL Zoo's spelling of it: `--storage logs/demo.log`, a file that
+        processes sharing a disk append to). None for a database URL."""
+        if self.storage is None:
+            return self.study_dir / "journal.log"
+        if "://" not in self.storage and self.storage.endswith(".log"):
+            return Path(self.storage)
+        return None
+
+    @property
+    def where(self) -> str:
+        """The storage, as messages name it (without a database password)."""
+        return str(self.study_dir) if self.storage is None else f"--storage {_without_password(self.storage)}"
+
 
 class TrialFailed(Exception):
     """A trial that cannot give a value: diverged, surplus, or broken by its config."""
@@ -100,14 +116,22 @@ class TrialInterrupted(KeyboardInterrupt):
 def open_storage(job: TuneJob) -> Any:
     import optuna
 
-    if job.storage is None:
+    if job.journal is not None:
         from optuna.storages.journal import JournalFileBackend, JournalStorage
 
-        job.study_dir.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(str(job.study_dir / "journal.log")))
+        if job.storage is None:
+            job.study_dir.mkdir(parents=True, exist_ok=True)
+        elif not job.journal.parent.is_dir() or job.journal.is_dir():
+            raise ZooError(f"{job.where}: {'it is a folder' if job.journal.is_dir() else 'its folder does not exist'}; "
+                           "a journal file (FILE.log) goes in an existing folder.")
+        try:
+            return JournalStorage(JournalFileBackend(str(job.journal)))
+        except OSError as error:
+            raise ZooError(f"{job.where}: cannot open it ({error.strerror or error}).") from None
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
-    where = f"--storage {_without_password(job.storage)}"
+    assert job.storage is not None  # a database URL (journal is None)
+    where = job.where
     try:
         with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna since 2.9
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -131,7 +155,7 @@ def sampler_seed(job: TuneJob, worker: int) -> int:
     """`--seed` itself for worker 0 of a study on the embedded store (one such worker gives the
     same trials every run); any other worker, here or on another machine, draws a stream of
     its own, or every worker would propose the same parameters."""
-    if worker == 0 and job.storage is None:
+    if worker == 0 and job.storage is None:  # a --storage FILE.log may be shared across machines too
         return job.seed
     return zlib.crc32(f"{job.seed}/{socket.gethostname()}/{os.getpid()}/{worker}".encode())
 
@@ -162,9 +186,8 @@ def open_study(job: TuneJob, storage: Any, space: SearchSpace | None = None, wor
     import optuna
 
     quiet_optuna()
-    if not create and job.study_name not in _study_names(storage):
-        where = f"--storage {_without_password(job.storage)}" if job.storage is not None else str(job.study_dir)
-        raise ZooError(f"There is no study '{job.study_name}' in {where} to report on (--trials 0 only reports): "
+    if not create and job.study_name not in study_names(storage):
+        raise ZooError(f"There is no study '{job.study_name}' in {job.where} to report on (--trials 0 only reports): "
                        "check --study-name.")
     seed = sampler_seed(job, worker)
     sampler: optuna.samplers.BaseSampler = (
@@ -271,7 +294,7 @@ def _study_env_kwargs(job: TuneJob) -> dict[str, Any]:
     return resolve_hyperparams(job.spec, job.env_id, trial_overrides(job), job.hyperparams).env_kwargs
 
 
-def _study_names(storage: Any) -> list[str]:
+def study_names(storage: Any) -> list[str]:
     import optuna
 
     try:
