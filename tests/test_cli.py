@@ -176,9 +176,28 @@ def test_rl_zoos_budget_and_evaluation_flags(tmp_path):
     assert config["hyperparams"]["eval_freq"] == 0 and config["hyperparams"]["stop_at_return"] is None
     assert len((tmp_path / "runs" / "dqn" / "CartPole-v1_2" / "evaluations.csv").read_text().splitlines()) == 1
     for args, says in ((["dqn", "CartPole-v1", "--eval-episodes", 0], "--eval-episodes: n_eval_episodes must be"),
-                       (["ucb", "BernoulliBandit-v0", "--eval-freq", 10], "no periodic evaluations")):
+                       (["ucb", "BernoulliBandit-v0", "--eval-freq", 10], "no periodic evaluations"),
+                       (["dqn", "CartPole-v1", "--n-eval-envs", -1], "--n-eval-envs: n_eval_envs must be >= 0"),
+                       (["ucb", "BernoulliBandit-v0", "--n-eval-envs", 1], "no periodic evaluations")):
         result = zoo("train", *args, cwd=tmp_path)
         assert result.exit_code == 1 and says in result.output, result.output
+
+
+@pytest.mark.parametrize("flags, n_envs", [([], 5), (["--n-eval-envs", 1], 1), (["--n-eval-envs", 2], 2),
+                                           (["--n-eval-envs", 64], 5)])
+def test_rl_zoos_n_eval_envs_sets_how_many_envs_an_evaluation_plays_on(flags, n_envs, tmp_path, monkeypatch):
+    # RL Zoo's README: train.py ... --eval-freq 10000 --eval-episodes 10 --n-eval-envs 1
+    from zoo.environments import EnvDescription
+
+    asked = []
+    make_for_evaluation = EnvDescription.make_for_evaluation
+    monkeypatch.setattr(EnvDescription, "make_for_evaluation",
+                        lambda self, n: asked.append(n) or make_for_evaluation(self, n))
+    result = zoo("train", "dqn", "CartPole-v1", "-n", 600, "--eval-freq", 300, "--eval-episodes", 5, *flags,
+                 cwd=tmp_path)
+    assert result.exit_code == 0 and asked == [n_envs], (asked, result.output)
+    with (tmp_path / "runs" / "dqn" / "CartPole-v1_1" / "evaluations.csv").open() as file:
+        assert [int(row["step"]) for row in csv.DictReader(file)] == [300, 600]
 
 
 def test_rl_zoos_flag_names(tmp_path):

@@ -304,6 +304,10 @@ def train(
     eval_episodes: Annotated[
         Optional[int], typer.Option("--eval-episodes", help="Episodes per evaluation (n_eval_episodes).")
     ] = None,
+    n_eval_envs: Annotated[
+        Optional[int], typer.Option("--n-eval-envs", help="Envs an evaluation plays its episodes on at once "
+                                    "(n_eval_envs; RL Zoo's). Default: one per episode, up to 32.")
+    ] = None,
     save_replay_buffer: Annotated[
         bool, typer.Option("--save-replay-buffer", help="Keep the replay buffer in the run, for --resume "
                                                         "(save_replay_buffer).")
@@ -370,7 +374,8 @@ def train(
                          progress=progress and verbose != 0, hyperparams=hyperparams, resume=resume,
                          tensorboard=tensorboard_log if tensorboard_log is not None else tensorboard,
                          device=device, on_start=announce, n_envs=n_envs, save_freq=save_freq,
-                         eval_freq=eval_freq, eval_episodes=eval_episodes, save_replay_buffer=save_replay_buffer,
+                         eval_freq=eval_freq, eval_episodes=eval_episodes, n_eval_envs=n_eval_envs,
+                         save_replay_buffer=save_replay_buffer,
                          n_threads=num_threads, env_kwargs=parse_env_kwargs(env_kwargs or []), vec_env=vec_env,
                          eval_env_kwargs=parse_env_kwargs(eval_env_kwargs or [], "--eval-env-kwargs"))
     if resume is not None:
@@ -1111,7 +1116,8 @@ _TRAIN_ONLY = {"-P": (0, "tune shows no progress bar, one line a trial"),
                "--save-freq": (1, "trials keep no periodic checkpoints"),
                "--save-replay-buffer": (0, "trials keep no replay buffer"),
                "--num-threads": (1, "each tune worker trains on one torch thread (--workers for more)"),
-               "--trial-id": (1, "the search samples its own trials; train one with --trial-id, without -optimize")}
+               "--trial-id": (1, "the search samples its own trials; train one with --trial-id, without -optimize"),
+               "--n-eval-envs": (1, "trials evaluate on one env per episode; --hp n_eval_envs=N sets it")}
 
 
 def rl_zoo_arguments(args: Sequence[str]) -> list[str]:

@@ -73,6 +73,7 @@ def train(
     save_freq: int | None = None,
     eval_freq: int | None = None,
     eval_episodes: int | None = None,
+    n_eval_envs: int | None = None,
     save_replay_buffer: bool = False,
     n_threads: int | None = None,
     env_kwargs: dict[str, Any] | None = None,
@@ -90,7 +91,7 @@ def train(
     raised or not. `on_start` hears the run directory once the run is set up (its
     hyperparameters, env and agent accepted), before the first step: where the CLI says what
     it is training. `n_envs`,
-    `save_freq`, `eval_freq`, `eval_episodes` (n_eval_episodes), `save_replay_buffer` (True: on)
+    `save_freq`, `eval_freq`, `eval_episodes` (n_eval_episodes), `n_eval_envs`, `save_replay_buffer` (True: on)
     and `n_threads` are those hyperparameters as flags, RL Zoo's (`save_freq`: a checkpoint every
     that many env steps in RUN_DIR/checkpoints/, which `resume` of a killed run's folder goes on
     from); like `n_timesteps`, they override `overrides`. `env_kwargs` (RL Zoo's --env-kwargs)
@@ -136,7 +137,8 @@ def train(
             raise ZooError(f"--save-freq must be >= 0 (env steps between checkpoints; 0: none), got {save_freq}.")
         flags.append(("--save-freq", {"save_freq": save_freq}))
     for flag, key, value in (("--eval-freq", "eval_freq", eval_freq),
-                             ("--eval-episodes", "n_eval_episodes", eval_episodes)):
+                             ("--eval-episodes", "n_eval_episodes", eval_episodes),
+                             ("--n-eval-envs", "n_eval_envs", n_eval_envs)):
         if value is not None:
             if not spec.has_setting(key):
                 raise ZooError(f"{spec.name} ({spec.family}) has no periodic evaluations, the deep-RL algos do; drop "
@@ -299,7 +301,8 @@ def _run_loop(spec: AlgoSpec, agent: Any, env: gym.Env, description: EnvDescript
         return planning_loop(agent, env, seed=seed, run_dir=run_dir)
     config = agent.config
     # Up to 32 evaluation episodes at a time: a larger n_eval_episodes plays in rounds.
-    eval_envs = evaluation.make_for_evaluation(min(config.n_eval_episodes, 32)) if config.eval_freq > 0 else None
+    n_eval_envs = min(config.n_eval_episodes, config.n_eval_envs or 32)
+    eval_envs = evaluation.make_for_evaluation(n_eval_envs) if config.eval_freq > 0 else None
     every_callback = [*run_callbacks(run_dir, f"{spec.name} {description.env_id}", stop_at_return=config.stop_at_return,
                                      stop_streak=config.stop_streak, progress=progress, tensorboard=tensorboard),
                       *callbacks]
