@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from conftest import run_python
@@ -430,6 +432,28 @@ def test_enjoy_n_plays_that_many_env_steps_as_rl_zoos(tmp_path):
     assert refused.exit_code == 1 and "-n/--n-timesteps must be at least 1" in refused.output
 
 
+def test_rl_zoos_enjoy_flags_progress_verbose_reward_log_and_the_two_with_nothing_to_do(tmp_path):
+    from zoo.rl_zoo_logs import _monitor_episodes
+
+    result = zoo("enjoy", "dqn", "CartPole-v1", "-n", 1200, "-P", "--reward-log", tmp_path / "rewards",
+                 "--norm-reward", "--custom-objects", cwd=tmp_path)  # the shipped agent
+    assert result.exit_code == 0, result.output
+    assert "playing" in result.output and "1200/1200" in result.output  # the bar, of -n's steps
+    assert "note: --norm-reward has nothing to do here" in result.output
+    assert "note: --custom-objects has nothing to do here" in result.output
+    played = [float(r) for r in re.findall(r"episode \d+: return ([\d.]+)", result.output)]
+    header = (tmp_path / "rewards" / "0.monitor.csv").read_text().splitlines()[0]
+    assert header.startswith('#{"t_start": ') and header.endswith('"env_id": "CartPole-v1"}')
+    steps, seconds, returns = _monitor_episodes(tmp_path / "rewards")  # as zoo plot reads RL Zoo's
+    assert list(returns) == played and steps[-1] <= 1200 and (np.diff(seconds) >= 0).all() and len(played) >= 2
+    result = zoo("enjoy", "dqn", "CartPole-v1", "--episodes", 1, "--verbose", 0, cwd=tmp_path)
+    assert result.exit_code == 0 and result.output == "", result.output
+    (tmp_path / "a_file").write_text("")
+    result = zoo("enjoy", "dqn", "CartPole-v1", "--reward-log", tmp_path / "a_file", cwd=tmp_path)
+    assert result.exit_code == 1 and "--reward-log" in result.output and "is a file" in result.output
+    assert "Playing" not in result.output  # refused before the play
+
+
 def test_rl_zoos_runs_and_sb3_models_are_named_as_such_and_never_opened(tmp_path):
     import zipfile
 
@@ -685,8 +709,8 @@ def test_sigterm_ends_enjoy_with_a_window_or_a_recording(tmp_path, showing):
     if showing[0] == "--render":
         assert process.returncode == -signal.SIGTERM
         return
-    # a recording stops as after Ctrl-C: its ffmpeg closed (it complained of the cut stream) and
-    # neither the video nor its temporary file left
+    # a recording stops as after Ctrl-C, between two frames: its ffmpeg closed on whole frames
+    # (a frame cut in two made it complain), and neither the video nor its temporary file left
     assert process.returncode == 143 and stderr.strip() == "Stopped by SIGTERM: clip.mp4 not written.", stderr
     assert list(tmp_path.iterdir()) == []
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -604,6 +605,25 @@ def enjoy(
     load_best: LoadBestOpt = False,
     load_checkpoint: LoadCheckpointOpt = None,
     load_last_checkpoint: LoadLastOpt = False,
+    progress: Annotated[
+        bool, typer.Option("--progress", "-P", help="A progress bar of the env steps played (RL Zoo's).")
+    ] = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", min=0, max=2, help="RL Zoo's: 0 prints nothing but errors; 1 and 2 the "
+                                                          "episodes and their table (the default).")
+    ] = 1,
+    reward_log: Annotated[
+        Optional[Path], _path_option("--reward-log", help="Also log the episodes to this folder's 0.monitor.csv "
+                                     "(SB3's Monitor format, RL Zoo's flag).")
+    ] = None,
+    norm_reward: Annotated[
+        bool, typer.Option("--norm-reward", help="RL Zoo's, for agents trained with VecNormalize's reward "
+                                                 "scaling, which zoo has not: the returns are the env's.")
+    ] = False,
+    custom_objects: Annotated[
+        bool, typer.Option("--custom-objects", help="RL Zoo's, for SB3 pickles of another Python: zoo's "
+                                                    "checkpoints hold none.")
+    ] = False,
     device: DeviceOpt = "auto",
     env_package: EnvPackageOpt = None,
 ):
@@ -629,41 +649,87 @@ def enjoy(
     which = _checkpoint_choice(load_best, load_checkpoint, load_last_checkpoint)
     path = _run_of_exp_id(algo, env_id, runs_dir, exp_id, path, from_hub)
     _set_threads(num_threads)
+    if reward_log is not None and reward_log.exists() and not reward_log.is_dir():  # before the play, not after
+        raise ZooError(f"--reward-log {reward_log} is a file; name a folder (the log goes to its 0.monitor.csv).")
     checkpoint, agent, env = _open(algo, env_id, path, runs_dir, render, video is not None, from_hub, device, which,
                                    env_kwargs)
-    console.print(f"Playing [bold]{agent.algo}[/] on [bold]{escape(env_id)}[/] from {escape(str(checkpoint))}")
-    if video is not None:
-        from zoo.interrupt import Terminated, sigterm_raises
-        from zoo.video import record_agent
+    say = console.print if verbose > 0 else _silent
+    say(f"Playing [bold]{agent.algo}[/] on [bold]{escape(env_id)}[/] from {escape(str(checkpoint))}")
+    for given, flag, why in ((norm_reward, "--norm-reward", "zoo's agents never learn on scaled rewards (SB3's "
+                              "VecNormalize): the returns shown are the env's"),
+                             (custom_objects, "--custom-objects", "zoo's checkpoints hold no pickled objects to "
+                              "replace")):
+        if given:
+            say(f"note: {flag} has nothing to do here: {why}.")
+    started = time.time()
+    with _steps_bar(progress, n_timesteps) as count_step:
+        if video is not None:
+            from zoo.interrupt import Terminated, sigterm_raises
+            from zoo.video import record_agent
 
-        try:
-            with sigterm_raises():
-                evaluation, n_frames = record_agent(agent, env, video, episodes, deterministic=deterministic,
-                                                    seed=agent.seed if seed is None else seed, max_steps=n_timesteps)
-        except Terminated:
-            error_console.print(f"Stopped by SIGTERM: {escape(str(video))} not written.", highlight=False)
-            raise typer.Exit(INTERRUPTED_EXIT_CODES["SIGTERM"]) from None
-        finally:
-            env.close()
+            try:
+                with sigterm_raises() as raise_if_terminated:
+                    def each_step() -> None:  # between two frames: a SIGTERM never cuts one's write to ffmpeg
+                        if count_step is not None:
+                            count_step()
+                        raise_if_terminated()
+
+                    evaluation, n_frames = record_agent(agent, env, video, episodes, deterministic=deterministic,
+                                                        seed=agent.seed if seed is None else seed,
+                                                        max_steps=n_timesteps, on_env_step=each_step)
+            except Terminated:
+                error_console.print(f"Stopped by SIGTERM: {escape(str(video))} not written.", highlight=False)
+                raise typer.Exit(INTERRUPTED_EXIT_CODES["SIGTERM"]) from None
+            finally:
+                env.close()
+        else:
+            on_step = None
+            if env.render_mode == "ansi":
+                delay = 1.0 / env.metadata.get("render_fps", 4) if sys.stdout.isatty() else 0.0
+
+                def on_step(env):
+                    print(env.render(), end="", flush=True)
+                    time.sleep(delay)
+
+            try:
+                evaluation = evaluate_agent(agent, env, episodes, deterministic=deterministic,
+                                            seed=agent.seed if seed is None else seed, on_step=on_step,
+                                            max_steps=n_timesteps, on_env_step=count_step)
+            finally:
+                env.close()
+    if reward_log is not None:
+        from zoo.rl_zoo_logs import write_monitor_log
+
+        logged = write_monitor_log(reward_log, env_id, started, evaluation.returns, evaluation.lengths,
+                                   evaluation.seconds)
+    if video is None:
+        for number, (episode_return, length) in enumerate(zip(evaluation.returns, evaluation.lengths), 1):
+            say(f"episode {number}: return {episode_return:.2f}, length {length}")
+    if verbose > 0:
         _print_results(f"{agent.algo} on {env_id}", evaluation, n_timesteps)
-        console.print(f"recorded {n_frames} frames to {escape(str(video))}")
+    if video is not None:
+        say(f"recorded {n_frames} frames to {escape(str(video))}")
+    if reward_log is not None:
+        say(f"episodes logged to {escape(str(logged))}")
+
+
+def _silent(*args: Any, **kwargs: Any) -> None:
+    """console.print's stand-in for --verbose 0."""
+
+
+@contextlib.contextmanager
+def _steps_bar(shown: bool, total: Optional[int]) -> Iterator[Optional[Callable[[], None]]]:
+    """enjoy -P: a Rich bar of the env steps played (of -n's, when given), as RL Zoo's tqdm;
+    yields the call for each step (None when not shown)."""
+    if not shown:
+        yield None
         return
-    render_mode = env.render_mode
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    on_step = None
-    if render_mode == "ansi":
-        delay = 1.0 / env.metadata.get("render_fps", 4) if sys.stdout.isatty() else 0.0
-
-        def on_step(env):
-            print(env.render(), end="", flush=True)
-            time.sleep(delay)
-
-    evaluation = evaluate_agent(agent, env, episodes, deterministic=deterministic,
-                                seed=agent.seed if seed is None else seed, on_step=on_step, max_steps=n_timesteps)
-    env.close()
-    for number, (episode_return, length) in enumerate(zip(evaluation.returns, evaluation.lengths), 1):
-        console.print(f"episode {number}: return {episode_return:.2f}, length {length}")
-    _print_results(f"{agent.algo} on {env_id}", evaluation, n_timesteps)
+    with Progress(TextColumn("[bold]playing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as bar:
+        task = bar.add_task("steps", total=total)
+        yield lambda: bar.advance(task)
 
 
 def _print_results(title: str, evaluation, n_timesteps: Optional[int]) -> None:

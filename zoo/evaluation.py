@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -26,6 +27,8 @@ class Player(Protocol):
 class EvaluationResult:
     returns: list[float] = field(default_factory=list)
     lengths: list[int] = field(default_factory=list)
+    # evaluate_agent's: wall seconds from the first reset to each episode's end (a monitor log's t)
+    seconds: list[float] = field(default_factory=list)
 
     @property
     def mean(self) -> float:
@@ -57,10 +60,12 @@ def evaluate_agent(
     seed: int | None = None,
     on_step: Callable[[gym.Env], None] | None = None,
     max_steps: int | None = None,
+    on_env_step: Callable[[], None] | None = None,
 ) -> EvaluationResult:
     """Play `n_episodes`; the env is seeded once, at the first reset, so episodes differ.
 
-    `on_step(env)` is called after every reset and step (e.g. to print an ansi frame).
+    `on_step(env)` is called after every reset and step (e.g. to print an ansi frame), and
+    `on_env_step()` after every step alone (a progress bar of steps).
     `max_steps` (RL Zoo's enjoy -n) ends the play after that many env steps in all; an episode
     it cuts short is not in the result.
     """
@@ -69,6 +74,7 @@ def evaluate_agent(
     check_seed(seed)
     result = EvaluationResult()
     steps = 0
+    started = time.perf_counter()
     for episode in range(n_episodes):
         if max_steps is not None and steps >= max_steps:
             break
@@ -88,8 +94,11 @@ def evaluate_agent(
             done = terminated or truncated
             if on_step:
                 on_step(env)
+            if on_env_step:
+                on_env_step()
         result.returns.append(episode_return)
         result.lengths.append(length)
+        result.seconds.append(time.perf_counter() - started)
     return result
 
 

@@ -123,21 +123,29 @@ class Terminated(BaseException):
 
 
 @contextmanager
-def sigterm_raises() -> Iterator[None]:
-    """SIGTERM as an exception (Terminated) inside the block, so that what the block writes is
-    cleaned up as after Ctrl-C before the process ends: `zoo enjoy --video` killed by the default
-    handler left its ffmpeg to complain about the cut stream, and its temporary file for the next
-    recording to remove. A second SIGTERM ends the process at once."""
+def sigterm_raises() -> Iterator[Callable[[], None]]:
+    """SIGTERM as an exception (Terminated), raised by the call the block gets when the block
+    calls it (between two steps), so that what the block writes is cleaned up as after Ctrl-C
+    before the process ends: `zoo enjoy --video` killed by the default handler left its ffmpeg
+    to complain about the cut stream, and its temporary file for the next recording to remove.
+    Raised from the handler itself, it cut a frame's write to ffmpeg in two, and ffmpeg
+    complained of the partial frame (CI, 2026-11-27). A second SIGTERM ends the process at once."""
+    flag = StopFlag()
+
+    def check() -> None:
+        if flag.requested:
+            raise Terminated()
+
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield check
         return
 
-    def raise_terminated(signum: int, frame: FrameType | None) -> None:
+    def note_terminated(signum: int, frame: FrameType | None) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        raise Terminated()
+        flag.requested, flag.signal_name = True, "SIGTERM"
 
-    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    previous = signal.signal(signal.SIGTERM, note_terminated)
     try:
-        yield
+        yield check
     finally:
         signal.signal(signal.SIGTERM, previous)
