@@ -185,6 +185,22 @@ def test_rl_zoos_budget_and_evaluation_flags(tmp_path):
         assert result.exit_code == 1 and says in result.output, result.output
 
 
+def test_rl_zoos_log_interval_prints_a_line_every_n_training_episodes(tmp_path):
+    result = zoo("train", "dqn", "CartPole-v1", "-n", 1500, "--log-interval", 20, "--no-progress", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    with (tmp_path / "runs" / "dqn" / "CartPole-v1_1" / "progress.csv").open() as file:
+        episodes = list(csv.DictReader(file))
+    lines = re.findall(r"^step (\d+): episode (\d+), mean return ([\d.]+) over the last (\d+)", result.output,
+                       re.MULTILINE)
+    assert [int(number) for _, number, _, _ in lines] == list(range(20, len(episodes) + 1, 20)) and lines
+    for step, number, mean, window in lines:  # each as the log has it
+        returns = [float(row["return"]) for row in episodes[max(0, int(number) - 100):int(number)]]
+        assert int(window) == len(returns) and abs(float(mean) - sum(returns) / len(returns)) < 0.01
+        assert int(step) == int(episodes[int(number) - 1]["step"])
+    result = zoo("train", "ucb", "BernoulliBandit-v0", "--log-interval", 5, cwd=tmp_path)
+    assert result.exit_code == 1 and "--log-interval is for the deep-RL algos" in result.output, result.output
+
+
 @pytest.mark.parametrize("flags, n_envs", [([], 5), (["--n-eval-envs", 1], 1), (["--n-eval-envs", 2], 2),
                                            (["--n-eval-envs", 64], 5)])
 def test_rl_zoos_n_eval_envs_sets_how_many_envs_an_evaluation_plays_on(flags, n_envs, tmp_path, monkeypatch):

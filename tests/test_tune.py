@@ -181,6 +181,8 @@ def test_rl_zoos_journal_file_storage_and_training_a_trial_by_its_id(tmp_path):
         assert result.exit_code == 1 and says in result.output, result.output
     result = zoo("tune", "dqn", "CartPole-v1", "--storage", tmp_path / "no" / "demo.log", "--trials", 1)
     assert result.exit_code == 1 and "its folder does not exist" in result.output, result.output
+    result = zoo("tune", "dqn", "CartPole-v1", "--storage", tmp_path, "--trials", 1)  # a folder
+    assert result.exit_code == 1 and "neither a database URL" in result.output, result.output
 
 
 def test_a_study_is_joined_on_its_own_settings_only(tmp_path):

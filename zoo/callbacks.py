@@ -125,6 +125,22 @@ class ProgressBar(Callback):
             self.progress.stop()
 
 
+class EpisodeLines(Callback):
+    """One line on stdout every `every` training episodes (RL Zoo's --log-interval; SB3 prints a
+    table there), flushed at once, so that a log collector or `tail -f` of a run's output sees
+    it as it goes; above the progress bar when there is one (Rich moves prints there)."""
+
+    def __init__(self, every: int):
+        self.every = every
+
+    def on_episode_end(self, step: int, episode: Episode) -> bool:
+        if episode.number % self.every == 0:
+            recent = episode.recent_returns
+            print(f"step {step}: episode {episode.number}, mean return {np.mean(recent):.2f} over the last "
+                  f"{len(recent)}, {episode.steps_per_second:.0f} steps/s, {episode.seconds:.1f} s", flush=True)
+        return False
+
+
 class EpisodeLog(Callback):
     """progress.csv: one row per training episode, flushed as it goes."""
 

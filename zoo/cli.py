@@ -331,6 +331,10 @@ def train(
         Optional[int], typer.Option("--verbose", min=0, max=2, help="RL Zoo's: 0 is --no-progress, 1 and 2 as "
                                                                     "without it.")
     ] = None,
+    log_interval: Annotated[
+        int, typer.Option("--log-interval", min=-1, help="A line on stdout every N training episodes (RL Zoo's; -1, "
+                          "its default, and 0: none).")
+    ] = -1,
     trial_id: Annotated[
         Optional[int], typer.Option("--trial-id", min=0, help="Train trial N of a zoo tune study (RL Zoo's): its "
                                     "whole config, under --hp and --steps; the study: --study-name, --storage.")
@@ -356,6 +360,15 @@ def train(
     _check_budget("--steps", steps)
     if resume is not None and hyperparams is not None:
         raise ZooError("--resume goes on with the run's own hyperparameters; drop --hyperparams (--hp still applies).")
+    callbacks = []
+    if log_interval > 0:
+        from zoo.callbacks import EpisodeLines
+        from zoo.registry import get_algo
+
+        if not get_algo(algo).learns_from_experience:
+            raise ZooError(f"{get_algo(algo).name} has no training episodes to log; --log-interval is for the "
+                           "deep-RL algos.")
+        callbacks.append(EpisodeLines(log_interval))
     if trial_id is None and (study_name is not None or storage is not None):
         raise ZooError("--study-name and --storage name the study of --trial-id N (the trial to train), or with "
                        "-optimize the study to search in; give one of them.")
@@ -374,7 +387,7 @@ def train(
     result = train_agent(algo, env_id, seed=seed, n_timesteps=steps, overrides=overrides, out_dir=out,
                          progress=progress and verbose != 0, hyperparams=hyperparams, resume=resume,
                          tensorboard=tensorboard_log if tensorboard_log is not None else tensorboard,
-                         device=device, on_start=announce, n_envs=n_envs, save_freq=save_freq,
+                         device=device, on_start=announce, callbacks=callbacks, n_envs=n_envs, save_freq=save_freq,
                          eval_freq=eval_freq, eval_episodes=eval_episodes, n_eval_envs=n_eval_envs,
                          save_replay_buffer=save_replay_buffer,
                          n_threads=num_threads, env_kwargs=parse_env_kwargs(env_kwargs or []), vec_env=vec_env,
@@ -1183,7 +1196,8 @@ _TRAIN_ONLY = {"-P": (0, "tune shows no progress bar, one line a trial"),
                "--save-replay-buffer": (0, "trials keep no replay buffer"),
                "--num-threads": (1, "each tune worker trains on one torch thread (--workers for more)"),
                "--trial-id": (1, "the search samples its own trials; train one with --trial-id, without -optimize"),
-               "--n-eval-envs": (1, "trials evaluate on one env per episode; --hp n_eval_envs=N sets it")}
+               "--n-eval-envs": (1, "trials evaluate on one env per episode; --hp n_eval_envs=N sets it"),
+               "--log-interval": (1, "tune prints one line a trial")}
 
 
 def rl_zoo_arguments(args: Sequence[str]) -> list[str]:

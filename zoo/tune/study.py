@@ -132,6 +132,9 @@ def open_storage(job: TuneJob) -> Any:
 
     assert job.storage is not None  # a database URL (journal is None)
     where = job.where
+    if "://" not in job.storage:
+        raise ZooError(f"{where}: neither a database URL (postgresql+psycopg://USER@HOST/DB, sqlite:///FILE) nor a "
+                       "journal file (FILE.log).")
     try:
         with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna since 2.9
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
