@@ -185,7 +185,7 @@ def test_rl_zoos_budget_and_evaluation_flags(tmp_path):
         assert result.exit_code == 1 and says in result.output, result.output
 
 
-def test_rl_zoos_log_interval_prints_a_line_every_n_training_episodes(tmp_path):
+def test_rl_zoos_log_interval_prints_a_line_every_n_training_episodes_and_track_is_refused(tmp_path):
     result = zoo("train", "dqn", "CartPole-v1", "-n", 1500, "--log-interval", 20, "--no-progress", cwd=tmp_path)
     assert result.exit_code == 0, result.output
     with (tmp_path / "runs" / "dqn" / "CartPole-v1_1" / "progress.csv").open() as file:
@@ -199,6 +199,9 @@ def test_rl_zoos_log_interval_prints_a_line_every_n_training_episodes(tmp_path):
         assert int(step) == int(episodes[int(number) - 1]["step"])
     result = zoo("train", "ucb", "BernoulliBandit-v0", "--log-interval", 5, cwd=tmp_path)
     assert result.exit_code == 1 and "--log-interval is for the deep-RL algos" in result.output, result.output
+    result = zoo("train", "dqn", "CartPole-v1", "--track", cwd=tmp_path)  # RL Zoo's wandb: said, not "No such option"
+    assert result.exit_code == 1 and "--track (RL Zoo's Weights & Biases logging) is not in zoo" in result.output
+    assert not (tmp_path / "runs" / "dqn" / "CartPole-v1_2").exists()
 
 
 @pytest.mark.parametrize("flags, n_envs", [([], 5), (["--n-eval-envs", 1], 1), (["--n-eval-envs", 2], 2),

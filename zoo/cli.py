@@ -331,6 +331,7 @@ def train(
         Optional[int], typer.Option("--verbose", min=0, max=2, help="RL Zoo's: 0 is --no-progress, 1 and 2 as "
                                                                     "without it.")
     ] = None,
+    track: Annotated[bool, typer.Option("--track", hidden=True)] = False,  # RL Zoo's Weights & Biases: refused
     log_interval: Annotated[
         int, typer.Option("--log-interval", min=-1, help="A line on stdout every N training episodes (RL Zoo's; -1, "
                           "its default, and 0: none).")
@@ -360,6 +361,10 @@ def train(
     _check_budget("--steps", steps)
     if resume is not None and hyperparams is not None:
         raise ZooError("--resume goes on with the run's own hyperparameters; drop --hyperparams (--hp still applies).")
+    if track:
+        raise ZooError("--track (RL Zoo's Weights & Biases logging) is not in zoo, which sends nothing over the "
+                       "network: the curves are in the run's progress.csv and evaluations.csv, for `zoo plot`, and "
+                       "in TensorBoard with -tb DIR.")
     callbacks = []
     if log_interval > 0:
         from zoo.callbacks import EpisodeLines
@@ -1197,7 +1202,8 @@ _TRAIN_ONLY = {"-P": (0, "tune shows no progress bar, one line a trial"),
                "--num-threads": (1, "each tune worker trains on one torch thread (--workers for more)"),
                "--trial-id": (1, "the search samples its own trials; train one with --trial-id, without -optimize"),
                "--n-eval-envs": (1, "trials evaluate on one env per episode; --hp n_eval_envs=N sets it"),
-               "--log-interval": (1, "tune prints one line a trial")}
+               "--log-interval": (1, "tune prints one line a trial"),
+               "--track": (0, "zoo logs nothing to Weights & Biases; the study's trials.csv and plots stay local")}
 
 
 def rl_zoo_arguments(args: Sequence[str]) -> list[str]:
