@@ -371,10 +371,13 @@ def test_tune_env_kwargs_reach_every_trial_and_trains_own_flags_are_left_out_say
     # RL Zoo's `train ... -optimize` with train's flags tune has no use for: each left out, said
     command = rl_zoo_arguments(["train", "dqn", "CartPole-v1", "-optimize", "--verbose", "0", "-P", "--eval-freq=500",
                                 "--out", str(tmp_path), "--n-trials", "1", "-n", "300", "--env-kwargs",
-                                "sutton_barto_reward:True", "--hp", "learning_starts=100", "--pruner", "none"])
+                                "sutton_barto_reward:True", "--hp", "learning_starts=100", "--pruner", "none",
+                                "--n-eval-envs", "1", "--log-interval", "10", "--track", "--trial-id", "3"])
     said = " ".join(capsys.readouterr().err.split())
     assert "note: --verbose 0 left out of zoo tune: tune prints one line a trial." in said
     assert "note: -P left out" in said and "note: --eval-freq=500 left out of zoo tune: --n-evaluations" in said
+    for flag in ("--n-eval-envs 1", "--log-interval 10", "--track", "--trial-id 3"):
+        assert f"note: {flag} left out of zoo tune" in said, said
     result = CliRunner().invoke(app, command)
     assert result.exit_code == 0, result.output
     (config,) = (tmp_path / "tune" / "dqn-CartPole-v1" / "trials").glob("trial_0000/*/*/config.yml")
