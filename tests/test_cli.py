@@ -473,6 +473,29 @@ def test_rl_zoos_enjoy_flags_progress_verbose_reward_log_and_the_two_with_nothin
     assert "Playing" not in result.output  # refused before the play
 
 
+def test_n_envs_plays_the_episodes_in_lockstep_env_i_seeded_seed_plus_i(tmp_path):
+    run = train("dqn", "CartPole-v1", seed=0, out_dir=tmp_path, overrides={
+        "n_timesteps": 300, "learning_starts": 1000, "eval_freq": 0, "stop_at_return": None}).run_dir  # returns vary
+
+    def played(*flags):
+        result = zoo("evaluate", "dqn", "CartPole-v1", "--path", run, "--json", *flags, cwd=tmp_path)
+        assert result.exit_code == 0, result.output
+        stats = json.loads(result.output)
+        return sorted(zip(stats["returns"], stats["lengths"]))
+
+    together = played("--n-envs", 3, "--episodes", 3, "--seed", 5)
+    alone = sorted(pair for i in range(3) for pair in played("--episodes", 1, "--seed", 5 + i))
+    assert together == alone and len(set(together)) > 1  # each env's episode is its seed's
+    assert played("--n-envs", 3, "--episodes", 7, "--seed", 5) == played("--n-envs", 3, "--episodes", 7, "--seed", 5)
+    result = zoo("enjoy", "dqn", "CartPole-v1", "--path", run, "--n-envs", 4, "--episodes", 5, cwd=tmp_path)
+    assert result.exit_code == 0 and len(re.findall(r"^episode \d+: return", result.output, re.MULTILINE)) == 5
+    for verb, flags, says in (("enjoy", ["--render"], "drop --render"), ("enjoy", ["-n", 50], "drop -n"),
+                              ("evaluate", ["--stochastic"], "drop --stochastic")):
+        result = zoo(verb, "dqn", "CartPole-v1", "--path", run, "--n-envs", 2, *flags, cwd=tmp_path)
+        assert result.exit_code == 1 and "--n-envs 2 plays deterministic episodes in lockstep" in result.output \
+            and says in result.output, result.output
+
+
 def test_rl_zoos_runs_and_sb3_models_are_named_as_such_and_never_opened(tmp_path):
     import zipfile
 

@@ -529,10 +529,36 @@ def _open(algo: str, env_id: str, path: Optional[Path], runs_dir: Optional[Path]
     from zoo.play import open_agent
 
     # a runs folder named (-f) is where the agent must come from: no falling back to trained/
-    opened = open_agent(algo, env_id, path, runs_dir=runs_dir or RUNS, shipped=runs_dir is None, from_hub=from_hub,
-                        render=render, video=video, device=device, which=which,
-                        env_kwargs=parse_env_kwargs(env_kwargs or []))
-    return opened.checkpoint, opened.agent, opened.env
+    return open_agent(algo, env_id, path, runs_dir=runs_dir or RUNS, shipped=runs_dir is None, from_hub=from_hub,
+                      render=render, video=video, device=device, which=which,
+                      env_kwargs=parse_env_kwargs(env_kwargs or []))
+
+
+# evaluate's and enjoy's (RL Zoo's enjoy --n-envs)
+NEnvsOpt = Annotated[
+    int, typer.Option("--n-envs", min=1, help="Play the episodes on N envs at once, in lockstep (one batched "
+                      "forward pass a step; deterministic, without a window, video or -n).")
+]
+
+
+def _play_on_copies(opened, n_envs: int, episodes: int, seed: int):
+    """--n-envs N: the episodes dealt to N envs played in lockstep (SB3's evaluate_policy on a
+    VecEnv alike), env i seeded with seed + i."""
+    from zoo.evaluation import evaluate_in_lockstep
+
+    envs = opened.copies(n_envs)
+    try:
+        return evaluate_in_lockstep(opened.agent, envs, episodes, seed=seed)
+    finally:
+        for env in envs:
+            env.close()
+
+
+def _refuse_with_n_envs(n_envs: int, **given: bool) -> None:
+    for flag, on in given.items():
+        if n_envs > 1 and on:
+            raise ZooError(f"--n-envs {n_envs} plays deterministic episodes in lockstep, without a window or a "
+                           f"recording; drop {flag} (or --n-envs).")
 
 
 def _results_table(title: str, evaluation) -> Table:
@@ -562,6 +588,7 @@ def evaluate(
     seed: SeedOpt = None,
     deterministic: Annotated[bool, typer.Option("--deterministic/--stochastic")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    n_envs: NEnvsOpt = 1,
     env_kwargs: PlayEnvKwargsOpt = None,
     num_threads: PlayThreadsOpt = None,
     from_hub: FromHubOpt = None,
@@ -579,15 +606,19 @@ def evaluate(
 
     if episodes < 1:
         raise ZooError("--episodes must be at least 1.")
+    _refuse_with_n_envs(n_envs, **{"--stochastic": not deterministic})
     which = _checkpoint_choice(load_best, load_checkpoint, load_last_checkpoint)
     path = _run_of_exp_id(algo, env_id, runs_dir, exp_id, path, from_hub)
     _set_threads(num_threads)
-    checkpoint, agent, env = _open(algo, env_id, path, runs_dir, from_hub=from_hub, device=device, which=which,
-                                   env_kwargs=env_kwargs)
+    opened = _open(algo, env_id, path, runs_dir, from_hub=from_hub, device=device, which=which, env_kwargs=env_kwargs)
+    checkpoint, agent, env = opened.checkpoint, opened.agent, opened.env
     # Default seed: the training seed, which for a bandit is the problem the agent learned.
-    evaluation = evaluate_agent(agent, env, episodes, deterministic=deterministic,
-                                seed=agent.seed if seed is None else seed)
-    env.close()
+    if n_envs > 1:
+        evaluation = _play_on_copies(opened, n_envs, episodes, agent.seed if seed is None else seed)
+    else:
+        evaluation = evaluate_agent(agent, env, episodes, deterministic=deterministic,
+                                    seed=agent.seed if seed is None else seed)
+        env.close()
     if as_json:
         print(json.dumps({"algo": agent.algo, "env_id": env_id, "checkpoint": str(checkpoint),
                           **evaluation.to_dict()}))
@@ -623,6 +654,7 @@ def enjoy(
     load_best: LoadBestOpt = False,
     load_checkpoint: LoadCheckpointOpt = None,
     load_last_checkpoint: LoadLastOpt = False,
+    n_envs: NEnvsOpt = 1,
     progress: Annotated[
         bool, typer.Option("--progress", "-P", help="A progress bar of the env steps played (RL Zoo's).")
     ] = False,
@@ -658,6 +690,9 @@ def enjoy(
         episodes = 3 if n_timesteps is None else sys.maxsize
     if video is not None and render:
         raise ZooError("--video records without a window; drop --render.")
+    _refuse_with_n_envs(n_envs, **{"--render": render, "--video": video is not None,
+                                   "--stochastic": not deterministic, "-n": n_timesteps is not None,
+                                   "-P": progress, "--reward-log": reward_log is not None})
     if video is not None:
         from zoo.video import check_video_path
 
@@ -669,8 +704,8 @@ def enjoy(
     _set_threads(num_threads)
     if reward_log is not None and reward_log.exists() and not reward_log.is_dir():  # before the play, not after
         raise ZooError(f"--reward-log {reward_log} is a file; name a folder (the log goes to its 0.monitor.csv).")
-    checkpoint, agent, env = _open(algo, env_id, path, runs_dir, render, video is not None, from_hub, device, which,
-                                   env_kwargs)
+    opened = _open(algo, env_id, path, runs_dir, render, video is not None, from_hub, device, which, env_kwargs)
+    checkpoint, agent, env = opened.checkpoint, opened.agent, opened.env
     say = console.print if verbose > 0 else _silent
     say(f"Playing [bold]{agent.algo}[/] on [bold]{escape(env_id)}[/] from {escape(str(checkpoint))}")
     for given, flag, why in ((norm_reward, "--norm-reward", "zoo's agents never learn on scaled rewards (SB3's "
@@ -681,7 +716,9 @@ def enjoy(
             say(f"note: {flag} has nothing to do here: {why}.")
     started = time.time()
     with _steps_bar(progress, n_timesteps) as count_step:
-        if video is not None:
+        if n_envs > 1:
+            evaluation = _play_on_copies(opened, n_envs, episodes, agent.seed if seed is None else seed)
+        elif video is not None:
             from zoo.interrupt import Terminated, sigterm_raises
             from zoo.video import record_agent
 
@@ -789,7 +826,8 @@ def upload(
         raise ZooError("--episodes must be at least 1.")
     which = _checkpoint_choice(load_best, load_checkpoint, load_last_checkpoint)
     path = _run_of_exp_id(algo, env_id, runs_dir, exp_id, path, None)
-    checkpoint, agent, env = _open(algo, env_id, path, runs_dir, which=which)
+    opened = _open(algo, env_id, path, runs_dir, which=which)
+    checkpoint, agent, env = opened.checkpoint, opened.agent, opened.env
     env.close()
     if out is not None:
         folder = package(agent, env_id, repo_id, out, episodes=episodes, video=video)

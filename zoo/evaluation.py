@@ -118,7 +118,8 @@ def greedy_actions(agent: Player, observations: np.ndarray | list) -> Any:
     return [agent.take_action(observation, deterministic=True) for observation in observations]
 
 
-def evaluate_in_lockstep(agent: Player, envs: EvaluationEnvs, n_episodes: int) -> EvaluationResult:
+def evaluate_in_lockstep(agent: Player, envs: EvaluationEnvs, n_episodes: int, *,
+                         seed: int | None = None) -> EvaluationResult:
     """Play `n_episodes` of the deterministic policy on several copies of the env at once, one
     batched forward pass per step for all running episodes (training's periodic evaluation).
 
@@ -126,14 +127,15 @@ def evaluate_in_lockstep(agent: Player, envs: EvaluationEnvs, n_episodes: int) -
     evaluate_policy does on a VecEnv): dealing them to whichever copy finishes first would favour
     short episodes. `envs` is a list of single envs or a VectorEnv whose sub-envs reset themselves
     on the step after an episode ends (Gymnasium's next-step autoreset, e.g. CartPole's numpy
-    vector env). The envs are seeded by whoever made them; every call starts fresh episodes.
+    vector env). The envs are seeded by whoever made them, or here, env i with `seed` + i at its
+    first reset (as a VectorEnv seeds its sub-envs); every call starts fresh episodes.
     """
     if isinstance(envs, gym.vector.VectorEnv):
-        return _evaluate_on_vector_env(agent, envs, n_episodes)
+        return _evaluate_on_vector_env(agent, envs, n_episodes, seed)
     n_envs = len(envs)
     episodes_left = [len(range(index, n_episodes, n_envs)) for index in range(n_envs)]
     playing = [index for index in range(n_envs) if episodes_left[index] > 0]
-    observations = {index: envs[index].reset()[0] for index in playing}
+    observations = {index: envs[index].reset(seed=None if seed is None else seed + index)[0] for index in playing}
     returns = dict.fromkeys(playing, 0.0)
     lengths = dict.fromkeys(playing, 0)
     stackable = isinstance(envs[0].observation_space, gym.spaces.Box)
@@ -162,10 +164,11 @@ def evaluate_in_lockstep(agent: Player, envs: EvaluationEnvs, n_episodes: int) -
     return result
 
 
-def _evaluate_on_vector_env(agent: Player, envs: gym.vector.VectorEnv, n_episodes: int) -> EvaluationResult:
+def _evaluate_on_vector_env(agent: Player, envs: gym.vector.VectorEnv, n_episodes: int,
+                            seed: int | None) -> EvaluationResult:
     n_envs = envs.num_envs
     episodes_left = np.array([len(range(index, n_episodes, n_envs)) for index in range(n_envs)])
-    observations, _ = envs.reset()
+    observations, _ = envs.reset(seed=seed)
     returns = np.zeros(n_envs)
     lengths = np.zeros(n_envs, dtype=np.int64)
     resetting = np.zeros(n_envs, dtype=bool)  # this step only resets these sub-envs (next-step autoreset)

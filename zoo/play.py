@@ -20,7 +20,7 @@ import gymnasium as gym
 from zoo.agent import BaseAgent
 from zoo.build import env_of, load_agent
 from zoo.checkpoint import check_compatible
-from zoo.environments import check_env_arguments, check_env_id, render_modes
+from zoo.environments import EnvDescription, check_env_arguments, check_env_id, render_modes
 from zoo.errors import ZooError, brief
 from zoo.registry import get_algo
 from zoo.runs import CheckpointChoice, choice_flag, find_checkpoint
@@ -31,6 +31,11 @@ class OpenedAgent:
     checkpoint: Path
     agent: BaseAgent
     env: gym.Env  # made for the agent, with the render mode asked for; the caller closes it
+    description: EnvDescription  # what made it (without the render mode): copies for --n-envs
+
+    def copies(self, n_envs: int) -> list[gym.Env]:
+        """The env and `n_envs` - 1 more like it (not rendered), to play episodes in lockstep."""
+        return [self.env, *(self.description.make() for _ in range(n_envs - 1))]
 
 
 def render_mode_for(env_id: str, agent: BaseAgent, video: bool = False) -> str:
@@ -79,9 +84,10 @@ def open_agent(algo: str, env_id: str, path: str | Path | None = None, *, runs_d
     agent = load_agent(checkpoint, algo=algo, env_id=env_id, device=device)
     render_mode = render_mode_for(env_id, agent, video) if render or video else None
     # The env as the user named it ('package:EnvId' imports the package), with the agent's settings.
-    description = env_of(agent)
-    env = dataclasses.replace(description, env_id=env_id,
-                              env_kwargs={**description.env_kwargs, **(env_kwargs or {})}).make(render_mode)
+    trained_on = env_of(agent)
+    description = dataclasses.replace(trained_on, env_id=env_id,
+                                      env_kwargs={**trained_on.env_kwargs, **(env_kwargs or {})})
+    env = description.make(render_mode)
     try:
         check_compatible(agent.checkpoint_metadata(), checkpoint, observation_space=env.observation_space,
                          action_space=env.action_space)
@@ -94,4 +100,4 @@ def open_agent(algo: str, env_id: str, path: str | Path | None = None, *, runs_d
     except BaseException:
         env.close()
         raise
-    return OpenedAgent(checkpoint, agent, env)
+    return OpenedAgent(checkpoint, agent, env, description)
