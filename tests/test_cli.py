@@ -180,6 +180,7 @@ def test_rl_zoos_budget_and_evaluation_flags(tmp_path):
     for args, says in ((["dqn", "CartPole-v1", "--eval-episodes", 0], "--eval-episodes: n_eval_episodes must be"),
                        (["ucb", "BernoulliBandit-v0", "--eval-freq", 10], "no periodic evaluations"),
                        (["dqn", "CartPole-v1", "--n-eval-envs", -1], "--n-eval-envs: n_eval_envs must be >= 0"),
+                       (["dqn", "CartPole-v1", "--n-eval-envs", 257], "--n-eval-envs: n_eval_envs must be at most 256"),
                        (["ucb", "BernoulliBandit-v0", "--n-eval-envs", 1], "no periodic evaluations")):
         result = zoo("train", *args, cwd=tmp_path)
         assert result.exit_code == 1 and says in result.output, result.output
@@ -489,6 +490,8 @@ def test_n_envs_plays_the_episodes_in_lockstep_env_i_seeded_seed_plus_i(tmp_path
     assert played("--n-envs", 3, "--episodes", 7, "--seed", 5) == played("--n-envs", 3, "--episodes", 7, "--seed", 5)
     result = zoo("enjoy", "dqn", "CartPole-v1", "--path", run, "--n-envs", 4, "--episodes", 5, cwd=tmp_path)
     assert result.exit_code == 0 and len(re.findall(r"^episode \d+: return", result.output, re.MULTILINE)) == 5
+    result = zoo("evaluate", "dqn", "CartPole-v1", "--path", run, "--n-envs", 257, cwd=tmp_path)  # live envs: bounded
+    assert result.exit_code == 2 and "--n-envs': Input should be less than or equal to 256" in result.output
     for verb, flags, says in (("enjoy", ["--render"], "drop --render"), ("enjoy", ["-n", 50], "drop -n"),
                               ("evaluate", ["--stochastic"], "drop --stochastic")):
         result = zoo(verb, "dqn", "CartPole-v1", "--path", run, "--n-envs", 2, *flags, cwd=tmp_path)

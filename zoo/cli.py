@@ -534,9 +534,9 @@ def _open(algo: str, env_id: str, path: Optional[Path], runs_dir: Optional[Path]
                       env_kwargs=parse_env_kwargs(env_kwargs or []))
 
 
-# evaluate's and enjoy's (RL Zoo's enjoy --n-envs)
+# evaluate's and enjoy's (RL Zoo's enjoy --n-envs); at most zoo.contracts.MAX_EVAL_ENVS (a module that imports torch)
 NEnvsOpt = Annotated[
-    int, typer.Option("--n-envs", min=1, help="Play the episodes on N envs at once, in lockstep (one batched "
+    int, typer.Option("--n-envs", min=1, max=256, help="Play the episodes on N envs at once, in lockstep (one batched "
                       "forward pass a step; deterministic, without a window, video or -n).")
 ]
 
@@ -546,7 +546,7 @@ def _play_on_copies(opened, n_envs: int, episodes: int, seed: int):
     VecEnv alike), env i seeded with seed + i."""
     from zoo.evaluation import evaluate_in_lockstep
 
-    envs = opened.copies(n_envs)
+    envs = opened.copies(min(n_envs, episodes))  # an env more than the episodes would play none
     try:
         return evaluate_in_lockstep(opened.agent, envs, episodes, seed=seed)
     finally:

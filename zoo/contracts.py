@@ -34,6 +34,9 @@ TransitionTable = Mapping[int, Mapping[int, Sequence[tuple[float, int, float, bo
 # ---- config bases ----------------------------------------------------------------------
 
 
+MAX_EVAL_ENVS = 256  # envs played in lockstep at most (n_eval_envs, evaluate's and enjoy's --n-envs)
+
+
 @dataclass
 class TrainingConfig:
     """The fields every deep-RL loop reads; each algorithm's config adds its own."""
@@ -64,6 +67,8 @@ class TrainingConfig:
         for name in ("eval_freq", "n_eval_envs", "n_threads", "save_freq"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.n_eval_envs > MAX_EVAL_ENVS:  # each a live env (an Atari one holds its emulator)
+            raise ValueError(f"n_eval_envs must be at most {MAX_EVAL_ENVS}, got {self.n_eval_envs}")
         if not 0.0 <= self.gamma <= 1.0:
             raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
         if self.stop_at_return is not None and self.eval_freq == 0:
