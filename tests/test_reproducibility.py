@@ -42,3 +42,22 @@ def test_same_seed_same_results(algo, env_id, overrides, tmp_path):
     if algo != "value_iteration":  # a planner's result does not depend on the seed
         assert returns_of(first) != returns_of(other) or any(
             not np.array_equal(first_arrays[n], other.agent.state_arrays()[n]) for n in first_arrays)
+
+
+def test_the_threads_left_by_whatever_ran_before_change_nothing(tmp_path):
+    # A run's networks are built on its own n_threads: orthogonal init's QR sums in another order
+    # on torch's default two threads than on one, so a PPO run started fresh and one started after
+    # another run (which left one thread) learned different policies (CI, 2026-11-27).
+    import torch
+
+    overrides = {"n_timesteps": 256, "n_envs": 2, "n_steps": 128, "eval_freq": 0, "stop_at_return": None}
+    weights, before = [], torch.get_num_threads()
+    try:
+        for threads in (2, 1):
+            torch.set_num_threads(threads)  # as a fresh process, then as after another run
+            result = train("ppo", "Pendulum-v1", seed=0, overrides=overrides, out_dir=tmp_path / str(threads))
+            weights.append(result.agent.state_arrays())
+    finally:
+        torch.set_num_threads(before)
+    for name in weights[0]:
+        assert np.array_equal(weights[0][name], weights[1][name]), name

@@ -36,6 +36,7 @@ from zoo.runs import (
     replay_buffer_beside,
     write_run_config,
 )
+from zoo.threads import set_training_threads
 
 
 @dataclass
@@ -179,6 +180,11 @@ def train(
     description = describe_env(spec, env_id, resolved.env_kwargs, resolved.env_wrappers, resolved.config)
     env = description.make()
     try:
+        # The run's threads before its networks are built: orthogonal init's QR (LAPACK) sums in
+        # another order on two threads than on one, so a PPO run started with torch's default two
+        # threads and one started after another run (which left one) diverged from the first
+        # update on (CI, 2026-11-27: test_ppo_learns_pendulum, -343 against -136 median).
+        set_training_threads(getattr(resolved.config, "n_threads", 0))
         agent = build_agent(spec, env.observation_space, env.action_space, resolved.config, description, seed=seed,
                             device=device)
         _check_env_for_family(spec, env, seed)
@@ -347,6 +353,7 @@ def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, overrides: 
         raise ZooError(f"{checkpoint} has trained {previous_steps} steps already, n_timesteps is "
                        f"{config.n_timesteps}: pass a larger total with --steps.")
     # weights, optimizer state, statistics and num_timesteps; the env as the run described it
+    set_training_threads(getattr(config, "n_threads", 0))  # as a fresh run: before any network is built
     agent: BaseAgent = agent_from_checkpoint({**metadata, "env_id": env_id}, arrays, checkpoint, config=config,
                                              seed=seed, device=device)
     description = env_of(agent)  # built for env_id, with the run's kwargs and wrappers
