@@ -468,6 +468,13 @@ def test_rl_zoos_enjoy_flags_progress_verbose_reward_log_and_the_two_with_nothin
     assert list(returns) == played and steps[-1] <= 1200 and (np.diff(seconds) >= 0).all() and len(played) >= 2
     result = zoo("enjoy", "dqn", "CartPole-v1", "--episodes", 1, "--verbose", 0, cwd=tmp_path)
     assert result.exit_code == 0 and result.output == "", result.output
+    from zoo.rl_zoo_logs import MonitorLog
+
+    log = MonitorLog(tmp_path / "cut", "CartPole-v1")  # each episode on disk as it ends: a cut play keeps them
+    log.add(12.5, 12)
+    rows = (tmp_path / "cut" / "0.monitor.csv").read_text().splitlines()  # before close
+    assert rows[1] == "r,l,t" and rows[2].startswith("12.5,12,") and len(rows) == 3
+    log.close()
     (tmp_path / "a_file").write_text("")
     result = zoo("enjoy", "dqn", "CartPole-v1", "--reward-log", tmp_path / "a_file", cwd=tmp_path)
     assert result.exit_code == 1 and "--reward-log" in result.output and "is a file" in result.output

@@ -702,8 +702,10 @@ def enjoy(
     which = _checkpoint_choice(load_best, load_checkpoint, load_last_checkpoint)
     path = _run_of_exp_id(algo, env_id, runs_dir, exp_id, path, from_hub)
     _set_threads(num_threads)
-    if reward_log is not None and reward_log.exists() and not reward_log.is_dir():  # before the play, not after
-        raise ZooError(f"--reward-log {reward_log} is a file; name a folder (the log goes to its 0.monitor.csv).")
+    if reward_log is not None:
+        from zoo.rl_zoo_logs import check_monitor_folder
+
+        check_monitor_folder(reward_log)  # before the agent is opened and announced
     opened = _open(algo, env_id, path, runs_dir, render, video is not None, from_hub, device, which, env_kwargs)
     checkpoint, agent, env = opened.checkpoint, opened.agent, opened.env
     say = console.print if verbose > 0 else _silent
@@ -714,8 +716,7 @@ def enjoy(
                               "replace")):
         if given:
             say(f"note: {flag} has nothing to do here: {why}.")
-    started = time.time()
-    with _steps_bar(progress, n_timesteps) as count_step:
+    with _monitor_log(reward_log, env_id, env) as log_episode, _steps_bar(progress, n_timesteps) as count_step:
         if n_envs > 1:
             evaluation = _play_on_copies(opened, n_envs, episodes, agent.seed if seed is None else seed)
         elif video is not None:
@@ -731,7 +732,8 @@ def enjoy(
 
                     evaluation, n_frames = record_agent(agent, env, video, episodes, deterministic=deterministic,
                                                         seed=agent.seed if seed is None else seed,
-                                                        max_steps=n_timesteps, on_env_step=each_step)
+                                                        max_steps=n_timesteps, on_env_step=each_step,
+                                                        on_episode=log_episode)
             except Terminated:
                 error_console.print(f"Stopped by SIGTERM: {escape(str(video))} not written.", highlight=False)
                 raise typer.Exit(INTERRUPTED_EXIT_CODES["SIGTERM"]) from None
@@ -749,14 +751,9 @@ def enjoy(
             try:
                 evaluation = evaluate_agent(agent, env, episodes, deterministic=deterministic,
                                             seed=agent.seed if seed is None else seed, on_step=on_step,
-                                            max_steps=n_timesteps, on_env_step=count_step)
+                                            max_steps=n_timesteps, on_env_step=count_step, on_episode=log_episode)
             finally:
                 env.close()
-    if reward_log is not None:
-        from zoo.rl_zoo_logs import write_monitor_log
-
-        logged = write_monitor_log(reward_log, env_id, started, evaluation.returns, evaluation.lengths,
-                                   evaluation.seconds)
     if video is None:
         for number, (episode_return, length) in enumerate(zip(evaluation.returns, evaluation.lengths), 1):
             say(f"episode {number}: return {episode_return:.2f}, length {length}")
@@ -765,11 +762,31 @@ def enjoy(
     if video is not None:
         say(f"recorded {n_frames} frames to {escape(str(video))}")
     if reward_log is not None:
-        say(f"episodes logged to {escape(str(logged))}")
+        say(f"episodes logged to {escape(str(reward_log / '0.monitor.csv'))}")
 
 
 def _silent(*args: Any, **kwargs: Any) -> None:
     """console.print's stand-in for --verbose 0."""
+
+
+@contextlib.contextmanager
+def _monitor_log(folder: Optional[Path], env_id: str, env) -> Iterator[Optional[Callable[[float, int], None]]]:
+    """enjoy --reward-log: SB3's Monitor file of the episodes, written as they end (None: no log).
+    Opened before the play: a folder that cannot take it is said before the first episode."""
+    if folder is None:
+        yield None
+        return
+    from zoo.rl_zoo_logs import MonitorLog
+
+    try:
+        log = MonitorLog(folder, env_id)
+    except BaseException:
+        env.close()
+        raise
+    try:
+        yield log.add
+    finally:
+        log.close()
 
 
 @contextlib.contextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -27,8 +26,6 @@ class Player(Protocol):
 class EvaluationResult:
     returns: list[float] = field(default_factory=list)
     lengths: list[int] = field(default_factory=list)
-    # evaluate_agent's: wall seconds from the first reset to each episode's end (a monitor log's t)
-    seconds: list[float] = field(default_factory=list)
 
     @property
     def mean(self) -> float:
@@ -61,11 +58,13 @@ def evaluate_agent(
     on_step: Callable[[gym.Env], None] | None = None,
     max_steps: int | None = None,
     on_env_step: Callable[[], None] | None = None,
+    on_episode: Callable[[float, int], None] | None = None,
 ) -> EvaluationResult:
     """Play `n_episodes`; the env is seeded once, at the first reset, so episodes differ.
 
     `on_step(env)` is called after every reset and step (e.g. to print an ansi frame), and
-    `on_env_step()` after every step alone (a progress bar of steps).
+    `on_env_step()` after every step alone (a progress bar of steps), `on_episode(return,
+    length)` at every episode's end (a log written as it goes).
     `max_steps` (RL Zoo's enjoy -n) ends the play after that many env steps in all; an episode
     it cuts short is not in the result.
     """
@@ -74,7 +73,6 @@ def evaluate_agent(
     check_seed(seed)
     result = EvaluationResult()
     steps = 0
-    started = time.perf_counter()
     for episode in range(n_episodes):
         if max_steps is not None and steps >= max_steps:
             break
@@ -98,7 +96,8 @@ def evaluate_agent(
                 on_env_step()
         result.returns.append(episode_return)
         result.lengths.append(length)
-        result.seconds.append(time.perf_counter() - started)
+        if on_episode:
+            on_episode(episode_return, length)
     return result
 
 

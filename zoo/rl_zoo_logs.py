@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import re
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,28 +92,39 @@ def read_rl_zoo_run(folder: Path) -> RlZooLog:
     return RlZooLog(folder.parent.name, env_name, seed, steps, seconds, returns, evaluation)
 
 
-def write_monitor_log(folder: Path, env_id: str, t_start: float, returns: list[float], lengths: list[int],
-                      seconds: list[float]) -> Path:
-    """Episodes played, as SB3's Monitor writes them (RL Zoo's `enjoy --reward-log FOLDER`):
-    FOLDER/0.monitor.csv, a JSON header line (t_start: the play's start, Unix time; env_id),
-    then r, l, t (return, length, seconds since t_start at the episode's end). Written whole,
-    in place of the last one (a play of a few episodes; a cut play leaves the old file)."""
-    from zoo.files import atomic_path
-
+def check_monitor_folder(folder: Path) -> None:
+    """--reward-log's folder, checked before anything is played."""
     if folder.exists() and not folder.is_dir():
         raise ZooError(f"--reward-log {folder} is a file; name a folder (the log goes to its 0{MONITOR_SUFFIX}).")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ZooError(f"--reward-log {folder}: cannot make it ({error.strerror or error}).") from None
-    path = folder / f"0{MONITOR_SUFFIX}"
-    with atomic_path(path) as temporary, temporary.open("w", newline="") as file:
-        file.write("#" + json.dumps({"t_start": round(t_start, 6), "env_id": env_id}) + "\n")
-        writer = csv.writer(file)
-        writer.writerow(["r", "l", "t"])
-        for episode_return, length, ended in zip(returns, lengths, seconds):
-            writer.writerow([round(float(episode_return), 6), int(length), round(float(ended), 6)])
-    return path
+
+
+class MonitorLog:
+    """Episodes played, as SB3's Monitor writes them (RL Zoo's `enjoy --reward-log FOLDER`):
+    FOLDER/0.monitor.csv, a JSON header line (t_start: the play's start, Unix time; env_id),
+    then r, l, t (return, length, seconds since t_start at the episode's end), each row flushed
+    as its episode ends, as SB3's Monitor does: a cut play keeps the episodes it finished."""
+
+    def __init__(self, folder: Path, env_id: str):
+        check_monitor_folder(folder)
+        self.path = folder / f"0{MONITOR_SUFFIX}"
+        self.t_start = time.time()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            self.file = self.path.open("w", newline="")
+        except OSError as error:
+            raise ZooError(f"--reward-log {folder}: cannot write its 0{MONITOR_SUFFIX} ({error.strerror or error}).") \
+                from None
+        self.file.write("#" + json.dumps({"t_start": round(self.t_start, 6), "env_id": env_id}) + "\n")
+        self.writer = csv.writer(self.file)
+        self.writer.writerow(["r", "l", "t"])
+        self.file.flush()
+
+    def add(self, episode_return: float, length: int) -> None:
+        self.writer.writerow([round(float(episode_return), 6), int(length), round(time.time() - self.t_start, 6)])
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
 
 
 def _monitor_episodes(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -42,9 +42,10 @@ def check_video_path(path: str | Path) -> Path:
 
 def record_agent(agent: Any, env: Any, path: str | Path, episodes: int = 1, *, deterministic: bool = True,
                  seed: int | None = None, max_steps: int | None = None,
-                 on_env_step: Callable[[], None] | None = None) -> tuple[EvaluationResult, int]:
-    """Play `episodes` (up to `max_steps` env steps, as evaluate_agent, which calls `on_env_step`)
-    on `env` (made with render_mode='rgb_array') and save them to `path`. Returns the episodes'
+                 on_env_step: Callable[[], None] | None = None,
+                 on_episode: Callable[[float, int], None] | None = None) -> tuple[EvaluationResult, int]:
+    """Play `episodes` (up to `max_steps` env steps, as evaluate_agent, which calls `on_env_step`
+    and `on_episode`) on `env` (made with render_mode='rgb_array') and save them to `path`. Returns the episodes'
     results and the number of frames written."""
     if env.render_mode != "rgb_array":
         raise ZooError(f"Recording needs an env that renders rgb_array; this one renders {env.render_mode!r}.")
@@ -52,7 +53,7 @@ def record_agent(agent: Any, env: Any, path: str | Path, episodes: int = 1, *, d
     with video_writer(path, fps=int(env.metadata.get("render_fps") or 30)) as video:
         result = evaluate_agent(agent, env, episodes, deterministic=deterministic, seed=seed, max_steps=max_steps,
                                 on_step=lambda env: video.add(np.asarray(env.render(), dtype=np.uint8)),
-                                on_env_step=on_env_step)
+                                on_env_step=on_env_step, on_episode=on_episode)
     return result, video.frames
 
 
