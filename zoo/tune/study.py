@@ -11,10 +11,10 @@ others ahead of it (two workers asked at once) ends at once as FAIL "surplus", s
 stops at exactly N finished trials however many workers and machines run it.
 
 Faults: each trial records its owner (host, pid and its own number, in one write); a worker
-fails the RUNNING trials of dead processes on its own host and queues their parameters again. On a database,
-heartbeats (`--heartbeat`, `--grace`) do the same across machines (Optuna's
-RetryHeartbeatStaleTrialCallback). Ctrl-C or SIGTERM stops a worker after its current
-training step; its trial is recorded FAIL "interrupted".
+fails the RUNNING trials of dead processes on its own host and queues their parameters
+again. On a database, heartbeats (`--heartbeat`, `--grace`) do the same across machines
+(Optuna's RetryHeartbeatStaleTrialCallback). Ctrl-C or SIGTERM stops a worker after its
+current training step; its trial is recorded FAIL "interrupted".
 """
 
 from __future__ import annotations
