@@ -140,7 +140,7 @@ def test_two_workers_finish_exactly_n_trials_and_the_same_command_resumes(tmp_pa
     assert sum(t.state.name == "COMPLETE" for t in trials_of(first)) == 5
 
 
-def test_rl_zoos_journal_file_storage_and_training_a_trial_by_its_id(tmp_path):
+def test_rl_zoos_journal_file_storage_and_training_a_trial_by_its_id(tmp_path, monkeypatch):
     # RL Zoo's tuning guide: `train.py ... -optimize --study-name test --storage logs/demo.log`,
     # then `train.py ... --study-name test --storage logs/demo.log --trial-id 21`
     journal, runs = tmp_path / "demo.log", tmp_path / "runs"
@@ -183,6 +183,20 @@ def test_rl_zoos_journal_file_storage_and_training_a_trial_by_its_id(tmp_path):
     assert result.exit_code == 1 and "its folder does not exist" in result.output, result.output
     result = zoo("tune", "dqn", "CartPole-v1", "--storage", tmp_path, "--trials", 1)  # a folder
     assert result.exit_code == 1 and "neither a database URL" in result.output, result.output
+    # another program's .log, or a journal whose lines are not Optuna's: one line, not a traceback
+    (tmp_path / "other.log").write_text('{"op_code": 0, "worker_id": "w", "study_name": 5}\n')
+    (tmp_path / "binary.log").write_bytes(b"\x00\xff\xfe not json\n")
+    for command in (("train", "dqn", "CartPole-v1", "--trial-id", 0), ("tune", "dqn", "CartPole-v1", "--trials", 1)):
+        result = zoo(*command, "--storage", tmp_path / "other.log", "--out", runs)
+        assert result.exit_code == 1 and "other.log: not an Optuna journal, or a damaged one (KeyError" in \
+            result.output, result.output
+        result = zoo(*command, "--storage", tmp_path / "binary.log", "--out", runs)  # Optuna reads it lazily
+        assert result.exit_code == 1 and result.output.startswith("error: ") and \
+            len(result.output.splitlines()) == 1, result.output
+    monkeypatch.setattr("zoo.tune.study.MAX_JOURNAL_BYTES", 2**20)  # Optuna replays a journal whole: bounded
+    (tmp_path / "huge.log").write_bytes(b"x" * (2**20 + 1))
+    result = zoo("train", "dqn", "CartPole-v1", "--trial-id", 0, "--storage", tmp_path / "huge.log")
+    assert result.exit_code == 1 and "huge.log: larger than the 1 MiB of journal zoo reads" in result.output
 
 
 def test_a_study_is_joined_on_its_own_settings_only(tmp_path):

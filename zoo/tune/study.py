@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 EVAL_SEED_OFFSET = 10_000  # the final policy is judged on fresh episodes, as in zoo benchmark
 POLL_SECONDS = 1.0
+MAX_JOURNAL_BYTES = 2**30  # a journal file read whole (~400k trials of a DQN study)
 SETTING_ATTR = "setting"  # the study's user attr: what its trials share (study_setting)
 OWNER_ATTR = "owner"  # the trial's user attr {host, pid, trial}: who runs it (reclaim_dead_local_trials)
 STARTUP_WAIT_SECONDS = 60.0  # how long started workers wait for the others to start
@@ -124,10 +125,16 @@ def open_storage(job: TuneJob) -> Any:
         elif not job.journal.parent.is_dir() or job.journal.is_dir():
             raise ZooError(f"{job.where}: {'it is a folder' if job.journal.is_dir() else 'its folder does not exist'}; "
                            "a journal file (FILE.log) goes in an existing folder.")
+        # Optuna replays the whole file into memory: a file named by --storage may be anything
+        if job.journal.is_file() and job.journal.stat().st_size > MAX_JOURNAL_BYTES:
+            raise ZooError(f"{job.journal}: larger than the {MAX_JOURNAL_BYTES >> 20} MiB of journal zoo reads.")
         try:
             return JournalStorage(JournalFileBackend(str(job.journal)))
         except OSError as error:
             raise ZooError(f"{job.where}: cannot open it ({error.strerror or error}).") from None
+        except Exception as error:  # its lines replayed: JSON of another shape, another program's file
+            raise ZooError(f"{job.journal}: not an Optuna journal, or a damaged one ({type(error).__name__}: "
+                           f"{_first_line(error)}).") from None
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
     assert job.storage is not None  # a database URL (journal is None)
