@@ -803,9 +803,8 @@ def test_an_env_whose_steps_do_not_fit_its_space_is_named(tmp_path, algo, says):
     ("dqn", [], "the update's loss is nan. Nothing was saved over the last good checkpoint (best_model.zip, if an "
             "evaluation made one). The env returned NaN or infinite rewards or observations, which the update "
             "learned from: check the env (and its arguments); no hyperparameter fixes that."),
-    ("ppo", [], "the update's policy_loss is nan. Nothing was saved over the last good checkpoint (best_model.zip, "
-                "if an evaluation made one). The env returned NaN or infinite rewards or observations"),
-    # acting on NaN: torch's Categorical raised from deep inside (a traceback)
+    # acting on NaN: torch's Categorical raised from deep inside (a traceback); PPO learned from it
+    ("ppo", [], "The env returned an observation holding NaN or inf, which the policy cannot act on"),
     ("actor_critic", [], "The env returned an observation holding NaN or inf, which the policy cannot act on"),
     ("sac", [], "The env returned NaN or infinite rewards or observations, which the update learned from"),
     # discrete SAC's first own action falls mid-episode (episodes end every 20 steps): on NaN
@@ -832,6 +831,37 @@ def test_playing_on_nan_observations_names_the_env_not_a_silent_action(tmp_path)
     with pytest.raises(ZooError, match="The env returned an observation holding NaN or inf"):
         train("dqn", "test/NaNAfterTheFirstStep-v0", seed=0, out_dir=tmp_path,
               overrides={**untrained, "eval_freq": 25, "n_eval_episodes": 2})
+
+
+@pytest.mark.parametrize("algo, env_id", [
+    ("dqn", "CartPole-v1"), ("reinforce", "CartPole-v1"), ("actor_critic", "CartPole-v1"), ("ppo", "CartPole-v1"),
+    ("ppo", "Pendulum-v1"), ("sac", "Pendulum-v1"), ("sac", "CartPole-v1"), ("ddpg", "Pendulum-v1"),
+    ("td3", "Pendulum-v1"),
+])
+def test_an_agent_asked_to_act_on_nan_or_a_misshapen_observation_says_so(algo, env_id):
+    # Library callers got action 0 (DQN's argmax over NaN), a NaN action (DDPG, SAC), an action
+    # from inf clipped by PPO's normalization, or torch's Categorical traceback; and PPO, A2C and
+    # REINFORCE fed a misshapen observation to the network (a matmul traceback)
+    from helpers import new_agent
+
+    agent, env, _ = new_agent(algo, env_id=env_id, overrides={"normalize_observations": True} if algo == "ppo" else None)
+    observation, _ = env.reset(seed=0)
+    acts = [lambda o: agent.take_action(o), lambda o: agent.take_action(o, deterministic=True),
+            lambda o: agent.greedy_actions(o[None])]
+    if hasattr(agent, "act_batch"):
+        acts.append(lambda o: agent.act_batch(o[None]))
+    if hasattr(agent, "exploration_rate"):
+        agent.exploration_rate = 0.0  # DQN's random action looks at no observation
+    for act in acts:
+        act(observation)  # a good one is taken
+        for bad in (np.nan, np.inf, -np.inf):
+            broken = observation.copy()
+            broken[1] = bad
+            with pytest.raises(ZooError, match=f"^{algo} cannot act on (an observation|observations) holding NaN or "
+                                                "inf.$"):
+                act(broken)
+        with pytest.raises(ZooError, match=f"^{algo}: observations? of shape \\({len(observation) + 1},\\)"):
+            act(np.append(observation, 0.0))
 
 
 def test_a_diverging_update_on_a_finite_env_still_names_the_learning_rate():

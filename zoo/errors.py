@@ -13,6 +13,11 @@ class ZooError(Exception):
     """
 
 
+class NonFiniteObservation(ZooError):
+    """An agent was asked to act on an observation holding NaN or inf (zoo.agent.BaseAgent):
+    the training and evaluation loops turn it into a message naming the env."""
+
+
 def did_you_mean(word: str, candidates: Iterable[str], n: int = 3) -> str:
     """' Did you mean: a, b?' for the closest candidates, or '' when none is close.
 

@@ -84,19 +84,22 @@ class ActorCriticAgent(BaseAgent):
         start = self.learning_rate_schedule[1]
         self.optimizer = (ClippedRMSprop(parameters, start, config.max_grad_norm, eps=config.rms_prop_eps)
                           if config.use_rms_prop else ClippedAdam(parameters, start, config.max_grad_norm))
-        self.normalization = RolloutNormalization(tuple(observation_space.shape or ()), config.gamma,
+        self.observation_shape: tuple[int, ...] = tuple(observation_space.shape or ())
+        self.normalization = RolloutNormalization(self.observation_shape, config.gamma,
                                                   observations=config.normalize_observations,
                                                   rewards=config.normalize_rewards)
         self.n_updates = 0
 
     def take_action(self, observation: Any, deterministic: bool = False):
-        return self.policy.act(self.normalization(observation), deterministic)
+        return self.policy.act(self.normalization(self.checked_observation(observation, self.observation_shape)),
+                               deterministic)
 
     def greedy_actions(self, observations: np.ndarray) -> np.ndarray:
-        return self.policy.deterministic_batch(self.normalization(observations))
+        return self.policy.deterministic_batch(self.normalization(self.observation_batch(observations,
+                                                                                         self.observation_shape)))
 
     def act_batch(self, observations: np.ndarray) -> ActionBatch:
-        return self.policy.act_batch(self.normalization(observations))
+        return self.policy.act_batch(self.normalization(self.observation_batch(observations, self.observation_shape)))
 
     def update(self, rollout: Rollout) -> Metrics:
         self.policy.new_rollout()  # gSDE draws its noise again for the next rollout

@@ -156,10 +156,7 @@ class DDPGAgent(BaseAgent):
     # -- acting ------------------------------------------------------------------------
 
     def take_action(self, observation: Any, deterministic: bool = False) -> np.ndarray:
-        observation = np.asarray(observation, dtype=np.float32)
-        if observation.shape != self.observation_shape:
-            raise ZooError(f"{self.algo}: observation of shape {observation.shape}, "
-                           f"this agent takes {self.observation_shape}.")
+        observation = self.checked_observation(observation, self.observation_shape)
         if self.normalizer is not None:
             observation = self.normalizer(observation)
         if self.greedy is not None:

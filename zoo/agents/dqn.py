@@ -198,10 +198,7 @@ class DQNAgent(BaseAgent):
     def take_action(self, observation: Any, deterministic: bool = False) -> int:
         if not deterministic and self.np_random.random() < self.exploration_rate:
             return int(self.np_random.integers(self.n_actions))
-        observation = np.asarray(observation, dtype=self.observation_dtype)
-        if observation.shape != self.observation_shape:
-            raise ZooError(f"{self.algo}: observation of shape {observation.shape}, "
-                           f"this agent takes {self.observation_shape}.")
+        observation = self.checked_observation(observation, self.observation_shape, self.observation_dtype)
         if self.greedy_scores is not None:
             return int(self.greedy_scores(observation.reshape(-1)).argmax())
         with torch.inference_mode():

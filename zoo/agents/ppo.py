@@ -112,13 +112,15 @@ class PPOAgent(BaseAgent):
     # -- acting ------------------------------------------------------------------------
 
     def take_action(self, observation: Any, deterministic: bool = False):
-        return self.policy.act(self.normalization(observation), deterministic)
+        return self.policy.act(self.normalization(self.checked_observation(observation, self.observation_shape)),
+                               deterministic)
 
     def greedy_actions(self, observations: np.ndarray) -> np.ndarray:
-        return self.policy.deterministic_batch(self.normalization(observations))
+        return self.policy.deterministic_batch(self.normalization(self.observation_batch(observations,
+                                                                                         self.observation_shape)))
 
     def act_batch(self, observations: np.ndarray) -> ActionBatch:
-        inputs = self.normalization(observations)
+        inputs = self.normalization(self.observation_batch(observations, self.observation_shape))
         sampled = self.policy.sample_with_log_probs(inputs, self.np_random)
         if sampled is not None and self.numpy_value is not None:  # on the CPU: numpy, ~10x faster per call
             actions, log_probs = sampled

@@ -51,6 +51,7 @@ class ReinforceAgent(BaseAgent):
 
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, config: ReinforceConfig, **kwargs: Any):
         super().__init__(observation_space, action_space, config, **kwargs)
+        self.observation_shape: tuple[int, ...] = tuple(observation_space.shape or ())
         if self.seed is not None:
             torch.manual_seed(self.seed)
         self.policy = PolicyNetwork(observation_space, action_space, config.net_arch, config.activation,
@@ -60,13 +61,13 @@ class ReinforceAgent(BaseAgent):
         self.n_updates = 0
 
     def take_action(self, observation: Any, deterministic: bool = False):
-        return self.policy.act(observation, deterministic)
+        return self.policy.act(self.checked_observation(observation, self.observation_shape), deterministic)
 
     def greedy_actions(self, observations: np.ndarray) -> np.ndarray:
-        return self.policy.deterministic_batch(observations)
+        return self.policy.deterministic_batch(self.observation_batch(observations, self.observation_shape))
 
     def act_batch(self, observations: np.ndarray) -> ActionBatch:
-        return self.policy.act_batch(observations)
+        return self.policy.act_batch(self.observation_batch(observations, self.observation_shape))
 
     def update(self, rollout: Rollout) -> Metrics:
         self.policy.new_rollout()  # gSDE draws its noise again for the next rollout

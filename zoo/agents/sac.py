@@ -358,9 +358,7 @@ class SACAgent(BaseAgent):
         return self.actions
 
     def take_action(self, observation: Any, deterministic: bool = False) -> int | np.ndarray:
-        observation = np.asarray(observation, dtype=np.float32)
-        if observation.shape != self.observation_shape:
-            raise ZooError(f"sac: observation of shape {observation.shape}, this agent takes {self.observation_shape}.")
+        observation = self.checked_observation(observation, self.observation_shape)
         if self.normalizer is not None:
             observation = self.normalizer(observation)
         if deterministic and self.greedy is not None:

@@ -53,10 +53,9 @@ def check_finite(metrics: Metrics, step: int, env_data: Callable[[], Iterable[np
 
 
 def refuse_non_finite(observations: np.ndarray) -> None:
-    """Where acting on the env's observations raised (torch's distributions validate their
-    parameters: a NaN observation made NaN logits and a traceback from deep inside torch): one
-    error naming the env, when the observations hold NaN or inf. Called on that failure only, so
-    the loops pay nothing per step."""
+    """Where acting on the env's observations raised (the agent's NonFiniteObservation, which
+    names the algo, or torch's distributions validating their parameters): one error naming the
+    env, when the observations hold NaN or inf. Called on that failure only."""
     if not np.isfinite(np.asarray(observations, dtype=np.float64)).all():
         raise ZooError(NON_FINITE_OBSERVATION)
 

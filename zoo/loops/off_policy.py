@@ -20,7 +20,7 @@ import numpy as np
 from zoo.allocator import keep_freed_memory
 from zoo.callbacks import Callback
 from zoo.contracts import Metrics, OffPolicyAgent, RunSummary
-from zoo.errors import ZooError, brief_text
+from zoo.errors import NonFiniteObservation, ZooError, brief_text
 from zoo.evaluation import EvaluationEnvs
 from zoo.files import write_arrays
 from zoo.interrupt import StopFlag
@@ -62,7 +62,7 @@ def off_policy_loop(agent: OffPolicyAgent, env: gym.Env, eval_envs: EvaluationEn
             else:
                 try:
                     action = agent.take_action(observation)
-                except (ValueError, RuntimeError):
+                except (ValueError, RuntimeError, NonFiniteObservation):
                     refuse_non_finite(observation)
                     raise
             try:

@@ -19,7 +19,7 @@ import numpy as np
 from zoo.allocator import keep_freed_memory
 from zoo.callbacks import Callback
 from zoo.contracts import Metrics, OnPolicyAgent, Rollout, RunSummary
-from zoo.errors import ZooError, brief_text
+from zoo.errors import NonFiniteObservation, ZooError, brief_text
 from zoo.evaluation import EvaluationEnvs
 from zoo.interrupt import StopFlag
 from zoo.loops.monitor import TrainingMonitor, check_finite, refuse_non_finite
@@ -47,7 +47,7 @@ class RolloutCollector:
         while n_steps == 0 or t < n_steps:
             try:
                 decided = self.agent.act_batch(self.observations)
-            except (ValueError, RuntimeError):
+            except (ValueError, RuntimeError, NonFiniteObservation):
                 refuse_non_finite(self.observations)
                 raise
             try:
