@@ -370,6 +370,25 @@ def test_rl_zoos_env_kwargs_and_hyperparams_flags_train(tmp_path, monkeypatch):
         assert refused.exit_code == 1 and says in refused.output, (args, refused.output)
 
 
+@pytest.mark.parametrize("words, says", [
+    # RL Zoo's names of zoo's flags: the error named zoo's (--workers), which the user never typed
+    (["tune", "ppo", "CartPole-v1", "--n-jobs", "0"], "error: --n-jobs must be at least 1, got 0."),
+    (["train", "ppo", "CartPole-v1", "-optimize", "--n-jobs", "0"], "error: --n-jobs must be at least 1, got 0."),
+    (["train", "ppo", "CartPole-v1", "-n", "0"], "error: -n must be at least 1, got 0."),
+    (["train", "ppo", "CartPole-v1", "--n-timesteps", "0"], "error: --n-timesteps must be at least 1, got 0."),
+    (["train", "ppo", "CartPole-v1", "--steps", "0"], "error: --steps must be at least 1, got 0."),
+    (["tune", "ppo", "CartPole-v1", "--max-total-trials", "-1"], "error: --max-total-trials must be at least 0"),
+])
+def test_an_error_names_the_flag_as_the_user_typed_it(words, says, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["zoo", *words])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 1
+    assert says in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
 def test_eval_env_kwargs_change_the_evaluation_envs_alone(tmp_path):
     # RL Zoo's --eval-env-kwargs: evaluations on CartPole cut at 20 steps, training on the plain env
     trained = zoo("train", "dqn", "CartPole-v1", "-n", 1000, "--eval-freq", 500, "--eval-episodes", 3,

@@ -844,7 +844,8 @@ def test_an_agent_asked_to_act_on_nan_or_a_misshapen_observation_says_so(algo, e
     # REINFORCE fed a misshapen observation to the network (a matmul traceback)
     from helpers import new_agent
 
-    agent, env, _ = new_agent(algo, env_id=env_id, overrides={"normalize_observations": True} if algo == "ppo" else None)
+    normalized = {"normalize_observations": True} if algo == "ppo" else None  # inf was clipped to finite garbage
+    agent, env, _ = new_agent(algo, env_id=env_id, overrides=normalized)
     observation, _ = env.reset(seed=0)
     acts = [lambda o: agent.take_action(o), lambda o: agent.take_action(o, deterministic=True),
             lambda o: agent.greedy_actions(o[None])]

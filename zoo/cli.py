@@ -46,10 +46,34 @@ def _friendly_errors(command):
             return command(*args, **kwargs)
         except ZooError as error:
             # escape: text such as "pip install 'zoo[benchmark]'" is not Rich markup.
-            error_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+            error_console.print(f"[bold red]error:[/] {escape(_in_the_users_spelling(str(error)))}",
+                                highlight=False)
             raise typer.Exit(1) from None
 
     return wrapper
+
+
+# The words main() ran the app on (after rl_zoo_arguments): which of a flag's names the user typed
+_command_line: list[str] = []
+
+
+def _in_the_users_spelling(message: str) -> str:
+    """A message naming a flag by zoo's name for it (--workers, --steps) where the user typed
+    another of its names (RL Zoo's --n-jobs, -n): with the name typed, which the user knows as
+    theirs ("--n-jobs must be at least 1"). Looked up only when an error is printed."""
+    import typer.main
+
+    commands = getattr(typer.main.get_command(app), "commands", {})
+    command = next((commands[word] for word in _command_line if word in commands), None)
+    if command is None:
+        return message
+    typed = {word.partition("=")[0] for word in _command_line if word.startswith("-")}
+    for parameter in command.params:
+        names = list(getattr(parameter, "opts", []))
+        alias = next((name for name in names[1:] if name in typed), None)
+        if alias is not None and names[0] not in typed:
+            message = re.sub(rf"(?<![\w-]){re.escape(names[0])}(?![\w-])", alias, message)
+    return message
 
 
 def _a_path_not_a_flag(value: Optional[Path | str]) -> Optional[Path | str]:
@@ -1324,7 +1348,11 @@ def _without_train_only_flags(args: list[str]) -> list[str]:
 
 
 def main():
-    app(args=rl_zoo_arguments(sys.argv[1:]), prog_name="zoo")
+    _command_line[:] = rl_zoo_arguments(sys.argv[1:])
+    try:
+        app(args=_command_line, prog_name="zoo")
+    finally:  # a caller in the same process (tests) may run the app again without main()
+        _command_line.clear()
 
 
 if __name__ == "__main__":
