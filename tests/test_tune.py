@@ -377,6 +377,28 @@ def test_rl_zoos_names_for_the_total_of_trials_and_no_plots(tmp_path):
     assert len(trials) == 3 and not list(study.glob("*.png"))  # a header and 2 trials
 
 
+def test_rl_zoos_optimization_log_path_holds_each_trials_runs(tmp_path):
+    from zoo.cli import rl_zoo_arguments
+
+    logs = tmp_path / "logs" / "opt"
+    command = rl_zoo_arguments(["train", "dqn", "CartPole-v1", "-optimize", "--optimization-log-path", str(logs),
+                                "--out", str(tmp_path), "--n-trials", "2", "-n", "300", "--eval-episodes", "1",
+                                "--n-evaluations", "1", "--pruner", "none", "--hp", "learning_starts=100",
+                                "--no-optim-plots"])
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 0, result.output
+    for trial in ("trial_0000", "trial_0001"):  # each trial's run: its evaluations and the agent they chose
+        (run,) = (logs / trial / "dqn").iterdir()
+        assert {"config.yml", "evaluations.csv", "model.zip", "best_model.zip"} <= {path.name for path in run.iterdir()}
+    study = tmp_path / "tune" / "dqn-CartPole-v1"
+    assert (study / "trials.csv").exists() and not (study / "trials").exists()
+    (tmp_path / "a_file").write_text("")
+    refused = CliRunner().invoke(app, ["tune", "dqn", "CartPole-v1", "--out", str(tmp_path / "other"),
+                                       "--optimization-log-path", str(tmp_path / "a_file")])
+    assert refused.exit_code == 1 and "--optimization-log-path" in refused.output and "is a file" in refused.output
+    assert not (tmp_path / "other").exists()  # refused before the study was made
+
+
 def test_tune_env_kwargs_reach_every_trial_and_trains_own_flags_are_left_out_saying_so(tmp_path, capsys):
     import yaml
 

@@ -1164,6 +1164,9 @@ def tune(
                                                                "heartbeats.")] = 10,
     grace: Annotated[int, typer.Option("--grace", help="Database storage: seconds without a heartbeat before a "
                                                        "trial is failed and retried.")] = 30,
+    trials_dir: Annotated[Optional[Path], _path_option(
+        "--optimization-log-path", help="Where each trial's runs go, trial_NNNN/ a trial (RL Zoo's flag); default: "
+                                        "the study folder's trials/.")] = None,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", " /--no-optim-plots",
                                         help="Optimisation history and parameter importances as PNG (extra: "
                                              "plot; --no-optim-plots: RL Zoo's).")] = True,
@@ -1200,7 +1203,7 @@ def tune(
                      overrides=parse_overrides(hp or [], rl_zoo_hp or []),
                      env_kwargs=parse_env_kwargs(env_kwargs or []),
                      eval_env_kwargs=parse_env_kwargs(eval_env_kwargs or [], "--eval-env-kwargs"),
-                     goal=goal, goal_from_study=objective is None and trials == 0)
+                     goal=goal, goal_from_study=objective is None and trials == 0, trials_dir=trials_dir)
     name = job.study_name
 
     def announce() -> None:  # once the job, its space and its study are accepted

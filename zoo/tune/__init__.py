@@ -74,6 +74,8 @@ def tune(job: TuneJob, *, workers: int = 1, save_best: Path | None = None, plots
         raise ZooError(f"{job.spec.name} ({job.spec.family}) has no learning run to tune; zoo tune is for the "
                        "deep-RL algos.")
     space = load_job_space(job)  # every error of the space before any trial or process starts
+    if job.trials_dir is not None and job.n_trials > 0:
+        _make_trials_dir(job.trials_dir)
     if job.n_trials == 0 and job.journal is not None and not job.journal.exists():
         # only a report: never leave an empty study (and its folder) behind for a mistyped name
         check = "--study-name and --out" if job.storage is None else "--storage"
@@ -98,6 +100,19 @@ def tune(job: TuneJob, *, workers: int = 1, save_best: Path | None = None, plots
     result = report(study, job, save_best=save_best, plots=plots, top=top)
     result.stopped_by = stopped_by
     return result
+
+
+def _make_trials_dir(folder: Path) -> None:
+    """--optimization-log-path's folder, made before any trial, or one error naming the flag (a
+    trial's own failure to make its run folder would name train's --out)."""
+    if folder.exists() and not folder.is_dir():
+        raise ZooError(f"--optimization-log-path {folder} is a file; name a folder (each trial's runs go to its "
+                       "trial_NNNN/).")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ZooError(f"--optimization-log-path {folder}: cannot make that folder "
+                       f"({error.strerror or error}).") from None
 
 
 def _run_workers(job: TuneJob, workers: int) -> str | None:

@@ -80,6 +80,12 @@ class TuneJob:
     eval_env_kwargs: dict[str, Any] = field(default_factory=dict)  # the evaluations' envs alone (RL Zoo's flag)
     goal: Goal = Goal()  # --objective: the mean return, or the time (steps) to reach a return
     goal_from_study: bool = False  # --trials 0 without --objective: report by the study's own objective
+    trials_dir: Path | None = None  # --optimization-log-path (RL Zoo's): where this machine's trials' runs go
+
+    @property
+    def trial_runs_dir(self) -> Path:
+        """Where each trial's runs go, trial_NNNN/ a trial: the study folder's trials/ by default."""
+        return self.study_dir / "trials" if self.trials_dir is None else self.trials_dir
 
     @property
     def spec(self) -> AlgoSpec:
@@ -605,7 +611,7 @@ class Objective:
         job = self.job
         if self.stop.requested:  # Ctrl-C or SIGTERM between two trainings
             raise TrialInterrupted("interrupted: Ctrl-C or SIGTERM")
-        trial_dir = job.study_dir / "trials" / f"trial_{trial.number:04d}"
+        trial_dir = job.trial_runs_dir / f"trial_{trial.number:04d}"
         try:
             result = train(job.spec.name, job.env_id, seed=job.seed + k, overrides=overrides,
                            hyperparams=job.hyperparams, out_dir=trial_dir, device=job.device,
