@@ -389,6 +389,25 @@ def test_an_error_names_the_flag_as_the_user_typed_it(words, says, tmp_path, mon
     assert not (tmp_path / "runs").exists()
 
 
+def test_rl_zoos_random_seed_uuid_and_truncate_last_trajectory(tmp_path, capsys):
+    # RL Zoo's --seed -1 draws a seed: said, and recorded where a rerun finds it
+    result = zoo("train", "dqn", "CartPole-v1", "-n", 200, "--seed", -1, "-uuid", "--truncate-last-trajectory",
+                 "False", "--eval-freq", 0, cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    drawn = int(re.search(r"note: --seed -1 drew seed (\d+); --seed \1 trains this run again", said).group(1))
+    saved = yaml.safe_load((tmp_path / "runs" / "dqn" / "CartPole-v1_1" / "config.yml").read_text())
+    assert saved["seed"] == drawn and f"(seed {drawn})" in said
+    assert "note: --uuid has nothing to do here: zoo's run folders never race" in said
+    assert "note: --truncate-last-trajectory has nothing to do here: zoo has no HER replay buffer" in said
+    refused = zoo("train", "dqn", "CartPole-v1", "--seed", -2, cwd=tmp_path)
+    assert refused.exit_code == 1 and "or -1 for a random one, got -2" in refused.output
+    # -optimize: tune has no use for them, each left out with a note
+    rl_zoo_arguments(["train", "dqn", "CartPole-v1", "-optimize", "--uuid", "--truncate-last-trajectory", "True"])
+    noted = " ".join(capsys.readouterr().err.split())
+    assert "note: --uuid left out of zoo tune" in noted and "note: --truncate-last-trajectory True left out" in noted
+
+
 def test_eval_env_kwargs_change_the_evaluation_envs_alone(tmp_path):
     # RL Zoo's --eval-env-kwargs: evaluations on CartPole cut at 20 steps, training on the plain env
     trained = zoo("train", "dqn", "CartPole-v1", "-n", 1000, "--eval-freq", 500, "--eval-episodes", 3,

@@ -295,7 +295,8 @@ def check(
 def train(
     algo: AlgoArg,
     env_id: EnvArg,
-    seed: Annotated[int, typer.Option(help="Seed of the agent and the env.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the agent and the env (-1: a random one, said and recorded, "
+                                           "as RL Zoo's).")] = 0,
     steps: Annotated[Optional[int], typer.Option("--steps", "-n", "--n-timesteps",
                                                  help="Training budget (n_timesteps; -n as in RL Zoo).")] = None,
     hp: HpOpt = None,
@@ -356,6 +357,11 @@ def train(
                                                                     "without it.")
     ] = None,
     track: Annotated[bool, typer.Option("--track", hidden=True)] = False,  # RL Zoo's Weights & Biases: refused
+    uuid: Annotated[bool, typer.Option("--uuid", "-uuid", help="RL Zoo's, against two runs racing for one folder: "
+                                       "zoo's runs never race (each claims its number with an exclusive mkdir).")
+                    ] = False,
+    truncate_last_trajectory: Annotated[Optional[str], typer.Option(
+        "--truncate-last-trajectory", help="RL Zoo's, for HER's replay buffers, which zoo has not.")] = None,
     log_interval: Annotated[
         int, typer.Option("--log-interval", min=-1, help="A line on stdout every N training episodes (RL Zoo's; -1, "
                           "its default, and 0: none).")
@@ -389,6 +395,19 @@ def train(
         raise ZooError("--track (RL Zoo's Weights & Biases logging) is not in zoo, which sends nothing over the "
                        "network: the curves are in the run's progress.csv and evaluations.csv, for `zoo plot`, and "
                        "in TensorBoard with -tb DIR.")
+    if seed < -1:
+        raise ZooError(f"--seed must be a whole number from 0 to 2**32 - 1, or -1 for a random one, got {seed}.")
+    if seed == -1:  # RL Zoo's default: a seed drawn for the run; said, and config.yml records it
+        import secrets
+
+        seed = secrets.randbelow(2**32)
+        console.print(f"note: --seed -1 drew seed {seed}; --seed {seed} trains this run again.", highlight=False)
+    for noted, flag, why in ((uuid, "--uuid", "zoo's run folders never race, each claims its number with an "
+                              "exclusive mkdir"),
+                             (truncate_last_trajectory is not None, "--truncate-last-trajectory",
+                              "zoo has no HER replay buffer to truncate")):
+        if noted:
+            console.print(f"note: {flag} has nothing to do here: {why}.", highlight=False)
     callbacks = []
     if log_interval > 0:
         from zoo.callbacks import EpisodeLines
@@ -1285,7 +1304,10 @@ _TRAIN_ONLY = {"-P": (0, "tune shows no progress bar, one line a trial"),
                "--trial-id": (1, "the search samples its own trials; train one with --trial-id, without -optimize"),
                "--n-eval-envs": (1, "trials evaluate on one env per episode; --hp n_eval_envs=N sets it"),
                "--log-interval": (1, "tune prints one line a trial"),
-               "--track": (0, "zoo logs nothing to Weights & Biases; the study's trials.csv and plots stay local")}
+               "--track": (0, "zoo logs nothing to Weights & Biases; the study's trials.csv and plots stay local"),
+               "--uuid": (0, "each trial's runs go to a folder of its own, trial_NNNN/"),
+               "-uuid": (0, "each trial's runs go to a folder of its own, trial_NNNN/"),
+               "--truncate-last-trajectory": (1, "zoo has no HER replay buffer to truncate")}
 
 
 def rl_zoo_arguments(args: Sequence[str]) -> list[str]:
