@@ -378,6 +378,9 @@ def test_rl_zoos_env_kwargs_and_hyperparams_flags_train(tmp_path, monkeypatch):
     (["train", "ppo", "CartPole-v1", "--n-timesteps", "0"], "error: --n-timesteps must be at least 1, got 0."),
     (["train", "ppo", "CartPole-v1", "--steps", "0"], "error: --steps must be at least 1, got 0."),
     (["tune", "ppo", "CartPole-v1", "--max-total-trials", "-1"], "error: --max-total-trials must be at least 0"),
+    # a message naming two spellings at once ("-n/--n-timesteps") names the one typed
+    (["enjoy", "ppo", "CartPole-v1", "-n", "0"], "error: -n must be at least 1 (env steps to play), got 0."),
+    (["enjoy", "ppo", "CartPole-v1", "--folder", "nothing"], "(--folder nothing; the"),
 ])
 def test_an_error_names_the_flag_as_the_user_typed_it(words, says, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)

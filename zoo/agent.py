@@ -25,10 +25,11 @@ from zoo.schedules import ScheduleClock
 __all__ = ["Agent", "BaseAgent"]
 
 
-def holds_non_finite(array: np.ndarray) -> bool:
-    """Whether a float array holds NaN or inf: x.x is finite unless it does (or the sum
+def _holds_nan_or_inf(array: np.ndarray) -> bool:
+    """Whether an agent's input array holds NaN or inf: x.x is finite unless it does (or the sum
     overflows, where the exact check decides), ~1 us for an observation against ~2 us for
-    np.isfinite(x).all(), paid at every action. Integer arrays (images) cannot."""
+    np.isfinite(x).all(), paid at every action. Integer arrays (images) cannot. (The loops'
+    zoo.environments.holds_non_finite takes an env's dicts and tuples too.)"""
     if array.dtype.kind != "f":
         return False
     flat = array if array.ndim == 1 else array.reshape(-1)
@@ -103,7 +104,7 @@ class BaseAgent:
         array = np.asarray(observation, dtype=dtype)
         if array.shape != shape:
             raise ZooError(f"{self.algo}: observation of shape {array.shape}, this agent takes {shape}.")
-        if holds_non_finite(array):
+        if _holds_nan_or_inf(array):
             raise NonFiniteObservation(f"{self.algo} cannot act on an observation holding NaN or inf.")
         return array
 
@@ -113,7 +114,7 @@ class BaseAgent:
         batch = np.asarray(observations, dtype=dtype)
         if batch.shape[1:] != shape:
             raise ZooError(f"{self.algo}: observations of shape {batch.shape[1:]}, this agent takes {shape}.")
-        if holds_non_finite(batch):
+        if _holds_nan_or_inf(batch):
             raise NonFiniteObservation(f"{self.algo} cannot act on observations holding NaN or inf.")
         return batch
 

@@ -71,8 +71,10 @@ def _in_the_users_spelling(message: str) -> str:
     for parameter in command.params:
         names = list(getattr(parameter, "opts", []))
         alias = next((name for name in names[1:] if name in typed), None)
-        if alias is not None and names[0] not in typed:
-            message = re.sub(rf"(?<![\w-]){re.escape(names[0])}(?![\w-])", alias, message)
+        if alias is not None and names[0] not in typed:  # "-f/--runs-dir" as one: "--folder", not "-f/--folder"
+            spellings = "|".join(map(re.escape, names))
+            message = re.sub(rf"(?<![\w-])(?:(?:{spellings})/)*{re.escape(names[0])}(?:/(?:{spellings}))*(?![\w-])",
+                             alias, message)
     return message
 
 
