@@ -294,6 +294,30 @@ def test_rl_zoos_list_valued_flags_read_as_zoos_repeatable_ones():
         assert rl_zoo_arguments(words) == words
 
 
+def test_rl_zoos_algo_and_env_flags_are_zoos_positional_arguments(tmp_path, monkeypatch, capsys):
+    # RL Zoo's scripts take `--algo ppo --env CartPole-v1`: "No such option: --algo" before
+    for words, expected in (
+            (["train", "--algo", "ppo", "--env", "CartPole-v1", "-n", "5"], ["train", "ppo", "CartPole-v1", "-n", "5"]),
+            (["enjoy", "--env=CartPole-v1", "--algo", "ppo"], ["enjoy", "ppo", "CartPole-v1"]),
+            (["train", "ppo", "--env", "CartPole-v1", "--seed", "1"], ["train", "ppo", "CartPole-v1", "--seed", "1"]),
+            (["train", "--algo", "ppo", "CartPole-v1"], ["train", "ppo", "CartPole-v1"]),
+            (["train", "-optimize", "--algo", "ppo", "--env", "Pendulum-v1", "--n-trials", "3"],
+             ["tune", "ppo", "Pendulum-v1", "--n-trials", "3"]),
+            (["enjoy", "--algo", "ppo", "--env"], ["enjoy", "ppo", "--env"]),  # no value: Click names the flag
+            (["plot", "--env", "x"], ["plot", "--env", "x"]),  # a command without them
+            (["train", "ppo", "CartPole-v1", "--", "--algo", "x"],
+             ["train", "ppo", "CartPole-v1", "--", "--algo", "x"])):
+        assert rl_zoo_arguments(words) == expected, words
+    monkeypatch.chdir(tmp_path)
+    for words in (["train", "--algo", "dqn", "--env", "CartPole-v1", "-n", "200", "--eval-freq", "0"],
+                  ["enjoy", "--algo", "dqn", "--env", "CartPole-v1", "-n", "50", "--no-render"]):
+        monkeypatch.setattr(sys, "argv", ["zoo", *words])
+        with pytest.raises(SystemExit) as exited:
+            main()
+        assert exited.value.code == 0, capsys.readouterr()
+    assert "runs/dqn/CartPole-v1_1/model.zip" in capsys.readouterr().out
+
+
 def test_rl_zoos_gym_packages_list_takes_installed_modules_only():
     words = ["train", "ppo", "CartPole-v1", "--gym-packages", "envs", "json", "os.path", "--seed", "1"]
     assert rl_zoo_arguments(words) == ["train", "ppo", "CartPole-v1", "--gym-packages", "envs", "--gym-packages",

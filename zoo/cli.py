@@ -91,8 +91,10 @@ def _path_option(*names: str, **settings) -> typer.models.OptionInfo:
     return typer.Option(*names, callback=_a_path_not_a_flag, **settings)
 
 
-AlgoArg = Annotated[str, typer.Argument(help="Algorithm, e.g. dqn, value_iteration (see `zoo list`).")]
-EnvArg = Annotated[str, typer.Argument(help="Gymnasium env id, e.g. CartPole-v1 or package:EnvId.")]
+AlgoArg = Annotated[str, typer.Argument(help="Algorithm, e.g. dqn, value_iteration (see `zoo list`; RL Zoo's "
+                                             "--algo ppo works too).")]
+EnvArg = Annotated[str, typer.Argument(help="Gymnasium env id, e.g. CartPole-v1 or package:EnvId (RL Zoo's --env "
+                                            "works too).")]
 PathOpt = Annotated[
     Optional[Path],
     _path_option("--path", help="A run directory or checkpoint file; default: latest run, then trained/."),
@@ -1322,6 +1324,7 @@ def rl_zoo_arguments(args: Sequence[str]) -> list[str]:
     --optimize-hyperparameters, with its --n-trials, --n-jobs, --sampler...) is `zoo tune ...`."""
     if args and args[0] == "train" and any(word in _RL_ZOO_OPTIMIZE for word in args):
         args = ["tune", *_without_train_only_flags([word for word in args[1:] if word not in _RL_ZOO_OPTIMIZE])]
+    args = _positional_algo_and_env(list(args))
     out: list[str] = []
     index = 0
     while index < len(args):
@@ -1353,6 +1356,37 @@ def rl_zoo_arguments(args: Sequence[str]) -> list[str]:
         for value in values:
             out += [flag, value]
     return out
+
+
+# The commands whose positional arguments RL Zoo's scripts take as --algo and --env, in order
+_RL_ZOO_POSITIONALS = {command: ("--algo", "--env")
+                       for command in ("train", "tune", "enjoy", "evaluate", "benchmark", "upload")}
+
+
+def _positional_algo_and_env(args: list[str]) -> list[str]:
+    """RL Zoo's `train --algo ppo --env CartPole-v1 ...` as zoo's `train ppo CartPole-v1 ...`:
+    the values of --algo and --env (or --algo=ppo) moved to the front, in that order (--env
+    alone goes after the algo given as zoo's first word); a flag without its value is left for
+    Click to name."""
+    flags = _RL_ZOO_POSITIONALS.get(args[0] if args else "")
+    if flags is None:
+        return args
+    end = args.index("--") if "--" in args else len(args)
+    values: dict[str, str] = {}
+    rest: list[str] = []
+    index = 1
+    while index < end:
+        word = args[index]
+        name, equals, value = word.partition("=")
+        if name in flags and name not in values and (equals or index + 1 < end):
+            values[name] = value if equals else args[index + 1]
+            index += 1 if equals else 2
+            continue
+        rest.append(word)
+        index += 1
+    if "--env" in values and "--algo" not in values and rest and not rest[0].startswith("-"):
+        rest = [rest[0], values.pop("--env"), *rest[1:]]  # `train ppo --env CartPole-v1`
+    return [args[0], *(values[flag] for flag in flags if flag in values), *rest, *args[end:]]
 
 
 def _without_train_only_flags(args: list[str]) -> list[str]:
