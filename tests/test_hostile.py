@@ -445,10 +445,12 @@ def test_modules_that_fail_on_import_are_one_clear_error(tmp_path, monkeypatch):
     refused("list", "--env-package", "", cwd=tmp_path, says="is not a module name")
 
 
-@pytest.mark.parametrize("seed", ["-1", str(2**32), str(2**64)])
+@pytest.mark.parametrize("seed", ["-2", str(2**32), str(2**64)])
 def test_seeds_outside_the_generators_range_are_refused(tmp_path, seed):
     refused("train", "ucb", "BernoulliBandit-v0", "--seed", seed, cwd=tmp_path, says="--seed must be a whole number")
     refused("evaluate", "ucb", "BernoulliBandit-v0", "--seed", seed, cwd=tmp_path, says="--seed must be a whole")
+    # train's -1 is RL Zoo's random seed (test_cli); evaluate's -1 is no seed
+    refused("evaluate", "ucb", "BernoulliBandit-v0", "--seed", "-1", cwd=tmp_path, says="--seed must be a whole")
 
 
 def test_out_where_no_folder_can_be_made_is_refused(tmp_path):
