@@ -867,6 +867,28 @@ def test_an_agent_asked_to_act_on_nan_or_a_misshapen_observation_says_so(algo, e
             act(np.append(observation, 0.0))
 
 
+@pytest.mark.parametrize("algo", ["vision_dqn", "dqn", "sac", "ppo"])
+def test_an_agent_asked_to_act_on_what_is_not_its_observation_says_so(algo):
+    # numpy's errors from deep inside (could not convert 'x', Python integer 999 out of bounds for
+    # uint8), or garbage: a vision agent's frame of floats in [0, 1] cast to all-black uint8
+    from helpers import new_agent
+
+    agent, env, _ = new_agent(algo)
+    observation, _ = env.reset(seed=0)
+    agent.take_action(observation)
+    for bad in ("x", [1, "a"], {"a": 1}):  # deterministic: DQN's exploring actions look at no observation
+        with pytest.raises(ZooError, match=f"^{algo}: the observation .* is not an array of numbers.$"):
+            agent.take_action(bad, deterministic=True)
+    with pytest.raises(ZooError, match=f"^{algo}: the observations .* is not an array of numbers.$"):
+        agent.greedy_actions([["x"]])
+    if algo == "vision_dqn":  # uint8 frames: values that a cast would wrap or truncate
+        for frame in (observation / 255.0, observation.astype(np.int64) + 300, np.full(observation.shape, np.nan)):
+            with pytest.raises(ZooError, match="the observation holds values a uint8 array cannot \\(whole numbers "
+                                               "from 0 to 255, as its frames are\\)"):
+                agent.take_action(frame, deterministic=True)
+        agent.take_action(observation.astype(np.int64), deterministic=True)  # whole numbers that fit: taken
+
+
 def test_a_diverging_update_on_a_finite_env_still_names_the_learning_rate():
     from zoo.loops.monitor import TrainingDiverged, check_finite
 

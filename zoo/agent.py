@@ -19,7 +19,7 @@ import gymnasium as gym
 import numpy as np
 
 from zoo.contracts import Agent
-from zoo.errors import NonFiniteObservation, ZooError
+from zoo.errors import NonFiniteObservation, ZooError, brief
 from zoo.schedules import ScheduleClock
 
 __all__ = ["Agent", "BaseAgent"]
@@ -99,9 +99,10 @@ class BaseAgent:
 
     def checked_observation(self, observation: Any, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
         """One observation as an array of `shape`, or one clear error naming the algo: one of
-        another shape, or one holding NaN or inf, whose action would be garbage, silently (DQN's
-        argmax over NaN scores is action 0, DDPG's action NaN)."""
-        array = np.asarray(observation, dtype=dtype)
+        another shape, not numbers, holding NaN or inf, or (frames) values the dtype cannot hold,
+        whose action would be garbage, silently (DQN's argmax over NaN scores is action 0, DDPG's
+        action NaN, a vision agent's frame of floats in [0, 1] all black)."""
+        array = self._as_array(observation, dtype, "the observation")
         if array.shape != shape:
             raise ZooError(f"{self.algo}: observation of shape {array.shape}, this agent takes {shape}.")
         if _holds_nan_or_inf(array):
@@ -111,12 +112,32 @@ class BaseAgent:
     def observation_batch(self, observations: Any, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
         """`observations` as one array of rows of `shape`, or one clear error naming the algo (as
         `checked_observation`)."""
-        batch = np.asarray(observations, dtype=dtype)
+        batch = self._as_array(observations, dtype, "the observations")
         if batch.shape[1:] != shape:
             raise ZooError(f"{self.algo}: observations of shape {batch.shape[1:]}, this agent takes {shape}.")
         if _holds_nan_or_inf(batch):
             raise NonFiniteObservation(f"{self.algo} cannot act on observations holding NaN or inf.")
         return batch
+
+    def _as_array(self, observation: Any, dtype: Any, what: str) -> np.ndarray:
+        """`observation` as an array of `dtype`: floats as numpy casts them; whole numbers (a vision
+        agent's uint8 frames) only where the cast keeps every value (numpy wraps 300 to 44 and
+        truncates 0.5 to 0, silently)."""
+        try:
+            if dtype is np.float32 or np.dtype(dtype).kind == "f":
+                return np.asarray(observation, dtype=dtype)
+            array = np.asarray(observation)
+            if array.dtype == dtype:
+                return array
+            with np.errstate(invalid="ignore"):  # NaN's cast: refused below, not warned about
+                cast = array.astype(dtype)
+            if array.dtype.kind not in "biuf" or not np.array_equal(cast, array):
+                limits = np.iinfo(dtype)
+                raise ZooError(f"{self.algo}: {what} holds values a {np.dtype(dtype).name} array cannot (whole "
+                               f"numbers from {limits.min} to {limits.max}, as its frames are).")
+            return cast
+        except (ValueError, TypeError, OverflowError):
+            raise ZooError(f"{self.algo}: {what} {brief(observation)} is not an array of numbers.") from None
 
     # Hooks of the off-policy loop, which most agents do not need (zoo.contracts.OffPolicyAgent).
 
