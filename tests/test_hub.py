@@ -102,6 +102,32 @@ def test_push_then_download_and_play_from_the_hub(tmp_path, monkeypatch, fake_hu
     assert json.loads(result.output.strip().splitlines()[-1])["mean_return"] == -13.0
 
 
+def test_rl_zoos_push_to_hub_words_name_the_repo_and_the_commit(tmp_path, monkeypatch, fake_hub):
+    from zoo.cli import rl_zoo_arguments
+
+    monkeypatch.chdir(tmp_path)
+    messages = []
+    monkeypatch.setattr(hub.HfApi, "upload_folder", lambda self, folder_path, repo_id, **kwargs: messages.append(
+        (repo_id, kwargs["commit_message"])), raising=False)
+    # python -m rl_zoo3.push_to_hub --algo ... --env ... -orga ORG -m MESSAGE: the repo ORG/ALGO-ENV
+    words = ["upload", "--algo", "value_iteration", "--env", "CliffWalking4x12-v0", "-orga", "me", "-m",
+             "Initial commit", "--no-video"]
+    result = invoke(*rl_zoo_arguments(words))
+    assert result.exit_code == 0, result.output
+    assert messages == [("me/value_iteration-CliffWalking4x12-v0", "Initial commit")]
+    assert invoke("upload", "value_iteration", "CliffWalking4x12-v0", "-orga", "me", "-name", "vi", "--no-video")\
+        .exit_code == 0
+    assert messages[-1] == ("me/vi", "Upload agent with zoo")  # zoo's own message without -m
+    for args, says in ((["--repo-id", "me/x", "-orga", "me"], "Name the Hub repo once: --repo-id ORG/NAME, or RL "
+                                                               "Zoo's -orga ORG (with -name NAME); not both."),
+                       ([], "Name the Hub repo: --repo-id ORG/NAME, or RL Zoo's -orga ORG (-name NAME, default "
+                            "value_iteration-CliffWalking4x12-v0)."),
+                       (["-orga", "me/.."], "The Hub repo id must look like ORG/NAME")):
+        refused = invoke("upload", "value_iteration", "CliffWalking4x12-v0", *args, "--no-video")
+        assert refused.exit_code == 1 and says in " ".join(refused.output.split()), refused.output
+    assert len(messages) == 2  # nothing pushed for a refused command
+
+
 def test_a_downloaded_agent_of_another_algo_or_env_is_refused(tmp_path, monkeypatch, fake_hub):
     monkeypatch.chdir(tmp_path)
     assert invoke("upload", "value_iteration", "CliffWalking4x12-v0", "--repo-id", "me/vi", "--no-video").exit_code == 0

@@ -863,7 +863,13 @@ def _print_results(title: str, evaluation, n_timesteps: Optional[int]) -> None:
 def upload(
     algo: AlgoArg,
     env_id: EnvArg,
-    repo_id: Annotated[str, typer.Option("--repo-id", help="The Hub model repo, ORG/NAME.")],
+    repo_id: Annotated[Optional[str], typer.Option("--repo-id", help="The Hub model repo, ORG/NAME.")] = None,
+    organization: Annotated[Optional[str], typer.Option("--organization", "-orga", help="RL Zoo's: the repo is "
+                                                        "ORG/NAME, NAME from -name.")] = None,
+    repo_name: Annotated[Optional[str], typer.Option("--repo-name", "-name", help="RL Zoo's: the NAME of "
+                                                     "-orga ORG's repo (default: ALGO-ENV).")] = None,
+    commit_message: Annotated[Optional[str], typer.Option("--commit-message", "-m", help="The Hub commit's "
+                                                          "message.")] = None,
     path: PathOpt = None,
     runs_dir: RunsOpt = None,
     exp_id: ExpIdOpt = None,
@@ -884,10 +890,11 @@ def upload(
     _import_env_packages(env_package)
     import tempfile
 
-    from zoo.hub import package, push
+    from zoo.hub import package, push, repo_id_of
 
     if episodes < 1:
         raise ZooError("--episodes must be at least 1.")
+    repo_id = repo_id_of(repo_id, organization, repo_name, algo, env_id)
     which = _checkpoint_choice(load_best, load_checkpoint, load_last_checkpoint)
     path = _run_of_exp_id(algo, env_id, runs_dir, exp_id, path, None)
     opened = _open(algo, env_id, path, runs_dir, which=which)
@@ -900,7 +907,7 @@ def upload(
         return
     with tempfile.TemporaryDirectory() as staging:
         folder = package(agent, env_id, repo_id, Path(staging) / "agent", episodes=episodes, video=video)
-        url = push(folder, repo_id, private=private)
+        url = push(folder, repo_id, private=private, commit_message=commit_message)
     console.print(f"pushed {escape(str(checkpoint))} to {escape(url)}")
 
 

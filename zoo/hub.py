@@ -40,6 +40,22 @@ LIBRARY_NAME = "zoo"
 _HUB_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?")
 
 
+def repo_id_of(repo_id: str | None, organization: str | None, repo_name: str | None, algo: str,
+               env_id: str) -> str:
+    """The Hub repo an upload goes to: `--repo-id ORG/NAME`, or RL Zoo's push_to_hub names,
+    `-orga ORG` and `-name NAME` (by default ALGO-ENV, as RL Zoo names its models)."""
+    if repo_id is not None and (organization is not None or repo_name is not None):
+        raise ZooError("Name the Hub repo once: --repo-id ORG/NAME, or RL Zoo's -orga ORG (with -name NAME); "
+                       "not both.")
+    if repo_id is None:
+        if organization is None:
+            raise ZooError("Name the Hub repo: --repo-id ORG/NAME, or RL Zoo's -orga ORG (-name NAME, default "
+                           f"{algo}-{env_id.replace('/', '-')}).")
+        repo_id = f"{organization}/{repo_name or algo + '-' + env_id.replace('/', '-')}"
+    _check_repo_id(repo_id)
+    return repo_id
+
+
 def _check_repo_id(repo_id: str) -> None:
     parts = repo_id.split("/")
     if len(parts) != 2 or not all(_HUB_NAME.fullmatch(part) and ".." not in part and "--" not in part
@@ -163,7 +179,7 @@ def _hub():
     return huggingface_hub
 
 
-def push(folder: str | Path, repo_id: str, *, private: bool = False) -> str:
+def push(folder: str | Path, repo_id: str, *, private: bool = False, commit_message: str | None = None) -> str:
     """Create the model repo if needed and upload the folder; returns the repo's URL."""
     _check_repo_id(repo_id)
     hub = _hub()
@@ -171,7 +187,7 @@ def push(folder: str | Path, repo_id: str, *, private: bool = False) -> str:
     try:
         api.create_repo(repo_id, repo_type="model", exist_ok=True, private=private)
         api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="model",
-                          commit_message=f"Upload {Path(folder).name} with zoo")
+                          commit_message=commit_message or f"Upload {Path(folder).name} with zoo")
     except Exception as error:  # the Hub's errors (auth, network) are many types; say what happened
         hint = "" if _unreachable(error) else " Log in with `hf auth login` or set HF_TOKEN."
         raise ZooError(f"Could not push to {repo_id}: {_hub_error(error)}.{hint}") from None
