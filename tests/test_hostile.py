@@ -801,14 +801,16 @@ def test_an_env_whose_steps_do_not_fit_its_space_is_named(tmp_path, algo, says):
 
 
 @pytest.mark.parametrize("algo, flags, says", [
-    # an update on NaN: the env named as the cause, not the learning rate
-    ("dqn", [], "the update's loss is nan. Nothing was saved over the last good checkpoint (best_model.zip, if an "
-            "evaluation made one). The env returned NaN or infinite rewards or observations, which the update "
-            "learned from: check the env (and its arguments); no hyperparameter fixes that."),
+    # DQN's update on NaN named the env as the cause; now its first action does (exploring ones check too)
+    ("dqn", [], "The env returned an observation holding NaN or inf, which the policy cannot act on: check the env "
+                "(and its arguments)."),
     # acting on NaN: torch's Categorical raised from deep inside (a traceback); PPO learned from it
     ("ppo", [], "The env returned an observation holding NaN or inf, which the policy cannot act on"),
     ("actor_critic", [], "The env returned an observation holding NaN or inf, which the policy cannot act on"),
-    ("sac", [], "The env returned NaN or infinite rewards or observations, which the update learned from"),
+    # an update on NaN: the env named as the cause, not the learning rate
+    ("sac", [], "the update's loss is nan. Nothing was saved over the last good checkpoint (best_model.zip, if an "
+                "evaluation made one). The env returned NaN or infinite rewards or observations, which the update "
+                "learned from: check the env (and its arguments); no hyperparameter fixes that."),
     # discrete SAC's first own action falls mid-episode (episodes end every 20 steps): on NaN
     ("sac", ["--hp", "learning_starts=105"], "The env returned an observation holding NaN or inf"),
 ])
@@ -853,8 +855,6 @@ def test_an_agent_asked_to_act_on_nan_or_a_misshapen_observation_says_so(algo, e
             lambda o: agent.greedy_actions(o[None])]
     if hasattr(agent, "act_batch"):
         acts.append(lambda o: agent.act_batch(o[None]))
-    if hasattr(agent, "exploration_rate"):
-        agent.exploration_rate = 0.0  # DQN's random action looks at no observation
     for act in acts:
         act(observation)  # a good one is taken
         for bad in (np.nan, np.inf, -np.inf):
@@ -876,9 +876,11 @@ def test_an_agent_asked_to_act_on_what_is_not_its_observation_says_so(algo):
     agent, env, _ = new_agent(algo)
     observation, _ = env.reset(seed=0)
     agent.take_action(observation)
-    for bad in ("x", [1, "a"], {"a": 1}):  # deterministic: DQN's exploring actions look at no observation
+    if hasattr(agent, "exploration_rate"):
+        agent.exploration_rate = 1.0  # DQN's exploring actions check too: refused every time, not by a coin flip
+    for bad in ("x", [1, "a"], {"a": 1}):
         with pytest.raises(ZooError, match=f"^{algo}: the observation .* is not an array of numbers.$"):
-            agent.take_action(bad, deterministic=True)
+            agent.take_action(bad)
     with pytest.raises(ZooError, match=f"^{algo}: the observations .* is not an array of numbers.$"):
         agent.greedy_actions([["x"]])
     if algo == "vision_dqn":  # uint8 frames: values that a cast would wrap or truncate

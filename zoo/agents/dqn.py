@@ -196,9 +196,10 @@ class DQNAgent(BaseAgent):
     # -- acting ------------------------------------------------------------------------
 
     def take_action(self, observation: Any, deterministic: bool = False) -> int:
+        # checked before exploring too: a bad observation is refused every time, not by a coin flip
+        observation = self.checked_observation(observation, self.observation_shape, self.observation_dtype)
         if not deterministic and self.np_random.random() < self.exploration_rate:
             return int(self.np_random.integers(self.n_actions))
-        observation = self.checked_observation(observation, self.observation_shape, self.observation_dtype)
         if self.greedy_scores is not None:
             return int(self.greedy_scores(observation.reshape(-1)).argmax())
         with torch.inference_mode():
