@@ -303,11 +303,20 @@ def test_rl_zoos_algo_and_env_flags_are_zoos_positional_arguments(tmp_path, monk
             (["train", "--algo", "ppo", "CartPole-v1"], ["train", "ppo", "CartPole-v1"]),
             (["train", "-optimize", "--algo", "ppo", "--env", "Pendulum-v1", "--n-trials", "3"],
              ["tune", "ppo", "Pendulum-v1", "--n-trials", "3"]),
-            (["enjoy", "--algo", "ppo", "--env"], ["enjoy", "ppo", "--env"]),  # no value: Click names the flag
+            (["evaluate", "--algo", "ppo", "--env"], ["evaluate", "ppo", "--env"]),  # no value: Click names it
             (["plot", "--env", "x"], ["plot", "--env", "x"]),  # a command without them
             (["train", "ppo", "CartPole-v1", "--", "--algo", "x"],
              ["train", "ppo", "CartPole-v1", "--", "--algo", "x"])):
         assert rl_zoo_arguments(words) == expected, words
+    assert "note" not in capsys.readouterr().err
+    # one of them alone: RL Zoo's train and enjoy default the other (ppo, CartPole-v1), said
+    for words, expected, said in (
+            (["train", "--env", "Pendulum-v1", "-n", "5"], ["train", "ppo", "Pendulum-v1", "-n", "5"], "--algo"),
+            (["enjoy", "--algo=sac"], ["enjoy", "sac", "CartPole-v1"], "--env"),
+            (["train", "-optimize", "--algo", "dqn"], ["tune", "dqn", "CartPole-v1"], "--env")):
+        assert rl_zoo_arguments(words) == expected, words
+        assert f"note: no {said}: RL Zoo's default" in capsys.readouterr().err
+    assert rl_zoo_arguments(["upload", "--algo", "ppo"]) == ["upload", "ppo"]  # push_to_hub requires both
     monkeypatch.chdir(tmp_path)
     for words in (["train", "--algo", "dqn", "--env", "CartPole-v1", "-n", "200", "--eval-freq", "0"],
                   ["enjoy", "--algo", "dqn", "--env", "CartPole-v1", "-n", "50", "--no-render"]):

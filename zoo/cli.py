@@ -1368,13 +1368,16 @@ def rl_zoo_arguments(args: Sequence[str]) -> list[str]:
 # The commands whose positional arguments RL Zoo's scripts take as --algo and --env, in order
 _RL_ZOO_POSITIONALS = {command: ("--algo", "--env")
                        for command in ("train", "tune", "enjoy", "evaluate", "benchmark", "upload")}
+# RL Zoo's train and enjoy scripts default the one of the two not given (its -optimize is our tune)
+_RL_ZOO_DEFAULTS = {"--algo": "ppo", "--env": "CartPole-v1"}
 
 
 def _positional_algo_and_env(args: list[str]) -> list[str]:
     """RL Zoo's `train --algo ppo --env CartPole-v1 ...` as zoo's `train ppo CartPole-v1 ...`:
     the values of --algo and --env (or --algo=ppo) moved to the front, in that order (--env
     alone goes after the algo given as zoo's first word); a flag without its value is left for
-    Click to name."""
+    Click to name. For train, tune and enjoy, one of the two given alone (and not as zoo's word)
+    brings RL Zoo's default for the other, ppo or CartPole-v1, with a note."""
     flags = _RL_ZOO_POSITIONALS.get(args[0] if args else "")
     if flags is None:
         return args
@@ -1391,8 +1394,14 @@ def _positional_algo_and_env(args: list[str]) -> list[str]:
             continue
         rest.append(word)
         index += 1
-    if "--env" in values and "--algo" not in values and rest and not rest[0].startswith("-"):
+    positional = bool(rest) and not rest[0].startswith("-")  # zoo's first word, given beside the flags
+    if "--env" in values and "--algo" not in values and positional:
         rest = [rest[0], values.pop("--env"), *rest[1:]]  # `train ppo --env CartPole-v1`
+    elif values and not positional and args[0] in ("train", "tune", "enjoy"):
+        for flag in flags:
+            if flag not in values:
+                values[flag] = _RL_ZOO_DEFAULTS[flag]
+                error_console.print(f"note: no {flag}: RL Zoo's default, {values[flag]}.", highlight=False)
     return [args[0], *(values[flag] for flag in flags if flag in values), *rest, *args[end:]]
 
 
