@@ -11,7 +11,6 @@ when to act and when to learn, so an agent only holds what it learns and how.
 from __future__ import annotations
 
 import dataclasses
-import math
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,21 +18,11 @@ import gymnasium as gym
 import numpy as np
 
 from zoo.contracts import Agent
+from zoo.environments import array_holds_non_finite
 from zoo.errors import NonFiniteObservation, ZooError, brief
 from zoo.schedules import ScheduleClock
 
 __all__ = ["Agent", "BaseAgent"]
-
-
-def _holds_nan_or_inf(array: np.ndarray) -> bool:
-    """Whether an agent's input array holds NaN or inf: x.x is finite unless it does (or the sum
-    overflows, where the exact check decides), ~1 us for an observation against ~2 us for
-    np.isfinite(x).all(), paid at every action. Integer arrays (images) cannot. (The loops'
-    zoo.environments.holds_non_finite takes an env's dicts and tuples too.)"""
-    if array.dtype.kind != "f":
-        return False
-    flat = array if array.ndim == 1 else array.reshape(-1)
-    return not math.isfinite(flat.dot(flat)) and not bool(np.isfinite(flat).all())
 
 
 class BaseAgent:
@@ -105,7 +94,7 @@ class BaseAgent:
         array = self._as_array(observation, dtype, "the observation")
         if array.shape != shape:
             raise ZooError(f"{self.algo}: observation of shape {array.shape}, this agent takes {shape}.")
-        if _holds_nan_or_inf(array):
+        if array_holds_non_finite(array):
             raise NonFiniteObservation(f"{self.algo} cannot act on an observation holding NaN or inf.")
         return array
 
@@ -115,7 +104,7 @@ class BaseAgent:
         batch = self._as_array(observations, dtype, "the observations")
         if batch.shape[1:] != shape:
             raise ZooError(f"{self.algo}: observations of shape {batch.shape[1:]}, this agent takes {shape}.")
-        if _holds_nan_or_inf(batch):
+        if array_holds_non_finite(batch):
             raise NonFiniteObservation(f"{self.algo} cannot act on observations holding NaN or inf.")
         return batch
 
