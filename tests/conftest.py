@@ -9,6 +9,16 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+MAX_TEST_PROCESSES = 4  # each imports torch, gymnasium and optuna (~0.5 GB); beyond 4 the long tests dominate
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto` (pyproject's addopts): one test process per core this process may run on, at
+    most MAX_TEST_PROCESSES; xdist's own PYTEST_XDIST_AUTO_NUM_WORKERS still decides when set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # xdist's hook reads it
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores, MAX_TEST_PROCESSES))
 
 
 def run_python(code: str, cwd: Path | None = None, env: dict | None = None):

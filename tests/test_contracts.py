@@ -78,9 +78,9 @@ def test_runs_and_checkpoints_record_the_alias_name(tmp_path):
     assert loaded.algo == "dueling_dqn" and loaded.config.dueling and not loaded.config.double
     with pytest.raises(ZooError, match="holds a 'dueling_dqn' agent, not 'dqn'"):
         load_agent(result.checkpoint, algo="dqn")
-    from zoo.hub import package
+    from zoo.hub import Showing, package
 
-    folder = package(loaded, "CartPole-v1", "me/dueling", tmp_path / "card", episodes=1, video=False)
+    folder = package(loaded, "CartPole-v1", "me/dueling", tmp_path / "card", Showing(episodes=1, video=False))
     assert "dueling_dqn" in (folder / "README.md").read_text()
     assert json.loads((folder / "results.json").read_text())["algo"] == "dueling_dqn"
 

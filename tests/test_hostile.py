@@ -470,6 +470,8 @@ def test_video_and_upload_paths_that_cannot_be_written_are_refused(tmp_path):
             cwd=tmp_path, says="Cannot write a_folder.gif")
     refused("upload", "value_iteration", "CliffWalking4x12-v0", "--repo-id", "me/agent", "--out", "a_file",
             "--no-video", "--episodes", 1, cwd=tmp_path, says="--out a_file is a file")
+    refused("upload", "value_iteration", "CliffWalking4x12-v0", "--repo-id", "me/agent", "--out", "a_file/below",
+            "--no-video", "--episodes", 1, cwd=tmp_path, says="--out a_file/below: cannot make that folder")
 
 
 def test_steps_and_resume_mistakes_name_the_flag(tmp_path):

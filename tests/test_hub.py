@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from zoo.cli import app
 from zoo.hub import open_folder
+from zoo.paths import trained_dir
 
 hub = pytest.importorskip("huggingface_hub")
 
@@ -126,6 +127,66 @@ def test_rl_zoos_push_to_hub_words_name_the_repo_and_the_commit(tmp_path, monkey
         refused = invoke("upload", "value_iteration", "CliffWalking4x12-v0", *args, "--no-video")
         assert refused.exit_code == 1 and says in " ".join(refused.output.split()), refused.output
     assert len(messages) == 2  # nothing pushed for a refused command
+
+
+def _replayed(results: dict, model) -> dict:
+    """results.json's own command, on the packaged checkpoint: what it reports."""
+    import shlex
+
+    words = shlex.split(results["command"])
+    assert words[:2] == ["zoo", "evaluate"]
+    result = invoke(*words[1:], "--path", model, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output.strip().splitlines()[-1])
+
+
+def test_rl_zoos_push_to_hub_flags_shape_the_evaluation_and_the_video(tmp_path, monkeypatch):
+    imageio = pytest.importorskip("imageio.v2")
+    pytest.importorskip("imageio_ffmpeg")
+    from zoo.cli import rl_zoo_arguments
+
+    monkeypatch.chdir(tmp_path)
+    # python -m rl_zoo3.push_to_hub's words: -n is the video's env steps, over as many episodes as fit
+    words = ["upload", "--algo", "value_iteration", "--env", "CliffWalking4x12-v0", "-orga", "me", "-n", "30",
+             "--seed", "7", "--num-threads", "1", "--verbose", "0", "--device", "cpu", "--deterministic",
+             "--out", "pkg"]
+    result = invoke(*rl_zoo_arguments(words))
+    assert result.exit_code == 0 and result.output == "", result.output  # --verbose 0: nothing printed
+    results = json.loads((tmp_path / "pkg" / "results.json").read_text())
+    assert results["seed"] == 7 and results["deterministic"] and results["env_kwargs"] == {}
+    assert results["command"] == "zoo evaluate value_iteration CliffWalking4x12-v0 --episodes 10 --seed 7"
+    # 13-step episodes: two whole ones and 4 steps of a third, each with its reset frame
+    assert len(imageio.mimread(tmp_path / "pkg" / "replay.mp4", memtest=False)) == 30 + 3
+    assert invoke("upload", "value_iteration", "CliffWalking4x12-v0", "-orga", "me", "--no-render", "--out",
+                  "bare").exit_code == 0
+    assert not (tmp_path / "bare" / "replay.mp4").exists()  # --no-render: RL Zoo's no video
+
+
+def test_upload_evaluates_as_asked_and_its_results_command_repeats_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    model = tmp_path / "model.zip"
+    shutil.copy(trained_dir() / "dqn" / "CartPole-v1" / "model.zip", model)
+    common = ["upload", "dqn", "CartPole-v1", "--path", model, "-orga", "me", "--no-video", "--episodes", "4",
+              "--seed", "3", "--env-kwargs", "max_episode_steps:40"]
+    result = invoke(*common, "--stochastic", "--out", "stochastic")
+    assert result.exit_code == 0, result.output
+    results = json.loads((tmp_path / "stochastic" / "results.json").read_text())
+    assert not results["deterministic"] and results["env_kwargs"]["max_episode_steps"] == 40
+    assert max(results["lengths"]) <= 40  # played on the env --env-kwargs made
+    assert "--stochastic" in results["command"] and "--env-kwargs max_episode_steps:40" in results["command"]
+    assert "4 stochastic episodes" in (tmp_path / "stochastic" / "README.md").read_text()
+
+    assert invoke(*common, "--n-envs", "2", "--out", "lockstep").exit_code == 0
+    results = json.loads((tmp_path / "lockstep" / "results.json").read_text())
+    assert results["deterministic"] and "--n-envs 2" in results["command"]
+    replayed = _replayed(results, model)
+    assert (replayed["mean_return"], replayed["lengths"]) == (results["mean_return"], results["lengths"])
+
+    for args, says in ((["--n-envs", "2", "--stochastic"], "drop --stochastic (or --n-envs)"),
+                       (["-n", "0"], "-n/--n-timesteps must be at least 1 (the video's env steps), got 0")):
+        refused = invoke(*common, *args, "--out", "refused")
+        assert refused.exit_code == 1 and says in " ".join(refused.output.split()), refused.output
+        assert not (tmp_path / "refused").exists()
 
 
 def test_a_downloaded_agent_of_another_algo_or_env_is_refused(tmp_path, monkeypatch, fake_hub):

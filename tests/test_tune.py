@@ -396,6 +396,9 @@ def test_rl_zoos_optimization_log_path_holds_each_trials_runs(tmp_path):
     refused = CliRunner().invoke(app, ["tune", "dqn", "CartPole-v1", "--out", str(tmp_path / "other"),
                                        "--optimization-log-path", str(tmp_path / "a_file")])
     assert refused.exit_code == 1 and "--optimization-log-path" in refused.output and "is a file" in refused.output
+    refused = CliRunner().invoke(app, ["tune", "dqn", "CartPole-v1", "--out", str(tmp_path / "other"),
+                                       "--optimization-log-path", str(tmp_path / "a_file" / "below")])
+    assert refused.exit_code == 1 and "below: cannot make that folder" in " ".join(refused.output.split())
     assert not (tmp_path / "other").exists()  # refused before the study was made
 
 

@@ -876,12 +876,26 @@ def upload(
     out: Annotated[
         Optional[Path], _path_option("--out", help="Write the packaged folder here instead of pushing it.")
     ] = None,
-    episodes: Annotated[int, typer.Option(help="Deterministic episodes for the reported result.")] = 10,
-    video: Annotated[bool, typer.Option("--video/--no-video", help="Include a replay video (mp4).")] = True,
+    episodes: Annotated[int, typer.Option(help="Episodes for the reported result.")] = 10,
+    video: Annotated[bool, typer.Option("--video/--no-video", " /--no-render", help="Include a replay video "
+                                        "(mp4); --no-render is RL Zoo's spelling of --no-video.")] = True,
+    video_steps: Annotated[Optional[int], typer.Option("--n-timesteps", "-n", help="The video's length in env "
+                                                       "steps, over as many episodes as fit (RL Zoo's -n; "
+                                                       "default: one episode).")] = None,
+    deterministic: Annotated[bool, typer.Option("--deterministic/--stochastic", help="The evaluation's and the "
+                                                "video's actions.")] = True,
+    seed: SeedOpt = None,
+    env_kwargs: PlayEnvKwargsOpt = None,
+    n_envs: NEnvsOpt = 1,
+    num_threads: PlayThreadsOpt = None,
+    verbose: Annotated[
+        int, typer.Option("--verbose", min=0, max=2, help="RL Zoo's: 0 prints nothing but errors.")
+    ] = 1,
     private: Annotated[bool, typer.Option("--private", help="Create the repo private.")] = False,
     load_best: LoadBestOpt = False,
     load_checkpoint: LoadCheckpointOpt = None,
     load_last_checkpoint: LoadLastOpt = False,
+    device: DeviceOpt = "auto",
     env_package: EnvPackageOpt = None,
 ):
     """Package an agent (checkpoint, hyperparameters, results, video, model card) and push it to the Hub."""
@@ -890,25 +904,31 @@ def upload(
     _import_env_packages(env_package)
     import tempfile
 
-    from zoo.hub import package, push, repo_id_of
+    from zoo.hub import Showing, package, push, repo_id_of
 
     if episodes < 1:
         raise ZooError("--episodes must be at least 1.")
+    if video_steps is not None and video_steps < 1:
+        raise ZooError(f"-n/--n-timesteps must be at least 1 (the video's env steps), got {video_steps}.")
+    _refuse_with_n_envs(n_envs, **{"--stochastic": not deterministic})
     repo_id = repo_id_of(repo_id, organization, repo_name, algo, env_id)
     which = _checkpoint_choice(load_best, load_checkpoint, load_last_checkpoint)
     path = _run_of_exp_id(algo, env_id, runs_dir, exp_id, path, None)
-    opened = _open(algo, env_id, path, runs_dir, which=which)
-    checkpoint, agent, env = opened.checkpoint, opened.agent, opened.env
-    env.close()
+    _set_threads(num_threads)
+    opened = _open(algo, env_id, path, runs_dir, device=device, which=which, env_kwargs=env_kwargs)
+    checkpoint, agent = opened.checkpoint, opened.agent
+    opened.env.close()
+    showing = Showing(episodes, video, deterministic, seed, video_steps, opened.description, n_envs)
+    say = console.print if verbose > 0 else _silent
     if out is not None:
-        folder = package(agent, env_id, repo_id, out, episodes=episodes, video=video)
-        console.print(f"packaged {escape(str(checkpoint))} into {escape(str(folder))}: "
-                      + ", ".join(sorted(p.name for p in folder.iterdir())))
+        folder = package(agent, env_id, repo_id, out, showing)
+        say(f"packaged {escape(str(checkpoint))} into {escape(str(folder))}: "
+            + ", ".join(sorted(p.name for p in folder.iterdir())))
         return
     with tempfile.TemporaryDirectory() as staging:
-        folder = package(agent, env_id, repo_id, Path(staging) / "agent", episodes=episodes, video=video)
+        folder = package(agent, env_id, repo_id, Path(staging) / "agent", showing)
         url = push(folder, repo_id, private=private, commit_message=commit_message)
-    console.print(f"pushed {escape(str(checkpoint))} to {escape(url)}")
+    say(f"pushed {escape(str(checkpoint))} to {escape(url)}")
 
 
 @app.command()

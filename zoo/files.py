@@ -158,6 +158,20 @@ def regular_file(path: str | Path, what: str, limit: int | None = None) -> int:
     return info.st_size
 
 
+def flag_folder(folder: Path, flag: str, what_goes_in: str, *, make: bool = True) -> Path:
+    """The folder a flag names (`--out`, `--reward-log`, ...), checked before any work that
+    would write into it: a file there is refused, and with `make` the folder is made, an
+    OSError (permissions, a read-only disk) said in one line naming the flag."""
+    if folder.exists() and not folder.is_dir():
+        raise ZooError(f"{flag} {folder} is a file; name a folder ({what_goes_in}).")
+    if make:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ZooError(f"{flag} {folder}: cannot make that folder ({_reason(error)}).") from None
+    return folder
+
+
 def read_text(path: str | Path, what: str, limit: int = MAX_TEXT_BYTES) -> str:
     """A small text file of a user or a stranger: regular, bounded, UTF-8."""
     regular_file(path, what, limit)

@@ -3,8 +3,10 @@
 A packaged agent is a folder:
   model.zip      the checkpoint (no pickle)
   config.yml     algo, env id and kwargs, seed and the resolved hyperparameters
-  results.json   its evaluation (deterministic episodes) and the command to repeat it
-  replay.mp4     one episode, when the env renders rgb_array and the `video` extra is installed
+  results.json   its evaluation (deterministic episodes unless asked otherwise), the env it
+                 ran on, and the command to repeat it
+  replay.mp4     one episode (or the env steps asked for, RL Zoo's video length), when the env
+                 renders rgb_array and the `video` extra is installed
   README.md      the model card: Hub metadata (library, tags, model-index with mean_reward
                  as "mean +/- std"), then how to use it
 `zoo upload --out DIR` writes exactly that folder; without it the folder is pushed with
@@ -18,7 +20,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import shlex
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -29,6 +33,7 @@ from zoo.build import load_agent
 from zoo.checkpoint import CHECKPOINT_NAME
 from zoo.errors import ZooError, brief_text
 from zoo.evaluation import EvaluationResult
+from zoo.files import flag_folder
 
 CONFIG_FILE, RESULTS_FILE, CARD_FILE, VIDEO_FILE = "config.yml", "results.json", "README.md", "replay.mp4"
 LIBRARY_NAME = "zoo"
@@ -64,7 +69,8 @@ def _check_repo_id(repo_id: str) -> None:
                        f"got '{brief_text(repo_id)}'.")
 
 
-def model_card(agent: Any, env_id: str, repo_id: str, evaluation: EvaluationResult, has_video: bool) -> str:
+def model_card(agent: Any, env_id: str, repo_id: str, evaluation: EvaluationResult, has_video: bool, *,
+               deterministic: bool = True) -> str:
     mean_reward = f"{evaluation.mean:.2f} +/- {evaluation.std:.2f}"
     metadata = {
         "library_name": LIBRARY_NAME,
@@ -80,14 +86,15 @@ def model_card(agent: Any, env_id: str, repo_id: str, evaluation: EvaluationResu
         }],
     }
     front_matter = yaml.safe_dump(metadata, sort_keys=False)
-    video = f"\n![One episode]({VIDEO_FILE})\n" if has_video else ""
+    video = f"\n![A replay]({VIDEO_FILE})\n" if has_video else ""
+    kind = "deterministic" if deterministic else "stochastic"
     return f"""---
 {front_matter}---
 
 # {agent.algo} on {env_id}
 
 A **{agent.algo}** agent trained on **{env_id}** with [zoo]. Mean return over
-{len(evaluation.returns)} deterministic episodes: **{mean_reward}**.
+{len(evaluation.returns)} {kind} episodes: **{mean_reward}**.
 {video}
 ## Use it
 
@@ -102,41 +109,59 @@ checkpoint in `{CHECKPOINT_NAME}` (JSON metadata and numpy arrays: loading runs 
 """
 
 
-def package(agent: Any, env_id: str, repo_id: str, out_dir: str | Path, *, episodes: int = 10,
-            video: bool = True) -> Path:
+@dataclasses.dataclass(frozen=True)
+class Showing:
+    """How a packaged agent is evaluated and filmed (RL Zoo's push_to_hub flags): `episodes`
+    evaluation episodes, deterministic unless not, from `seed` (None: the agent's training
+    seed, else 0); the video one episode, or `video_steps` env steps over as many episodes as
+    fit; `description` the env both play (None: the agent's own; --env-kwargs change it); with
+    `n_envs` > 1 the evaluation's episodes are dealt to that many envs played in lockstep, env i
+    seeded seed + i (deterministic only), as `zoo evaluate --n-envs`."""
+
+    episodes: int = 10
+    video: bool = True
+    deterministic: bool = True
+    seed: int | None = None
+    video_steps: int | None = None
+    description: Any = None  # zoo.environments.EnvDescription
+    n_envs: int = 1
+
+
+def package(agent: Any, env_id: str, repo_id: str, out_dir: str | Path, showing: Showing = Showing()) -> Path:
     """Write the folder described above for `agent`; returns it."""
 
     _check_repo_id(repo_id)
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ZooError(f"--out {out_dir} is a file; name a new folder for the packaged agent.")
+    flag_folder(out_dir, "--out", "a new one, for the packaged agent", make=False)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise ZooError(f"--out {out_dir} is not empty; choose a new folder for the packaged agent.")
     created = not out_dir.exists()
+    flag_folder(out_dir, "--out", "a new one, for the packaged agent")
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ZooError(f"--out {out_dir}: cannot make that folder ({error.strerror or error}).") from None
-    try:
-        return _fill_package(agent, env_id, repo_id, out_dir, episodes=episodes, video=video)
+        return _fill_package(agent, env_id, repo_id, out_dir, showing)
     except BaseException:
         if created:  # a refused or interrupted packaging leaves nothing behind
             shutil.rmtree(out_dir, ignore_errors=True)
         raise
 
 
-def _fill_package(agent: Any, env_id: str, repo_id: str, out_dir: Path, *, episodes: int, video: bool) -> Path:
+def _fill_package(agent: Any, env_id: str, repo_id: str, out_dir: Path, showing: Showing) -> Path:
     from zoo.build import env_of
     from zoo.environments import render_modes
-    from zoo.evaluation import evaluate_agent
+    from zoo.evaluation import evaluate_agent, evaluate_in_lockstep
 
-    seed = agent.seed if agent.seed is not None else 0
-    description = dataclasses.replace(env_of(agent), env_id=env_id)
-    env = description.make()
+    seed = showing.seed if showing.seed is not None else agent.seed if agent.seed is not None else 0
+    description = showing.description or dataclasses.replace(env_of(agent), env_id=env_id)
+    envs = [description.make() for _ in range(min(showing.n_envs, showing.episodes))]
     try:
-        evaluation = evaluate_agent(agent, env, episodes, deterministic=True, seed=seed)
+        if len(envs) > 1:
+            evaluation = evaluate_in_lockstep(agent, envs, showing.episodes, seed=seed)
+        else:
+            evaluation = evaluate_agent(agent, envs[0], showing.episodes, deterministic=showing.deterministic,
+                                        seed=seed)
     finally:
-        env.close()
+        for env in envs:
+            env.close()
     agent.save(out_dir / CHECKPOINT_NAME)
     (out_dir / CONFIG_FILE).write_text(yaml.safe_dump({
         "algo": agent.algo, "env_id": env_id, "env_kwargs": agent.env_kwargs, "env_wrappers": agent.env_wrappers,
@@ -144,22 +169,39 @@ def _fill_package(agent: Any, env_id: str, repo_id: str, out_dir: Path, *, episo
         "hyperparams": dataclasses.asdict(agent.config),
     }, sort_keys=False))
     (out_dir / RESULTS_FILE).write_text(json.dumps({
-        "algo": agent.algo, "env_id": env_id, "deterministic": True, "seed": seed,
-        "command": f"zoo evaluate {agent.algo} {env_id} --episodes {episodes} --seed {seed}",
+        "algo": agent.algo, "env_id": env_id, "deterministic": showing.deterministic, "seed": seed,
+        "env_kwargs": description.env_kwargs,
+        "command": _evaluate_command(agent, env_id, showing, seed, description.env_kwargs),
         **evaluation.to_dict(),
     }, indent=2))
     has_video = False
-    if video and "rgb_array" in render_modes(env_id) and _can_write_mp4():
+    if showing.video and "rgb_array" in render_modes(env_id) and _can_write_mp4():
         from zoo.video import record_agent
 
         env = description.make(render_mode="rgb_array")
         try:
-            record_agent(agent, env, out_dir / VIDEO_FILE, 1, seed=seed)
+            record_agent(agent, env, out_dir / VIDEO_FILE, 1 if showing.video_steps is None else sys.maxsize,
+                         deterministic=showing.deterministic, seed=seed, max_steps=showing.video_steps)
             has_video = True
         finally:
             env.close()
-    (out_dir / CARD_FILE).write_text(model_card(agent, env_id, repo_id, evaluation, has_video))
+    (out_dir / CARD_FILE).write_text(model_card(agent, env_id, repo_id, evaluation, has_video,
+                                                deterministic=showing.deterministic))
     return out_dir
+
+
+def _evaluate_command(agent: Any, env_id: str, showing: Showing, seed: int, env_kwargs: dict[str, Any]) -> str:
+    """The `zoo evaluate` that plays the packaged evaluation again (the env's arguments beyond
+    the agent's own as --env-kwargs, their values as JSON, which the flag reads as YAML)."""
+    words = ["zoo", "evaluate", agent.algo, env_id, "--episodes", str(showing.episodes), "--seed", str(seed)]
+    if not showing.deterministic:
+        words.append("--stochastic")
+    if showing.n_envs > 1:
+        words += ["--n-envs", str(showing.n_envs)]
+    for key, value in env_kwargs.items():
+        if key not in agent.env_kwargs or agent.env_kwargs[key] != value:
+            words += ["--env-kwargs", f"{key}:{json.dumps(value)}"]
+    return shlex.join(words)
 
 
 def _can_write_mp4() -> bool:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.errors import ZooError
-from zoo.files import read_text, regular_file
+from zoo.files import flag_folder, read_text, regular_file
 from zoo.runs import CONFIG_NAME, RL_ZOO_ARGS_NAME
 
 
@@ -94,8 +94,7 @@ def read_rl_zoo_run(folder: Path) -> RlZooLog:
 
 def check_monitor_folder(folder: Path) -> None:
     """--reward-log's folder, checked before anything is played."""
-    if folder.exists() and not folder.is_dir():
-        raise ZooError(f"--reward-log {folder} is a file; name a folder (the log goes to its 0{MONITOR_SUFFIX}).")
+    flag_folder(folder, "--reward-log", f"the log goes to its 0{MONITOR_SUFFIX}", make=False)
 
 
 class MonitorLog:

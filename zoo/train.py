@@ -24,7 +24,7 @@ from zoo.checkpoint import CHECKPOINT_NAME, check_compatible, checkpoint_file, r
 from zoo.config import ENV_KWARGS_KEY, ENV_WRAPPERS_KEY, Overrides, check_seed, config_with_flags, resolve_hyperparams
 from zoo.environments import EnvDescription, check_env_arguments, check_env_id, shape_misfit
 from zoo.errors import ZooError, brief
-from zoo.files import read_arrays
+from zoo.files import flag_folder, read_arrays
 from zoo.interrupt import StopFlag, stop_on_interrupt
 from zoo.registry import ALGOS, AlgoSpec, get_algo
 from zoo.runs import (
@@ -105,9 +105,8 @@ def train(
     check_env_id(env_id)
     if isinstance(tensorboard, str):  # a folder named as text
         tensorboard = Path(tensorboard)
-    if isinstance(tensorboard, Path) and tensorboard.exists() and not tensorboard.is_dir():
-        raise ZooError(f"--tensorboard-log {tensorboard} is a file; name a folder (the curves go to its "
-                       "<env>/<algo>_<n>).")
+    if isinstance(tensorboard, Path):
+        flag_folder(tensorboard, "--tensorboard-log", "the curves go to its <env>/<algo>_<n>", make=False)
     if n_timesteps is not None and n_timesteps < 1:
         raise ZooError(f"--steps must be at least 1, got {n_timesteps}.")
     if tensorboard or callbacks:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from zoo.errors import ZooError, brief, brief_text
+from zoo.files import flag_folder
 from zoo.startup import call_in_own_process
 from zoo.tune.study import TuneJob, load_job_space, open_storage, open_study, run_worker, study_names
 
@@ -75,7 +76,8 @@ def tune(job: TuneJob, *, workers: int = 1, save_best: Path | None = None, plots
                        "deep-RL algos.")
     space = load_job_space(job)  # every error of the space before any trial or process starts
     if job.trials_dir is not None and job.n_trials > 0:
-        _make_trials_dir(job.trials_dir)
+        # before the study is made: a trial's own failure to make its run folder would name train's --out
+        flag_folder(job.trials_dir, "--optimization-log-path", "each trial's runs go to its trial_NNNN/")
     if job.n_trials == 0 and job.journal is not None and not job.journal.exists():
         # only a report: never leave an empty study (and its folder) behind for a mistyped name
         check = "--study-name and --out" if job.storage is None else "--storage"
@@ -100,19 +102,6 @@ def tune(job: TuneJob, *, workers: int = 1, save_best: Path | None = None, plots
     result = report(study, job, save_best=save_best, plots=plots, top=top)
     result.stopped_by = stopped_by
     return result
-
-
-def _make_trials_dir(folder: Path) -> None:
-    """--optimization-log-path's folder, made before any trial, or one error naming the flag (a
-    trial's own failure to make its run folder would name train's --out)."""
-    if folder.exists() and not folder.is_dir():
-        raise ZooError(f"--optimization-log-path {folder} is a file; name a folder (each trial's runs go to its "
-                       "trial_NNNN/).")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ZooError(f"--optimization-log-path {folder}: cannot make that folder "
-                       f"({error.strerror or error}).") from None
 
 
 def _run_workers(job: TuneJob, workers: int) -> str | None:
