@@ -57,6 +57,58 @@ def test_every_backbone_runs_on_small_and_large_frames(name, input_shape):
     assert head(features).shape == (3, 5)
 
 
+@pytest.mark.parametrize("name", sorted(BACKBONES))
+@pytest.mark.parametrize("input_shape", [(4, 10, 10), (2, 7, 12), (3, 33, 45), (1, 96, 96)])
+def test_the_shapes_followed_by_arithmetic_are_the_layers_own(name, input_shape):
+    # Each layer's output as output_shape computes it (what the build and the meta dry build
+    # follow), against the layer run on a real image; no layer is left to a probe.
+    from zoo.backbones import output_shape
+
+    options = {"batch_norm": True} if name == "lenet" else {}
+    backbone = build_backbone(name, input_shape, width=0.125, **options).eval()
+    x = torch.zeros(1, *input_shape)
+    with torch.no_grad():
+        for layer in backbone.net:
+            computed = output_shape(layer, tuple(x.shape[1:]))
+            x = layer(x)
+            assert computed == tuple(x.shape[1:]), layer
+    assert x.shape[1] == backbone.out_features
+
+
+def test_a_layer_the_arithmetic_does_not_know_is_probed():
+    from zoo.backbones import _Stack, output_shape
+
+    same = nn.Conv2d(3, 5, kernel_size=3, padding="same")  # a padding given by name
+    assert output_shape(same, (3, 9, 11)) is None
+    stack = _Stack(3, (9, 11)).add(same, nn.LocalResponseNorm(2), nn.MaxPool2d(2))
+    assert stack.shape == (5, 4, 5) and same.training  # probed in eval mode, left as it was
+    assert _Stack(3, (2, 2)).downsample(nn.MaxPool2d(3)).layers == []  # a window larger than the map
+
+
+def test_building_a_vision_agent_imports_no_symbolic_shapes(tmp_path):
+    # The meta-device dry build (zoo.build) once ran a probe image through meta convolutions,
+    # whose shape checks import torch's symbolic shapes and sympy: 1.8-2.4 s of every vision
+    # agent's start here (measured 2026-11-28), now 0.02 s.
+    from conftest import run_python
+
+    result = run_python(
+        "import sys\n"
+        "from zoo.build import build_agent, describe_env\n"
+        "from zoo.config import resolve_hyperparams\n"
+        "from zoo.registry import get_algo\n"
+        "spec = get_algo('vision_dqn')\n"
+        "for backbone in ('lenet', 'resnet', 'googlenet', 'densenet'):\n"
+        "    resolved = resolve_hyperparams(spec, 'CliffWalking4x12-v0', {'backbone': backbone}, None)\n"
+        "    env = describe_env(spec, 'CliffWalking4x12-v0', resolved.env_kwargs, resolved.env_wrappers,\n"
+        "                       resolved.config)\n"
+        "    made = env.make()\n"
+        "    build_agent(spec, made.observation_space, made.action_space, resolved.config, env, seed=0)\n"
+        "print(sorted(m for m in ('sympy', 'torch.fx.experimental.symbolic_shapes') if m in sys.modules))\n",
+        cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_width_multiplier_shrinks_the_network():
     full = n_parameters(build_backbone("resnet", (4, 10, 10)))
     quarter = n_parameters(build_backbone("resnet", (4, 10, 10), width=0.25))

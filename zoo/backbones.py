@@ -16,8 +16,8 @@ All take `in_channels`, a `width` multiplier for every channel count and hidden 
 the input size. The canonical layouts are for large inputs (28x28 LeNet, 96-224 for the
 rest); on small frames (MinAtar's 10x10) the large strided stems become a 3x3 stride-1
 conv and any downsampling that would shrink a map below 3x3 is left out, so every backbone
-runs on 10x10, 84x84 and 224x224 alike. `out_features` is measured by a dry run at build
-time: a head never has to guess.
+runs on 10x10, 84x84 and 224x224 alike. `out_features` is followed through the layers at build
+time (zoo.backbones.output_shape): a head never has to guess.
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ class DenseBlock(nn.Module):
     def __init__(self, n_convs: int, in_channels: int, growth_rate: int):
         super().__init__()
         self.units = nn.ModuleList(dense_conv(in_channels + i * growth_rate, growth_rate) for i in range(n_convs))
-        self.out_channels = in_channels + n_convs * growth_rate
+        self.in_channels, self.out_channels = in_channels, in_channels + n_convs * growth_rate
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for unit in self.units:
@@ -165,38 +165,118 @@ def transition_block(in_channels: int, out_channels: int) -> list[nn.Module]:
 
 # -- building with the feature-map size in view -------------------------------------------
 
+Shape = tuple[int, ...]  # one image's, without the batch: (C, H, W), or (features,) after Flatten
+# Layers that leave any shape as it is
+_SHAPE_KEEPING = (nn.ReLU, nn.Sigmoid, nn.Tanh, nn.Dropout)
+
+
+def _window(side: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
+    """A conv's or pool's output side (floor mode), PyTorch's formula; < 1 where the input is
+    smaller than the window."""
+    return (side + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _along(value: Any, axis: int) -> int:
+    """A pool's or conv's setting for one axis (0: height, 1: width): an int holds for both."""
+    return int(value[axis]) if isinstance(value, tuple) else int(value)
+
+
+def output_shape(layer: nn.Module, shape: Shape) -> Shape | None:
+    """What `layer` makes of one image of `shape`, by arithmetic, for the layers the backbones
+    use; None for others (the caller then runs a probe through it). Why not always a probe: the
+    dry build on torch's meta device (zoo.build) runs it on meta tensors, whose convolution
+    imports torch's symbolic shapes and sympy (~0.6 s of every vision agent's start)."""
+    if isinstance(layer, _SHAPE_KEEPING):
+        return shape
+    if isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d, BatchNorm)):
+        features = layer.weight.shape[0]
+        return shape if shape[0] == features and len(shape) in (1, 3) else None
+    if isinstance(layer, nn.Sequential):
+        for inner in layer:
+            shape_or_none = output_shape(inner, shape)
+            if shape_or_none is None:
+                return None
+            shape = shape_or_none
+        return shape
+    if isinstance(layer, nn.Flatten) and layer.start_dim == 1 and layer.end_dim == -1:
+        return (math.prod(shape),)
+    if isinstance(layer, nn.Linear) and shape == (layer.in_features,):
+        return (layer.out_features,)
+    if len(shape) != 3:
+        return None
+    channels, height, width = shape
+    if isinstance(layer, nn.Conv2d) and layer.groups == 1 and isinstance(layer.padding, tuple) \
+            and layer.padding_mode == "zeros" and channels == layer.in_channels:
+        sides = [_window(side, *(_along(setting, axis) for setting in (layer.kernel_size, layer.stride,
+                                                                         layer.padding, layer.dilation)))
+                 for axis, side in enumerate((height, width))]
+        return (layer.out_channels, *sides) if min(sides) >= 1 else _too_small(layer, shape)
+    if isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)) and not layer.ceil_mode:
+        dilation = layer.dilation if isinstance(layer, nn.MaxPool2d) else 1
+        sides = [_window(side, *(_along(setting, axis) for setting in (layer.kernel_size, layer.stride,
+                                                                         layer.padding, dilation)))
+                 for axis, side in enumerate((height, width))]
+        return (channels, *sides) if min(sides) >= 1 else _too_small(layer, shape)
+    if isinstance(layer, nn.AdaptiveAvgPool2d) and layer.output_size == (1, 1):
+        return (channels, 1, 1)
+    if isinstance(layer, Inception) and channels == layer.p1.in_channels:
+        return (layer.out_channels, height, width)  # every path keeps the map's size
+    if isinstance(layer, DenseBlock) and channels == layer.in_channels:
+        return (layer.out_channels, height, width)
+    if isinstance(layer, Residual) and channels == layer.conv1.in_channels:
+        return output_shape(layer.conv1, shape)  # conv2 and the shortcut keep conv1's map
+    return None
+
+
+def _too_small(layer: nn.Module, shape: Shape) -> Shape:
+    raise RuntimeError(f"a {type(layer).__name__} cannot take a {shape[1]}x{shape[2]} map")
+
 
 class _Stack:
-    """Appends layers while running a dummy image through them, so each choice (keep this
-    pool? how wide is the flattened map?) is made on the real feature-map size."""
+    """Appends layers while following the feature-map size through them, so each choice (keep
+    this pool? how wide is the flattened map?) is made on the real size."""
 
     def __init__(self, in_channels: int, input_size: tuple[int, int]):
         self.layers: list[nn.Module] = []
-        self.x = torch.zeros(1, in_channels, *input_size)
+        self.shape: Shape = (in_channels, *input_size)
         self.small = min(input_size) < SMALL_INPUT
 
     @property
     def channels(self) -> int:
-        return self.x.shape[1]
+        return self.shape[0]
 
     @property
     def side(self) -> int:
-        return min(self.x.shape[2:]) if self.x.dim() == 4 else 0
+        return min(self.shape[1:]) if len(self.shape) == 3 else 0
+
+    @property
+    def features(self) -> int:
+        return math.prod(self.shape)
+
+    def after(self, layer: nn.Module) -> Shape:
+        """The shape `layer` makes of the current one: by arithmetic where output_shape knows the
+        layer, else by running a dummy image through it (in eval mode: batch norm cannot take a
+        batch of one in training mode, and must not update its statistics)."""
+        shape = output_shape(layer, self.shape)
+        if shape is not None:
+            return shape
+        was_training = layer.training
+        layer.eval()
+        with torch.no_grad():
+            shape = tuple(layer(torch.zeros(1, *self.shape)).shape[1:])
+        layer.train(was_training)
+        return shape
 
     def add(self, *layers: nn.Module) -> _Stack:
         for layer in layers:
-            layer.eval()  # batch norm cannot take the dry run's batch of one in training mode
-            with torch.no_grad():
-                self.x = layer(self.x)
-            layer.train()
+            self.shape = self.after(layer)
             self.layers.append(layer)
         return self
 
     def downsample(self, layer: nn.Module) -> _Stack:
         """A pooling layer, kept only while it leaves at least a MIN_MAP x MIN_MAP map."""
         try:
-            with torch.no_grad():
-                out_side = min(layer(self.x).shape[2:])
+            out_side = min(self.after(layer)[1:])
         except RuntimeError:  # the map is already smaller than the pooling window
             return self
         return self.add(layer) if out_side >= MIN_MAP else self
@@ -227,7 +307,7 @@ class Backbone(nn.Module):
 
 
 def _finish(name: str, stack: _Stack, in_channels: int, input_size: tuple[int, int]) -> Backbone:
-    return Backbone(name, stack.layers, int(stack.x.reshape(1, -1).shape[1]), (in_channels, *input_size))
+    return Backbone(name, stack.layers, stack.features, (in_channels, *input_size))
 
 
 def _scale(channels: int, width: float) -> int:
@@ -254,7 +334,7 @@ def lenet(in_channels: int, input_size: tuple[int, int], width: float = 1.0, bat
     s.add(nn.Conv2d(c1, c2, kernel_size=5 if s.side >= 5 else 3, padding=0 if s.side >= 5 else 1), *norm(c2), act())
     s.downsample(nn.AvgPool2d(kernel_size=2, stride=2))
     s.add(nn.Flatten())
-    s.add(nn.Linear(s.x.shape[1], h1), *norm(h1), act(), nn.Linear(h1, h2), *norm(h2), act())
+    s.add(nn.Linear(s.features, h1), *norm(h1), act(), nn.Linear(h1, h2), *norm(h2), act())
     return _finish("lenet", s, in_channels, input_size)
 
 
@@ -270,7 +350,7 @@ def alexnet(in_channels: int, input_size: tuple[int, int], width: float = 1.0, d
           nn.Conv2d(c3, c2, kernel_size=3, padding=1), nn.ReLU())
     s.downsample(nn.MaxPool2d(kernel_size=3, stride=2))
     s.add(nn.Flatten())
-    s.add(nn.Linear(s.x.shape[1], hidden), nn.ReLU(), nn.Dropout(dropout),
+    s.add(nn.Linear(s.features, hidden), nn.ReLU(), nn.Dropout(dropout),
           nn.Linear(hidden, hidden), nn.ReLU(), nn.Dropout(dropout))
     return _finish("alexnet", s, in_channels, input_size)
 
@@ -288,7 +368,7 @@ def vgg(in_channels: int, input_size: tuple[int, int], width: float = 1.0,
         channels = out_channels
     hidden = _scale(4096, width)
     s.add(nn.Flatten())
-    s.add(nn.Linear(s.x.shape[1], hidden), nn.ReLU(), nn.Dropout(dropout),
+    s.add(nn.Linear(s.features, hidden), nn.ReLU(), nn.Dropout(dropout),
           nn.Linear(hidden, hidden), nn.ReLU(), nn.Dropout(dropout))
     return _finish("vgg", s, in_channels, input_size)
 
