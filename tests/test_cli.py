@@ -444,6 +444,27 @@ def test_rl_zoos_random_seed_uuid_and_truncate_last_trajectory(tmp_path, capsys)
     assert "note: --uuid left out of zoo tune" in noted and "note: --truncate-last-trajectory True left out" in noted
 
 
+def test_rl_zoos_weights_and_biases_names_without_track_are_noted(tmp_path, capsys):
+    # RL Zoo's train reads them only with --track (which zoo refuses): a note, and the run goes on
+    result = zoo("train", "dqn", "CartPole-v1", "-n", 200, "--eval-freq", 0, "--wandb-project-name", "sb3",
+                 "--wandb-entity", "me", "-tags", "optimized", "pr-123", "--wandb-group", "g", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert ("note: --wandb-project-name, --wandb-entity, --wandb-group, --wandb-tags name a Weights & Biases run, "
+            "which RL Zoo makes only with --track: nothing to do here.") in said
+    refused = zoo("train", "dqn", "CartPole-v1", "--track", "--wandb-project-name", "sb3", cwd=tmp_path)
+    assert refused.exit_code == 1 and "--track (RL Zoo's Weights & Biases logging) is not in zoo" in refused.output
+    # -tags takes the words up to the next flag, as argparse's nargs="+"
+    assert rl_zoo_arguments(["train", "dqn", "CartPole-v1", "-tags", "a", "b", "-n", "5"]) == \
+        ["train", "dqn", "CartPole-v1", "-tags", "a", "-tags", "b", "-n", "5"]
+    # -optimize: left out of zoo tune, the tags with all their words
+    command = rl_zoo_arguments(["train", "dqn", "CartPole-v1", "-optimize", "-tags", "a", "b", "--wandb-entity",
+                                "me", "--n-trials", "2"])
+    assert command == ["tune", "dqn", "CartPole-v1", "--n-trials", "2"]
+    noted = " ".join(capsys.readouterr().err.split())
+    assert "note: -tags a b left out of zoo tune" in noted and "note: --wandb-entity me left out" in noted
+
+
 def test_eval_env_kwargs_change_the_evaluation_envs_alone(tmp_path):
     # RL Zoo's --eval-env-kwargs: evaluations on CartPole cut at 20 steps, training on the plain env
     trained = zoo("train", "dqn", "CartPole-v1", "-n", 1000, "--eval-freq", 500, "--eval-episodes", 3,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import json
 import os
 import re
@@ -361,6 +362,11 @@ def train(
                                                                     "without it.")
     ] = None,
     track: Annotated[bool, typer.Option("--track", hidden=True)] = False,  # RL Zoo's Weights & Biases: refused
+    # RL Zoo's names for its --track run, which its train reads only with --track: accepted with a note
+    wandb_project_name: Annotated[Optional[str], typer.Option("--wandb-project-name", hidden=True)] = None,
+    wandb_entity: Annotated[Optional[str], typer.Option("--wandb-entity", hidden=True)] = None,
+    wandb_group: Annotated[Optional[str], typer.Option("--wandb-group", hidden=True)] = None,
+    wandb_tags: Annotated[Optional[list[str]], typer.Option("--wandb-tags", "-tags", hidden=True)] = None,
     uuid: Annotated[bool, typer.Option("--uuid", "-uuid", help="RL Zoo's, against two runs racing for one folder: "
                                        "zoo's runs never race (each claims its number with an exclusive mkdir).")
                     ] = False,
@@ -406,6 +412,12 @@ def train(
 
         seed = secrets.randbelow(2**32)
         console.print(f"note: --seed -1 drew seed {seed}; --seed {seed} trains this run again.", highlight=False)
+    wandb_flags = [flag for flag, given in (("--wandb-project-name", wandb_project_name),
+                                            ("--wandb-entity", wandb_entity), ("--wandb-group", wandb_group),
+                                            ("--wandb-tags", wandb_tags)) if given]
+    if wandb_flags:  # RL Zoo reads them only with --track, refused above
+        console.print(f"note: {', '.join(wandb_flags)} name{'s' if len(wandb_flags) == 1 else ''} a Weights & "
+                      "Biases run, which RL Zoo makes only with --track: nothing to do here.", highlight=False)
     for noted, flag, why in ((uuid, "--uuid", "zoo's run folders never race, each claims its number with an "
                               "exclusive mkdir"),
                              (truncate_last_trajectory is not None, "--truncate-last-trajectory",
@@ -1300,6 +1312,10 @@ _RL_ZOO_LIST_FLAGS = {"--env-kwargs": "--env-kwargs", "--eval-env-kwargs": "--ev
                       "--hyperparams": "--rl-zoo-hyperparam", "-params": "--rl-zoo-hyperparam"}
 
 
+# RL Zoo's train takes several W&B tags after one flag
+_RL_ZOO_TAGS = ("-tags", "--wandb-tags")
+
+
 def _rl_zoo_word(word: str) -> bool:
     return bool(_KEY_VALUE.match(word)) and not Path(word).exists()
 
@@ -1338,7 +1354,11 @@ _TRAIN_ONLY = {"-P": (0, "tune shows no progress bar, one line a trial"),
                "--track": (0, "zoo logs nothing to Weights & Biases; the study's trials.csv and plots stay local"),
                "--uuid": (0, "each trial's runs go to a folder of its own, trial_NNNN/"),
                "-uuid": (0, "each trial's runs go to a folder of its own, trial_NNNN/"),
-               "--truncate-last-trajectory": (1, "zoo has no HER replay buffer to truncate")}
+               "--truncate-last-trajectory": (1, "zoo has no HER replay buffer to truncate"),
+               **{flag: (1, "zoo logs nothing to Weights & Biases")
+                  for flag in ("--wandb-project-name", "--wandb-entity", "--wandb-group")},
+               # -1: the words up to the next flag (argparse's nargs="+")
+               **{flag: (-1, "zoo logs nothing to Weights & Biases") for flag in ("-tags", "--wandb-tags")}}
 
 
 def rl_zoo_arguments(args: Sequence[str]) -> list[str]:
@@ -1361,6 +1381,15 @@ def rl_zoo_arguments(args: Sequence[str]) -> list[str]:
             out += args[index - 1:]
             break
         name, equals, first = word.partition("=")  # argparse takes --env-kwargs=g:9.8 too
+        if name in _RL_ZOO_TAGS:  # argparse's nargs="+": its first word, then those up to the next flag
+            out.append(word)
+            if not equals and index < len(args):
+                out.append(args[index])
+                index += 1
+            while index < len(args) and not args[index].startswith("-"):
+                out += [name, args[index]]
+                index += 1
+            continue
         if name == "--gym-packages":
             out.append(word)
             if not equals and index < len(args):
@@ -1434,6 +1463,8 @@ def _without_train_only_flags(args: list[str]) -> list[str]:
         name = word.partition("=")[0]
         if name in _TRAIN_ONLY and "--" not in args[:index]:
             takes, why = _TRAIN_ONLY[name]
+            if takes < 0:
+                takes = len(list(itertools.takewhile(lambda after: not after.startswith("-"), args[index + 1:])))
             words = 1 + (takes if name == word else 0)
             error_console.print(f"note: {' '.join(args[index:index + words])} left out of zoo tune: {why}.",
                                 highlight=False)
