@@ -187,6 +187,11 @@ def test_upload_evaluates_as_asked_and_its_results_command_repeats_it(tmp_path, 
         refused = invoke(*common, *args, "--out", "refused")
         assert refused.exit_code == 1 and says in " ".join(refused.output.split()), refused.output
         assert not (tmp_path / "refused").exists()
+    from zoo.errors import ZooError
+    from zoo.hub import Showing
+
+    with pytest.raises(ZooError, match="in lockstep is deterministic"):  # the library's callers too
+        Showing(n_envs=2, deterministic=False)
 
 
 def test_a_downloaded_agent_of_another_algo_or_env_is_refused(tmp_path, monkeypatch, fake_hub):

@@ -185,7 +185,7 @@ def output_shape(layer: nn.Module, shape: Shape) -> Shape | None:
     """What `layer` makes of one image of `shape`, by arithmetic, for the layers the backbones
     use; None for others (the caller then runs a probe through it). Why not always a probe: the
     dry build on torch's meta device (zoo.build) runs it on meta tensors, whose convolution
-    imports torch's symbolic shapes and sympy (~0.6 s of every vision agent's start)."""
+    imports torch's symbolic shapes and sympy (1.8-2.4 s of a vision agent's build here)."""
     if isinstance(layer, _SHAPE_KEEPING):
         return shape
     if isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d, BatchNorm)):

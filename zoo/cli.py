@@ -898,7 +898,8 @@ def upload(
                                                 "video's actions.")] = True,
     seed: SeedOpt = None,
     env_kwargs: PlayEnvKwargsOpt = None,
-    n_envs: NEnvsOpt = 1,
+    n_envs: Annotated[int, typer.Option("--n-envs", min=1, max=256, help="The evaluation's episodes dealt to N "
+                                        "envs played in lockstep, as evaluate --n-envs (deterministic).")] = 1,
     num_threads: PlayThreadsOpt = None,
     verbose: Annotated[
         int, typer.Option("--verbose", min=0, max=2, help="RL Zoo's: 0 prints nothing but errors.")

@@ -126,6 +126,11 @@ class Showing:
     description: Any = None  # zoo.environments.EnvDescription
     n_envs: int = 1
 
+    def __post_init__(self) -> None:
+        if self.n_envs > 1 and not self.deterministic:  # lockstep play is greedy (evaluate_in_lockstep)
+            raise ZooError(f"An evaluation on {self.n_envs} envs in lockstep is deterministic; ask for one env or "
+                           "deterministic episodes.")
+
 
 def package(agent: Any, env_id: str, repo_id: str, out_dir: str | Path, showing: Showing = Showing()) -> Path:
     """Write the folder described above for `agent`; returns it."""
