@@ -137,8 +137,7 @@ def package(agent: Any, env_id: str, repo_id: str, out_dir: str | Path, showing:
 
     _check_repo_id(repo_id)
     out_dir = Path(out_dir)
-    flag_folder(out_dir, "--out", "a new one, for the packaged agent", make=False)
-    if out_dir.exists() and any(out_dir.iterdir()):
+    if out_dir.is_dir() and any(out_dir.iterdir()):
         raise ZooError(f"--out {out_dir} is not empty; choose a new folder for the packaged agent.")
     created = not out_dir.exists()
     flag_folder(out_dir, "--out", "a new one, for the packaged agent")
