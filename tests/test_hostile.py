@@ -588,6 +588,23 @@ def test_ctrl_c_to_the_process_group_with_async_workers_saves_and_exits_130(tmp_
     assert load_agent(run).num_timesteps > 0
 
 
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_upload_stopped_while_packaging_leaves_no_folder_and_says_so_in_one_line(tmp_path, stop):
+    process = subprocess.Popen([sys.executable, "-m", "zoo", "upload", "dqn", "CartPole-v1", "-orga", "me",
+                                "--episodes", "1000", "--no-video", "--out", "pkg"], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 90
+    while not (tmp_path / "pkg").exists():  # made once its handlers are in place, before the evaluation
+        assert process.poll() is None and time.time() < deadline, process.communicate()
+        time.sleep(0.05)
+    process.send_signal(stop)
+    out, err = process.communicate(timeout=60)
+    code = {signal.SIGINT: 130, signal.SIGTERM: 143}[stop]
+    assert process.returncode == code, err
+    assert err.strip() == f"Interrupted by {stop.name}: nothing left in pkg; exit code {code}."
+    assert not (tmp_path / "pkg").exists()
+
+
 def test_sigterm_saves_flushes_the_logs_and_exits_143(tmp_path):
     process = _start_training(tmp_path, "dqn", "CartPole-v1", "--steps", "100000000", "--hp", "eval_freq=500",
                               "--hp", "n_eval_episodes=1", "--hp", "stop_at_return=null")

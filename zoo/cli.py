@@ -931,16 +931,27 @@ def upload(
     opened = _open(algo, env_id, path, runs_dir, device=device, which=which, env_kwargs=env_kwargs)
     checkpoint, agent = opened.checkpoint, opened.agent
     opened.env.close()
-    showing = Showing(episodes, video, deterministic, seed, video_steps, opened.description, n_envs)
     say = console.print if verbose > 0 else _silent
-    if out is not None:
-        folder = package(agent, env_id, repo_id, out, showing)
-        say(f"packaged {escape(str(checkpoint))} into {escape(str(folder))}: "
-            + ", ".join(sorted(p.name for p in folder.iterdir())))
-        return
-    with tempfile.TemporaryDirectory() as staging:
-        folder = package(agent, env_id, repo_id, Path(staging) / "agent", showing)
-        url = push(folder, repo_id, private=private, commit_message=commit_message)
+    from zoo.interrupt import Terminated, sigterm_raises
+
+    try:  # Ctrl-C or SIGTERM: package() removes its folder; one line, as the other commands
+        with sigterm_raises() as raise_if_terminated:
+            showing = Showing(episodes, video, deterministic, seed, video_steps, opened.description, n_envs,
+                              raise_if_terminated)
+            if out is not None:
+                folder = package(agent, env_id, repo_id, out, showing)
+                say(f"packaged {escape(str(checkpoint))} into {escape(str(folder))}: "
+                    + ", ".join(sorted(p.name for p in folder.iterdir())))
+                return
+            with tempfile.TemporaryDirectory() as staging:
+                folder = package(agent, env_id, repo_id, Path(staging) / "agent", showing)
+                url = push(folder, repo_id, private=private, commit_message=commit_message)
+    except (KeyboardInterrupt, Terminated) as stopped:
+        name = "SIGTERM" if isinstance(stopped, Terminated) else "SIGINT"
+        code = INTERRUPTED_EXIT_CODES[name]
+        what = f"nothing left in {escape(str(out))}" if out is not None else "no commit pushed"
+        error_console.print(f"[yellow]Interrupted by {name}:[/] {what}; exit code {code}.", highlight=False)
+        raise typer.Exit(code) from None
     say(f"pushed {escape(str(checkpoint))} to {escape(url)}")
 
 

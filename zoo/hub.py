@@ -24,6 +24,7 @@ import shlex
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +117,9 @@ class Showing:
     seed, else 0); the video one episode, or `video_steps` env steps over as many episodes as
     fit; `description` the env both play (None: the agent's own; --env-kwargs change it); with
     `n_envs` > 1 the evaluation's episodes are dealt to that many envs played in lockstep, env i
-    seeded seed + i (deterministic only), as `zoo evaluate --n-envs`."""
+    seeded seed + i (deterministic only), as `zoo evaluate --n-envs`. `between_steps` is called
+    between two env steps (and after the evaluation): zoo.interrupt.sigterm_raises's check, so
+    that a SIGTERM ends the packaging as Ctrl-C does, its folder removed."""
 
     episodes: int = 10
     video: bool = True
@@ -125,6 +128,7 @@ class Showing:
     video_steps: int | None = None
     description: Any = None  # zoo.environments.EnvDescription
     n_envs: int = 1
+    between_steps: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
         if self.n_envs > 1 and not self.deterministic:  # lockstep play is greedy (evaluate_in_lockstep)
@@ -162,10 +166,12 @@ def _fill_package(agent: Any, env_id: str, repo_id: str, out_dir: Path, showing:
             evaluation = evaluate_in_lockstep(agent, envs, showing.episodes, seed=seed)
         else:
             evaluation = evaluate_agent(agent, envs[0], showing.episodes, deterministic=showing.deterministic,
-                                        seed=seed)
+                                        seed=seed, on_env_step=showing.between_steps)
     finally:
         for env in envs:
             env.close()
+    if showing.between_steps is not None:  # the lockstep evaluation calls nothing between its steps
+        showing.between_steps()
     agent.save(out_dir / CHECKPOINT_NAME)
     (out_dir / CONFIG_FILE).write_text(yaml.safe_dump({
         "algo": agent.algo, "env_id": env_id, "env_kwargs": agent.env_kwargs, "env_wrappers": agent.env_wrappers,
@@ -185,7 +191,8 @@ def _fill_package(agent: Any, env_id: str, repo_id: str, out_dir: Path, showing:
         env = description.make(render_mode="rgb_array")
         try:
             record_agent(agent, env, out_dir / VIDEO_FILE, 1 if showing.video_steps is None else sys.maxsize,
-                         deterministic=showing.deterministic, seed=seed, max_steps=showing.video_steps)
+                         deterministic=showing.deterministic, seed=seed, max_steps=showing.video_steps,
+                         on_env_step=showing.between_steps)
             has_video = True
         finally:
             env.close()
