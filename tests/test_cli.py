@@ -1,6 +1,7 @@
 """The `zoo` command line, end to end."""
 
 import csv
+import importlib.util
 import json
 import os
 import re
@@ -920,3 +921,65 @@ def test_commands_that_need_torch_import_it_without_the_collector_and_freeze_it(
           overrides={"learning_starts": 10, "eval_freq": 0, "stop_at_return": None})
     import_torch()
     assert gc.isenabled() and gc.get_freeze_count() == frozen
+
+
+def test_no_time_limit_is_refused_where_whole_episodes_are_played(tmp_path):
+    """Gymnasium reads max_episode_steps -1 as "no TimeLimit": the shipped DQN keeps CartPole's
+    pole up forever, so every command that plays whole episodes played on until Ctrl-C. Each
+    now refuses it in one line naming where the -1 came from; what counts env steps keeps it."""
+    def on_alarm(signum, frame):
+        raise AssertionError("a command played an endless episode")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(120)  # before the fix these hung: fail instead
+    try:
+        def refused(*args, says: str, cwd: Path = tmp_path) -> None:
+            result = zoo(*args, cwd=cwd)
+            said = " ".join(result.output.split())
+            assert result.exit_code == 1 and says in said and "Traceback" not in said, said
+
+        no_limit = ["--env-kwargs", "max_episode_steps:-1"]
+        gone = "max_episode_steps -1 takes away CartPole-v1's time limit (500 steps)"
+        refused("evaluate", "dqn", "CartPole-v1", *no_limit,
+                says=f"--env-kwargs: {gone}, and `zoo evaluate` plays whole episodes")
+        refused("enjoy", "dqn", "CartPole-v1", *no_limit, says="(--env-kwargs max_episode_steps:2500), or play -n N")
+        refused("upload", "dqn", "CartPole-v1", "--repo-id", "someone/dqn", "--out", tmp_path / "pkg", *no_limit,
+                says="`zoo upload`'s evaluation plays whole episodes")
+        assert not (tmp_path / "pkg").exists()
+        played = zoo("enjoy", "dqn", "CartPole-v1", "-n", 600, *no_limit, cwd=tmp_path)  # env steps: it ends
+        lengths = [int(length) for length in re.findall(r"length (\d+)", played.output)]
+        assert played.exit_code == 0 and all(length > 500 for length in lengths), played.output  # no limit there
+
+        train_args = ["train", "dqn", "CartPole-v1", "-n", 600, "--hp", "learning_starts=100"]
+        refused(*train_args, "--eval-freq", 300, *no_limit,
+                says=f"--env-kwargs: {gone}, and the evaluations (every 300 steps) play whole episodes")
+        refused(*train_args, "--eval-freq", 300, "--eval-env-kwargs", "max_episode_steps:-1",
+                says="--eval-env-kwargs: max_episode_steps -1")
+        refused(*train_args, "--eval-freq", 300, "--hp", "env_kwargs={max_episode_steps: -1}",
+                says="--hp env_kwargs: max_episode_steps -1")
+        assert not (tmp_path / "runs").exists()
+        # training alone counts env steps; evaluations under a limit of their own play
+        trained = zoo(*train_args, "--eval-freq", 300, *no_limit, "--eval-env-kwargs", "max_episode_steps:30",
+                      cwd=tmp_path)
+        assert trained.exit_code == 0, trained.output
+        run = tmp_path / "runs" / "dqn" / "CartPole-v1_1"
+        assert yaml.safe_load((run / "config.yml").read_text())["env_kwargs"] == {"max_episode_steps": -1}
+        # that agent's own env has no limit: the checkpoint is named, and a limit given plays
+        refused("evaluate", "dqn", "CartPole-v1", "--path", run,
+                says=f"{run / 'model.zip'}'s env_kwargs (its training env): {gone}")
+        limited = zoo("evaluate", "dqn", "CartPole-v1", "--path", run, "--episodes", 1, "--json",
+                      "--env-kwargs", "max_episode_steps:40", cwd=tmp_path)
+        assert limited.exit_code == 0 and json.loads(limited.output)["lengths"][0] <= 40, limited.output
+        refused("train", "dqn", "CartPole-v1", "--resume", run, "-n", 900, "--eval-freq", 300,
+                says=f"{run / 'model.zip'}'s env_kwargs (the run's env): {gone}")
+        refused("benchmark", "dqn", "CartPole-v1", "--no-sb3", "--seeds", 1, "--hp", "n_timesteps=300",
+                "--hp", "env_kwargs={max_episode_steps: -1}", "--out", tmp_path / "bench",
+                says="--hp env_kwargs: max_episode_steps -1 takes away CartPole-v1's time limit (500 steps), and the "
+                     "final evaluations play whole episodes")
+        if importlib.util.find_spec("optuna") is not None:
+            refused("tune", "dqn", "CartPole-v1", "--trials", 1, "--out", tmp_path / "tune", *no_limit,
+                    says="--env-kwargs: max_episode_steps -1 takes away CartPole-v1's time limit (500 steps), and a "
+                         "trial's evaluations play whole episodes")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

@@ -583,14 +583,14 @@ def _set_threads(num_threads: Optional[int]) -> None:
 
 def _open(algo: str, env_id: str, path: Optional[Path], runs_dir: Optional[Path], render: bool = False,
           video: bool = False, from_hub: Optional[str] = None, device: str = "cpu", which=None,
-          env_kwargs: Optional[list[str]] = None):
+          env_kwargs: Optional[list[str]] = None, plays: Optional[tuple[str, str]] = None):
     from zoo.config import parse_env_kwargs
     from zoo.play import open_agent
 
     # a runs folder named (-f) is where the agent must come from: no falling back to trained/
     return open_agent(algo, env_id, path, runs_dir=runs_dir or RUNS, shipped=runs_dir is None, from_hub=from_hub,
                       render=render, video=video, device=device, which=which,
-                      env_kwargs=parse_env_kwargs(env_kwargs or []))
+                      env_kwargs=parse_env_kwargs(env_kwargs or []), plays=plays)
 
 
 # evaluate's and enjoy's (RL Zoo's enjoy --n-envs); at most zoo.contracts.MAX_EVAL_ENVS (a module that imports torch)
@@ -669,7 +669,8 @@ def evaluate(
     which = _checkpoint_choice(load_best, load_checkpoint, load_last_checkpoint)
     path = _run_of_exp_id(algo, env_id, runs_dir, exp_id, path, from_hub)
     _set_threads(num_threads)
-    opened = _open(algo, env_id, path, runs_dir, from_hub=from_hub, device=device, which=which, env_kwargs=env_kwargs)
+    opened = _open(algo, env_id, path, runs_dir, from_hub=from_hub, device=device, which=which, env_kwargs=env_kwargs,
+                   plays=("`zoo evaluate` plays", "(--env-kwargs {example})"))
     checkpoint, agent, env = opened.checkpoint, opened.agent, opened.env
     # Default seed: the training seed, which for a bandit is the problem the agent learned.
     if n_envs > 1:
@@ -765,7 +766,9 @@ def enjoy(
         from zoo.rl_zoo_logs import check_monitor_folder
 
         check_monitor_folder(reward_log)  # before the agent is opened and announced
-    opened = _open(algo, env_id, path, runs_dir, render, video is not None, from_hub, device, which, env_kwargs)
+    opened = _open(algo, env_id, path, runs_dir, render, video is not None, from_hub, device, which, env_kwargs,
+                   None if n_timesteps is not None else ("`zoo enjoy` plays", "(--env-kwargs {example}), or play -n N "
+                                                         "env steps"))
     checkpoint, agent, env = opened.checkpoint, opened.agent, opened.env
     say = console.print if verbose > 0 else _silent
     say(f"Playing [bold]{agent.algo}[/] on [bold]{escape(env_id)}[/] from {escape(str(checkpoint))}")
@@ -928,7 +931,8 @@ def upload(
     which = _checkpoint_choice(load_best, load_checkpoint, load_last_checkpoint)
     path = _run_of_exp_id(algo, env_id, runs_dir, exp_id, path, None)
     _set_threads(num_threads)
-    opened = _open(algo, env_id, path, runs_dir, device=device, which=which, env_kwargs=env_kwargs)
+    opened = _open(algo, env_id, path, runs_dir, device=device, which=which, env_kwargs=env_kwargs,
+                   plays=("`zoo upload`'s evaluation plays", "(--env-kwargs {example})"))
     checkpoint, agent = opened.checkpoint, opened.agent
     opened.env.close()
     say = console.print if verbose > 0 else _silent

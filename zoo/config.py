@@ -47,6 +47,7 @@ class ResolvedHyperparams:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     env_wrappers: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)  # which files and entries were applied
+    env_kwargs_sources: dict[str, str] = field(default_factory=dict)  # each env kwarg's entry or flag, for errors
 
 
 # ---- type checking --------------------------------------------------------------------
@@ -420,6 +421,7 @@ def resolve_hyperparams(
 
     values: dict[str, Any] = {}
     env_kwargs: dict[str, Any] = {}
+    env_kwargs_sources: dict[str, str] = {}
     env_wrappers: list[str] = []
     config = build_config(config_class, {}, source=config_class.__name__)
     notes: list[str] = []
@@ -430,6 +432,8 @@ def resolve_hyperparams(
                     raise ZooError(f"{source}: env_kwargs must be a mapping, got {brief(value)}.")
                 check_env_arguments(env_id, value, source)  # finite numbers, arguments the env takes
                 env_kwargs.update(value)
+                env_kwargs_sources.update(dict.fromkeys(value, source if source == "--env-kwargs" else
+                                                        f"{source} env_kwargs"))
             elif key == ENV_WRAPPERS_KEY:
                 from zoo.environments import check_wrappers
 
@@ -446,4 +450,4 @@ def resolve_hyperparams(
         # Build after each layer so that an error names the file entry or flag that caused it.
         config = build_config(config_class, values, source=source)
     return ResolvedHyperparams(config=config, env_kwargs=env_kwargs, env_wrappers=env_wrappers,
-                               sources=[s for s, _ in layers] + notes)
+                               sources=[s for s, _ in layers] + notes, env_kwargs_sources=env_kwargs_sources)

@@ -169,6 +169,31 @@ def check_env_arguments(env_id: str, env_kwargs: dict[str, Any], source: str) ->
                            f"{brief(default)}), got {brief(value)}.")
 
 
+def refuse_endless_episodes(env_id: str, layers: Iterable[tuple[str, dict[str, Any] | None]], plays: str,
+                            instead: str) -> None:
+    """Refuse `max_episode_steps: -1` where whole episodes are played (evaluations, `zoo
+    enjoy`): Gymnasium reads -1 as "no TimeLimit", so on Pendulum or a solved CartPole an
+    episode never ends and the command never returns (it played on until Ctrl-C). `layers`:
+    (source, env kwargs) in the order they apply over each other; the error names the last that
+    sets max_episode_steps, when it sets -1. `instead`: what to give, "{example}" standing for a
+    limit to suggest. Training alone counts env steps, and keeps it."""
+    source = None
+    for name, kwargs in layers:
+        if kwargs and "max_episode_steps" in kwargs:
+            source = name if kwargs["max_episode_steps"] == -1 else None
+    if source is None:
+        return
+    try:
+        limit = gym.spec(env_id.rpartition(":")[2]).max_episode_steps
+    except gym.error.Error:
+        limit = None
+    its_limit = f"{env_id}'s time limit ({limit} steps)" if limit else "the time limit"
+    example = f"max_episode_steps:{max(1000, 5 * (limit or 0))}"
+    raise ZooError(f"{source}: max_episode_steps -1 takes away {its_limit}, and {plays} whole episodes: one that "
+                   f"never ends (a policy that never fails) would play forever. Give a limit instead "
+                   f"{instead.format(example=example)}.")
+
+
 def _renders(mode: Any, modes: list[str] | None) -> bool:
     """Whether gym.make can make an env whose render modes are `modes` render as `mode`: one of
     them, a '_list' of one (Gymnasium's RenderCollection), or 'human' from 'rgb_array'

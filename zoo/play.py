@@ -20,7 +20,7 @@ import gymnasium as gym
 from zoo.agent import BaseAgent
 from zoo.build import env_of, load_agent
 from zoo.checkpoint import check_compatible
-from zoo.environments import EnvDescription, check_env_arguments, check_env_id, render_modes
+from zoo.environments import EnvDescription, check_env_arguments, check_env_id, refuse_endless_episodes, render_modes
 from zoo.errors import ZooError, brief
 from zoo.registry import get_algo
 from zoo.runs import CheckpointChoice, choice_flag, find_checkpoint
@@ -59,14 +59,15 @@ def render_mode_for(env_id: str, agent: BaseAgent, video: bool = False) -> str:
 def open_agent(algo: str, env_id: str, path: str | Path | None = None, *, runs_dir: str | Path = "runs",
                shipped: bool = True, from_hub: str | None = None, render: bool = False, video: bool = False,
                device: str = "cpu", which: CheckpointChoice = None,
-               env_kwargs: dict[str, Any] | None = None) -> OpenedAgent:
+               env_kwargs: dict[str, Any] | None = None, plays: tuple[str, str] | None = None) -> OpenedAgent:
     """`path`: a run directory or checkpoint; else `from_hub` (ORG/NAME, downloaded into
     RUNS_DIR/hub); else the latest run under `runs_dir`; else (`shipped`) the shipped agent.
     `which` picks among a run's checkpoints: "best" (best_model.zip), "last" (its latest
     periodic one) or the periodic one of an env step (zoo.runs.find_checkpoint). `render` makes
     the env for showing (render_mode_for), `video` for recording. `env_kwargs` (RL Zoo's enjoy
     --env-kwargs) go to gym.make over the agent's own: the same agent on a changed env, whose
-    spaces must still be the agent's."""
+    spaces must still be the agent's. `plays`: the caller plays whole episodes, so an env without
+    a time limit is refused: (who plays, what to give instead), as refuse_endless_episodes."""
     algo = get_algo(algo).name
     check_env_id(env_id)
     if from_hub is not None:
@@ -87,6 +88,9 @@ def open_agent(algo: str, env_id: str, path: str | Path | None = None, *, runs_d
     trained_on = env_of(agent)
     description = dataclasses.replace(trained_on, env_id=env_id,
                                       env_kwargs={**trained_on.env_kwargs, **(env_kwargs or {})})
+    if plays is not None:
+        refuse_endless_episodes(env_id, [(f"{checkpoint}'s env_kwargs (its training env)", trained_on.env_kwargs),
+                                         ("--env-kwargs", env_kwargs)], *plays)
     env = description.make(render_mode)
     try:
         check_compatible(agent.checkpoint_metadata(), checkpoint, observation_space=env.observation_space,

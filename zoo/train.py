@@ -22,7 +22,7 @@ from zoo.build import agent_from_checkpoint, build_agent, describe_env, env_of
 from zoo.callbacks import Callback, run_callbacks
 from zoo.checkpoint import CHECKPOINT_NAME, check_compatible, checkpoint_file, read_checkpoint
 from zoo.config import ENV_KWARGS_KEY, ENV_WRAPPERS_KEY, Overrides, check_seed, config_with_flags, resolve_hyperparams
-from zoo.environments import EnvDescription, check_env_arguments, check_env_id, shape_misfit
+from zoo.environments import EnvDescription, check_env_arguments, check_env_id, refuse_endless_episodes, shape_misfit
 from zoo.errors import ZooError, brief
 from zoo.files import flag_folder, read_arrays
 from zoo.interrupt import StopFlag, stop_on_interrupt
@@ -187,7 +187,8 @@ def train(
         agent = build_agent(spec, env.observation_space, env.action_space, resolved.config, description, seed=seed,
                             device=device)
         _check_env_for_family(spec, env, seed)
-        evaluation = _evaluation_env(description, eval_env_kwargs, env, getattr(resolved.config, "eval_freq", 0))
+        evaluation = _evaluation_env(description, eval_env_kwargs, env, getattr(resolved.config, "eval_freq", 0),
+                                     resolved.env_kwargs_sources.get("max_episode_steps", "env_kwargs"))
     except BaseException:
         env.close()
         raise
@@ -209,9 +210,15 @@ def train(
 
 
 def _evaluation_env(description: EnvDescription, eval_env_kwargs: dict[str, Any] | None, env: gym.Env,
-                    eval_freq: int) -> EnvDescription:
+                    eval_freq: int, env_kwargs_source: str) -> EnvDescription:
     """The env the periodic evaluations play: the training env, or it with --eval-env-kwargs
-    over its env_kwargs, checked (one made and closed) to keep the spaces the agent acts in."""
+    over its env_kwargs, checked (one made and closed) to keep the spaces the agent acts in.
+    `env_kwargs_source`: where the run's max_episode_steps came from, for the error on -1."""
+    if eval_freq > 0:
+        refuse_endless_episodes(description.env_id, [(env_kwargs_source, description.env_kwargs),
+                                                     ("--eval-env-kwargs", eval_env_kwargs)],
+                                f"the evaluations (every {eval_freq} steps) play",
+                                "({example}, or --eval-env-kwargs {example} for the evaluations alone), or eval_freq 0")
     if not eval_env_kwargs:
         return description
     if eval_freq <= 0:  # the flag would do nothing
@@ -359,7 +366,8 @@ def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, overrides: 
     env = description.make()
     try:
         check_compatible(metadata, checkpoint, observation_space=env.observation_space, action_space=env.action_space)
-        evaluation = _evaluation_env(description, eval_env_kwargs, env, config.eval_freq)
+        evaluation = _evaluation_env(description, eval_env_kwargs, env, config.eval_freq,
+                                     f"{checkpoint}'s env_kwargs (the run's env)")
     except BaseException:
         env.close()
         raise

@@ -21,7 +21,7 @@ import numpy as np
 
 from zoo.build import describe_env
 from zoo.config import Overrides, resolve_hyperparams
-from zoo.environments import EnvDescription
+from zoo.environments import EnvDescription, refuse_endless_episodes
 from zoo.errors import ZooError
 from zoo.evaluation import Player, evaluate_agent
 from zoo.registry import get_algo
@@ -175,6 +175,8 @@ def run_benchmark(
     if n_timesteps is not None:
         overrides["n_timesteps"] = n_timesteps
     resolved = resolve_hyperparams(spec, env_id, overrides, hyperparams)
+    refuse_endless_episodes(env_id, [(resolved.env_kwargs_sources.get("max_episode_steps", "env_kwargs"),
+                                      resolved.env_kwargs)], "the final evaluations play", "({example})")
     config = resolved.config
     description = describe_env(spec, env_id, resolved.env_kwargs, resolved.env_wrappers, config)
     default_threads = torch.get_num_threads()

@@ -60,7 +60,7 @@ def tune(job: TuneJob, *, workers: int = 1, save_best: Path | None = None, plots
     `on_start` is called once the job, its search space and its study are accepted, before
     the first trial: where the CLI says what it tunes."""
     require_optuna()
-    from zoo.environments import check_env_arguments, check_env_id, import_env_packages
+    from zoo.environments import check_env_arguments, check_env_id, import_env_packages, refuse_endless_episodes
 
     for flag, value, least in (("--workers", workers, 1), ("--trials", job.n_trials, 0),
                                ("--trial-seeds", job.trial_seeds, 1), ("--n-evaluations", job.n_evaluations, 1),
@@ -71,6 +71,16 @@ def tune(job: TuneJob, *, workers: int = 1, save_best: Path | None = None, plots
     check_env_id(job.env_id)
     for flag, env_kwargs in (("--env-kwargs", job.env_kwargs), ("--eval-env-kwargs", job.eval_env_kwargs)):
         check_env_arguments(job.env_id, env_kwargs, flag)
+    if job.n_trials > 0:  # every trial evaluates: before any starts, as train's check would in each
+        from zoo.config import resolve_hyperparams
+        from zoo.tune.study import trial_overrides
+
+        entry = resolve_hyperparams(job.spec, job.env_id, trial_overrides(job), job.hyperparams)
+        refuse_endless_episodes(job.env_id, [(entry.env_kwargs_sources.get("max_episode_steps", "env_kwargs"),
+                                              entry.env_kwargs), ("--env-kwargs", job.env_kwargs),
+                                             ("--eval-env-kwargs", job.eval_env_kwargs)],
+                                "a trial's evaluations play", "({example}, or --eval-env-kwargs {example} for the "
+                                "evaluations alone)")
     if not job.spec.learns_from_experience:
         raise ZooError(f"{job.spec.name} ({job.spec.family}) has no learning run to tune; zoo tune is for the "
                        "deep-RL algos.")
