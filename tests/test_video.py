@@ -89,7 +89,7 @@ def test_recording_on_a_headless_machine_prints_no_sdl_error(tmp_path):
     env = {key: value for key, value in os.environ.items()
            if key not in ("SDL_VIDEODRIVER", "XDG_RUNTIME_DIR", "DISPLAY", "WAYLAND_DISPLAY")}
     done = subprocess.run([sys.executable, "-m", "zoo", "enjoy", "ppo", "Pendulum-v1", "--video",
-                           str(tmp_path / "clip.gif"), "--episodes", "1"], capture_output=True, text=True, env=env,
+                           str(tmp_path / "clip.gif"), "-n", "10"], capture_output=True, text=True, env=env,
                           cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "XDG_RUNTIME_DIR" not in done.stderr and "error" not in done.stderr.lower(), done.stderr

@@ -67,7 +67,7 @@ class ReinforceAgent(BaseAgent):
         return self.policy.deterministic_batch(self.observation_batch(observations, self.observation_shape))
 
     def act_batch(self, observations: np.ndarray) -> ActionBatch:
-        return self.policy.act_batch(self.observation_batch(observations, self.observation_shape))
+        return self.policy.act_batch(self.observation_batch(observations, self.observation_shape), self.np_random)
 
     def update(self, rollout: Rollout) -> Metrics:
         self.policy.new_rollout()  # gSDE draws its noise again for the next rollout
