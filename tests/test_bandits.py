@@ -10,6 +10,9 @@ from zoo.loops.bandit import run_bandit
 from zoo.registry import get_algo
 
 gym.register_envs(envs)
+# Its module fixture (500k bandit steps, ~30 s) runs once per test process: under pytest-xdist
+# these tests go to one process (pyproject's --dist loadgroup), not each to its own.
+pytestmark = pytest.mark.xdist_group("bandit_regret_curves")
 
 SOLVERS = ["epsilon_greedy", "decaying_epsilon_greedy", "ucb", "thompson_sampling"]
 N_STEPS, N_SEEDS = 5000, 20
