@@ -957,6 +957,8 @@ def test_no_time_limit_is_refused_where_whole_episodes_are_played(tmp_path):
                 says="--eval-env-kwargs: max_episode_steps -1")
         refused(*train_args, "--eval-freq", 300, "--hp", "env_kwargs={max_episode_steps: -1}",
                 says="--hp env_kwargs: max_episode_steps -1")
+        refused("train", "reinforce", "CartPole-v1", "-n", 600, "--eval-freq", 0, "--hp", "stop_at_return=null",
+                *no_limit, says=f"--env-kwargs: {gone}, and each update (n_steps 0) collects whole episodes")
         assert not (tmp_path / "runs").exists()
         # training alone counts env steps; evaluations under a limit of their own play
         trained = zoo(*train_args, "--eval-freq", 300, *no_limit, "--eval-env-kwargs", "max_episode_steps:30",

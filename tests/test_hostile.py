@@ -620,6 +620,30 @@ def test_sigterm_saves_flushes_the_logs_and_exits_143(tmp_path):
     assert len((run / "evaluations.csv").read_text().splitlines()) > 1
 
 
+def test_sigterm_in_the_middle_of_a_long_whole_episode_rollout_stops_at_once(tmp_path):
+    """REINFORCE collects one whole episode per update: under a time limit of a million steps
+    SIGTERM waited for the episode's end (minutes), and `timeout` left a run that went on. Now
+    the rollout stops at the next step, is not learned from, and the run saves as any stop."""
+    process = _start_training(tmp_path, "reinforce", "Pendulum-v1", "--steps", "100000000", "--env-kwargs",
+                              "max_episode_steps:1000000", "--hp", "eval_freq=0", "--hp", "stop_at_return=null")
+    run = tmp_path / "runs" / "reinforce" / "Pendulum-v1_1"
+    deadline = time.time() + 90
+    while not (run / "config.yml").exists():
+        assert process.poll() is None and time.time() < deadline, process.communicate()
+        time.sleep(0.05)
+    time.sleep(2.0)  # into the first episode
+    process.send_signal(signal.SIGTERM)
+    try:
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:  # the failure this tests: never leave it running
+            process.kill()
+            process.communicate()
+    assert process.returncode == 143 and "Interrupted by SIGTERM" in err and "Traceback" not in err, err
+    agent = load_agent(run)
+    assert 0 < agent.num_timesteps < 1_000_000 and agent.n_updates == 0  # nothing learned from a cut episode
+
+
 def test_sigkill_loses_only_the_steps_since_the_last_periodic_checkpoint(tmp_path):
     """No handler runs on SIGKILL (or the OOM killer, or a power cut): the run's periodic
     checkpoints (save_freq) and their replay buffer are what `--resume RUN_DIR` goes on from."""

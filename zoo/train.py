@@ -187,8 +187,9 @@ def train(
         agent = build_agent(spec, env.observation_space, env.action_space, resolved.config, description, seed=seed,
                             device=device)
         _check_env_for_family(spec, env, seed)
-        evaluation = _evaluation_env(description, eval_env_kwargs, env, getattr(resolved.config, "eval_freq", 0),
-                                     resolved.env_kwargs_sources.get("max_episode_steps", "env_kwargs"))
+        _refuse_endless_episodes(description, eval_env_kwargs, resolved.config,
+                                 resolved.env_kwargs_sources.get("max_episode_steps", "env_kwargs"))
+        evaluation = _evaluation_env(description, eval_env_kwargs, env, getattr(resolved.config, "eval_freq", 0))
     except BaseException:
         env.close()
         raise
@@ -209,16 +210,25 @@ def train(
                     callbacks=callbacks, stop=stop, on_start=on_start, evaluation=evaluation)
 
 
-def _evaluation_env(description: EnvDescription, eval_env_kwargs: dict[str, Any] | None, env: gym.Env,
-                    eval_freq: int, env_kwargs_source: str) -> EnvDescription:
-    """The env the periodic evaluations play: the training env, or it with --eval-env-kwargs
-    over its env_kwargs, checked (one made and closed) to keep the spaces the agent acts in.
-    `env_kwargs_source`: where the run's max_episode_steps came from, for the error on -1."""
+def _refuse_endless_episodes(description: EnvDescription, eval_env_kwargs: dict[str, Any] | None, config: Any,
+                             env_kwargs_source: str) -> None:
+    """max_episode_steps -1 (no time limit) where the run needs whole episodes: its periodic
+    evaluations, or an update per whole episode (n_steps 0, REINFORCE), which would collect one
+    forever past the budget. `env_kwargs_source`: where the run's max_episode_steps came from."""
+    run_layer = (env_kwargs_source, description.env_kwargs)
+    eval_freq = getattr(config, "eval_freq", 0)
     if eval_freq > 0:
-        refuse_endless_episodes(description.env_id, [(env_kwargs_source, description.env_kwargs),
-                                                     ("--eval-env-kwargs", eval_env_kwargs)],
+        refuse_endless_episodes(description.env_id, [run_layer, ("--eval-env-kwargs", eval_env_kwargs)],
                                 f"the evaluations (every {eval_freq} steps) play",
                                 "({example}, or --eval-env-kwargs {example} for the evaluations alone), or eval_freq 0")
+    if getattr(config, "n_steps", None) == 0:
+        refuse_endless_episodes(description.env_id, [run_layer], "each update (n_steps 0) collects", "({example})")
+
+
+def _evaluation_env(description: EnvDescription, eval_env_kwargs: dict[str, Any] | None, env: gym.Env,
+                    eval_freq: int) -> EnvDescription:
+    """The env the periodic evaluations play: the training env, or it with --eval-env-kwargs
+    over its env_kwargs, checked (one made and closed) to keep the spaces the agent acts in."""
     if not eval_env_kwargs:
         return description
     if eval_freq <= 0:  # the flag would do nothing
@@ -366,8 +376,8 @@ def _resume(spec: AlgoSpec, env_id: str, resume: Path, *, seed: int, overrides: 
     env = description.make()
     try:
         check_compatible(metadata, checkpoint, observation_space=env.observation_space, action_space=env.action_space)
-        evaluation = _evaluation_env(description, eval_env_kwargs, env, config.eval_freq,
-                                     f"{checkpoint}'s env_kwargs (the run's env)")
+        _refuse_endless_episodes(description, eval_env_kwargs, config, f"{checkpoint}'s env_kwargs (the run's env)")
+        evaluation = _evaluation_env(description, eval_env_kwargs, env, config.eval_freq)
     except BaseException:
         env.close()
         raise

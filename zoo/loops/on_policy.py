@@ -30,21 +30,27 @@ class RolloutCollector:
     """Steps the vector env with the agent's actions and keeps the episode bookkeeping."""
 
     def __init__(self, agent: OnPolicyAgent, envs: gym.vector.VectorEnv, monitor: TrainingMonitor,
-                 seed: int | None, start_step: int = 0):
-        self.agent, self.envs, self.monitor = agent, envs, monitor
+                 seed: int | None, start_step: int = 0, stop: StopFlag | None = None):
+        self.agent, self.envs, self.monitor, self.stop = agent, envs, monitor, stop
         self.observations, _ = envs.reset(seed=seed)
         self.episode_returns = np.zeros(envs.num_envs)
         self.episode_lengths = np.zeros(envs.num_envs, dtype=np.int64)
         self.steps = start_step
         self.last_metrics: Metrics = {}
         self.stop_requested = False  # a callback asked to stop
+        self.interrupted = False  # Ctrl-C or SIGTERM came during the last collect: its rollout is cut short
 
     def collect(self, n_steps: int) -> Rollout:
-        """`n_steps` steps of every env, or (0) until the first episode ends."""
+        """`n_steps` steps of every env, or (0) until the first episode ends. Ctrl-C or SIGTERM
+        (the stop flag) ends it at the next step, `interrupted`: a whole episode (REINFORCE's
+        rollout) may take minutes on a long time limit, and the signal would wait for its end."""
         columns: dict[str, list[np.ndarray]] = {
             key: [] for key in ("obs", "actions", "rewards", "terminated", "truncated", "next", "log_probs", "values")}
         t = 0
         while n_steps == 0 or t < n_steps:
+            if self.stop is not None and self.stop.requested:
+                self.interrupted = True
+                break
             try:
                 decided = self.agent.act_batch(self.observations)
             except (ValueError, RuntimeError, NonFiniteObservation):
@@ -100,10 +106,12 @@ def on_policy_loop(agent: OnPolicyAgent, envs: gym.vector.VectorEnv, eval_envs: 
     set_training_threads(config.n_threads)
     keep_freed_memory()  # no page faults to take back freed activations (zoo/allocator.py)
     monitor = TrainingMonitor(agent, config, eval_envs, callbacks, seed=seed, start_step=start_step, run_dir=run_dir)
-    collector = RolloutCollector(agent, envs, monitor, seed, start_step)
+    collector = RolloutCollector(agent, envs, monitor, seed, start_step, stop)
     try:
         while collector.steps < config.n_timesteps and not (stop is not None and stop.requested):
             rollout = collector.collect(config.n_steps)
+            if collector.interrupted:  # no update from a rollout cut short (SB3 alike): what was learned is kept
+                break
             collector.last_metrics = agent.update(rollout)
             check_finite(collector.last_metrics, collector.steps, rollout.learned_from)
             monitor.checkpoint_if_due(collector.steps)
