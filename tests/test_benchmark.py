@@ -271,6 +271,7 @@ def test_time_to_solve_errors_name_the_flag(tmp_path):
         assert result.exit_code == 1 and says in result.stderr, result.output
 
 
+@pytest.mark.slow  # ~11 s: a zoo train and an SB3 process; runs in .ci/run's slow pass
 @pytest.mark.skipif(not sb3_available(), reason="Stable-Baselines3 is not installed (extra: benchmark)")
 def test_time_to_solve_runs_sb3_on_rl_zoos_entry_in_its_own_process_and_keeps_its_evaluations(tmp_path):
     from zoo.benchmark.time_to_solve import run_time_to_solve

@@ -245,6 +245,7 @@ def test_discrete_observations_are_one_hot_for_mlp_agents(algo, tmp_path):
     assert observation.tolist() == [1] + [0] * 15 and opened.agent.take_action(observation, True) in range(4)
 
 
+@pytest.mark.slow  # ~7 s learning run; runs in .ci/run's slow pass
 def test_ppo_learns_deterministic_frozen_lake_from_one_hot_states(tmp_path):
     result = train("ppo", "FrozenLake-v1", seed=0, n_timesteps=20_000, out_dir=tmp_path, overrides={
         **QUICK, "env_kwargs": {"is_slippery": False}, "n_envs": 4, "n_steps": 128, "batch_size": 128})

@@ -74,6 +74,7 @@ def test_env_package_registers_envs_for_every_process_of_a_run(package_path):
     assert '"episodes": 2' in result.stdout
 
 
+@pytest.mark.slow  # ~9 s: three subprocesses; runs in .ci/run's slow pass
 def test_package_colon_env_id_needs_no_flag(package_path):
     result = zoo(package_path, "train", "dqn", "corridor_envs:Corridor-v0", "--steps", "300",
                  "--hp", "learning_starts=100", "--hp", "eval_freq=0")

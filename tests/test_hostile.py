@@ -620,6 +620,7 @@ def test_sigterm_saves_flushes_the_logs_and_exits_143(tmp_path):
     assert len((run / "evaluations.csv").read_text().splitlines()) > 1
 
 
+@pytest.mark.slow  # ~5 s: a subprocess; runs in .ci/run's slow pass
 def test_sigterm_in_the_middle_of_a_long_whole_episode_rollout_stops_at_once(tmp_path):
     """REINFORCE collects one whole episode per update: under a time limit of a million steps
     SIGTERM waited for the episode's end (minutes), and `timeout` left a run that went on. Now

@@ -531,6 +531,7 @@ def equal_trials(tmp_path, steps):
             "--hp", "net_arch=[64, 64]")
 
 
+@pytest.mark.slow  # ~10 s: worker processes, one killed and waited for; runs in .ci/run's slow pass
 def test_a_killed_local_worker_is_noticed_and_its_trial_retried_on_the_journal(tmp_path):
     args = ("--trials", 3, "--study-name", "s", *equal_trials(tmp_path, 4000))
     doomed = zoo_tune(tmp_path, *args)
