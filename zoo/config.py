@@ -49,6 +49,10 @@ class ResolvedHyperparams:
     sources: list[str] = field(default_factory=list)  # which files and entries were applied
     env_kwargs_sources: dict[str, str] = field(default_factory=dict)  # each env kwarg's entry or flag, for errors
 
+    def env_kwarg_source(self, key: str) -> str:
+        """The entry or flag that set env kwarg `key` last, for an error about its value."""
+        return self.env_kwargs_sources.get(key, "env_kwargs")
+
 
 # ---- type checking --------------------------------------------------------------------
 

@@ -188,7 +188,7 @@ def train(
                             device=device)
         _check_env_for_family(spec, env, seed)
         _refuse_endless_episodes(description, eval_env_kwargs, resolved.config,
-                                 resolved.env_kwargs_sources.get("max_episode_steps", "env_kwargs"))
+                                 resolved.env_kwarg_source("max_episode_steps"))
         evaluation = _evaluation_env(description, eval_env_kwargs, env, getattr(resolved.config, "eval_freq", 0))
     except BaseException:
         env.close()

@@ -175,7 +175,7 @@ def run_benchmark(
     if n_timesteps is not None:
         overrides["n_timesteps"] = n_timesteps
     resolved = resolve_hyperparams(spec, env_id, overrides, hyperparams)
-    refuse_endless_episodes(env_id, [(resolved.env_kwargs_sources.get("max_episode_steps", "env_kwargs"),
+    refuse_endless_episodes(env_id, [(resolved.env_kwarg_source("max_episode_steps"),
                                       resolved.env_kwargs)], "the final evaluations play", "({example})")
     config = resolved.config
     description = describe_env(spec, env_id, resolved.env_kwargs, resolved.env_wrappers, config)

@@ -76,7 +76,7 @@ def tune(job: TuneJob, *, workers: int = 1, save_best: Path | None = None, plots
         from zoo.tune.study import trial_overrides
 
         entry = resolve_hyperparams(job.spec, job.env_id, trial_overrides(job), job.hyperparams)
-        refuse_endless_episodes(job.env_id, [(entry.env_kwargs_sources.get("max_episode_steps", "env_kwargs"),
+        refuse_endless_episodes(job.env_id, [(entry.env_kwarg_source("max_episode_steps"),
                                               entry.env_kwargs), ("--env-kwargs", job.env_kwargs),
                                              ("--eval-env-kwargs", job.eval_env_kwargs)],
                                 "a trial's evaluations play", "({example}, or --eval-env-kwargs {example} for the "
